@@ -1,0 +1,54 @@
+"""The one exception root of qdlab and its few meaningful subclasses.
+
+Every layer raises these; ``lab`` turns them into one clear line on stderr and an exit status.
+They live in ``models`` because it is the bottom layer that every other layer may import.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "QdlabError",
+    "ConfigurationError",
+    "DeviceError",
+    "ProtocolError",
+    "SafetyError",
+    "OptimizerError",
+    "LogError",
+]
+
+
+class QdlabError(Exception):
+    """Root of all qdlab errors. The message says what failed and what to do."""
+
+
+class ConfigurationError(QdlabError):
+    """A campaign, lab or command-line input is invalid (exit status 2, nothing moved).
+
+    ``source`` names the file (or option), ``key`` the offending key or line.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, key: str | None = None):
+        self.source = source
+        self.key = key
+        prefix = ": ".join(p for p in (source, key) if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class DeviceError(QdlabError):
+    """A device misbehaved: no reply, alarm, stall, lost port, empty syringe."""
+
+
+class ProtocolError(DeviceError):
+    """Bytes on the wire did not follow the instrument's protocol (garbled, unexpected reply)."""
+
+
+class SafetyError(QdlabError):
+    """A request was refused or a run stopped because it would leave the lab's safe limits."""
+
+
+class OptimizerError(QdlabError):
+    """An optimiser was used wrongly (unknown parameter, bad objective, nothing ingested)."""
+
+
+class LogError(QdlabError):
+    """A campaign's document log is unreadable, locked or not a campaign directory."""
