@@ -1,0 +1,46 @@
+"""Hardware limits from ``lab.toml``, enforced in the device layer whatever asks for a value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.errors import SafetyError
+
+__all__ = ["PumpLimits", "HeaterLimits"]
+
+
+@dataclass(frozen=True)
+class PumpLimits:
+    """Rates a pump may run at (uL/min; 0 = stopped is always allowed) and its syringe volume (uL)."""
+
+    min_rate_ul_min: float
+    max_rate_ul_min: float
+    syringe_volume_ul: float
+
+    def check_rate(self, device: str, flow_ul_min: float) -> None:
+        if flow_ul_min != flow_ul_min:  # NaN
+            raise SafetyError(f"{device}: flow rate is not a number")
+        if flow_ul_min == 0:
+            return
+        if not self.min_rate_ul_min <= flow_ul_min <= self.max_rate_ul_min:
+            raise SafetyError(
+                f"{device}: {flow_ul_min:g} uL/min is outside the lab's limits "
+                f"[{self.min_rate_ul_min:g}, {self.max_rate_ul_min:g}] uL/min (or 0 to stop)"
+            )
+
+
+@dataclass(frozen=True)
+class HeaterLimits:
+    """Set points a heater may be given (degC), and where it goes on any abort."""
+
+    min_temperature_c: float
+    max_temperature_c: float
+    safe_temperature_c: float
+    tolerance_c: float = 2.0
+
+    def check_setpoint(self, device: str, setpoint_c: float) -> None:
+        if setpoint_c != setpoint_c or not self.min_temperature_c <= setpoint_c <= self.max_temperature_c:
+            raise SafetyError(
+                f"{device}: set point {setpoint_c:g} degC is outside the lab's limits "
+                f"[{self.min_temperature_c:g}, {self.max_temperature_c:g}] degC"
+            )

@@ -1,0 +1,90 @@
+"""``lab.toml``: the reactor, pumps, heater and spectrometer of one rig, with its hard limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.validation import quantity
+
+__all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig"]
+
+Microlitres = Annotated[float, quantity("uL"), Field(gt=0)]
+FlowRate = Annotated[float, quantity("uL/min"), Field(ge=0)]
+Celsius = Annotated[float, quantity("degC")]
+Millimolar = Annotated[float, quantity("mM"), Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReactorConfig(_Strict):
+    volume: Microlitres
+    transfer_volume: Microlitres
+    path_length: Annotated[float, quantity("cm"), Field(gt=0)] = 0.1
+
+
+class PumpConfig(_Strict):
+    type: str
+    reagent: str
+    stock: Millimolar = 0.0
+    syringe_volume: Microlitres
+    min_rate: FlowRate
+    max_rate: FlowRate
+    port: str | None = None
+    address: int = Field(default=0, ge=0, le=99)
+    syringe_diameter: Annotated[float, quantity("mm"), Field(gt=0)] | None = None
+    watchdog: Annotated[float, quantity("s"), Field(ge=0)] = 0.0
+
+    @model_validator(mode="after")
+    def _rates_ordered(self) -> "PumpConfig":
+        if self.min_rate > self.max_rate:
+            raise ValueError(f"min_rate {self.min_rate:g} uL/min is above max_rate {self.max_rate:g} uL/min")
+        return self
+
+
+class HeaterConfig(_Strict):
+    type: str
+    min_temperature: Celsius
+    max_temperature: Celsius
+    safe_temperature: Celsius
+    tolerance: Annotated[float, quantity("delta_degC"), Field(gt=0)] = 2.0
+    port: str | None = None
+    address: int = Field(default=1, ge=1, le=247)
+
+    @model_validator(mode="after")
+    def _safe_inside(self) -> "HeaterConfig":
+        if not self.min_temperature <= self.safe_temperature <= self.max_temperature:
+            raise ValueError("safe_temperature must lie within [min_temperature, max_temperature]")
+        return self
+
+
+class SpectrometerConfig(_Strict):
+    type: str
+    integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 50.0
+    plqy_reference: Annotated[float, Field(gt=0)] = 1.0
+    serial: str | None = None
+
+
+class LabConfig(_Strict):
+    """A rig. ``pumps`` maps a pump name to its settings; each pump holds one reagent."""
+
+    name: str = "lab"
+    reactor: ReactorConfig
+    pumps: dict[str, PumpConfig]
+    heater: HeaterConfig
+    spectrometer: SpectrometerConfig
+    sim: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_pump_per_reagent(self) -> "LabConfig":
+        reagents = [p.reagent for p in self.pumps.values()]
+        dupes = sorted({r for r in reagents if reagents.count(r) > 1})
+        if dupes:
+            raise ValueError(f"reagent(s) {', '.join(dupes)} held by more than one pump")
+        return self
+
+    def pump_for(self, reagent: str) -> str | None:
+        return next((name for name, p in self.pumps.items() if p.reagent == reagent), None)

@@ -1,0 +1,265 @@
+"""Spectra -> figures of merit, from plain numpy arrays.
+
+Absorbance: the first excitonic (band-edge) feature is located as the longest-wavelength significant
+minimum of the smoothed second derivative (Savitzky-Golay), which is insensitive to the rising
+scattering / interband continuum on its blue side; its position is refined by a parabola through
+the three grid points around the minimum. The diameter follows from the material's sizing curve
+(``models.sizing.diameter_nm``; REFERENCE.md section 2). Absorbance at the material's high-energy
+"yield" wavelength scales with the amount of semiconductor (REFERENCE.md section 2, last bullet).
+
+PL: smoothed peak (parabola-refined), full width at half maximum by linear interpolation of the
+half-maximum crossings, integrated baseline-corrected counts (counts x nm).
+
+No function here returns NaN: figures that do not exist are ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.signal import savgol_coeffs, savgol_filter
+
+from models.errors import QdlabError
+
+__all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_MERIT"]
+
+#: Keys of the dict returned by :func:`figures_of_merit`.
+FIGURES_OF_MERIT = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure")
+
+_MIN_ABSORBANCE = 0.005  # below this the exciton is not distinguishable from a blank (OD)
+
+
+def _uniform(wavelengths_nm: Any, values: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sort, drop non-finite points and resample onto a uniform grid (step = median spacing)."""
+    wl = np.asarray(wavelengths_nm, dtype=float).ravel()
+    y = np.asarray(values, dtype=float).ravel()
+    if wl.shape != y.shape:
+        raise ValueError(f"wavelengths ({wl.size}) and values ({y.size}) differ in length")
+    ok = np.isfinite(wl) & np.isfinite(y)
+    wl, y = wl[ok], y[ok]
+    order = np.argsort(wl)
+    wl, y = wl[order], y[order]
+    if wl.size < 7:
+        return wl, y, 1.0
+    step = float(np.median(np.diff(wl)))
+    if step <= 0:
+        wl, idx = np.unique(wl, return_index=True)
+        y = y[idx]
+        step = float(np.median(np.diff(wl)))
+    grid = np.arange(wl[0], wl[-1] + step / 2, step)
+    return grid, np.interp(grid, wl, y), step
+
+
+def _window(width_nm: float, step: float, n: int, poly: int) -> int:
+    w = int(round(width_nm / step)) | 1  # odd
+    w = max(w, poly + 3 if (poly + 3) % 2 else poly + 4)
+    return min(w, n - 1 if (n - 1) % 2 else n - 2)
+
+
+def _parabola(x: np.ndarray, y: np.ndarray, i: int) -> float:
+    """Vertex of the parabola through points i-1, i, i+1 (x uniform)."""
+    if i <= 0 or i >= len(y) - 1:
+        return float(x[i])
+    denom = y[i - 1] - 2 * y[i] + y[i + 1]
+    if denom == 0:
+        return float(x[i])
+    shift = 0.5 * (y[i - 1] - y[i + 1]) / denom
+    return float(x[i] + max(-1.0, min(1.0, shift)) * (x[1] - x[0]))
+
+
+def _noise_sigma(y: np.ndarray, smooth: np.ndarray) -> float:
+    resid = y - smooth
+    return float(1.4826 * np.median(np.abs(resid - np.median(resid)))) or 1e-12
+
+
+def _finite(v: Any) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _optics(material: str) -> Any:
+    from models.materials import get_optics  # written beside this module; imported late on purpose
+
+    return get_optics(material)
+
+
+def analyze_absorbance(
+    wavelengths_nm: Any,
+    absorbance: Any,
+    material: str,
+    *,
+    smooth_nm: float = 21.0,
+    search_nm: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Band edge, diameter and yield absorbance of one absorbance spectrum.
+
+    ``wavelengths_nm`` and ``absorbance`` are 1-D arrays of the same length (nm, OD).
+    ``search_nm`` limits where the exciton is looked for (default: the material's emission range
+    widened by 80 nm to the blue and 20 nm to the red, clipped to the data).
+
+    Returns ``abs_peak_nm`` (nm or None), ``diameter_nm`` (nm or None), ``abs_at_yield`` (OD at the
+    material's yield wavelength, or None), ``abs_at_excitation`` (OD at the PL excitation wavelength,
+    or None), ``abs_peak_od`` (smoothed OD at the peak, or None) and ``failure``
+    (None or ``"no_particles"``).
+    """
+    wl, a, step = _uniform(wavelengths_nm, absorbance)
+    out: dict[str, Any] = {
+        "abs_peak_nm": None,
+        "diameter_nm": None,
+        "abs_peak_od": None,
+        "abs_at_yield": None,
+        "abs_at_excitation": None,
+        "failure": "no_particles",
+    }
+    if wl.size < 15:
+        return out
+    optics = _optics(material)
+    win = _window(smooth_nm, step, wl.size, 3)
+    smooth = savgol_filter(a, win, 3)
+    d2 = savgol_filter(a, win, 3, deriv=2, delta=step)
+    sigma = _noise_sigma(a, savgol_filter(a, _window(smooth_nm / 3, step, wl.size, 2), 2))
+    d2_noise = sigma * float(np.linalg.norm(savgol_coeffs(win, 3, deriv=2, delta=step)))
+
+    def at(x: float) -> float | None:
+        if not (wl[0] <= x <= wl[-1]):
+            return None
+        return _finite(np.interp(x, wl, smooth))
+
+    out["abs_at_yield"] = at(float(optics.yield_wavelength_nm))
+    out["abs_at_excitation"] = at(float(optics.excitation_nm))
+
+    if search_nm is None:
+        lo, hi = optics.emission_range_nm
+        search_nm = (float(lo) - 80.0, float(hi) + 20.0)
+    edge = win // 2  # the filters are least reliable within half a window of the ends
+    inside = (wl >= search_nm[0]) & (wl <= search_nm[1])
+    inside[:edge] = False
+    inside[len(wl) - edge :] = False
+    idx = np.flatnonzero(inside)
+    if idx.size < 3:
+        return out
+    # local minima of d2 that stand out of the noise and carry real absorbance
+    cand = [
+        i
+        for i in idx[1:-1]
+        if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and d2[i] < -5.0 * d2_noise and smooth[i] > _MIN_ABSORBANCE
+    ]
+    if not cand:
+        return out
+    strongest = max(-d2[i] for i in cand)
+    cand = [i for i in cand if -d2[i] >= 0.1 * strongest]
+    i = max(cand)  # the longest-wavelength one is the first exciton
+    peak = _parabola(wl, d2, i)
+    out["abs_peak_nm"] = peak
+    out["abs_peak_od"] = _finite(np.interp(peak, wl, smooth))
+    out["failure"] = None
+    try:
+        from models.sizing import diameter_nm
+
+        out["diameter_nm"] = _finite(diameter_nm(material, peak))
+    except (QdlabError, ValueError, ArithmeticError):
+        out["diameter_nm"] = None  # outside the sizing curve's validity range
+    return out
+
+
+def analyze_pl(
+    wavelengths_nm: Any,
+    pl_counts: Any,
+    *,
+    smooth_nm: float = 4.0,
+    min_snr: float = 8.0,
+) -> dict[str, Any]:
+    """Peak, FWHM and integral of one (dark-subtracted) PL spectrum.
+
+    ``wavelengths_nm`` and ``pl_counts`` are 1-D arrays of the same length (nm, counts).
+    Returns ``pl_peak_nm`` (nm), ``pl_fwhm_nm`` (nm), ``pl_integrated_counts`` (counts x nm, after
+    subtracting the baseline taken from both ends of the spectrum) and ``pl_max_counts``; peak and
+    width are None when no emission stands ``min_snr`` noise sigmas above the baseline, and the width
+    is None when a half-maximum crossing lies outside the spectrum.
+    """
+    wl, c, step = _uniform(wavelengths_nm, pl_counts)
+    out: dict[str, Any] = {"pl_peak_nm": None, "pl_fwhm_nm": None, "pl_integrated_counts": 0.0, "pl_max_counts": None}
+    if wl.size < 15:
+        return out
+    win = _window(smooth_nm, step, wl.size, 3)
+    smooth = savgol_filter(c, win, 3)
+    ends = max(3, wl.size // 20)
+    baseline = float(np.median(np.concatenate([c[:ends], c[-ends:]])))
+    sigma = _noise_sigma(c, smooth)
+    y = smooth - baseline
+    out["pl_integrated_counts"] = float(max(0.0, np.trapezoid(c - baseline, wl)))
+    out["pl_max_counts"] = _finite(np.max(c))
+    i = int(np.argmax(y))
+    height = float(y[i])
+    if height < min_snr * sigma or height <= 0:
+        return out
+    out["pl_peak_nm"] = _parabola(wl, y, i)
+    # parabola height at the vertex for the half level
+    half = 0.5 * height
+    left = i
+    while left > 0 and y[left] > half:
+        left -= 1
+    right = i
+    while right < len(y) - 1 and y[right] > half:
+        right += 1
+    if y[left] > half or y[right] > half:
+        return out
+    xl = wl[left] + (half - y[left]) * (wl[left + 1] - wl[left]) / (y[left + 1] - y[left])
+    xr = wl[right - 1] + (half - y[right - 1]) * (wl[right] - wl[right - 1]) / (y[right] - y[right - 1])
+    out["pl_fwhm_nm"] = _finite(xr - xl)
+    return out
+
+
+def figures_of_merit(
+    wl_abs: Any,
+    absorbance: Any,
+    wl_pl: Any,
+    pl_counts: Any,
+    *,
+    material: str,
+    integration_ms: float,
+    plqy_reference_counts_per_ms: float,
+    path_length_cm: float,
+    limiting_mM: float,
+    saturated: bool = False,
+) -> dict[str, Any]:
+    """The figures of merit of one measurement (keys :data:`FIGURES_OF_MERIT`).
+
+    - ``abs_peak_nm``, ``diameter_nm``: band edge and sizing-curve diameter (nm).
+    - ``pl_peak_nm``, ``pl_fwhm_nm``: emission peak and linewidth (nm).
+    - ``plqy``: relative quantum yield, integrated PL / (``integration_ms`` x absorbed fraction at the
+      excitation wavelength, 1 - 10^-A, x ``plqy_reference_counts_per_ms``), clipped to [0, 1].
+    - ``yield``: A(yield wavelength) / (``path_length_cm`` x absorbance_per_mM_cm x ``limiting_mM``),
+      the fraction of the limiting precursor turned into dots, clipped to [0, 1].
+    - ``failure``: None, ``"no_particles"`` (no excitonic feature or negligible absorbance) or
+      ``"saturated"`` (the caller's detector-saturation flag; figures are still reported but are not
+      to be trusted).
+
+    Figures that do not exist are None; nothing is NaN.
+    """
+    ab = analyze_absorbance(wl_abs, absorbance, material)
+    pl = analyze_pl(wl_pl, pl_counts)
+    optics = _optics(material)
+    out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
+    out["failure"] = "saturated" if saturated else ab["failure"]
+    if ab["failure"] == "no_particles" and not saturated:
+        return out
+    out["abs_peak_nm"] = ab["abs_peak_nm"]
+    out["diameter_nm"] = ab["diameter_nm"]
+    out["pl_peak_nm"] = pl["pl_peak_nm"]
+    out["pl_fwhm_nm"] = pl["pl_fwhm_nm"]
+    a_exc = ab["abs_at_excitation"]
+    if a_exc is not None and integration_ms > 0 and plqy_reference_counts_per_ms > 0:
+        absorbed = 1.0 - 10.0 ** (-max(a_exc, 0.0))
+        if absorbed > 1e-6:
+            q = pl["pl_integrated_counts"] / (integration_ms * absorbed * plqy_reference_counts_per_ms)
+            out["plqy"] = _finite(min(1.0, max(0.0, q)))
+    a_y = ab["abs_at_yield"]
+    denom = path_length_cm * float(optics.absorbance_per_mM_cm) * limiting_mM
+    if a_y is not None and denom > 0:
+        out["yield"] = _finite(min(1.0, max(0.0, a_y / denom)))
+    return out
