@@ -23,6 +23,7 @@ def quantity(unit: str, *, dimensionless_ok: bool = False) -> BeforeValidator:
         except ConfigurationError as exc:  # pydantic reports ValueError with the key's location
             raise ValueError(str(exc)) from None
 
+    _parse.unit = unit  # lets the resolved file be written back with units
     return BeforeValidator(_parse)
 
 

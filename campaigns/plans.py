@@ -1,0 +1,122 @@
+"""bluesky plans: one experiment (set, settle, measure, emit) and the closed loop.
+
+Plans speak to devices through messages only, so they run unchanged on simulated and real hardware
+and can be checked message by message without a RunEngine. Waiting is ``bps.mv(rig.timer, s)``: a
+status that completes when the world's clock has advanced, never a wall-clock sleep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
+
+from campaigns.conditions import SOLVENT, Setpoints
+from campaigns.rig import Rig
+from campaigns.spec import ProtocolSpec
+from models.analysis import figures_of_merit
+from models.errors import DeviceError
+
+__all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s"]
+
+Plan = Generator[Any, Any, Any]
+
+
+def steady_state_wait_s(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> float:
+    """Dead time to the flow cell plus ``protocol.residence_times`` residence times (s)."""
+    return rig.dead_time_s(setpoints.total_flow_ul_min) + protocol.residence_times * setpoints.residence_time_s
+
+
+def settle_heater(rig: Rig, setpoint_c: float, protocol: ProtocolSpec) -> Plan:
+    """Move the heater and wait until it has stayed within tolerance for ``protocol.heater_hold`` s."""
+    yield from bps.mv(rig.heater, setpoint_c)
+    tolerance = rig.heater.limits.tolerance_c
+    waited = in_band_for = 0.0
+    while True:
+        temperature = yield from bps.rd(rig.heater.temperature)
+        in_band_for = in_band_for + protocol.poll_interval if abs(temperature - setpoint_c) <= tolerance else 0.0
+        if in_band_for >= protocol.heater_hold:
+            return waited
+        if waited >= protocol.heater_timeout:
+            raise DeviceError(
+                f"{rig.heater.name}: still at {temperature:.1f} degC after {waited:.0f} s, set point "
+                f"{setpoint_c:.1f} degC; check the heater and its thermocouple")
+        yield from bps.mv(rig.timer, protocol.poll_interval)
+        waited += protocol.poll_interval
+
+
+def calibrate(rig: Rig, protocol: ProtocolSpec, *, flush_flow_ul_min: float) -> Plan:
+    """Flush the flow cell with solvent only, then record the spectrometer's dark and blank reference."""
+    moves: list[Any] = []
+    for reagent, pump in rig.pumps.items():
+        moves += [pump, flush_flow_ul_min if reagent == SOLVENT else 0.0]
+    yield from bps.mv(*moves)
+    flush_s = (rig.reactor_volume_ul + rig.transfer_volume_ul) / flush_flow_ul_min * 60.0
+    yield from bps.mv(rig.timer, max(1.0, protocol.flush_residence_times) * flush_s)
+    yield from bps.mv(rig.spectrometer, "dark")
+    yield from bps.mv(rig.spectrometer, "reference")
+
+
+def _limiting_mM(setpoints: Setpoints) -> float:
+    concentrations = [c for r, c in setpoints.concentrations_mM.items() if r != SOLVENT and c > 0]
+    return min(concentrations) if concentrations else 0.0
+
+
+def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, material: str,
+               objective: Callable[[dict], float | None] | None = None, md: dict | None = None) -> Plan:
+    """One experiment as one bluesky run; returns its outcomes (figures of merit and ``failure``).
+
+    A chemistry failure (a clog stalls a pump, no particles, a saturated detector) is data: the run
+    closes with exit status ``success`` and ``failure`` names what happened.
+    """
+
+    @bpp.run_decorator(md=md or {})
+    def _run() -> Plan:
+        yield from settle_heater(rig, setpoints.temperature_c, protocol)
+        moves: list[Any] = []
+        for reagent, pump in rig.pumps.items():
+            moves += [pump, setpoints.flows_ul_min.get(reagent, 0.0)]
+        yield from bps.mv(*moves)
+        yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
+        reading = yield from bps.trigger_and_read(
+            [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary")
+        wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
+        wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
+        spec = rig.spectrometer.name
+        outcomes = figures_of_merit(
+            wl_abs, reading[f"{spec}_absorbance"]["value"], wl_pl, reading[f"{spec}_pl"]["value"],
+            material=material, integration_ms=rig.spectrometer.integration_time_ms,
+            plqy_reference_counts_per_ms=rig.plqy_reference, path_length_cm=rig.path_length_cm,
+            limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]))
+        alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
+        if any(alarms.values()):
+            outcomes = dict.fromkeys(outcomes)
+            outcomes["failure"] = "clog" if "stall" in alarms.values() else "pump_alarm"
+            for pump in rig.pumps.values():  # a stalled line must not keep pressurising
+                yield from bps.stop(pump)
+        outcomes["objective"] = objective(outcomes) if objective is not None else None
+        moves = []
+        for key, value in outcomes.items():
+            moves += [rig.outcomes.signal_for(key), "" if key == "failure" and value is None else value]
+        yield from bps.mv(*moves)
+        yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
+        return outcomes
+
+    return (yield from _run())
+
+
+def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dict]],
+                learn: Callable[[int, dict, dict], None], indices: range, protocol: ProtocolSpec,
+                material: str, objective: Callable[[dict], float | None] | None = None) -> Plan:
+    """Propose, run, learn, for each experiment index in ``indices``.
+
+    ``propose(index)`` returns (parameters, set points, start-document metadata); ``learn(index,
+    parameters, outcomes)`` feeds the optimiser. Both are plain callables so the loop stays short and
+    the decision logic lives in the optimiser.
+    """
+    for index in indices:
+        parameters, setpoints, md = propose(index)
+        outcomes = yield from experiment(rig, setpoints, protocol, material=material, objective=objective, md=md)
+        learn(index, parameters, outcomes)

@@ -1,0 +1,33 @@
+"""``Rig``: the devices of one reactor and the facts about it that plans need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from campaigns.outcomes import Outcomes
+from devices import Heater, Spectrometer, SyringePump, Timer
+
+__all__ = ["Rig"]
+
+
+@dataclass
+class Rig:
+    """Devices by role; ``pumps`` maps each reagent to the pump that holds it."""
+
+    pumps: dict[str, SyringePump]
+    heater: Heater
+    spectrometer: Spectrometer
+    timer: Timer
+    reactor_volume_ul: float
+    transfer_volume_ul: float
+    path_length_cm: float
+    plqy_reference: float
+    stocks_mM: dict[str, float]
+    outcomes: Outcomes = field(default_factory=Outcomes)
+
+    def devices(self) -> list:
+        return [*self.pumps.values(), self.heater, self.spectrometer, self.timer, self.outcomes]
+
+    def dead_time_s(self, total_flow_ul_min: float) -> float:
+        """Time for fluid to travel the transfer line from the reactor outlet to the flow cell (s)."""
+        return self.transfer_volume_ul / total_flow_ul_min * 60.0 if total_flow_ul_min > 0 else float("inf")

@@ -1,0 +1,126 @@
+"""``campaign.toml``: material, search space, objective, budget, strategy, seed and protocol.
+
+A search space is written either as pump flow rates (``kind = "flows"``: ``flow_<reagent>`` and
+``temperature``) or in chemical terms (``kind = "chemical"``: ``conc_<reagent>`` in the mixed stream,
+``ratio_<a>_<b>`` = conc_a / conc_b, ``residence_time``, ``temperature``). Units follow the name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.validation import quantity
+
+__all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit"]
+
+_PATTERNS: list[tuple[re.Pattern, str, str]] = [
+    (re.compile(r"^temperature$"), "degC", "both"),
+    (re.compile(r"^residence_time$"), "s", "chemical"),
+    (re.compile(r"^conc_[a-z][a-z0-9]*$"), "mM", "chemical"),
+    (re.compile(r"^ratio_[a-z][a-z0-9]*_[a-z][a-z0-9]*$"), "", "chemical"),
+    (re.compile(r"^flow_[a-z][a-z0-9]*$"), "uL/min", "flows"),
+]
+
+
+def parameter_unit(name: str, kind: str) -> str:
+    """Unit a parameter is written and optimised in ('' for a ratio); ValueError for an unknown name."""
+    for pattern, unit, kinds in _PATTERNS:
+        if pattern.match(name):
+            if kinds not in ("both", kind):
+                raise ValueError(f"parameter '{name}' does not belong in a '{kind}' search space")
+            return unit
+    allowed = ("temperature, residence_time, conc_<reagent>, ratio_<a>_<b>" if kind == "chemical"
+               else "temperature, flow_<reagent>")
+    raise ValueError(f"unknown parameter '{name}'; allowed in a '{kind}' search space: {allowed}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParameterSpec(_Strict):
+    """One searched parameter; ``low``/``high`` carry units (``"220 degC"``), floats after validation."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+
+
+class SearchSpec(_Strict):
+    kind: Literal["chemical", "flows"]
+    parameters: list[ParameterSpec] = Field(min_length=1)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_units(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
+            return data
+        kind = data.get("kind", "chemical")
+        parsed = []
+        for i, p in enumerate(data["parameters"]):
+            if not isinstance(p, dict) or "name" not in p:
+                parsed.append(p)
+                continue
+            q = dict(p)
+            try:
+                unit = parameter_unit(str(p["name"]), kind)
+                for bound in ("low", "high"):
+                    if bound in q:
+                        q[bound] = quantity(unit or "dimensionless", dimensionless_ok=not unit).func(q[bound])
+            except ValueError as exc:
+                raise ValueError(f"parameters[{i}] ({p['name']}): {exc}") from None
+            parsed.append(q)
+        fixed = {}
+        for name, value in dict(data.get("fixed", {})).items():
+            try:
+                unit = parameter_unit(str(name), kind)
+                fixed[name] = quantity(unit or "dimensionless", dimensionless_ok=not unit).func(value)
+            except ValueError as exc:
+                raise ValueError(f"fixed.{name}: {exc}") from None
+        return {**data, "parameters": parsed, "fixed": fixed}
+
+    @model_validator(mode="after")
+    def _check(self) -> "SearchSpec":
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError("a parameter is listed twice")
+        for p in self.parameters:
+            if not p.low < p.high:
+                raise ValueError(f"parameter '{p.name}': low ({p.low:g}) must be below high ({p.high:g})")
+            if p.log and p.low <= 0:
+                raise ValueError(f"parameter '{p.name}': a log-scaled parameter needs low > 0")
+        every = set(names) | set(self.fixed)
+        if "temperature" not in every:
+            raise ValueError("the search space must set 'temperature' (searched or fixed)")
+        if self.kind == "chemical" and "residence_time" not in every:
+            raise ValueError("a chemical search space must set 'residence_time' (searched or fixed)")
+        return self
+
+
+class ProtocolSpec(_Strict):
+    """How one experiment is measured."""
+
+    residence_times: float = Field(default=3.0, ge=0.5, le=20)
+    heater_hold: Annotated[float, quantity("s"), Field(ge=0)] = 30.0
+    heater_timeout: Annotated[float, quantity("s"), Field(gt=0)] = 1800.0
+    poll_interval: Annotated[float, quantity("s"), Field(gt=0)] = 5.0
+    flush_residence_times: float = Field(default=2.0, ge=0)
+
+
+class CampaignSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    id: str | None = None
+    material: str
+    description: str = ""
+    budget: int = Field(ge=1, le=10_000)
+    seed: int = Field(default=0, ge=0)
+    strategy: str = "botorch"
+    strategy_options: dict[str, Any] = Field(default_factory=dict)
+    search: SearchSpec
+    objective: dict[str, Any]
+    protocol: ProtocolSpec = ProtocolSpec()

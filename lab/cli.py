@@ -1,0 +1,180 @@
+"""``qdlab``: the command line (DESIGN.md, Command line).
+
+Exit status: 0 success, 1 campaign failed (device or safety stop), 2 bad usage or bad input,
+130 stopped by the operator (resumable).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from lab.console import campaign_progress, emit_json, err, fmt, outcome_table
+from models.errors import ConfigurationError, LogError, QdlabError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Self-driving flow synthesis of colloidal quantum dots.")
+
+
+def _sim_lab_path(material: str) -> Path:
+    from lab.files import EXAMPLES
+
+    path = EXAMPLES["lab"] / f"sim-{material.lower()}.toml"
+    if not path.exists():
+        raise ConfigurationError(f"no simulated lab for material '{material}'", source="--sim")
+    return path
+
+
+@app.command()
+def run(
+    campaign: Annotated[Path, typer.Argument(help="campaign TOML file")],
+    lab: Annotated[Optional[Path], typer.Option("--lab", help="lab TOML file (real or emulated rig)")] = None,
+    sim: Annotated[bool, typer.Option("--sim", help="run against the simulated reactor")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="campaign directory (default runs/NAME)")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments to carry through")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="seed of optimiser and simulator")] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing campaign directory")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
+) -> None:
+    """Run a campaign on a simulated (--sim) or real (--lab) rig."""
+    import shutil
+
+    from lab.files import load_campaign, load_lab
+    from lab.session import CampaignSession
+
+    if sim == (lab is not None):
+        raise ConfigurationError("give exactly one of --sim or --lab LAB.toml", source="qdlab run")
+    spec = load_campaign(campaign)
+    updates = {k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None}
+    spec = spec.model_copy(update=updates) if updates else spec
+    lab_path = _sim_lab_path(spec.material) if sim else lab
+    lab_cfg = load_lab(lab_path)
+    directory = out or Path("runs") / spec.name
+    if directory.exists() and any(directory.iterdir()):
+        if not force:
+            raise ConfigurationError(f"{directory} already holds a campaign; use qdlab resume {directory}, "
+                                     "another --out, or --force to replace it", source="--out")
+        shutil.rmtree(directory)
+    _run_session(CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign),
+                                 lab_source=str(lab_path), realtime=realtime), json_out)
+
+
+def _run_session(session, json_out: bool) -> None:
+    best_text = {"value": None}
+
+    with campaign_progress() as progress:
+        task = progress.add_task(session.spec.name, total=session.spec.budget, status="")
+
+        def on_progress(done: int, budget: int, record) -> None:
+            if record is not None:
+                value = record.outcomes.get("objective")
+                if value is not None and (best_text["value"] is None or
+                                          session.objective.sign * value > session.objective.sign * best_text["value"]):
+                    best_text["value"] = value
+                failure = record.outcomes.get("failure")
+                status = f"last: {failure}" if failure else f"last: PL {fmt(record.outcomes.get('pl_peak_nm'))} nm"
+                progress.update(task, status=f"{status}  best: {fmt(best_text['value'])}")
+            progress.update(task, completed=done)
+
+        session.progress = on_progress
+        result = session.run()
+    _summarise(result, json_out)
+
+
+def _summarise(result, json_out: bool) -> None:
+    best = result.best()
+    err.print(f"[bold]{len(result.records)}[/] experiments in {result.directory}")
+    if best is None:
+        err.print("no successful experiment yet")
+    else:
+        err.print(outcome_table(f"best: experiment {best.index}", {**best.conditions}))
+        err.print(outcome_table("its outcomes", {k: v for k, v in best.outcomes.items()}))
+    if json_out:
+        emit_json({"directory": str(result.directory), "experiments": len(result.records),
+                   "best": None if best is None else {"index": best.index, "conditions": best.conditions,
+                                                      "outcomes": best.outcomes}})
+
+
+@app.command()
+def replay(
+    directory: Annotated[Path, typer.Argument(help="campaign directory")],
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+) -> None:
+    """Rebuild a campaign from its log and re-derive every decision."""
+    from lab.replay import replay as do_replay
+
+    result = do_replay(directory)
+    if json_out:
+        emit_json(result)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{result['campaign']['name']} ({result['campaign']['strategy']}, seed "
+                        f"{result['campaign']['seed']})")
+    names = list(result["experiments"][0]["conditions"]) if result["experiments"] else []
+    for col in ["#", *names, "PL nm", "FWHM nm", "PLQY", "objective", "failure"]:
+        table.add_column(col, justify="right")
+    for e in result["experiments"]:
+        o = e["outcomes"]
+        table.add_row(str(e["index"]), *[fmt(e["conditions"][n]) for n in names], fmt(o.get("pl_peak_nm")),
+                      fmt(o.get("pl_fwhm_nm")), fmt(o.get("plqy"), 3), fmt(o.get("objective"), 3),
+                      o.get("failure") or "")
+    err.print(table)
+    if result["best"]:
+        err.print(f"best: experiment {result['best']['index']}")
+    err.print("decisions: all re-derived identically" if not result["divergences"]
+              else f"[red]{len(result['divergences'])} divergence(s)[/]: {result['divergences'][:3]}")
+
+
+@app.command()
+def simulate(
+    material: Annotated[str, typer.Option("--material", help="CdSe, PbS, InP or CsPbBr3")] = "CdSe",
+    describe: Annotated[bool, typer.Option("--describe", help="list the settable conditions")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE (repeatable)")] = None,
+    input_csv: Annotated[Optional[Path], typer.Option("--input", help="CSV of conditions, one row each")] = None,
+    noisy: Annotated[bool, typer.Option("--noisy", help="a noisy measurement instead of the true state")] = False,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Evaluate the simulated reactor at given conditions."""
+    from lab.simulate import run_simulate
+
+    run_simulate(material=material, describe=describe, assignments=set_ or [], input_csv=input_csv,
+                 noisy=noisy, seed=seed, json_out=json_out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one clear line per error, never a traceback for bad input."""
+    from lab.session import Interrupted
+
+    try:
+        app(args=argv, standalone_mode=False, prog_name="qdlab")
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("qdlab: stopped")
+        return 130
+    except click.ClickException as exc:
+        err.print(f"qdlab: {exc.format_message()}", markup=False)
+        return 2
+    except (ConfigurationError, LogError) as exc:
+        err.print(f"qdlab: {exc}", markup=False)
+        return 2
+    except Interrupted as exc:
+        err.print(f"qdlab: {exc}", markup=False)
+        return 130
+    except QdlabError as exc:
+        err.print(f"qdlab: {type(exc).__name__}: {exc}", markup=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

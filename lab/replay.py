@@ -1,0 +1,69 @@
+"""Reconstruct a campaign from its log alone and re-derive every decision."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from campaigns.strategy import optimizer_for
+from lab.files import load_campaign
+from lab.records import ExperimentRecord, completed, experiments_from_documents
+from lab.storage import LOG_NAME, read_documents
+from models.errors import LogError
+from models.objective import make_objective
+
+__all__ = ["replay", "load_records"]
+
+
+def load_records(directory: Path) -> tuple[Any, list[ExperimentRecord], list[ExperimentRecord]]:
+    """(campaign spec, completed experiments by index, every experiment run) of a campaign directory."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LogError(f"{directory}: no such campaign directory")
+    if not (directory / "campaign.toml").is_file() or not (directory / LOG_NAME).is_file():
+        raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
+    spec = load_campaign(directory / "campaign.toml")
+    runs = experiments_from_documents(read_documents(directory / LOG_NAME))
+    return spec, completed(runs), runs
+
+
+def _same(a: dict, b: dict) -> bool:
+    if set(a) != set(b):
+        return False
+    return all(math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-9) for k in a)
+
+
+def replay(directory: Path) -> dict[str, Any]:
+    """``{"campaign", "experiments", "divergences", "best"}``; ``divergences`` is empty when re-deriving
+    every proposal from the log with the logged seed gives the logged conditions."""
+    spec, records, runs = load_records(directory)
+    objective = make_objective(spec.objective)
+    optimizer = optimizer_for(spec)
+    divergences = []
+    experiments = []
+    best = None
+    for position, record in enumerate(records):
+        if record.index != position:
+            divergences.append({"index": record.index, "reason": f"experiment {position} is missing from the log"})
+            break
+        (proposal,) = optimizer.suggest(1)
+        if not _same(proposal, record.conditions):
+            divergences.append({"index": record.index, "logged": record.conditions, "rederived": proposal})
+        row = record.outcome_row()
+        optimizer.ingest([row])
+        value = objective.value(row)
+        experiments.append({"index": record.index, "conditions": record.conditions,
+                            "outcomes": {**record.outcomes, "objective": value},
+                            "reached": objective.reached(row)})
+        utility = objective.utility(row)
+        if utility is not None and (best is None or utility > best[0]):
+            best = (utility, record.index)
+    return {
+        "campaign": {"name": spec.name, "id": spec.id, "material": spec.material, "strategy": spec.strategy,
+                     "seed": spec.seed, "budget": spec.budget},
+        "experiments": experiments,
+        "divergences": divergences,
+        "incomplete_runs": sum(1 for r in runs if not r.completed),
+        "best": None if best is None else experiments[[e["index"] for e in experiments].index(best[1])],
+    }

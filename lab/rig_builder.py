@@ -1,0 +1,78 @@
+"""Build a ``Rig`` of ophyd devices from a ``LabConfig``, choosing each backend by its ``type``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from campaigns.rig import Rig
+from devices import (Clock, Heater, HeaterLimits, PumpLimits, SimClock, Spectrometer, SyringePump, Timer,
+                     make_backend, register_backend)
+from lab.config import LabConfig
+from models.errors import ConfigurationError
+
+__all__ = ["build_rig", "BuiltRig"]
+
+
+@dataclass
+class BuiltRig:
+    rig: Rig
+    clock: Clock
+    world: Any | None  # the simulated world when the lab is simulated
+
+
+def _register_sim() -> None:
+    register_backend("pump", "sim", lambda *, world, reagent, **_: world.pump_backend(reagent))
+    register_backend("heater", "sim", lambda *, world, **_: world.heater_backend())
+    register_backend("spectrometer", "sim", lambda *, world, **_: world.spectrometer_backend())
+
+
+def _register_drivers() -> None:
+    try:
+        import devices.drivers  # noqa: F401  (real drivers register their types on import)
+    except ModuleNotFoundError as exc:
+        if exc.name != "devices.drivers":
+            raise
+
+
+def build_rig(lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml",
+              clock: Clock | None = None) -> BuiltRig:
+    """Devices for ``lab``; for ``type = "sim"`` devices, one simulated world shared by all of them."""
+    _register_sim()
+    _register_drivers()
+    types = {p.type for p in lab.pumps.values()} | {lab.heater.type, lab.spectrometer.type}
+    world = None
+    clock = clock or SimClock()
+    if "sim" in types:
+        if types != {"sim"}:
+            raise ConfigurationError("a lab is either all simulated (type = \"sim\") or all hardware; "
+                                     f"found types {sorted(types)}", source=source, key="type")
+        from simulators import ReactorGeometry, SimWorld
+
+        world = SimWorld(
+            material,
+            reactor=ReactorGeometry(reactor_volume_ul=lab.reactor.volume,
+                                    transfer_volume_ul=lab.reactor.transfer_volume,
+                                    path_length_cm=lab.reactor.path_length),
+            stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+            clock=clock, seed=seed, **lab.sim)
+    common: dict[str, Any] = {"world": world, "clock": clock} if world is not None else {"clock": clock}
+    pumps = {}
+    for name, cfg in lab.pumps.items():
+        backend = make_backend("pump", cfg.type, source=source, key=f"pumps.{name}.type",
+                               reagent=cfg.reagent, name=name, settings=cfg, **common)
+        pumps[cfg.reagent] = SyringePump(
+            backend, PumpLimits(cfg.min_rate, cfg.max_rate, cfg.syringe_volume), reagent=cfg.reagent, name=name)
+    heater_backend = make_backend("heater", lab.heater.type, source=source, key="heater.type",
+                                  settings=lab.heater, **common)
+    heater = Heater(heater_backend, HeaterLimits(lab.heater.min_temperature, lab.heater.max_temperature,
+                                                 lab.heater.safe_temperature, lab.heater.tolerance), name="heater")
+    spec_backend = make_backend("spectrometer", lab.spectrometer.type, source=source, key="spectrometer.type",
+                                settings=lab.spectrometer, **common)
+    spectrometer = Spectrometer(spec_backend, integration_time_ms=lab.spectrometer.integration_time,
+                                name="spectrometer")
+    rig = Rig(pumps=pumps, heater=heater, spectrometer=spectrometer, timer=Timer(clock, name="timer"),
+              reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
+              path_length_cm=lab.reactor.path_length, plqy_reference=lab.spectrometer.plqy_reference,
+              stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
+    return BuiltRig(rig=rig, clock=clock, world=world)

@@ -1,0 +1,179 @@
+"""Run (or resume) a campaign: files, devices, RunEngine, optimiser, log and safe shutdown.
+
+The only place that wires the layers together. Everything a campaign needs to continue after a crash
+is in its directory: the resolved ``campaign.toml`` and ``lab.toml`` and the document log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bluesky import RunEngine
+from bluesky.utils import RunEngineInterrupted
+
+from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.plans import calibrate, closed_loop
+from campaigns.preflight import preflight
+from campaigns.spec import CampaignSpec
+from campaigns.strategy import optimizer_for
+from devices import HeaterLimits, PumpLimits, WallClock
+from lab.config import LabConfig
+from lab.files import dump_campaign, dump_lab
+from lab.records import ExperimentRecord, completed, experiments_from_documents
+from lab.rig_builder import BuiltRig, build_rig
+from lab.storage import LOG_NAME, DocumentLog, read_documents
+from models.errors import QdlabError
+from models.objective import make_objective
+
+__all__ = ["CampaignSession", "SessionResult", "Interrupted"]
+
+
+class Interrupted(QdlabError):
+    """The campaign was stopped by Ctrl-C or SIGTERM; the directory is resumable."""
+
+
+@dataclass
+class SessionResult:
+    directory: Path
+    records: list[ExperimentRecord]
+    objective: Any
+    world: Any | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def best(self) -> ExperimentRecord | None:
+        scored = [(self.objective.utility(r.outcome_row()), r) for r in self.records]
+        scored = [(u, r) for u, r in scored if u is not None]
+        return max(scored, key=lambda t: t[0])[1] if scored else None
+
+
+class CampaignSession:
+    """One campaign directory being run.
+
+    ``progress(done, budget, record)`` is called after each completed experiment (for the terminal UI).
+    """
+
+    def __init__(self, spec: CampaignSpec, lab: LabConfig, directory: Path, *, campaign_source: str,
+                 lab_source: str, realtime: bool = False,
+                 progress: Callable[[int, int, ExperimentRecord | None], None] | None = None,
+                 subscribers: list[Callable[[str, dict], None]] | None = None, run_engine_kwargs: dict | None = None):
+        self.spec = spec if spec.id else spec.model_copy(update={"id": str(uuid.uuid4())})
+        self.lab = lab
+        self.directory = Path(directory)
+        self.campaign_source = campaign_source
+        self.lab_source = lab_source
+        self.realtime = realtime
+        self.progress = progress
+        self.subscribers = subscribers or []
+        self.run_engine_kwargs = run_engine_kwargs or {}
+        self.objective = make_objective(self.spec.objective)
+
+    # -- checks before anything moves -------------------------------------------------------------
+    def preflight(self) -> None:
+        stocks = {p.reagent: p.stock for p in self.lab.pumps.values()}
+        preflight(self.spec, reactor_volume_ul=self.lab.reactor.volume, stocks_mM=stocks,
+                  pump_limits={p.reagent: PumpLimits(p.min_rate, p.max_rate, p.syringe_volume)
+                               for p in self.lab.pumps.values()},
+                  heater_limits=HeaterLimits(self.lab.heater.min_temperature, self.lab.heater.max_temperature,
+                                             self.lab.heater.safe_temperature, self.lab.heater.tolerance),
+                  source=self.campaign_source)
+
+    def setpoints(self, parameters: dict[str, float]) -> Setpoints:
+        return to_setpoints({**self.spec.search.fixed, **parameters}, kind=self.spec.search.kind,
+                            reactor_volume_ul=self.lab.reactor.volume,
+                            stocks_mM={p.reagent: p.stock for p in self.lab.pumps.values()})
+
+    # -- the run ----------------------------------------------------------------------------------
+    def write_files(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        dump_campaign(self.spec, self.directory / "campaign.toml")
+        dump_lab(self.lab, self.directory / "lab.toml")
+
+    def existing_records(self) -> list[ExperimentRecord]:
+        path = self.directory / LOG_NAME
+        return completed(experiments_from_documents(read_documents(path))) if path.exists() else []
+
+    def run(self) -> SessionResult:
+        self.preflight()
+        self.write_files()
+        clock = WallClock() if self.realtime else None
+        built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed, source=self.lab_source,
+                          clock=clock)
+        log = DocumentLog(self.directory).open()
+        try:
+            done = self.existing_records()  # after open(): a torn tail has been set aside
+            return self._run(built, log, done)
+        finally:
+            log.close()
+
+    def _run(self, built: BuiltRig, log: DocumentLog, done: list[ExperimentRecord]) -> SessionResult:
+        rig = built.rig
+        optimizer = optimizer_for(self.spec)
+        if done:
+            optimizer.ingest([r.outcome_row() for r in done])
+        records = list(done)
+        budget = self.spec.budget
+        if self.progress:
+            self.progress(len(records), budget, None)
+        run_engine = RunEngine({}, **self.run_engine_kwargs)
+        run_engine.subscribe(log)
+        for sub in self.subscribers:
+            run_engine.subscribe(sub)
+
+        def propose(index: int) -> tuple[dict, Setpoints, dict]:
+            (parameters,) = optimizer.suggest(1)
+            decision = optimizer.last_decision() if hasattr(optimizer, "last_decision") else {}
+            setpoints = self.setpoints(parameters)
+            md = {"plan_name": "experiment", "campaign": self.spec.name, "campaign_id": self.spec.id,
+                  "material": self.spec.material, "experiment_index": index, "conditions": parameters,
+                  "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
+                  "decision": decision}
+            return parameters, setpoints, md
+
+        def learn(index: int, parameters: dict, outcomes: dict) -> None:
+            row = {**parameters, **{k: v for k, v in outcomes.items() if k != "objective"}}
+            optimizer.ingest([row])
+            record = ExperimentRecord(index=index, uid="", conditions=parameters, setpoints={}, decision={},
+                                      outcomes=dict(outcomes), exit_status="success")
+            records.append(record)
+            if self.progress:
+                self.progress(len(records), budget, record)
+
+        flush_flow = max(p.min_rate for p in self.lab.pumps.values())
+        solvent = self.lab.pumps.get(self.lab.pump_for(SOLVENT) or "")
+        if solvent is not None:
+            flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
+        indices = range(len(records), budget)
+        try:
+            for device in rig.devices():
+                if hasattr(device, "connect") and device is not rig.outcomes:
+                    device.connect()
+            if len(indices):
+                run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
+                run_engine(closed_loop(rig, propose=propose, learn=learn, indices=indices,
+                                       protocol=self.spec.protocol, material=self.spec.material,
+                                       objective=self.objective.value))
+        except RunEngineInterrupted:
+            if not run_engine.state.is_idle:
+                run_engine.abort("interrupted by the operator")
+            raise Interrupted(f"campaign stopped by the operator after {len(records)} of {budget} experiments; "
+                              f"continue with: qdlab resume {self.directory}") from None
+        finally:
+            self.make_safe(rig)
+        return SessionResult(self.directory, records, self.objective, world=built.world)
+
+    @staticmethod
+    def make_safe(rig) -> None:
+        """Stop every pump and send the heater to its safe set point; never raises."""
+        for pump in rig.pumps.values():
+            try:
+                pump.stop()
+            except Exception:  # noqa: BLE001 - every pump must get its stop, whatever the others do
+                pass
+        try:
+            rig.heater.make_safe()
+        except Exception:  # noqa: BLE001
+            pass

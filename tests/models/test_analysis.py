@@ -1,0 +1,131 @@
+"""Spectrum analysis on synthetic spectra with noise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from models.analysis import FIGURES_OF_MERIT, analyze_absorbance, analyze_pl, figures_of_merit
+
+WL = np.arange(300.0, 800.0, 0.5)
+SIGMA_PER_FWHM = 1 / (2 * math.sqrt(2 * math.log(2)))
+
+
+def gauss(wl, center, fwhm, height):
+    s = fwhm * SIGMA_PER_FWHM
+    return height * np.exp(-0.5 * ((wl - center) / s) ** 2)
+
+
+def absorbance(center, *, height=0.2, noise=0.002, seed=0, continuum=0.8):
+    rng = np.random.default_rng(seed)
+    a = continuum * np.exp(-(WL - 350.0) / 60.0)  # scattering / interband continuum rising to the blue
+    a = a + gauss(WL, center, 28.0, height) + gauss(WL, center - 60.0, 30.0, 0.8 * height)
+    return a + rng.normal(0.0, noise, WL.size)
+
+
+def pl(center, fwhm, *, height=5000.0, noise=40.0, baseline=100.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return baseline + gauss(WL, center, fwhm, height) + rng.normal(0.0, noise, WL.size)
+
+
+@pytest.mark.parametrize("center", [500.0, 540.0, 590.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_band_edge_within_1_nm_on_noisy_spectrum_with_continuum(center, seed):
+    r = analyze_absorbance(WL, absorbance(center, seed=seed), "CdSe")
+    assert r["failure"] is None
+    assert r["abs_peak_nm"] == pytest.approx(center, abs=1.0)
+    assert 1.5 < r["diameter_nm"] < 6.0
+    assert r["abs_at_yield"] > 0
+
+
+def test_diameter_grows_with_band_edge():
+    ds = [analyze_absorbance(WL, absorbance(c), "CdSe")["diameter_nm"] for c in (500.0, 540.0, 590.0)]
+    assert ds[0] < ds[1] < ds[2]
+
+
+def test_blank_spectrum_is_no_particles():
+    rng = np.random.default_rng(3)
+    r = analyze_absorbance(WL, rng.normal(0.0, 0.002, WL.size), "CdSe")
+    assert r["failure"] == "no_particles"
+    assert r["abs_peak_nm"] is None and r["diameter_nm"] is None
+
+
+def test_unsorted_input_and_nan_points_are_tolerated():
+    a = absorbance(540.0)
+    a[100] = np.nan
+    order = np.random.default_rng(0).permutation(WL.size)
+    r = analyze_absorbance(WL[order], a[order], "CdSe")
+    assert r["abs_peak_nm"] == pytest.approx(540.0, abs=1.0)
+
+
+@pytest.mark.parametrize("center,fwhm", [(525.0, 25.0), (560.0, 32.0), (480.0, 18.0)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pl_peak_and_fwhm(center, fwhm, seed):
+    r = analyze_pl(WL, pl(center, fwhm, seed=seed))
+    assert r["pl_peak_nm"] == pytest.approx(center, abs=1.0)
+    assert r["pl_fwhm_nm"] == pytest.approx(fwhm, rel=0.05)
+    expected = 5000.0 * fwhm * SIGMA_PER_FWHM * math.sqrt(2 * math.pi)
+    assert r["pl_integrated_counts"] == pytest.approx(expected, rel=0.05)
+
+
+def test_pl_without_emission_has_no_peak():
+    rng = np.random.default_rng(0)
+    r = analyze_pl(WL, 100 + rng.normal(0, 40, WL.size))
+    assert r["pl_peak_nm"] is None and r["pl_fwhm_nm"] is None
+
+
+def test_pl_cut_at_the_edge_has_no_width():
+    r = analyze_pl(WL, pl(795.0, 30.0))
+    assert r["pl_fwhm_nm"] is None
+
+
+def _fom(**kw):
+    args = dict(material="CdSe", integration_ms=100.0, plqy_reference_counts_per_ms=100.0, path_length_cm=1.0,
+                limiting_mM=1.0)
+    args.update(kw)
+    return args
+
+
+def test_figures_of_merit_keys_values_and_no_nan():
+    out = figures_of_merit(WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom())
+    assert set(out) == set(FIGURES_OF_MERIT)
+    assert out["failure"] is None
+    assert out["abs_peak_nm"] == pytest.approx(540.0, abs=1.0)
+    assert out["pl_peak_nm"] == pytest.approx(555.0, abs=1.0)
+    assert 0.0 <= out["plqy"] <= 1.0
+    assert 0.0 <= out["yield"] <= 1.0
+    for v in out.values():
+        assert not (isinstance(v, float) and math.isnan(v))
+
+
+def test_plqy_and_yield_formulas():
+    from models.materials import get_optics
+
+    optics = get_optics("CdSe")
+    a = absorbance(540.0, noise=0.0)
+    p = pl(555.0, 28.0, noise=0.0, baseline=0.0)
+    out = figures_of_merit(WL, a, WL, p, **_fom(plqy_reference_counts_per_ms=2000.0, limiting_mM=2.0))
+    a_exc = np.interp(optics.excitation_nm, WL, a)
+    integral = 5000.0 * 28.0 * SIGMA_PER_FWHM * math.sqrt(2 * math.pi)
+    assert out["plqy"] == pytest.approx(integral / (100.0 * (1 - 10**-a_exc) * 2000.0), rel=0.02)
+    a_y = np.interp(optics.yield_wavelength_nm, WL, a)
+    assert out["yield"] == pytest.approx(min(1.0, a_y / (1.0 * optics.absorbance_per_mM_cm * 2.0)), rel=0.02)
+
+
+def test_plqy_is_clipped_to_one():
+    out = figures_of_merit(WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom(plqy_reference_counts_per_ms=1e-3))
+    assert out["plqy"] == 1.0
+
+
+def test_no_particles_gives_none_figures():
+    rng = np.random.default_rng(0)
+    out = figures_of_merit(WL, rng.normal(0, 0.002, WL.size), WL, 100 + rng.normal(0, 40, WL.size), **_fom())
+    assert out["failure"] == "no_particles"
+    assert all(out[k] is None for k in FIGURES_OF_MERIT if k != "failure")
+
+
+def test_saturated_flag_is_reported():
+    out = figures_of_merit(WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom(), saturated=True)
+    assert out["failure"] == "saturated"
