@@ -1,0 +1,46 @@
+"""Physical models (sizing curves, spectrum -> figures of merit) and ask/tell optimisers.
+
+Public names are imported lazily so that ``import models.errors`` (done by every layer) does not
+pay for torch/BoTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "make_optimizer",
+    "order_by_cost",
+    "STRATEGIES",
+    "Optimizer",
+    "Objective",
+    "MultiObjective",
+    "make_objective",
+    "analyze_absorbance",
+    "analyze_pl",
+    "figures_of_merit",
+]
+
+_WHERE = {
+    "make_optimizer": "models.optimizers",
+    "order_by_cost": "models.optimizers",
+    "STRATEGIES": "models.optimizers",
+    "Optimizer": "models.optimizers",
+    "Objective": "models.objective",
+    "MultiObjective": "models.objective",
+    "make_objective": "models.objective",
+    "analyze_absorbance": "models.analysis",
+    "analyze_pl": "models.analysis",
+    "figures_of_merit": "models.analysis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

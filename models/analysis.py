@@ -160,7 +160,7 @@ def analyze_absorbance(
     try:
         from models.sizing import diameter_nm
 
-        out["diameter_nm"] = _finite(diameter_nm(material, peak))
+        out["diameter_nm"] = _finite(diameter_nm(material, peak, out_of_range="raise"))
     except (QdlabError, ValueError, ArithmeticError):
         out["diameter_nm"] = None  # outside the sizing curve's validity range
     return out

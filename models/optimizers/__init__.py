@@ -1,0 +1,27 @@
+"""Ask/tell optimisers: BoTorch (single and multi-objective) and baselines (random, Sobol, sklearn GP)."""
+
+from models.optimizers.base import Optimizer, OutcomeConstraint
+from models.optimizers.botorch_multi import BoTorchMultiOptimizer
+from models.optimizers.botorch_single import BoTorchOptimizer
+from models.optimizers.factory import STRATEGIES, make_optimizer
+from models.optimizers.ordering import order_by_cost
+from models.optimizers.random import RandomOptimizer
+from models.optimizers.sklearn_gp import SklearnGPOptimizer
+from models.optimizers.sobol import SobolOptimizer
+from models.optimizers.space import LinearConstraint, Parameter, Space
+
+__all__ = [
+    "Optimizer",
+    "OutcomeConstraint",
+    "BoTorchOptimizer",
+    "BoTorchMultiOptimizer",
+    "RandomOptimizer",
+    "SobolOptimizer",
+    "SklearnGPOptimizer",
+    "STRATEGIES",
+    "make_optimizer",
+    "order_by_cost",
+    "Parameter",
+    "LinearConstraint",
+    "Space",
+]

@@ -1,0 +1,277 @@
+"""The ask/tell contract every strategy implements, and what they share.
+
+An optimiser holds the ordered list of ingested rows (parameters + outcomes, failures included) and
+nothing else that changes: :meth:`Optimizer.suggest` is a pure function of (seed, rows, pending, n).
+Each call derives its own seed from (seed, number of rows) and uses local generators, so a fresh
+optimiser that ingests the same rows proposes the same points (this is what ``qdlab replay`` checks).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.errors import ConfigurationError, OptimizerError
+from models.objective import MultiObjective, Objective, is_failed, make_objective
+from models.optimizers.space import Space
+
+__all__ = ["Optimizer", "OutcomeConstraint", "derive_seed", "sample_encoded"]
+
+
+def derive_seed(*parts: int) -> int:
+    """A 31-bit seed that is a pure function of ``parts`` (non-negative ints)."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+class OutcomeConstraint:
+    """``outcome op value`` with op ">=" or "<=", e.g. ``{"outcome": "plqy", "op": ">=", "value": 0.3}``."""
+
+    def __init__(self, spec: Any, i: int = 0):
+        where = f"outcome_constraints[{i}]"
+        if not isinstance(spec, Mapping):
+            raise ConfigurationError(f"an outcome constraint must be a table, got {spec!r}", key=where)
+        unknown = sorted(set(spec) - {"outcome", "op", "value"})
+        if unknown:
+            raise ConfigurationError(f"unknown key(s) {unknown}; allowed: outcome, op, value", key=where)
+        self.outcome = spec.get("outcome")
+        if not isinstance(self.outcome, str) or not self.outcome:
+            raise ConfigurationError("needs an 'outcome' name", key=where)
+        self.op = spec.get("op")
+        if self.op not in ("<=", ">="):
+            raise ConfigurationError(f"op must be '<=' or '>=', got {self.op!r}", key=f"{where}.op")
+        v = _num(spec.get("value"))
+        if v is None:
+            raise ConfigurationError(f"value must be a number, got {spec.get('value')!r}", key=f"{where}.value")
+        self.value = v
+        self.spec = dict(spec)
+
+    def satisfied(self, row: Mapping[str, Any]) -> bool:
+        x = _num(row.get(self.outcome))
+        if x is None:
+            return False
+        return x >= self.value if self.op == ">=" else x <= self.value
+
+    def slack(self, z: torch.Tensor) -> torch.Tensor:
+        """BoTorch convention: <= 0 where satisfied."""
+        return self.value - z if self.op == ">=" else z - self.value
+
+
+def sample_encoded(space: Space, n: int, seed: int, *, method: str = "sobol", skip: int = 0) -> np.ndarray:
+    """``n x d`` encoded points satisfying the space's constraints, by rejection.
+
+    ``method`` "sobol": the feasible points ``skip .. skip+n-1`` of the scrambled Sobol sequence seeded
+    with ``seed`` (so successive calls continue one low-discrepancy sequence); "random": i.i.d. uniform.
+    """
+    if n <= 0:
+        return np.zeros((0, space.d))
+    want = n + skip
+    chunk = max(64, 2 * want)
+    if method == "sobol":
+        engine = torch.quasirandom.SobolEngine(space.d, scramble=True, seed=seed)
+    else:
+        rng = np.random.default_rng(seed)
+    kept: list[np.ndarray] = []
+    drawn = 0
+    total = 0
+    while total < want:
+        if method == "sobol":
+            U = engine.draw(chunk, dtype=torch.float64).numpy()
+        else:
+            U = rng.random((chunk, space.d))
+        E = space.from_unit(U)
+        E = E[space.feasible_encoded(E)]
+        kept.append(E)
+        total += len(E)
+        drawn += chunk
+        if drawn > 2000 * want + 100_000 and total < want:
+            raise OptimizerError(
+                f"the parameter constraints leave almost no feasible region ({total} of {drawn} samples feasible)")
+    return np.concatenate(kept)[skip:want]
+
+
+class Optimizer:
+    """Ask/tell optimiser over a :class:`Space` for an objective.
+
+    ``parameters``: list of ``{"name", "low", "high", "log"?}`` or ``{"name", "values"}``.
+    ``objective``: an objective spec (see :mod:`models.objective`) or a list of them (multi-objective).
+    ``constraints``: linear parameter constraints ``{"coefficients": {...}, "op": "<=", "rhs": x}``.
+    ``outcome_constraints``: ``{"outcome": name, "op": ">=", "value": x}``.
+    ``options``: strategy options (each strategy lists its own in ``OPTIONS``).
+    """
+
+    strategy = "base"
+    OPTIONS: dict[str, Any] = {}
+    supports_multi_objective = True
+
+    def __init__(
+        self,
+        parameters: Sequence[Any],
+        objective: Any,
+        *,
+        seed: int = 0,
+        constraints: Sequence[Any] | None = None,
+        outcome_constraints: Sequence[Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
+        self.seed = int(seed)
+        self.space = Space(parameters, constraints)
+        self.objective: Objective | MultiObjective = make_objective(objective)
+        if isinstance(self.objective, MultiObjective) and not self.supports_multi_objective:
+            raise ConfigurationError(f"strategy {self.strategy!r} needs a single objective", key="objective")
+        self.outcome_constraints = [OutcomeConstraint(c, i) for i, c in enumerate(outcome_constraints or ())]
+        clash = set(self.space.names) & (set(self.objective.outcomes) | {c.outcome for c in self.outcome_constraints})
+        if clash:
+            raise ConfigurationError(f"{sorted(clash)} named both as parameter and as outcome", key="objective")
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - set(self.OPTIONS))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown option(s) {unknown} for strategy {self.strategy!r}; known: {sorted(self.OPTIONS)}",
+                key="options")
+        self.options = {**self.OPTIONS, **opts}
+        self._rows: list[dict[str, Any]] = []
+        self._X: list[np.ndarray] = []
+        self._decision: dict[str, Any] | None = None
+
+    # ----- tell -----
+    def ingest(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Add experiments: each row holds every parameter plus its outcomes (and ``"failure"`` if it failed).
+
+        Rows are validated before any is stored (all or nothing).
+        """
+        if isinstance(rows, Mapping):
+            rows = [rows]
+        enc = []
+        for r in rows:
+            if not isinstance(r, Mapping):
+                raise OptimizerError(f"a row must be a dict, got {type(r).__name__}")
+            enc.append(self.space.encode(r))
+        for r, x in zip(rows, enc):
+            self._rows.append(dict(r))
+            self._X.append(x)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Copies of the ingested rows, in order."""
+        return [dict(r) for r in self._rows]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    # ----- classification of rows -----
+    def _utility(self, row: Mapping[str, Any]) -> float | None:
+        if isinstance(self.objective, MultiObjective):
+            return None
+        return self.objective.utility(row)
+
+    def _failed(self, row: Mapping[str, Any]) -> bool:
+        """Failed: marked, or its objective cannot be computed."""
+        if is_failed(row):
+            return True
+        if isinstance(self.objective, MultiObjective):
+            return self.objective.utilities(row) is None
+        return self.objective.utility(row) is None
+
+    def _feasible(self, row: Mapping[str, Any]) -> bool:
+        return not self._failed(row) and all(c.satisfied(row) for c in self.outcome_constraints)
+
+    # ----- ask -----
+    def suggest(self, n: int = 1, pending: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """``n`` new conditions (dicts in user units), distinct from ``pending`` ones still running."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise OptimizerError(f"n must be a positive integer, got {n!r}")
+        P = np.array([self.space.encode(p) for p in (pending or ())], dtype=float).reshape(-1, self.space.d)
+        call_seed = derive_seed(self.seed, len(self._rows))
+        t0 = time.perf_counter()
+        U, info = self._suggest(int(n), P, call_seed)
+        decision = {
+            "strategy": self.strategy,
+            "acquisition": None,
+            "acquisition_value": None,
+            "model": None,
+            **info,
+            "n_observations": len(self._rows),
+            "n_failed": sum(self._failed(r) for r in self._rows),
+            "n_pending": len(P),
+            "n_suggested": int(n),
+            "seed": self.seed,
+            "call_seed": call_seed,
+            "elapsed_s": round(time.perf_counter() - t0, 4),
+        }
+        self._decision = decision
+        return [self.space.decode(u) for u in U]
+
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+        raise NotImplementedError
+
+    def last_decision(self) -> dict[str, Any]:
+        """JSON-able record of the latest :meth:`suggest`: strategy, acquisition and its value,
+        n_observations, model summary, seeds, elapsed_s (wall time; differs between runs)."""
+        if self._decision is None:
+            raise OptimizerError("no suggestion made yet")
+        return _jsonable(self._decision)
+
+    # ----- report -----
+    def best(self) -> dict[str, Any]:
+        """The incumbent: the ingested row with the highest observed objective among feasible rows
+        (not failed, outcome constraints met). For a multi-objective, the Pareto row closest to the
+        ideal point after scaling each objective to [0, 1] over the front."""
+        feas = [r for r in self._rows if self._feasible(r)]
+        if not feas:
+            raise OptimizerError(f"no feasible experiment among {len(self._rows)} ingested")
+        if isinstance(self.objective, MultiObjective):
+            front = self.pareto_front()
+            Y = np.array([self.objective.utilities(r) for r in front])
+            span = np.where(np.ptp(Y, axis=0) > 0, np.ptp(Y, axis=0), 1.0)
+            dist = np.linalg.norm((Y.max(axis=0) - Y) / span, axis=1)
+            return dict(front[int(np.argmin(dist))])
+        i = max(range(len(feas)), key=lambda k: self.objective.utility(feas[k]))
+        return dict(feas[i])
+
+    def pareto_front(self) -> list[dict[str, Any]]:
+        """The non-dominated feasible rows (in ingestion order) for a multi-objective; for a single
+        objective, the incumbent alone."""
+        feas = [r for r in self._rows if self._feasible(r)]
+        if not isinstance(self.objective, MultiObjective):
+            return [self.best()] if feas else []
+        Y = np.array([self.objective.utilities(r) for r in feas]).reshape(len(feas), -1)
+        keep = []
+        for i in range(len(feas)):
+            dominated = np.any(np.all(Y >= Y[i], axis=1) & np.any(Y > Y[i], axis=1))
+            if not dominated:
+                keep.append(dict(feas[i]))
+        return keep
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        return _jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    return x

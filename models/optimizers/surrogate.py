@@ -1,0 +1,275 @@
+"""GP surrogates and acquisition optimisation shared by the BoTorch strategies.
+
+Every observed outcome the objective or an outcome constraint needs gets its own GP
+(``SingleTaskGP``, or ``MixedSingleTaskGP`` with a categorical kernel when there are categorical
+parameters), in double precision, with ``Normalize`` inputs (explicit bounds of the encoded space)
+and ``Standardize`` outcomes, trained on the rows that did not fail. When some experiments failed,
+one more GP models the success indicator (1 ok, 0 failed) on all rows; the acquisition treats
+"indicator >= 0.5" as an outcome constraint, i.e. it is multiplied by the posterior probability of
+success, so the search stops proposing near clogs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from botorch.exceptions.warnings import BotorchWarning, OptimizationWarning
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import MixedSingleTaskGP, ModelListGP, SingleTaskGP
+from botorch.models.transforms.input import Normalize
+from botorch.models.transforms.outcome import Standardize
+from botorch.optim import optimize_acqf
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from linear_operator.utils.warnings import NumericalWarning
+
+from models.objective import Objective
+from models.optimizers.space import Space
+
+__all__ = ["Surrogate", "fit_gp", "torch_utility", "optimize_sequential", "FEASIBLE"]
+
+FEASIBLE = "__feasible__"
+DTYPE = torch.float64
+
+
+def fit_gp(X: torch.Tensor, Y: torch.Tensor, space: Space, maxiter: int) -> SingleTaskGP:
+    """Fit one GP to ``n x d`` encoded inputs and ``n x 1`` outcomes (maximum marginal likelihood)."""
+    bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
+    if space.cat_dims:
+        idx = space.cont_dims
+        tf = Normalize(space.d, indices=idx, bounds=bounds[:, idx]) if idx else None
+        model = MixedSingleTaskGP(X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(1))
+    else:
+        model = SingleTaskGP(X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(1))
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning))
+        try:
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": int(maxiter)}})
+        except Exception:  # noqa: BLE001 - a failed fit keeps the prior-mode hyperparameters; still usable
+            pass
+    model.eval()
+    return model
+
+
+def _summary(model: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"n_train": int(model.train_inputs[0].shape[-2])}
+    for name, mod in model.named_modules():
+        if hasattr(mod, "lengthscale") and getattr(mod, "has_lengthscale", False):
+            ls = mod.lengthscale.detach().reshape(-1).tolist()
+            out.setdefault("lengthscales", []).append([round(v, 5) for v in ls])
+    try:
+        noise = float(model.likelihood.noise.detach().reshape(-1)[0])
+        # Standardize: noise is in standardised units; report it on the outcome scale too
+        std = float(model.outcome_transform.stdvs.reshape(-1)[0])
+        out["noise"] = round(noise, 8)
+        out["noise_sd_outcome_units"] = round(math.sqrt(noise) * std, 8)
+    except AttributeError:
+        pass
+    if len(out.get("lengthscales", [])) == 1:
+        out["lengthscales"] = out["lengthscales"][0]
+    return out
+
+
+def torch_utility(objective: Objective, cols: dict[str, int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The objective's utility as a function of outcome samples ``... x m`` -> ``...``."""
+    terms = [(cols[t.outcome], t) for t in objective.terms]
+    sign = objective.sign if objective.simple else 1.0
+
+    def f(Z: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros(Z.shape[:-1], dtype=Z.dtype, device=Z.device)
+        for c, t in terms:
+            z = Z[..., c]
+            if objective.simple:
+                total = total + sign * z
+            elif t.goal == "target":
+                total = total - t.weight * (z - t.target).abs() / t.scale
+            else:
+                total = total + t.weight * (z if t.goal == "maximize" else -z) / t.scale
+        return total
+
+    return f
+
+
+@dataclass
+class Surrogate:
+    """A ``ModelListGP`` with one output per name in ``outputs`` (outcomes, then maybe FEASIBLE)."""
+
+    model: ModelListGP
+    outputs: list[str]
+    X: torch.Tensor  # n x d, all ingested rows
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cols(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.outputs)}
+
+    @classmethod
+    def fit(
+        cls,
+        space: Space,
+        X: np.ndarray,
+        rows: Sequence[dict[str, Any]],
+        outcomes: Sequence[str],
+        failed: Sequence[bool],
+        maxiter: int,
+    ) -> Surrogate:
+        Xt = torch.tensor(np.asarray(X), dtype=DTYPE)
+        models, names, summary = [], [], {}
+        ok = ~np.asarray(failed, dtype=bool)
+        for name in outcomes:
+            y = np.array([_num(r.get(name)) for r in rows], dtype=float)
+            m = ok & np.isfinite(y)
+            Yt = torch.tensor(y[m], dtype=DTYPE).unsqueeze(-1)
+            gp = fit_gp(Xt[torch.as_tensor(m)], Yt, space, maxiter)
+            models.append(gp)
+            names.append(name)
+            summary[name] = _summary(gp)
+        if not ok.all():
+            Yt = torch.tensor(ok.astype(float), dtype=DTYPE).unsqueeze(-1)
+            gp = fit_gp(Xt, Yt, space, maxiter)
+            models.append(gp)
+            names.append(FEASIBLE)
+            summary["feasibility"] = _summary(gp)
+        return cls(ModelListGP(*models), names, Xt, summary)
+
+    def constraints(self, outcome_constraints: Sequence[Any]) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """BoTorch constraint callables (<= 0 where satisfied) for the outcome constraints and feasibility."""
+        cols = self.cols
+        out = [(lambda Z, c=cols[oc.outcome], oc=oc: oc.slack(Z[..., c])) for oc in outcome_constraints]
+        if FEASIBLE in cols:
+            out.append(lambda Z, c=cols[FEASIBLE]: 0.5 - Z[..., c])
+        return out
+
+
+def _num(x: Any) -> float:
+    if x is None or isinstance(x, bool):
+        return math.nan
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _decode_torch(space: Space) -> Callable[[torch.Tensor], torch.Tensor]:
+    lows = torch.tensor([p.low for p in space.parameters], dtype=DTYPE)
+    highs = torch.tensor([p.high for p in space.parameters], dtype=DTYPE)
+    logs = torch.tensor([p.log for p in space.parameters])
+
+    def dec(u: torch.Tensor) -> torch.Tensor:
+        lin = lows + u * (highs - lows)
+        lg = torch.exp(torch.log(lows.clamp_min(1e-300)) + u * (torch.log(highs.clamp_min(1e-300)) - torch.log(
+            lows.clamp_min(1e-300))))
+        return torch.where(logs, lg, lin)
+
+    return dec
+
+
+def _nonlinear(space: Space) -> list[tuple[Callable[[torch.Tensor], torch.Tensor], bool]]:
+    dec = _decode_torch(space)
+    index = {n: i for i, n in enumerate(space.names)}
+    out = []
+    for c in space.constraints:
+        idx = torch.tensor([index[k] for k, _ in c.coefficients])
+        coef = torch.tensor([a for _, a in c.coefficients], dtype=DTYPE)
+        sgn = 1.0 if c.op == "<=" else -1.0
+
+        def g(x: torch.Tensor, idx=idx, coef=coef, sgn=sgn, rhs=c.rhs) -> torch.Tensor:
+            return sgn * (rhs - (dec(x)[..., idx] * coef).sum(-1))
+
+        out.append((g, True))
+    return out
+
+
+def optimize_sequential(
+    acq: Any,
+    space: Space,
+    n: int,
+    pending: torch.Tensor | None,
+    *,
+    num_restarts: int,
+    raw_samples: int,
+    maxiter: int,
+    time_budget_s: float,
+    max_combos: int,
+    seed: int,
+) -> tuple[np.ndarray, list[float], bool]:
+    """Greedy sequential batch: pick ``n`` points one at a time, each later one with the earlier ones
+    (and ``pending``) as X_pending. Categorical parameters: every combination of their values (at most
+    ``max_combos``, a seeded subset beyond) is optimised with the others fixed; the best wins.
+
+    Returns ``n x d`` encoded points, their acquisition values and whether the time budget cut in.
+    """
+    from models.optimizers.base import sample_encoded
+
+    bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
+    combos: list[dict[int, float]] = [{}]
+    if space.cat_dims:
+        levels = [range(len(space.parameters[i].values)) for i in space.cat_dims]
+        allc = [dict(zip(space.cat_dims, map(float, c))) for c in itertools.product(*levels)]
+        if len(allc) > max_combos:
+            pick = np.random.default_rng(seed).choice(len(allc), size=max_combos, replace=False)
+            allc = [allc[i] for i in sorted(pick)]
+        combos = allc
+    linear = space.linear_in_encoding
+    ineq = None
+    nonlin = None
+    if space.constraints and linear:
+        ineq = [(torch.tensor(i, dtype=torch.long), torch.tensor(c, dtype=DTYPE), float(b))
+                for i, c, b in space.encoded_inequalities()]
+    elif space.constraints:
+        nonlin = _nonlinear(space)
+    deadline = time.perf_counter() + time_budget_s
+    timed_out = False
+    chosen: list[torch.Tensor] = []
+    values: list[float] = []
+    calls_left = n * len(combos)
+    base_pending = pending if pending is not None and len(pending) else None
+    for k in range(n):
+        parts = [p for p in (base_pending, torch.stack(chosen) if chosen else None) if p is not None]
+        acq.set_X_pending(torch.cat(parts) if parts else None)
+        best_x, best_v = None, -math.inf
+        for j, fixed in enumerate(combos):
+            remaining = deadline - time.perf_counter()
+            budget = max(remaining / calls_left, 0.05)
+            calls_left -= 1
+            kw: dict[str, Any] = {}
+            if nonlin is not None:
+                cand = torch.tensor(sample_encoded(space, raw_samples, seed + 7919 * k + j, method="random"),
+                                    dtype=DTYPE)
+                for i, v in fixed.items():
+                    cand[:, i] = v
+                with torch.no_grad():
+                    vals = acq(cand.unsqueeze(1))
+                top = torch.topk(vals, min(num_restarts, len(cand))).indices
+                kw = {"nonlinear_inequality_constraints": nonlin, "batch_initial_conditions": cand[top].unsqueeze(1)}
+            else:
+                kw = {"raw_samples": raw_samples}
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning))
+                x, v = optimize_acqf(
+                    acq, bounds, q=1, num_restarts=num_restarts, options={"maxiter": int(maxiter),
+                                                                          "batch_limit": 1 if nonlin else num_restarts},
+                    inequality_constraints=ineq, fixed_features=fixed or None, timeout_sec=budget,
+                    retry_on_optimization_warning=False, **kw)
+            if time.perf_counter() - t0 >= 0.95 * budget:
+                timed_out = True
+            v = float(v.reshape(-1)[0])
+            if best_x is None or v > best_v:
+                best_x, best_v = x.reshape(-1).detach(), v
+        chosen.append(best_x)
+        values.append(best_v)
+    acq.set_X_pending(base_pending)
+    U = torch.stack(chosen).numpy().copy()
+    for i in space.cat_dims:
+        U[:, i] = np.round(U[:, i])
+    U[:, space.cont_dims] = np.clip(U[:, space.cont_dims], 0.0, 1.0)
+    return U, values, timed_out
