@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import click
 import typer
+from typer._click import exceptions as typer_click  # typer 0.29 vendors its own click
 
 from lab.console import campaign_progress, emit_json, err, fmt, outcome_table
 from models.errors import ConfigurationError, LogError, QdlabError
@@ -62,8 +63,10 @@ def run(
             raise ConfigurationError(f"{directory} already holds a campaign; use qdlab resume {directory}, "
                                      "another --out, or --force to replace it", source="--out")
         shutil.rmtree(directory)
-    _run_session(CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign),
-                                 lab_source=str(lab_path), realtime=realtime), json_out)
+    session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign), lab_source=str(lab_path),
+                              realtime=realtime)
+    session.preflight()  # before the progress bar: a refused campaign prints one line only
+    _run_session(session, json_out)
 
 
 def _run_session(session, json_out: bool) -> None:
@@ -150,28 +153,34 @@ def simulate(
                  noisy=noisy, seed=seed, json_out=json_out)
 
 
+def _error(text: str) -> None:
+    """One line on stderr, never wrapped (scripts and tests read it)."""
+    sys.stderr.write(" ".join(text.split()) + "\n")
+    sys.stderr.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one clear line per error, never a traceback for bad input."""
     from lab.session import Interrupted
 
     try:
         app(args=argv, standalone_mode=False, prog_name="qdlab")
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, getattr(typer_click, "Exit", click.exceptions.Exit)) as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        err.print("qdlab: stopped")
+    except (click.exceptions.Abort, getattr(typer_click, "Abort", click.exceptions.Abort)):
+        _error("qdlab: stopped")
         return 130
-    except click.ClickException as exc:
-        err.print(f"qdlab: {exc.format_message()}", markup=False)
+    except (click.ClickException, typer_click.ClickException) as exc:
+        _error(f"qdlab: {exc.format_message()}")
         return 2
     except (ConfigurationError, LogError) as exc:
-        err.print(f"qdlab: {exc}", markup=False)
+        _error(f"qdlab: {exc}")
         return 2
     except Interrupted as exc:
-        err.print(f"qdlab: {exc}", markup=False)
+        _error(f"qdlab: {exc}")
         return 130
     except QdlabError as exc:
-        err.print(f"qdlab: {type(exc).__name__}: {exc}", markup=False)
+        _error(f"qdlab: {type(exc).__name__}: {exc}")
         return 1
     return 0
 
