@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.spec import CampaignSpec
-from models.optimizers.factory import make_optimizer
+from models import make_optimizer
 
 __all__ = ["optimizer_for", "parameters_of"]
 

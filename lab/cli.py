@@ -165,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         app(args=argv, standalone_mode=False, prog_name="qdlab")
-    except (click.exceptions.Exit, getattr(typer_click, "Exit", click.exceptions.Exit)) as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
-    except (click.exceptions.Abort, getattr(typer_click, "Abort", click.exceptions.Abort)):
+    except (click.exceptions.Abort, typer.Abort):
         _error("qdlab: stopped")
         return 130
     except (click.ClickException, typer_click.ClickException) as exc:
