@@ -1,0 +1,183 @@
+"""Spectra and optical figures of merit from a resolved size distribution.
+
+- Band edge of each size section from the material's sizing curve (``models.sizing``), continued
+  smoothly outside the fitted range for clusters and very large dots.
+- Absorbance per formula unit: a 1S excitonic Gaussian (size-dependent strength), two higher
+  transitions, and a continuum whose value at the material's ``yield_wavelength_nm`` is the
+  size-independent ``absorbance_per_mM_cm`` (volume scaling).
+- PL: each section emits a Gaussian (homogeneous FWHM ``gamma_hom``) at its band edge minus the
+  Stokes shift (a + b / d^2), weighted by the light it absorbs at the excitation wavelength (~volume);
+  the ensemble FWHM is sqrt((2.355 sigma_E)^2 + Gamma_hom^2) (REFERENCE.md section 2).
+- Trap emission: a broad band ``trap_shift_mev`` below the band-edge PL, growing as PLQY falls.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.materials import get_optics
+from models.sizing import HC_EV_NM, band_edge_ev
+from simulators.parameters import MaterialParams, load_params
+
+__all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "pl_line_shape", "spectrometer_grid_nm"]
+
+_HIST_RANGE_NM = {"CdSe": (0.6, 14.0), "PbS": (0.8, 24.0), "InP": (0.6, 12.0), "CsPbBr3": (1.0, 24.0)}
+_N_BINS = 160
+
+
+@dataclass(frozen=True)
+class SizeBins:
+    """Diameter sections of the population balance's outlet histogram and their optical constants."""
+
+    edges_nm: np.ndarray  # (n+1,)
+    d_nm: np.ndarray  # (n,) geometric centres
+    e_abs_ev: np.ndarray  # (n,) band-edge energy
+    e_pl_ev: np.ndarray  # (n,) PL peak energy of a section
+    vol_nm3: np.ndarray  # (n,)
+    is_dot: np.ndarray  # (n,) bool: above the cluster size
+    eps_weight: np.ndarray  # (n,) relative 1S absorption strength per particle
+
+
+@functools.lru_cache(maxsize=None)
+def size_bins(material: str) -> SizeBins:
+    p = load_params(material)
+    lo, hi = _HIST_RANGE_NM[p.name]
+    edges = np.geomspace(lo, hi, _N_BINS + 1)
+    d = np.sqrt(edges[:-1] * edges[1:])
+    e_abs = np.asarray(band_edge_ev(p.name, d, out_of_range="extrapolate"))
+    o = p.optics
+    stokes = (o["stokes_a_mev"] + o["stokes_b_mev_nm2"] / d**2) * 1e-3
+    return SizeBins(
+        edges_nm=edges,
+        d_nm=d,
+        e_abs_ev=e_abs,
+        e_pl_ev=e_abs - stokes,
+        vol_nm3=np.pi / 6.0 * d**3,
+        is_dot=d >= p.kinetics["cluster_diameter_nm"],
+        eps_weight=d ** o["eps_exponent"],
+    )
+
+
+def _smooth_hist(p: MaterialParams, hist: np.ndarray) -> np.ndarray:
+    """Convolve (N, n_bins) histograms with the intrinsic log-normal dispersion."""
+    sig = float(p.kinetics["intrinsic_rsd"])
+    b = size_bins(p.name)
+    dln = np.log(b.edges_nm[1] / b.edges_nm[0])
+    half = int(np.ceil(3 * sig / dln))
+    if half < 1:
+        return hist
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) * dln / sig) ** 2)
+    k /= k.sum()
+    out = np.zeros_like(hist)
+    n = hist.shape[1]
+    for i, kv in enumerate(k):
+        s = i - half
+        if s >= 0:
+            out[:, s:] += kv * hist[:, : n - s]
+        else:
+            out[:, : n + s] += kv * hist[:, -s:]
+    return out
+
+
+def smooth_hist(material: str, hist: np.ndarray) -> np.ndarray:
+    return _smooth_hist(load_params(material), np.atleast_2d(hist))
+
+
+def figures_of_merit(material: str, hist: np.ndarray) -> dict[str, np.ndarray]:
+    """Figures of merit from smoothed outlet histograms (N, n_bins) (number density 1/m3 per bin).
+
+    Returns arrays (N,): ``n_dots`` (1/m3), ``diameter_nm`` (number mean of dots), ``size_rsd``,
+    ``abs_peak_nm`` (eps_1S-weighted mean band edge), ``pl_peak_nm``, ``pl_fwhm_nm`` (band-edge PL).
+    NaN where there are no dots.
+    """
+    p = load_params(material)
+    b = size_bins(p.name)
+    h = np.where(b.is_dot[None, :], hist, 0.0)
+    n = h.sum(axis=1)
+    ok = n > 0
+    nn = np.where(ok, n, 1.0)
+    d_mean = (h * b.d_nm).sum(axis=1) / nn
+    d_var = np.maximum((h * b.d_nm**2).sum(axis=1) / nn - d_mean**2, 0.0)
+    wa = h * b.eps_weight
+    wa_s = np.maximum(wa.sum(axis=1), 1e-300)
+    e_abs = (wa * b.e_abs_ev).sum(axis=1) / wa_s
+    wp = h * b.vol_nm3
+    wp_s = np.maximum(wp.sum(axis=1), 1e-300)
+    e_pl = (wp * b.e_pl_ev).sum(axis=1) / wp_s
+    e_var = np.maximum((wp * b.e_pl_ev**2).sum(axis=1) / wp_s - e_pl**2, 0.0)
+    g_hom = p.optics["gamma_hom_mev"] * 1e-3
+    fwhm_e = np.sqrt((2.3548 * np.sqrt(e_var)) ** 2 + g_hom**2)
+    pl_nm = HC_EV_NM / e_pl
+    fwhm_nm = HC_EV_NM / np.maximum(e_pl - fwhm_e / 2, 0.05) - HC_EV_NM / (e_pl + fwhm_e / 2)
+    nan = np.nan
+    return {
+        "n_dots": n,
+        "diameter_nm": np.where(ok, d_mean, nan),
+        "size_rsd": np.where(ok, np.sqrt(d_var) / np.where(ok, d_mean, 1.0), nan),
+        "abs_peak_nm": np.where(ok, HC_EV_NM / e_abs, nan),
+        "pl_peak_nm": np.where(ok, pl_nm, nan),
+        "pl_fwhm_nm": np.where(ok, fwhm_nm, nan),
+        "e_pl_ev": np.where(ok, e_pl, nan),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def spectrometer_grid_nm(material: str) -> np.ndarray:
+    """Pixel wavelengths (nm) of the simulated spectrometer for ``material``."""
+    s = load_params(material).spectrometer
+    return np.linspace(float(s["min_nm"]), float(s["max_nm"]), int(s["n_pixels"]))
+
+
+def _gauss(x: np.ndarray, mu: np.ndarray, fwhm: np.ndarray | float) -> np.ndarray:
+    sig = np.asarray(fwhm) / 2.3548
+    return np.exp(-0.5 * ((x - mu) / sig) ** 2)
+
+
+def absorbance_per_mM_cm(material: str, wavelengths_nm: np.ndarray, d_nm: np.ndarray) -> np.ndarray:
+    """Decadic absorbance per cm per mM of formula units, shape (len(d_nm), len(wavelengths_nm))."""
+    p = load_params(material)
+    opt = get_optics(p.name)
+    o = p.optics
+    e = HC_EV_NM / np.asarray(wavelengths_nm, dtype=float)[None, :]
+    d = np.asarray(d_nm, dtype=float)[:, None]
+    e1 = np.asarray(band_edge_ev(p.name, d, out_of_range="extrapolate"))
+    eg = opt.bulk_gap_ev
+    conf = np.maximum(e1 - eg, 0.0)
+    e_y = HC_EV_NM / opt.yield_wavelength_nm
+    # Continuum: rises linearly above the bulk gap, switched on above the band edge; equals 1 at the
+    # yield wavelength for any size (volume scaling).
+    onset = 1.0 / (1.0 + np.exp(-(e - e1 - 0.12) / 0.06))
+    cont = onset * np.maximum(e - eg, 0.0) / max(e_y - eg, 1e-3)
+    g_abs = o["gamma_abs_mev"] * 1e-3
+    h1 = o["exciton_height"] * (d / 3.0) ** -0.35
+    peaks = h1 * _gauss(e, e1, g_abs)
+    peaks = peaks + 0.6 * h1 * _gauss(e, e1 + 0.3 * conf + 0.05, 1.4 * g_abs)
+    peaks = peaks + 0.8 * h1 * _gauss(e, e1 + 0.7 * conf + 0.15, 2.0 * g_abs)
+    return opt.absorbance_per_mM_cm * (cont + peaks)
+
+
+def pl_line_shape(
+    material: str, wavelengths_nm: np.ndarray, hist_row: np.ndarray, trap_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band-edge and trap PL shapes on ``wavelengths_nm``, each normalised to sum 1 over pixels."""
+    p = load_params(material)
+    b = size_bins(p.name)
+    wl = np.asarray(wavelengths_nm, dtype=float)
+    e = HC_EV_NM / wl
+    jac = HC_EV_NM / wl**2  # |dE/dlambda|: density per nm from density per eV
+    h = np.where(b.is_dot, hist_row, 0.0) * b.vol_nm3
+    keep = h > h.max() * 1e-6 if h.max() > 0 else h > 0
+    g_hom = p.optics["gamma_hom_mev"] * 1e-3
+    band = (h[keep][:, None] * _gauss(e[None, :], b.e_pl_ev[keep][:, None], g_hom)).sum(axis=0) * jac
+    band_sum = band.sum()
+    band = band / band_sum if band_sum > 0 else band
+    trap = np.zeros_like(wl)
+    if trap_fraction > 0 and h.sum() > 0:
+        e_pl = (h * b.e_pl_ev).sum() / h.sum()
+        trap = _gauss(e, e_pl - p.optics["trap_shift_mev"] * 1e-3, p.optics["trap_fwhm_mev"] * 1e-3) * jac
+        ts = trap.sum()
+        trap = trap / ts if ts > 0 else trap
+    return band, trap

@@ -1,0 +1,254 @@
+"""Noise-free steady state of the flow reactor: conditions -> particles -> figures of merit.
+
+``evaluate_many`` is vectorised over conditions (one population-balance integration for all of them);
+``evaluate_true`` is the single-condition convenience. Both are deterministic and noise-free.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from models.errors import ConfigurationError
+from simulators.kinetics import KineticArrays, TimeGrid, integrate_batch, make_time_grid
+from simulators.optics import figures_of_merit, size_bins, smooth_hist
+from simulators.parameters import MaterialParams, load_params
+from simulators.reactor import ReactorGeometry
+
+__all__ = ["clog_risk", "describe", "evaluate_true", "evaluate_many", "steady_state_arrays", "condition_names", "FIGURES"]
+
+_R = 8.314462618
+_KB = 1.380649e-23
+_NA = 6.02214076e23
+
+FIGURES = ("residence_time_s", "diameter_nm", "size_rsd", "abs_peak_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield")
+
+_DEFAULT_REACTOR = ReactorGeometry()
+
+
+def describe(material: str) -> list[dict[str, Any]]:
+    """The settable conditions of ``material``: name, unit, low, high, default, kind."""
+    p = load_params(material)
+    out = [
+        {
+            "name": "temperature",
+            "unit": "degC",
+            "low": p.temperature_low_c,
+            "high": p.temperature_high_c,
+            "default": p.temperature_default_c,
+            "kind": "temperature",
+        }
+    ]
+    for s in p.streams:
+        out.append(
+            {"name": f"flow_{s.name}", "unit": "uL/min", "low": s.low, "high": s.high, "default": s.default, "kind": "flow"}
+        )
+    return out
+
+
+def condition_names(material: str) -> list[str]:
+    return [d["name"] for d in describe(material)]
+
+
+def _as_arrays(p: MaterialParams, conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    names = [d["name"] for d in describe(p.name)]
+    defaults = {d["name"]: d["default"] for d in describe(p.name)}
+    if isinstance(conditions, Mapping):
+        n = max((np.size(v) for v in conditions.values()), default=1)
+        cols = {}
+        for k in names:
+            v = conditions.get(k, defaults[k])
+            v = np.asarray(defaults[k] if v is None else v, dtype=float)
+            cols[k] = np.broadcast_to(v, (n,)).astype(float) if v.ndim <= 1 else None
+            if cols[k] is None:
+                raise ConfigurationError(f"condition {k!r} must be a scalar or 1-d array")
+    else:
+        rows = list(conditions)
+        cols = {k: np.array([float(r.get(k, defaults[k]) if r.get(k) is not None else defaults[k]) for r in rows]) for k in names}
+    for k, v in cols.items():
+        if not np.all(np.isfinite(v)):
+            raise ConfigurationError(f"condition {k!r} must be finite, got {v[~np.isfinite(v)][0]}")
+    return cols
+
+
+@functools.lru_cache(maxsize=16)
+def _grid(n_tanks: float) -> TimeGrid:
+    return make_time_grid(n_tanks)
+
+
+def _arrh(ref: float, e_kj: float, t_k: np.ndarray, t_ref_k: float) -> np.ndarray:
+    return ref * np.exp(-e_kj * 1e3 / _R * (1.0 / t_k - 1.0 / t_ref_k))
+
+def _mix(p: MaterialParams, cols: Mapping[str, np.ndarray], reactor: ReactorGeometry, stocks: Mapping[str, float]):
+    """Total flow (uL/min), residence time (s), limiting precursor (mM), metal:partner ratio, T (degC)."""
+    flows = {s.name: np.maximum(cols[f"flow_{s.name}"], 0.0) for s in p.streams}
+    q_tot = sum(flows.values())
+    q_safe = np.maximum(q_tot, 1e-6)
+    tau = reactor.reactor_volume_ul / q_safe * 60.0
+    metal, partner = p.stream("metal"), p.stream("chalcogen")
+    c_m = stocks[metal.name] * flows[metal.name] / q_safe
+    c_x = stocks[partner.name] * flows[partner.name] / q_safe
+    p0 = np.minimum(c_m, c_x)
+    ratio = np.where(c_x > 0, c_m / np.maximum(c_x, 1e-12), 1e6)
+    t_c = np.clip(cols["temperature"], -50.0, 600.0)
+    return q_tot, tau, p0, ratio, t_c
+
+
+def _stocks(p: MaterialParams, stocks_mM: Mapping[str, float] | None) -> dict[str, float]:
+    stocks = dict(p.default_stocks_mM)
+    if stocks_mM:
+        unknown = set(stocks_mM) - set(stocks)
+        if unknown:
+            raise ConfigurationError(f"unknown stream(s) {sorted(unknown)} for {p.name}; streams are {sorted(stocks)}")
+        stocks.update({k: float(v) for k, v in stocks_mM.items()})
+    return stocks
+
+
+def _risk(p: MaterialParams, p0: np.ndarray, t_c: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    cl = p.clog
+    return (p0 / cl["conc_mM"]) ** 2 * np.exp((t_c - cl["temp_c"]) / 10.0) * np.sqrt(tau / cl["tau_s"])
+
+
+def clog_risk(
+    material: str,
+    conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    reactor: ReactorGeometry | None = None,
+    stocks_mM: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Clog risk (> 1 clogs) of conditions: (c_lim / c0)^2 exp((T - T0) / 10 K) sqrt(tau / tau0). Cheap."""
+    p = load_params(material)
+    _, tau, p0, _, t_c = _mix(p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, _stocks(p, stocks_mM))
+    return _risk(p, p0, t_c, tau)
+
+
+def steady_state_arrays(
+    material: str,
+    conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    reactor: ReactorGeometry | None = None,
+    stocks_mM: Mapping[str, float] | None = None,
+    reactivity_factor: float = 1.0,
+    temperature_offset_c: float = 0.0,
+    with_hist: bool = False,
+) -> dict[str, np.ndarray]:
+    """Vectorised steady state; figures as float arrays (NaN where they do not exist) and ``failure``.
+
+    ``reactivity_factor`` scales the conversion rate (precursor lot); ``temperature_offset_c`` shifts
+    the reactor temperature the chemistry sees (fouled walls). With ``with_hist`` the smoothed outlet
+    size histogram (N, n_bins) is returned under ``hist``.
+    """
+    p = load_params(material)
+    reactor = reactor or _DEFAULT_REACTOR
+    cols = _as_arrays(p, conditions)
+    stocks = _stocks(p, stocks_mM)
+    q_tot, tau, p0, ratio, t_c = _mix(p, cols, reactor, stocks)
+    t_c = t_c + temperature_offset_c
+    t_k = t_c + 273.15
+
+    kin = p.kinetics
+    t_ref = kin["t_ref_c"] + 273.15
+    excess = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-12))
+    k_conv = _arrh(kin["k_conv_ref_s"], kin["ea_conv_kj_mol"], t_k, t_ref) * np.minimum(excess, 20.0) ** kin["ratio_exponent"]
+    k_conv = k_conv * reactivity_factor
+    c_inf = _arrh(kin["c_inf_ref_mM"], kin["dh_sol_kj_mol"], t_k, t_ref)
+    d_eff = _arrh(kin["d_eff_ref_m2_s"], kin["e_d_kj_mol"], t_k, t_ref)
+    k_g = _arrh(kin["k_g_ref_m_s"], kin["e_kg_kj_mol"], t_k, t_ref)
+    vm = p.vm_m3_mol
+    gamma = kin["gamma_j_m2"]
+    karr = KineticArrays(
+        tau_s=tau,
+        p0=p0,
+        k_conv=k_conv,
+        c_inf=c_inf,
+        growth_g0=d_eff * 1e18 * vm * c_inf,
+        delta_nm=d_eff / k_g * 1e9,
+        r_cap_nm=2.0 * gamma * vm / (_R * t_k) * 1e9,
+        nuc_b=16.0 * np.pi * kin.get("gamma_nucleation_j_m2", gamma) ** 3 * (vm / _NA) ** 2 / (3.0 * (_KB * t_k) ** 3),
+        nuc_a=np.full_like(tau, kin["nucleation_a"]),
+        vm_m3_mol=vm,
+    )
+    res = integrate_batch(karr, _grid(float(reactor.n_tanks)), size_bins(p.name).edges_nm)
+    hist = smooth_hist(p.name, res["hist"])
+    fom = figures_of_merit(p.name, hist)
+
+    # PLQY: surface quality (phenomenological) - interior optimum in temperature and metal:partner
+    # ratio, loss for etched (ripened) surfaces and for the smallest, most surface-dominated dots.
+    o = p.optics
+    q = o["plqy_max"] * np.exp(-(((t_c - o["plqy_t_opt_c"]) / o["plqy_t_width_c"]) ** 2))
+    q = q * np.exp(-((np.log(np.maximum(ratio, 1e-6) / o["plqy_ratio_opt"]) / o["plqy_ratio_width"]) ** 2))
+    q = q * np.exp(-o["plqy_ripening_k"] * res["ripened"])
+    d = np.nan_to_num(fom["diameter_nm"], nan=1.0)
+    q = q * (1.0 - np.exp(-d / 1.2))
+    plqy = np.clip(q, 0.0, 1.0)
+
+    risk = _risk(p, p0, t_c - temperature_offset_c, tau)
+    no_dots = (fom["n_dots"] <= 0) | (res["yield"] < 1e-4) | ~np.isfinite(fom["pl_peak_nm"])
+    failure = np.full(tau.shape, None, dtype=object)
+    failure[no_dots] = "no_particles"
+    failure[risk > 1.0] = "clog"
+
+    out: dict[str, np.ndarray] = {k: cols[k] for k in cols}
+    out["residence_time_s"] = tau
+    out["clog_risk"] = risk
+    good = failure == None  # noqa: E711 - elementwise on an object array
+    for k in ("diameter_nm", "size_rsd", "abs_peak_nm", "pl_peak_nm", "pl_fwhm_nm"):
+        out[k] = np.where(good, fom[k], np.nan)
+    out["plqy"] = np.where(good, plqy, np.nan)
+    out["yield"] = np.where(failure == "clog", np.nan, res["yield"])
+    out["converted"] = res["converted"]
+    out["ripened"] = res["ripened"]
+    out["limiting_mM"] = p0
+    out["failure"] = failure
+    if with_hist:
+        out["hist"] = hist
+        out["plqy_surface"] = plqy  # defined even without dots (used for trap emission)
+    return out
+
+
+def evaluate_many(
+    material: str,
+    conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    reactor: ReactorGeometry | None = None,
+    stocks_mM: Mapping[str, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Noise-free steady state for many conditions at once.
+
+    ``conditions`` is a list of dicts or a dict of equal-length arrays (scalars broadcast); missing
+    conditions take defaults. Returns a dict of arrays of length N with the echoed conditions,
+    ``residence_time_s``, ``diameter_nm``, ``size_rsd``, ``abs_peak_nm``, ``pl_peak_nm``, ``pl_fwhm_nm``,
+    ``plqy``, ``yield`` (float, NaN where a figure does not exist because of a failure) and ``failure``
+    (object array of None, "clog" or "no_particles"), plus diagnostics (``clog_risk``, ``converted``,
+    ``ripened``, ``limiting_mM``).
+    """
+    return steady_state_arrays(material, conditions, reactor=reactor, stocks_mM=stocks_mM)
+
+
+def evaluate_true(
+    material: str,
+    conditions: Mapping[str, Any],
+    *,
+    reactor: ReactorGeometry | None = None,
+    stocks_mM: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """Noise-free steady state at one condition; figures that do not exist are ``None``."""
+    out = steady_state_arrays(material, [dict(conditions)], reactor=reactor, stocks_mM=stocks_mM)
+    return _row(out, 0)
+
+
+def _row(out: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for k, v in out.items():
+        if k == "hist":
+            continue
+        x = v[i]
+        if k == "failure":
+            row[k] = x
+        else:
+            x = float(x)
+            row[k] = None if not np.isfinite(x) else x
+    return row
