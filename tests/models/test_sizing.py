@@ -21,7 +21,7 @@ def test_cdse_yu_polynomial_round_trip():
 
 
 def test_cdse_yu_and_jasieniak_agree_within_0p2_nm():
-    lam = np.linspace(470.0, 640.0, 18)  # ~2-7 nm
+    lam = np.linspace(470.0, 630.0, 17)  # ~2-6 nm
     assert np.max(np.abs(diameter_nm("CdSe", lam) - diameter_nm("CdSe", lam, curve="jasieniak"))) < 0.2
 
 
