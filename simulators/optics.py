@@ -110,6 +110,8 @@ def figures_of_merit(material: str, hist: np.ndarray) -> dict[str, np.ndarray]:
     e_var = np.maximum((wp * b.e_pl_ev**2).sum(axis=1) / wp_s - e_pl**2, 0.0)
     g_hom = p.optics["gamma_hom_mev"] * 1e-3
     fwhm_e = np.sqrt((2.3548 * np.sqrt(e_var)) ** 2 + g_hom**2)
+    e_pl = np.where(ok, e_pl, 1.0)
+    e_abs = np.where(ok, e_abs, 1.0)
     pl_nm = HC_EV_NM / e_pl
     fwhm_nm = HC_EV_NM / np.maximum(e_pl - fwhm_e / 2, 0.05) - HC_EV_NM / (e_pl + fwhm_e / 2)
     nan = np.nan

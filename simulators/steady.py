@@ -202,6 +202,7 @@ def steady_state_arrays(
     out["converted"] = res["converted"]
     out["ripened"] = res["ripened"]
     out["limiting_mM"] = p0
+    out["dots_uM"] = np.where(good, fom["n_dots"] / _NA * 1e3, np.nan)
     out["failure"] = failure
     if with_hist:
         out["hist"] = hist

@@ -1,0 +1,159 @@
+"""Steady-state physics of the simulated reactor: emergent behaviour and calibration ranges."""
+
+import time
+
+import numpy as np
+import pytest
+
+import simulators
+from models.materials import MATERIALS, get_optics
+from models.sizing import band_edge_nm
+from simulators.steady import steady_state_arrays
+
+KEYS = {"residence_time_s", "diameter_nm", "size_rsd", "abs_peak_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure"}
+
+
+@pytest.mark.parametrize("material", MATERIALS)
+def test_describe_lists_temperature_and_one_flow_per_stream(material):
+    ds = simulators.describe(material)
+    names = [d["name"] for d in ds]
+    assert names[0] == "temperature" and ds[0]["kind"] == "temperature" and ds[0]["unit"] == "degC"
+    flows = [d for d in ds if d["kind"] == "flow"]
+    assert len(flows) == 3 and all(d["unit"] == "uL/min" for d in flows)
+    assert names[-1] == "flow_solvent"
+    for d in ds:
+        assert d["low"] <= d["default"] <= d["high"]
+
+
+@pytest.mark.parametrize("material", MATERIALS)
+def test_evaluate_true_at_defaults(material):
+    r = simulators.evaluate_true(material, {})
+    assert KEYS <= set(r)
+    assert r["failure"] is None
+    for k in KEYS - {"failure"}:
+        assert isinstance(r[k], float) and np.isfinite(r[k]), k
+    lo, hi = get_optics(material).emission_range_nm
+    assert lo <= r["pl_peak_nm"] <= hi
+    assert r["pl_peak_nm"] > r["abs_peak_nm"] - 1.0  # Stokes shift to the red
+
+
+def test_evaluate_true_is_deterministic_and_matches_many():
+    c = {"temperature": 285.0, "flow_cd": 60.0, "flow_se": 40.0, "flow_solvent": 80.0}
+    a = simulators.evaluate_true("CdSe", c)
+    b = simulators.evaluate_true("cdse", c)
+    m = simulators.evaluate_many("CdSe", [c, c])
+    assert a == b
+    assert m["pl_peak_nm"][1] == pytest.approx(a["pl_peak_nm"])
+    assert a["residence_time_s"] == pytest.approx(250.0 / 180.0 * 60.0)
+
+
+def test_cdse_525_nm_reachable_with_narrow_line_in_the_interior():
+    # Regression anchor of the calibration: a green emitter inside the space, not at a corner.
+    r = simulators.evaluate_true("CdSe", {"temperature": 300.0, "flow_cd": 120.0, "flow_se": 120.0, "flow_solvent": 60.0})
+    assert 505 < r["pl_peak_nm"] < 545
+    assert r["pl_fwhm_nm"] < 36
+
+
+def test_longer_residence_never_shrinks_particles_before_ripening():
+    for temp in (230.0, 260.0, 290.0):
+        for frac in ((0.4, 0.4, 0.2), (0.5, 0.3, 0.2), (0.3, 0.5, 0.2)):
+            q = np.geomspace(450.0, 10.0, 24)
+            out = steady_state_arrays(
+                "CdSe",
+                {"temperature": temp, "flow_cd": frac[0] * q, "flow_se": frac[1] * q, "flow_solvent": frac[2] * q},
+            )
+            d, rip = out["diameter_nm"], out["ripened"]
+            ok = np.isfinite(d)
+            for i in range(1, len(q)):
+                if ok[i] and ok[i - 1] and rip[i] < 0.02:
+                    assert d[i] >= d[i - 1] * 0.99, (temp, frac, out["residence_time_s"][i], d[i - 1], d[i])
+
+
+def test_faster_conversion_at_full_conversion_gives_more_smaller_particles():
+    c = {"temperature": 270.0, "flow_cd": 8.0, "flow_se": 8.0, "flow_solvent": 4.0}  # tau 12.5 min
+    slow = steady_state_arrays("CdSe", c, reactivity_factor=1.0)
+    fast = steady_state_arrays("CdSe", c, reactivity_factor=3.0)
+    assert slow["converted"][0] > 0.99 and fast["converted"][0] > 0.99
+    assert fast["dots_uM"][0] > 1.3 * slow["dots_uM"][0]
+    assert fast["diameter_nm"][0] < slow["diameter_nm"][0]
+
+
+@pytest.mark.parametrize("material", MATERIALS)
+def test_sizes_and_peaks_agree_with_the_sizing_curve(material, sobol_results):
+    out = sobol_results(material)
+    ok = (out["failure"] == None) & (out["size_rsd"] < 0.1)  # noqa: E711
+    assert ok.sum() > 10
+    expected = band_edge_nm(material, out["diameter_nm"][ok], out_of_range="extrapolate")
+    # eps_1S weighting shifts the ensemble band edge slightly to the red of the number mean size
+    rel = (out["abs_peak_nm"][ok] - expected) / expected
+    assert np.all(rel > -0.01) and np.all(rel < 0.04)
+
+
+@pytest.mark.parametrize("material", MATERIALS)
+def test_sobol_outcomes_span_the_material_ranges(material, sobol_results):
+    out = sobol_results(material)
+    optics = get_optics(material)
+    lo, hi = optics.emission_range_nm
+    pl = out["pl_peak_nm"][np.isfinite(out["pl_peak_nm"])]
+    covered = min(pl.max(), hi) - max(pl.min(), lo)
+    margin = 0.1 * (hi - lo)
+    inside = np.mean((pl >= lo - margin) & (pl <= hi + margin))
+    assert inside >= 0.85, f"only {inside:.0%} of PL peaks near {lo}-{hi} nm"
+    assert covered >= 0.6 * (hi - lo), (pl.min(), pl.max())
+    fw = out["pl_fwhm_nm"][np.isfinite(out["pl_fwhm_nm"])]
+    assert fw.min() <= optics.fwhm_range_nm[1]
+    assert fw.min() >= 0.6 * optics.fwhm_range_nm[0]  # not unphysically narrow
+    assert np.mean(out["failure"] == "clog") < 0.1
+
+
+@pytest.mark.parametrize("material", MATERIALS)
+def test_plqy_has_an_interior_optimum_in_temperature(material):
+    d = {x["name"]: x["default"] for x in simulators.describe(material)}
+    ds = simulators.describe(material)[0]
+    t = np.linspace(ds["low"], ds["high"], 13)
+    out = simulators.evaluate_many(material, {**d, "temperature": t})
+    q = out["plqy"]
+    i = int(np.nanargmax(q))
+    assert 0 < i < len(t) - 1
+
+
+def test_clogging_only_at_extreme_corners():
+    worst = {"temperature": 320.0, "flow_cd": 10.0, "flow_se": 10.0, "flow_solvent": 0.0}
+    r = simulators.evaluate_true("CdSe", worst)
+    assert r["failure"] == "clog"
+    assert r["pl_peak_nm"] is None and r["plqy"] is None
+    assert simulators.evaluate_true("CdSe", {**worst, "temperature": 270.0})["failure"] is None
+
+
+def test_no_precursor_gives_no_particles():
+    r = simulators.evaluate_true("CdSe", {"flow_cd": 0.0})
+    assert r["failure"] == "no_particles"
+    assert r["pl_peak_nm"] is None and r["diameter_nm"] is None
+    assert r["yield"] == 0.0
+
+
+def test_other_stocks_change_the_outcome():
+    a = simulators.evaluate_true("CdSe", {})
+    b = simulators.evaluate_true("CdSe", {}, stocks_mM={"cd": 10.0, "se": 10.0})
+    assert b["pl_peak_nm"] != a["pl_peak_nm"]
+    with pytest.raises(Exception, match="unknown stream"):
+        simulators.evaluate_true("CdSe", {}, stocks_mM={"zn": 1.0})
+
+
+def test_evaluate_many_throughput_cdse(sobol):
+    conds = sobol("CdSe", 1024, seed=3)
+    simulators.evaluate_many("CdSe", conds)
+    best = np.inf
+    for _ in range(2):
+        t0 = time.perf_counter()
+        simulators.evaluate_many("CdSe", conds)
+        best = min(best, time.perf_counter() - t0)
+    assert 1024 / best >= 1000, f"{1024 / best:.0f} evaluations/s"
+
+
+def test_evaluate_true_single_call_is_fast():
+    simulators.evaluate_true("CdSe", {})
+    t0 = time.perf_counter()
+    for _ in range(10):
+        simulators.evaluate_true("CdSe", {"temperature": 260.0 + _})
+    assert (time.perf_counter() - t0) / 10 < 0.05
