@@ -87,7 +87,7 @@ def test_sizes_and_peaks_agree_with_the_sizing_curve(material, sobol_results):
     expected = band_edge_nm(material, out["diameter_nm"][ok], out_of_range="extrapolate")
     # eps_1S weighting shifts the ensemble band edge slightly to the red of the number mean size
     rel = (out["abs_peak_nm"][ok] - expected) / expected
-    assert np.all(rel > -0.01) and np.all(rel < 0.04)
+    assert np.all(rel > -0.01) and np.all(rel < 0.06)
 
 
 @pytest.mark.parametrize("material", MATERIALS)
