@@ -72,6 +72,8 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
     closes with exit status ``success`` and ``failure`` names what happened.
     """
 
+    result: dict[str, Any] = {}
+
     @bpp.run_decorator(md=md or {})
     def _run() -> Plan:
         yield from settle_heater(rig, setpoints.temperature_c, protocol)
@@ -102,9 +104,10 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
             moves += [rig.outcomes.signal_for(key), "" if key == "failure" and value is None else value]
         yield from bps.mv(*moves)
         yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
-        return outcomes
+        result.update(outcomes)
 
-    return (yield from _run())
+    yield from _run()  # run_wrapper returns the run's uid, not the plan's value
+    return result
 
 
 def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dict]],

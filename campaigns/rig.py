@@ -28,6 +28,11 @@ class Rig:
     def devices(self) -> list:
         return [*self.pumps.values(), self.heater, self.spectrometer, self.timer, self.outcomes]
 
+    def connect(self) -> None:
+        """Connect every instrument (explicit: constructing a device does no I/O)."""
+        for device in (*self.pumps.values(), self.heater, self.spectrometer):
+            device.connect()
+
     def dead_time_s(self, total_flow_ul_min: float) -> float:
         """Time for fluid to travel the transfer line from the reactor outlet to the flow cell (s)."""
         return self.transfer_volume_ul / total_flow_ul_min * 60.0 if total_flow_ul_min > 0 else float("inf")

@@ -30,9 +30,7 @@ def measure_once(material: str, conditions: dict[str, float], *, seed: int = 0) 
     protocol = ProtocolSpec()
     result: dict[str, Any] = {}
     run_engine = RunEngine({}, context_managers=[])
-    for device in rig.devices():
-        if device is not rig.outcomes:
-            device.connect()
+    rig.connect()
     run_engine(calibrate(rig, protocol, flush_flow_ul_min=lab.reactor.volume / 2.0))
 
     def plan():

@@ -22,9 +22,11 @@ class BuiltRig:
 
 
 def _register_sim() -> None:
-    register_backend("pump", "sim", lambda *, world, reagent, **_: world.pump_backend(reagent))
-    register_backend("heater", "sim", lambda *, world, **_: world.heater_backend())
-    register_backend("spectrometer", "sim", lambda *, world, **_: world.spectrometer_backend())
+    from simulators import SimHeater, SimPump, SimSpectrometer
+
+    register_backend("pump", "sim", lambda *, world, reagent, **_: SimPump(world, reagent))
+    register_backend("heater", "sim", lambda *, world, **_: SimHeater(world))
+    register_backend("spectrometer", "sim", lambda *, world, **_: SimSpectrometer(world))
 
 
 def _register_drivers() -> None:

@@ -148,9 +148,7 @@ class CampaignSession:
             flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
         indices = range(len(records), budget)
         try:
-            for device in rig.devices():
-                if hasattr(device, "connect") and device is not rig.outcomes:
-                    device.connect()
+            rig.connect()
             if len(indices):
                 run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
                 run_engine(closed_loop(rig, propose=propose, learn=learn, indices=indices,
