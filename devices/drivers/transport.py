@@ -1,0 +1,137 @@
+"""Serial transports: a port shared by every device on one bus, opened on ``connect`` only.
+
+A transport wraps a pyserial port object (``serial.Serial`` on a real port or a pseudo-terminal,
+``serial.serial_for_url("loop://")`` in tests, or any object with ``write``/``read``/``in_waiting``/
+``reset_input_buffer``/``close``). Transactions hold ``lock`` so that several pumps on one RS-232
+daisy chain (or a keep-alive thread) never interleave their bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from models.errors import DeviceError
+
+__all__ = ["SerialTransport", "PortLost", "shared_transport", "open_serial"]
+
+_READ_SLICE_S = 0.01  # port read timeout; a read of the whole reply is bounded by the caller's deadline
+
+
+class PortLost(DeviceError):
+    """The serial port went away (cable pulled, USB adapter reset, emulator killed)."""
+
+
+def open_serial(url: str, *, baudrate: int) -> Any:
+    """Open ``url`` (a device path, a pty path or a pyserial URL such as ``loop://``), 8N1."""
+    import serial
+
+    try:
+        return serial.serial_for_url(url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
+                                     timeout=_READ_SLICE_S, write_timeout=1.0)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise DeviceError(f"cannot open serial port {url}: {exc}; check the cable, the port name in lab.toml "
+                          "and that no other program holds the port") from None
+
+
+class SerialTransport:
+    """Bytes to and from one serial port.
+
+    ``port`` is an open port object, or a zero-argument callable that opens one on ``open()`` (so
+    building a device does no I/O). ``name`` is used in error messages.
+    """
+
+    def __init__(self, port: Any | Callable[[], Any], *, name: str = "serial port"):
+        self._port = None if callable(port) and not hasattr(port, "write") else port
+        self._opener = port if self._port is None else None
+        self.name = name
+        self.lock = threading.RLock()
+        self._users = 0
+
+    # -- life cycle -------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the port (once, however many devices share it)."""
+        with self.lock:
+            if self._port is None:
+                self._port = self._opener()
+            self._users += 1
+
+    @property
+    def port(self) -> Any:
+        """The underlying pyserial object (for clients such as minimalmodbus that want one)."""
+        if self._port is None:
+            raise DeviceError(f"{self.name} is not open; connect the device first")
+        return self._port
+
+    def close(self) -> None:
+        """Release one user; the port closes when the last device lets go."""
+        with self.lock:
+            self._users = max(0, self._users - 1)
+            if self._users == 0 and self._port is not None and self._opener is not None:
+                try:
+                    self._port.close()
+                except Exception:  # noqa: BLE001 - closing a dead port must not hide the first error
+                    pass
+                self._port = None
+
+    # -- bytes ------------------------------------------------------------------------------------
+    def _lost(self, exc: BaseException) -> PortLost:
+        return PortLost(f"{self.name}: the port was lost ({exc}); the devices on it are out of control: "
+                        "check power and cable, then restart (qdlab resume continues the campaign)")
+
+    def discard_input(self) -> None:
+        """Throw away stale bytes (a late reply to an earlier command)."""
+        port = self.port
+        try:
+            port.reset_input_buffer()
+        except Exception as exc:  # noqa: BLE001 - pyserial raises SerialException, OSError or termios.error
+            raise self._lost(exc) from None
+
+    def write(self, data: bytes) -> None:
+        port = self.port
+        try:
+            port.write(data)
+            flush = getattr(port, "flush", None)
+            if flush is not None:
+                flush()
+        except Exception as exc:  # noqa: BLE001
+            raise self._lost(exc) from None
+
+    def _read(self, n: int) -> bytes:
+        try:
+            return bytes(self.port.read(n))
+        except Exception as exc:  # noqa: BLE001
+            raise self._lost(exc) from None
+
+    def read_exact(self, n: int, deadline: float) -> bytes:
+        """``n`` bytes, or fewer if ``deadline`` (``time.monotonic()``) passes first."""
+        buf = bytearray()
+        while len(buf) < n and time.monotonic() < deadline:
+            buf += self._read(n - len(buf))
+        return bytes(buf)
+
+    def read_until(self, terminator: int, deadline: float, *, limit: int = 256) -> bytes:
+        """Bytes up to and including ``terminator``, or what came before ``deadline`` / ``limit`` bytes."""
+        buf = bytearray()
+        while time.monotonic() < deadline and len(buf) < limit:
+            chunk = self._read(1)
+            if chunk:
+                buf += chunk
+                if chunk[0] == terminator:
+                    break
+        return bytes(buf)
+
+
+_SHARED: dict[str, SerialTransport] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_transport(url: str, *, baudrate: int) -> SerialTransport:
+    """The one transport for ``url`` in this process: devices on one bus share its port and its lock."""
+    with _SHARED_LOCK:
+        transport = _SHARED.get(url)
+        if transport is None:
+            transport = SerialTransport(lambda: open_serial(url, baudrate=baudrate), name=f"serial port {url}")
+            _SHARED[url] = transport
+        return transport
