@@ -13,7 +13,7 @@ from lab.storage import LOG_NAME, read_documents
 from models.errors import LogError
 from models.objective import make_objective
 
-__all__ = ["replay", "load_records"]
+__all__ = ["replay", "replay_data", "load_records"]
 
 
 def load_records(directory: Path) -> tuple[Any, list[ExperimentRecord], list[ExperimentRecord]]:
@@ -38,6 +38,15 @@ def replay(directory: Path) -> dict[str, Any]:
     """``{"campaign", "experiments", "divergences", "best"}``; ``divergences`` is empty when re-deriving
     every proposal from the log with the logged seed gives the logged conditions."""
     spec, records, runs = load_records(directory)
+    return _replay(spec, records, runs)
+
+
+def replay_data(data: Any) -> dict[str, Any]:
+    """:func:`replay` of a campaign already read (a :class:`lab.sources.CampaignData`, e.g. from Tiled)."""
+    return _replay(data.spec, data.records, data.runs)
+
+
+def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRecord]) -> dict[str, Any]:
     objective = make_objective(spec.objective)
     optimizer = optimizer_for(spec)
     divergences = []

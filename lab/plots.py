@@ -1,0 +1,218 @@
+"""The figures of a campaign report, as matplotlib Figures (no pyplot: no display, no global state).
+
+Each function takes plain data (experiments as :class:`lab.records.ExperimentRecord`, axes in user units)
+and returns a :class:`matplotlib.figure.Figure`, or None when the campaign has nothing to show for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+from lab.records import ExperimentRecord
+
+__all__ = ["convergence", "parameters_vs_experiment", "spectra", "pareto", "model_view", "ParameterAxis"]
+
+BEST = "#d62728"
+POINT = "#1f77b4"
+FAILED = "#7f7f7f"
+
+
+class ParameterAxis:
+    """One search parameter: name, bounds and unit (user units), log scale or not."""
+
+    def __init__(self, name: str, low: float, high: float, unit: str = "", log: bool = False):
+        self.name, self.low, self.high, self.unit, self.log = name, float(low), float(high), unit, bool(log)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+    def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """Map user values onto [0, 1] (log-spaced for a log parameter)."""
+        x = np.asarray(x, dtype=float)
+        if self.log:
+            return (np.log(x) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (x - self.low) / (self.high - self.low)
+
+    def grid(self, n: int = 120) -> np.ndarray:
+        return np.geomspace(self.low, self.high, n) if self.log else np.linspace(self.low, self.high, n)
+
+
+def _plain_log(axis: Any) -> None:
+    """Log scale with plain numbers (30, 100, 300) rather than 3 x 10^1."""
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _failed(record: ExperimentRecord) -> bool:
+    return bool(record.outcomes.get("failure"))
+
+
+def convergence(records: Sequence[ExperimentRecord], values: Sequence[float | None], sign: float,
+                label: str) -> Figure | None:
+    """Objective of each experiment and the best so far, against the experiment index.
+
+    ``values``: the objective of each record (None for a failure); ``sign`` +1 when higher is better.
+    """
+    if not records:
+        return None
+    fig = Figure(figsize=(7.5, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    idx = [r.index for r in records]
+    ok = [(i, v) for i, v in zip(idx, values) if v is not None]
+    if ok:
+        ax.plot([i for i, _ in ok], [v for _, v in ok], "o", color=POINT, label="experiment")
+        best, steps = None, []
+        for i, v in zip(idx, values):
+            if v is not None and (best is None or sign * v > sign * best):
+                best = v
+            steps.append(best)
+        xs = [i for i, b in zip(idx, steps) if b is not None]
+        ax.step(xs, [b for b in steps if b is not None], where="post", color=BEST, lw=2, label="best so far")
+    bad = [i for i, v in zip(idx, values) if v is None]
+    if bad:
+        floor = min((v for _, v in ok), default=0.0)
+        ax.plot(bad, [floor] * len(bad), "x", color=FAILED, ms=8, label="failed")
+    ax.set_xlabel("experiment")
+    ax.set_ylabel(label)
+    ax.set_title("Convergence")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence[ParameterAxis],
+                             best_index: int | None) -> Figure | None:
+    """One panel per parameter: its value at each experiment (failures as crosses, the best in red)."""
+    if not records or not axes:
+        return None
+    cols = 2 if len(axes) > 1 else 1
+    rows = math.ceil(len(axes) / cols)
+    fig = Figure(figsize=(7.5, 2.4 * rows + 0.6), layout="constrained")
+    fig.suptitle("Parameters by experiment")
+    for k, axis in enumerate(axes):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        good = [r for r in records if not _failed(r)]
+        bad = [r for r in records if _failed(r)]
+        ax.plot([r.index for r in good], [r.conditions.get(axis.name) for r in good], "o", color=POINT, ms=4)
+        if bad:
+            ax.plot([r.index for r in bad], [r.conditions.get(axis.name) for r in bad], "x", color=FAILED, ms=6)
+        best = [r for r in records if r.index == best_index]
+        if best:
+            ax.plot([best[0].index], [best[0].conditions.get(axis.name)], "*", color=BEST, ms=12)
+        if axis.log:
+            ax.set_yscale("log")
+            ax.set_ylim(axis.low / 1.1, axis.high * 1.1)
+            _plain_log(ax.yaxis)
+        else:
+            pad = 0.05 * (axis.high - axis.low)
+            ax.set_ylim(axis.low - pad, axis.high + pad)
+        ax.set_ylabel(axis.label, fontsize=8)
+        ax.set_xlabel("experiment", fontsize=8)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def spectra(records: Sequence[ExperimentRecord], wavelengths: dict[str, Sequence[float]],
+            best_index: int | None) -> Figure | None:
+    """Absorbance and PL spectra of every measured experiment, the best highlighted.
+
+    ``wavelengths``: ``{"abs": nm, "pl": nm}``; spectra are the ``spectrometer_absorbance`` and
+    ``spectrometer_pl`` arrays of each experiment's primary event.
+    """
+    panels = [("abs", "spectrometer_absorbance", "absorbance"), ("pl", "spectrometer_pl", "PL (counts)")]
+    measured = [r for r in records if any(r.primary.get(key) for _, key, _ in panels)]
+    if not measured or not wavelengths:
+        return None
+    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    fig.suptitle("Measured spectra (best in red)")
+    for k, (kind, key, label) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, k + 1)
+        wl = np.asarray(wavelengths.get(kind) or [], dtype=float)
+        best = None
+        for r in measured:
+            y = np.asarray([np.nan if v is None else v for v in (r.primary.get(key) or [])], dtype=float)
+            if len(y) != len(wl) or not len(y):
+                continue
+            if r.index == best_index:
+                best = (r.index, y)
+                continue
+            ax.plot(wl, y, color=FAILED if _failed(r) else POINT, lw=0.6, alpha=0.35)
+        if best is not None:
+            ax.plot(wl, best[1], color=BEST, lw=1.8, label=f"best (experiment {best[0]})")
+            ax.legend(fontsize=8, loc="best")
+        ax.set_xlabel("wavelength (nm)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def pareto_mask(points: np.ndarray) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``points`` (n x m utilities, higher is better)."""
+    n = len(points)
+    mask = np.ones(n, dtype=bool)
+    for i in range(n):
+        dominated = np.all(points >= points[i], axis=1) & np.any(points > points[i], axis=1)
+        mask[i] = not dominated.any()
+    return mask
+
+
+def pareto(values: np.ndarray, utilities: np.ndarray, labels: Sequence[str], indices: Sequence[int]) -> Figure | None:
+    """Objective values of the successful experiments of a multi-objective campaign, Pareto front joined.
+
+    ``values`` and ``utilities``: n x m (utilities oriented higher-is-better); the first two objectives
+    are plotted.
+    """
+    if len(values) < 1 or values.shape[1] < 2:
+        return None
+    mask = pareto_mask(utilities)
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(values[~mask, 0], values[~mask, 1], "o", color=POINT, alpha=0.6, label="dominated")
+    front = values[mask]
+    order = np.argsort(front[:, 0])
+    ax.plot(front[order, 0], front[order, 1], "o-", color=BEST, label="Pareto front")
+    for (x, y), i in zip(values[mask], np.asarray(indices)[mask]):
+        ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title("Pareto front")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def model_view(curves: dict[str, Any], axes: Sequence[ParameterAxis], label: str) -> Figure | None:
+    """Predicted objective along each parameter through the incumbent, mean and 95% band.
+
+    ``curves[name]``: ``{"x", "mean", "sd", "obs_x", "obs_y", "incumbent"}`` (user units).
+    """
+    if not curves:
+        return None
+    cols = 2 if len(axes) > 1 else 1
+    rows = math.ceil(len(axes) / cols)
+    fig = Figure(figsize=(7.5, 2.5 * rows + 0.6), layout="constrained")
+    fig.suptitle(f"Model's view: predicted {label} through the best experiment (mean, 95% band)")
+    for k, axis in enumerate(axes):
+        c = curves.get(axis.name)
+        if c is None:
+            continue
+        ax = fig.add_subplot(rows, cols, k + 1)
+        x, mean, sd = np.asarray(c["x"]), np.asarray(c["mean"]), np.asarray(c["sd"])
+        ax.fill_between(x, mean - 1.96 * sd, mean + 1.96 * sd, color=POINT, alpha=0.2, lw=0)
+        ax.plot(x, mean, color=POINT, lw=1.5)
+        ax.plot(c["obs_x"], c["obs_y"], ".", color=FAILED, ms=5)
+        ax.axvline(c["incumbent"], color=BEST, lw=1, ls="--")
+        if axis.log:
+            ax.set_xscale("log")
+            _plain_log(ax.xaxis)
+        ax.set_xlabel(axis.label, fontsize=8)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    return fig

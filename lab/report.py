@@ -1,0 +1,280 @@
+"""``qdlab report``: one self-contained HTML page per campaign, plus its plots as PNG files.
+
+The page needs no network and no script: styles are inline and every plot is a base64 PNG in an
+``<img>``. It shows the campaign and lab settings, the best conditions and outcomes, convergence, each
+parameter by experiment, the measured spectra, the Pareto front (multi-objective campaigns), the
+model's view (a GP fitted here to the logged experiments, since the optimisers expose no posterior),
+and a table of every experiment with failures marked.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from campaigns.spec import parameter_unit
+from lab import plots
+from lab.plots import ParameterAxis
+from lab.records import ExperimentRecord
+from lab.sources import CampaignData, spectrometer_wavelengths
+from models.objective import MultiObjective, make_objective
+
+__all__ = ["write_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
+
+REPORT_NAME = "report.html"
+PLOTS_DIR = "plots"
+
+
+@dataclass
+class Report:
+    """What :func:`write_report` wrote and found."""
+
+    html_path: Path
+    png_paths: dict[str, Path]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _axes(data: CampaignData) -> list[ParameterAxis]:
+    kind = data.spec.search.kind
+    out = []
+    for p in data.spec.search.parameters:
+        try:
+            unit = parameter_unit(p.name, kind)
+        except ValueError:
+            unit = ""
+        out.append(ParameterAxis(p.name, p.low, p.high, unit, p.log))
+    return out
+
+
+def _objectives(objective: Any) -> list[Any]:
+    return list(objective.objectives) if isinstance(objective, MultiObjective) else [objective]
+
+
+def _best(records: list[ExperimentRecord], objective: Any) -> ExperimentRecord | None:
+    """The incumbent: highest utility (multi-objective: highest utility of the first objective)."""
+    first = _objectives(objective)[0]
+    scored = [(first.utility(r.outcome_row()), r) for r in records]
+    scored = [(u, r) for u, r in scored if u is not None]
+    return max(scored, key=lambda t: t[0])[1] if scored else None
+
+
+def _fit_curves(records: list[ExperimentRecord], axes: list[ParameterAxis], objective: Any,
+                incumbent: ExperimentRecord | None) -> dict[str, Any]:
+    """GP (Matern 5/2 + noise, on the unit cube) of the objective, sliced through the incumbent."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    rows = [(r, objective.value(r.outcome_row())) for r in records]
+    rows = [(r, v) for r, v in rows if v is not None and all(a.name in r.conditions for a in axes)]
+    if incumbent is None or len(rows) < 3:
+        return {}
+    X = np.array([[a.to_unit(r.conditions[a.name]) for a in axes] for r, _ in rows], dtype=float)
+    y = np.array([v for _, v in rows], dtype=float)
+    kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=[0.3] * len(axes), length_scale_bounds=(1e-2, 1e2),
+                                                       nu=2.5) + WhiteKernel(1e-2, (1e-6, 1.0)))
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gp.fit(X, y)
+    centre = np.array([a.to_unit(incumbent.conditions[a.name]) for a in axes], dtype=float)
+    curves = {}
+    for k, axis in enumerate(axes):
+        grid = axis.grid()
+        Xq = np.tile(centre, (len(grid), 1))
+        Xq[:, k] = axis.to_unit(grid)
+        mean, sd = gp.predict(Xq, return_std=True)
+        curves[axis.name] = {"x": grid, "mean": mean, "sd": sd, "obs_x": [r.conditions[axis.name] for r, _ in rows],
+                             "obs_y": y.tolist(), "incumbent": incumbent.conditions[axis.name]}
+    return curves
+
+
+def _png(fig: Any, path: Path) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    raw = buf.getvalue()
+    path.write_bytes(raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else "–"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _kv_table(rows: dict[str, Any]) -> str:
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
+    return f'<table class="kv">{body}</table>'
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;
+color:#222;line-height:1.4}
+h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+.meta{color:#666;font-size:.9rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem 2rem}
+table{border-collapse:collapse;font-size:.85rem}
+td,th{padding:.15rem .5rem;border-bottom:1px solid #eee;text-align:right}
+table.kv th{text-align:left;font-weight:600}table.kv td{text-align:left}
+table.runs th{position:sticky;top:0;background:#f7f7f7}
+tr.failed td{background:#fde8e8;color:#a11}tr.best td{background:#e8f6e8;font-weight:600}
+tr.incomplete td{background:#f3f3f3;color:#777}
+figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.85rem}
+.badge{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#a11;color:#fff;font-size:.75rem}
+"""
+
+
+def _experiment_rows(data: CampaignData, objective: Any, axes: list[ParameterAxis],
+                     best: ExperimentRecord | None) -> tuple[list[str], list[list[str]], list[str]]:
+    outcome_names: list[str] = []
+    for r in data.runs:
+        for k in r.outcomes:
+            if k not in outcome_names and k not in ("failure", "objective"):
+                outcome_names.append(k)
+    header = ["#", *[a.label for a in axes], *outcome_names, "objective", "status"]
+    rows, classes = [], []
+    for r in data.runs:
+        row_out = r.outcome_row()
+        value = objective.value(row_out) if r.completed else None
+        if not r.completed:
+            status, cls = f"incomplete ({r.exit_status or 'no stop document'})", "incomplete"
+        elif r.outcomes.get("failure"):
+            status, cls = f"failed: {r.outcomes['failure']}", "failed"
+        else:
+            status, cls = "ok", "best" if best is not None and r.uid == best.uid else ""
+        rows.append([str(r.index), *[_fmt(r.conditions.get(a.name)) for a in axes],
+                     *[_fmt(r.outcomes.get(k)) for k in outcome_names], _fmt(value), status])
+        classes.append(cls)
+    return header, rows, classes
+
+
+def write_report(data: CampaignData, out_dir: Path) -> Report:
+    """Write ``out_dir/report.html`` and ``out_dir/plots/*.png``; return what was written and a summary."""
+    out_dir = Path(out_dir)
+    plot_dir = out_dir / PLOTS_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    spec = data.spec
+    objective = make_objective(spec.objective)
+    objectives = _objectives(objective)
+    first = objectives[0]
+    records = data.records
+    axes = _axes(data)
+    best = _best(records, objective)
+    best_index = None if best is None else best.index
+    failed = [r for r in records if r.outcomes.get("failure")]
+    first_label = f"{first.name} ({'higher' if first.sign > 0 else 'lower'} is better)"
+
+    figures: list[tuple[str, str, Any]] = []
+    if isinstance(objective, MultiObjective):
+        ok = [(r, objective.value(r.outcome_row()), objective.utilities(r.outcome_row())) for r in records]
+        ok = [(r, v, u) for r, v, u in ok if v is not None]
+        if ok:
+            fig = plots.pareto(np.array([v for _, v, _ in ok]), np.array([u for _, _, u in ok]),
+                               [o.name for o in objectives], [r.index for r, _, _ in ok])
+            figures.append(("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig))
+    figures.insert(0, ("convergence", f"{first.name} of each experiment and the best so far",
+                       plots.convergence(records, [first.value(r.outcome_row()) for r in records], first.sign,
+                                         first.name)))
+    figures.append(("parameters", "Conditions of each experiment (crosses: failed, star: best)",
+                    plots.parameters_vs_experiment(records, axes, best_index)))
+    figures.append(("spectra", "Absorbance and photoluminescence of every experiment",
+                    plots.spectra(records, spectrometer_wavelengths(data.documents), best_index)))
+    curves = _fit_curves(records, axes, first, best)
+    figures.append(("model", "A Gaussian process fitted to the logged experiments, sliced along each parameter "
+                              "through the best experiment (dashed); dots are the experiments",
+                    plots.model_view(curves, axes, first.name)))
+
+    png_paths: dict[str, Path] = {}
+    blocks = []
+    for key, caption, fig in figures:
+        if fig is None:
+            continue
+        path = plot_dir / f"{key}.png"
+        encoded = _png(fig, path)
+        png_paths[key] = path
+        blocks.append(f'<figure id="plot-{key}"><img alt="{html.escape(key)} plot" '
+                      f'src="data:image/png;base64,{encoded}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+
+    settings = {"id": spec.id, "material": spec.material, "strategy": spec.strategy, "seed": spec.seed,
+                "budget": spec.budget, "experiments completed": len(records), "failed": len(failed),
+                "incomplete runs": sum(1 for r in data.runs if not r.completed)}
+    for a, p in zip(axes, spec.search.parameters):
+        settings[f"search: {a.name}"] = f"{_fmt(p.low)} – {_fmt(p.high)} {a.unit}{' (log)' if p.log else ''}".strip()
+    for k, v in spec.search.fixed.items():
+        settings[f"fixed: {k}"] = v
+    settings["objective"] = spec.objective
+    if spec.strategy_options:
+        settings["strategy options"] = spec.strategy_options
+    settings.update({f"protocol: {k}": v for k, v in spec.protocol.model_dump().items()})
+
+    best_html = "<p>No successful experiment yet.</p>"
+    if best is not None:
+        best_html = (f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
+                     f'{_kv_table({a.label: best.conditions.get(a.name) for a in axes})}</div>'
+                     f'<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, "objective": first.value(best.outcome_row())})}'
+                     "</div></div>")
+    header, rows, classes = _experiment_rows(data, objective, axes, best)
+    table = ('<table class="runs"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+             + "</tr></thead><tbody>"
+             + "".join(f'<tr class="{c}">' + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+                       for row, c in zip(rows, classes))
+             + "</tbody></table>")
+    now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    failed_badge = f' <span class="badge">{len(failed)} failed</span>' if failed else ""
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>qdlab report: {html.escape(spec.name)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{html.escape(spec.name)}</h1>
+<p class="meta">{html.escape(spec.description)}<br>Read from {html.escape(data.origin)}; written {now} by qdlab report.</p>
+<h2>Best so far{failed_badge}</h2>
+{best_html}
+<h2>Plots</h2>
+{''.join(blocks)}
+<h2>Settings</h2>
+<div class="grid"><div><h3>Campaign</h3>{_kv_table(settings)}</div>
+<div><h3>Lab{(' ' + html.escape(str(data.lab.get('name')))) if data.lab.get('name') else ''}</h3>{_kv_table(_flatten(data.lab))}</div></div>
+<h2>All experiments</h2>
+{table}
+</body></html>
+"""
+    html_path = out_dir / REPORT_NAME
+    html_path.write_text(page, encoding="utf-8")
+    summary = {"campaign": {"name": spec.name, "id": spec.id, "material": spec.material, "strategy": spec.strategy,
+                            "seed": spec.seed, "budget": spec.budget},
+               "lab": data.lab.get("name"), "experiments": len(records), "failed": len(failed),
+               "best": None if best is None else {"index": best.index, "conditions": best.conditions,
+                                                  "outcomes": best.outcomes,
+                                                  "objective": first.value(best.outcome_row())},
+               "report": str(html_path), "plots": {k: str(p) for k, p in png_paths.items()}}
+    return Report(html_path, png_paths, summary)

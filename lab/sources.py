@@ -1,0 +1,75 @@
+"""A campaign as read back for replay and report: its spec, lab table and documents, from a directory or Tiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campaigns.spec import CampaignSpec
+from lab.files import load_campaign, load_toml
+from lab.records import ExperimentRecord, completed, experiments_from_documents
+from lab.storage import LOG_NAME, read_documents
+from models.errors import ConfigurationError, LogError
+from models.objective import make_objective
+from models.validation import validate_model
+
+__all__ = ["CampaignData", "open_directory", "campaign_from_table", "spectrometer_wavelengths"]
+
+
+@dataclass
+class CampaignData:
+    """Everything the log of one campaign says.
+
+    ``origin``: where it was read from (a directory or a Tiled URI and campaign id), for messages.
+    ``lab``: the lab configuration as run, as a TOML table (``{}`` when unknown).
+    """
+
+    spec: CampaignSpec
+    lab: dict[str, Any]
+    documents: list[tuple[str, dict]]
+    origin: str
+    runs: list[ExperimentRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            self.runs = experiments_from_documents(self.documents)
+
+    @property
+    def records(self) -> list[ExperimentRecord]:
+        """Completed experiments, one per index, by index (what the optimiser learnt from)."""
+        return completed(self.runs)
+
+
+def campaign_from_table(table: dict[str, Any], source: str) -> CampaignSpec:
+    """A campaign spec from its TOML table (as ``campaign.toml`` holds it), validated like a file."""
+    spec = validate_model(CampaignSpec, table, source=source)
+    try:
+        make_objective(spec.objective)
+    except ConfigurationError as exc:
+        raise ConfigurationError(str(exc), source=source) from None
+    return spec
+
+
+def open_directory(directory: Path | str) -> CampaignData:
+    """Read a campaign directory (``campaign.toml``, ``lab.toml``, ``documents.jsonl``)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LogError(f"{directory}: no such campaign directory")
+    if not (directory / "campaign.toml").is_file() or not (directory / LOG_NAME).is_file():
+        raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
+    spec = load_campaign(directory / "campaign.toml")
+    lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
+    return CampaignData(spec, lab, list(read_documents(directory / LOG_NAME)), origin=str(directory))
+
+
+def spectrometer_wavelengths(documents: list[tuple[str, dict]]) -> dict[str, list[float]]:
+    """``{"abs": [...], "pl": [...]}`` wavelength axes (nm) from the first primary descriptor that has them."""
+    for name, doc in documents:
+        if name != "descriptor" or doc.get("name", "primary") != "primary":
+            continue
+        config = doc.get("configuration", {}).get("spectrometer", {}).get("data", {})
+        axes = {kind: config.get(f"spectrometer_{kind}_wavelengths") for kind in ("abs", "pl")}
+        if all(axes.values()):
+            return {k: list(v) for k, v in axes.items()}
+    return {}
