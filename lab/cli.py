@@ -153,6 +153,24 @@ def simulate(
                  noisy=noisy, seed=seed, json_out=json_out)
 
 
+@app.command()
+def emulate(
+    device: Annotated[str, typer.Argument(help="ne1000 (syringe pumps) or tc (Modbus temperature controller)")],
+    link: Annotated[Path, typer.Option("--link", help="symlink to the pseudo-terminal, e.g. /tmp/qdlab-ne1000")],
+    address: Annotated[Optional[list[int]], typer.Option("--address", help="ne1000: pump address (repeatable)")] = None,
+    fault: Annotated[Optional[list[str]], typer.Option("--fault", help="drop:P garble:P delay:S hang-after:N "
+                                                                        "stall-after:N power-cycle-after:N")] = None,
+    speed: Annotated[float, typer.Option("--speed", help="the emulated world's clock, times real time")] = 1.0,
+    material: Annotated[str, typer.Option("--material", help="material of the emulated world")] = "CdSe",
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+) -> None:
+    """Serve a wire-level emulator on a pseudo-terminal until Ctrl-C."""
+    from lab.emulate import serve_forever
+
+    serve_forever(device, link=link, addresses=address or [], speed=speed, faults=fault or [], seed=seed,
+                  material=material, announce=err.print)
+
+
 def _error(text: str) -> None:
     """One line on stderr, never wrapped (scripts and tests read it)."""
     sys.stderr.write(" ".join(text.split()) + "\n")

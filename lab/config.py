@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.validation import quantity
 
-__all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig"]
+__all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig", "EmulatorConfig"]
 
 Microlitres = Annotated[float, quantity("uL"), Field(gt=0)]
 FlowRate = Annotated[float, quantity("uL/min"), Field(ge=0)]
@@ -68,6 +68,13 @@ class SpectrometerConfig(_Strict):
     serial: str | None = None
 
 
+class EmulatorConfig(_Strict):
+    """An emulated lab: ``qdlab run`` serves the wire emulators itself (docs/adr/0003)."""
+
+    speed: float = Field(default=100.0, gt=0)  # emulated seconds per wall second
+    faults: list[str] = Field(default_factory=list)  # e.g. ["drop:0.02"], see simulators.emulators.faults
+
+
 class LabConfig(_Strict):
     """A rig. ``pumps`` maps a pump name to its settings; each pump holds one reagent."""
 
@@ -77,6 +84,7 @@ class LabConfig(_Strict):
     heater: HeaterConfig
     spectrometer: SpectrometerConfig
     sim: dict[str, Any] = Field(default_factory=dict)
+    emulator: EmulatorConfig | None = None
 
     @model_validator(mode="after")
     def _one_pump_per_reagent(self) -> "LabConfig":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.rig import Rig
@@ -18,7 +19,19 @@ __all__ = ["build_rig", "BuiltRig"]
 class BuiltRig:
     rig: Rig
     clock: Clock
-    world: Any | None  # the simulated world when the lab is simulated
+    world: Any | None  # the simulated world when the lab is simulated (or emulated)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release ports and stop in-process emulators (after the rig has been made safe); never raises."""
+        rig = self.rig
+        for backend in [p.backend for p in rig.pumps.values()] + [rig.heater.backend, rig.spectrometer.backend]:
+            try:
+                backend.close()
+            except Exception:  # noqa: BLE001 - every device gets its close
+                pass
+        for close in self.closers:
+            close()
 
 
 def _register_sim() -> None:
@@ -27,6 +40,16 @@ def _register_sim() -> None:
     register_backend("pump", "sim", lambda *, world, reagent, **_: SimPump(world, reagent))
     register_backend("heater", "sim", lambda *, world, **_: SimHeater(world))
     register_backend("spectrometer", "sim", lambda *, world, **_: SimSpectrometer(world))
+    register_backend("spectrometer", "emulated", _emulated_spectrometer)
+
+
+def _emulated_spectrometer(*, world=None, **_: Any) -> Any:
+    if world is None:
+        raise ConfigurationError("type = \"emulated\" reads the emulators' world: add an [emulator] section",
+                                 key="spectrometer.type")
+    from simulators.emulators import WorldSpectrometerView
+
+    return WorldSpectrometerView(world)
 
 
 def _register_drivers() -> None:
@@ -44,8 +67,15 @@ def build_rig(lab: LabConfig, *, material: str, seed: int, source: str = "lab.to
     _register_drivers()
     types = {p.type for p in lab.pumps.values()} | {lab.heater.type, lab.spectrometer.type}
     world = None
+    closers: list[Callable[[], None]] = []
     clock = clock or SimClock()
-    if "sim" in types:
+    if lab.emulator is not None:  # docs/adr/0003: the emulators run in this process, on one world
+        from lab.emulate import start_emulated_lab
+
+        emulated = start_emulated_lab(lab, material=material, seed=seed, source=source)
+        world, clock = emulated.world, emulated.clock
+        closers.append(emulated.close)
+    elif "sim" in types:
         if types != {"sim"}:
             raise ConfigurationError("a lab is either all simulated (type = \"sim\") or all hardware; "
                                      f"found types {sorted(types)}", source=source, key="type")
@@ -77,4 +107,4 @@ def build_rig(lab: LabConfig, *, material: str, seed: int, source: str = "lab.to
               reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
               path_length_cm=lab.reactor.path_length, plqy_reference=lab.spectrometer.plqy_reference,
               stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
-    return BuiltRig(rig=rig, clock=clock, world=world)
+    return BuiltRig(rig=rig, clock=clock, world=world, closers=closers)
