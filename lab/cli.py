@@ -43,6 +43,8 @@ def run(
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
     force: Annotated[bool, typer.Option("--force", help="replace an existing campaign directory")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
+    tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream the documents to this Tiled "
+                                                              "server, e.g. http://localhost:8000")] = None,
 ) -> None:
     """Run a campaign on a simulated (--sim) or real (--lab) rig."""
     import shutil
@@ -66,6 +68,11 @@ def run(
     session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign), lab_source=str(lab_path),
                               realtime=realtime)
     session.preflight()  # before the progress bar: a refused campaign prints one line only
+    if tiled:
+        from lab.tiled import TiledSink
+
+        session.subscribers.append(TiledSink(tiled, directory, session.spec.id).connect())
+        err.print(f"streaming to Tiled at {tiled}, campaign id {session.spec.id}")
     _run_session(session, json_out)
 
 
@@ -74,6 +81,9 @@ def _run_session(session, json_out: bool) -> None:
 
     with campaign_progress() as progress:
         task = progress.add_task(session.spec.name, total=session.spec.budget, status="")
+        from lab.watch import show_current_conditions
+
+        session.subscribers.append(show_current_conditions(progress, task, session.spec))
 
         def on_progress(done: int, budget: int, record) -> None:
             if record is not None:
@@ -107,13 +117,16 @@ def _summarise(result, json_out: bool) -> None:
 
 @app.command()
 def replay(
-    directory: Annotated[Path, typer.Argument(help="campaign directory")],
+    directory: Annotated[Optional[Path], typer.Argument(help="campaign directory (or use --tiled)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+    tiled: Annotated[Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")] = None,
+    campaign_id: Annotated[Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")] = None,
 ) -> None:
     """Rebuild a campaign from its log and re-derive every decision."""
-    from lab.replay import replay as do_replay
+    from lab.replay import replay_data
+    from lab.sources import open_campaign
 
-    result = do_replay(directory)
+    result = replay_data(open_campaign(directory, tiled=tiled, campaign_id=campaign_id))
     if json_out:
         emit_json(result)
         return
@@ -134,6 +147,35 @@ def replay(
         err.print(f"best: experiment {result['best']['index']}")
     err.print("decisions: all re-derived identically" if not result["divergences"]
               else f"[red]{len(result['divergences'])} divergence(s)[/]: {result['divergences'][:3]}")
+
+
+@app.command()
+def report(
+    directory: Annotated[Optional[Path], typer.Argument(help="campaign directory (with --tiled: where to write; "
+                                                            "default reports/CAMPAIGN_ID)")] = None,
+    tiled: Annotated[Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")] = None,
+    campaign_id: Annotated[Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
+) -> None:
+    """Write DIR/report.html (self-contained) and DIR/plots/*.png, and print a summary."""
+    from lab.report import run_report
+
+    run_report(directory, tiled=tiled, campaign_id=campaign_id, json_out=json_out)
+
+
+@app.command()
+def watch(
+    directory: Annotated[Path, typer.Argument(help="campaign directory being run")],
+    once: Annotated[bool, typer.Option("--once", help="print the current state and exit")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds between looks")] = 1.0,
+    json_out: Annotated[bool, typer.Option("--json", help="with --once: the state as JSON on stdout")] = False,
+) -> None:
+    """Follow a running campaign from another terminal (until its budget is done, or Ctrl-C)."""
+    from lab.watch import watch as do_watch
+
+    state = do_watch(directory, once=once, interval_s=interval)
+    if json_out:
+        emit_json(state.as_dict())
 
 
 @app.command()

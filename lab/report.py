@@ -26,10 +26,10 @@ from campaigns.spec import parameter_unit
 from lab import plots
 from lab.plots import ParameterAxis
 from lab.records import ExperimentRecord
-from lab.sources import CampaignData, spectrometer_wavelengths
+from lab.sources import CampaignData, open_campaign, spectrometer_wavelengths
 from models.objective import MultiObjective, make_objective
 
-__all__ = ["write_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
+__all__ = ["write_report", "run_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
 
 REPORT_NAME = "report.html"
 PLOTS_DIR = "plots"
@@ -278,3 +278,26 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
                                                   "objective": first.value(best.outcome_row())},
                "report": str(html_path), "plots": {k: str(p) for k, p in png_paths.items()}}
     return Report(html_path, png_paths, summary)
+
+
+def run_report(directory: Path | None, *, tiled: str | None = None, campaign_id: str | None = None,
+               json_out: bool = False) -> Report:
+    """``qdlab report``: read the campaign, write the report, print the summary on stderr (JSON on stdout)."""
+    from lab.console import emit_json, err, outcome_table
+
+    data = open_campaign(None if tiled else directory, tiled=tiled, campaign_id=campaign_id)
+    out_dir = directory if directory is not None else Path("reports") / str(data.spec.id)
+    report = write_report(data, out_dir)
+    s = report.summary
+    c = s["campaign"]
+    err.print(f"[bold]{c['name']}[/] ({c['material']}, {c['strategy']}, seed {c['seed']}) on lab {s['lab'] or '?'}: "
+              f"{s['experiments']} of {c['budget']} experiments, {s['failed']} failed")
+    if s["best"] is None:
+        err.print("no successful experiment yet")
+    else:
+        err.print(outcome_table(f"best: experiment {s['best']['index']}", s["best"]["conditions"]))
+        err.print(outcome_table("its outcomes", {**s["best"]["outcomes"], "objective": s["best"]["objective"]}))
+    err.print(f"report: {report.html_path} (plots in {report.html_path.parent / PLOTS_DIR})")
+    if json_out:
+        emit_json(s)
+    return report

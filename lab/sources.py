@@ -14,7 +14,7 @@ from models.errors import ConfigurationError, LogError
 from models.objective import make_objective
 from models.validation import validate_model
 
-__all__ = ["CampaignData", "open_directory", "campaign_from_table", "spectrometer_wavelengths"]
+__all__ = ["CampaignData", "open_campaign", "open_directory", "campaign_from_table", "spectrometer_wavelengths"]
 
 
 @dataclass
@@ -61,6 +61,20 @@ def open_directory(directory: Path | str) -> CampaignData:
     spec = load_campaign(directory / "campaign.toml")
     lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
     return CampaignData(spec, lab, list(read_documents(directory / LOG_NAME)), origin=str(directory))
+
+
+def open_campaign(directory: Path | str | None, *, tiled: str | None = None,
+                  campaign_id: str | None = None) -> CampaignData:
+    """A campaign from its directory, or (``tiled`` given) from a Tiled server by campaign id."""
+    if tiled:
+        from lab.tiled import open_tiled
+
+        return open_tiled(tiled, campaign_id)
+    if campaign_id:
+        raise ConfigurationError("--campaign-id reads from Tiled: give --tiled URI too", source="--campaign-id")
+    if directory is None:
+        raise ConfigurationError("give a campaign directory, or --tiled URI --campaign-id ID", source="DIR")
+    return open_directory(directory)
 
 
 def spectrometer_wavelengths(documents: list[tuple[str, dict]]) -> dict[str, list[float]]:
