@@ -9,6 +9,7 @@ ProtocolError; a refused write (exception reply) is a DeviceError naming the reg
 
 from __future__ import annotations
 
+import termios
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -73,7 +74,7 @@ class EurothermHeater:
                 except minimalmodbus.SlaveReportedException as exc:
                     raise DeviceError(f"{self._where()}: the controller refused {what} ({exc}); check its "
                                       "set-point limits and that it is in automatic mode") from None
-                except (OSError, ValueError, TypeError) as exc:
+                except (OSError, ValueError, TypeError, termios.error) as exc:  # pyserial on a dead port
                     if isinstance(exc, minimalmodbus.ModbusException):
                         last = ProtocolError(f"{self._where()}: {what}: {exc}")
                         continue

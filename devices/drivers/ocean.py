@@ -4,7 +4,7 @@
 One spectrometer serves both channels (REFERENCE.md section 5): the absorbance lamp is switched by the
 spectrometer's lamp-enable line (seabreeze's ``strobe_lamp`` feature, wired to the light source's TTL
 input); the PL excitation source is not switched by qdlab and stays on. Consequences, written down in
-docs/adr/0002-emulated-lab-and-spectrometer.md: the "dark" spectra taken at calibration (solvent in the
+docs/adr/0003-emulated-lab.md: the "dark" spectra taken at calibration (solvent in the
 cell, lamp off) hold the solvent's excitation background, which is what PL wants subtracted; the sample's
 own PL adds a small error to absorbance. A rig with two spectrometers or shuttered sources needs another
 ``LightSources``; a spectrometer without a lamp-enable line is refused at ``connect``.
@@ -40,7 +40,7 @@ class LampEnableSources:
         if self._lamp is None:
             raise DeviceError(f"spectrometer {getattr(device, 'model', '')} {getattr(device, 'serial_number', '')} has "
                               "no lamp-enable line to switch the absorbance lamp; wire the lamp's TTL input to a "
-                              "spectrometer that has one (see docs/adr/0002-emulated-lab-and-spectrometer.md)")
+                              "spectrometer that has one (see docs/adr/0003-emulated-lab.md)")
 
     def select(self, channel: Channel | None) -> None:
         self._lamp.enable_lamp(channel == "absorbance")
@@ -74,7 +74,7 @@ class SeabreezeSpectrometer:
         self._limits_us: tuple[float, float] = (1.0, float("inf"))
 
     def _what(self) -> str:
-        return f"Ocean Insight spectrometer {self.serial}" if self.serial else "an Ocean Insight spectrometer"
+        return f"Ocean Insight spectrometer {self.serial}" if self.serial else "Ocean Insight spectrometer"
 
     def connect(self) -> None:
         module = self._module or _spectrometers_module()
