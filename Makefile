@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean browser screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 2; }
@@ -14,9 +14,22 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
+	$(BIN)/qdlab report runs/demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium renders the report in tests/lab/test_report.py (skipped, with the reason, without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium not installed: the browser test will be skipped (apt-get install chromium)"; }
+
+# The picture of the demo report in the README (docs/img/report.png).
+screenshot: $(STAMP) browser
+	test -f runs/demo/documents.jsonl || $(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
+	$(BIN)/qdlab report runs/demo
+	$(BIN)/python -m lab.browser runs/demo/report.html docs/img/report.png
 
 bench: $(STAMP)
 	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
