@@ -76,7 +76,20 @@ def run(
     _run_session(session, json_out)
 
 
-def _run_session(session, json_out: bool) -> None:
+@app.command()
+def resume(
+    directory: Annotated[Path, typer.Argument(help="campaign directory to continue")],
+    realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
+) -> None:
+    """Continue a campaign that stopped (crash, Ctrl-C, power cut) from its log alone."""
+    from lab.session import open_for_resume
+
+    session = open_for_resume(directory, realtime=realtime)
+    _run_session(session, json_out, resume=True)
+
+
+def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
     best_text = {"value": None}
 
     with campaign_progress() as progress:
@@ -97,7 +110,7 @@ def _run_session(session, json_out: bool) -> None:
             progress.update(task, completed=done)
 
         session.progress = on_progress
-        result = session.run()
+        result = session.run(resume=resume)
     _summarise(result, json_out)
 
 
@@ -238,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Interrupted as exc:
         _error(f"qdlab: {exc}")
-        return 130
+        return 143 if exc.signal_name == "SIGTERM" else 130
     except QdlabError as exc:
         _error(f"qdlab: {type(exc).__name__}: {exc}")
         return 1

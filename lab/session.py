@@ -6,6 +6,9 @@ is in its directory: the resolved ``campaign.toml`` and ``lab.toml`` and the doc
 
 from __future__ import annotations
 
+import hashlib
+import signal
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,14 +29,22 @@ from lab.files import dump_campaign, dump_lab
 from lab.records import ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
 from lab.storage import LOG_NAME, DocumentLog, read_documents
-from models.errors import QdlabError
+from models.errors import ConfigurationError, LogError, QdlabError
 from models.objective import make_objective
 
-__all__ = ["CampaignSession", "SessionResult", "Interrupted"]
+__all__ = ["CampaignSession", "SessionResult", "Interrupted", "open_for_resume", "file_digest"]
 
 
 class Interrupted(QdlabError):
     """The campaign was stopped by Ctrl-C or SIGTERM; the directory is resumable."""
+
+    def __init__(self, message: str, *, signal_name: str = "SIGINT"):
+        super().__init__(message)
+        self.signal_name = signal_name
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 @dataclass
@@ -96,15 +107,20 @@ class CampaignSession:
         path = self.directory / LOG_NAME
         return completed(experiments_from_documents(read_documents(path))) if path.exists() else []
 
-    def run(self) -> SessionResult:
+    def run(self, *, resume: bool = False) -> SessionResult:
+        """Run the campaign to its budget. With ``resume``, the directory's files are used as they are
+        and completed experiments in the log are re-ingested, not re-run."""
         self.preflight()
-        self.write_files()
-        clock = WallClock() if self.realtime else None
-        built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed, source=self.lab_source,
-                          clock=clock)
+        if not resume:
+            self.write_files()
+        self.digests = {name: file_digest(self.directory / name) for name in ("campaign.toml", "lab.toml")}
         log = DocumentLog(self.directory).open()
         try:
             done = self.existing_records()  # after open(): a torn tail has been set aside
+            clock = WallClock() if self.realtime else None
+            # a resumed simulated world is a new world: new noise, not a replay of the first one's
+            built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed + 1_000_003 * len(done),
+                              source=self.lab_source, clock=clock)
             return self._run(built, log, done)
         finally:
             log.close()
@@ -130,7 +146,8 @@ class CampaignSession:
             md = {"plan_name": "experiment", "campaign": self.spec.name, "campaign_id": self.spec.id,
                   "material": self.spec.material, "experiment_index": index, "conditions": parameters,
                   "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
-                  "decision": decision}
+                  "decision": decision, "campaign_digest": self.digests["campaign.toml"],
+                  "lab_digest": self.digests["lab.toml"]}
             return parameters, setpoints, md
 
         def learn(index: int, parameters: dict, outcomes: dict) -> None:
@@ -147,6 +164,14 @@ class CampaignSession:
         if solvent is not None:
             flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
         indices = range(len(records), budget)
+        terminated: list[str] = []
+
+        def on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+            terminated.append("SIGTERM")
+            run_engine.request_pause(defer=False)
+
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
         try:
             rig.connect()
             if len(indices):
@@ -155,11 +180,15 @@ class CampaignSession:
                                        protocol=self.spec.protocol, material=self.spec.material,
                                        objective=self.objective.value))
         except RunEngineInterrupted:
+            how = terminated[0] if terminated else "SIGINT"
             if not run_engine.state.is_idle:
-                run_engine.abort("interrupted by the operator")
-            raise Interrupted(f"campaign stopped by the operator after {len(records)} of {budget} experiments; "
-                              f"continue with: qdlab resume {self.directory}") from None
+                run_engine.abort(f"stopped by {how}")
+            raise Interrupted(f"campaign stopped by {how} after {len(records)} of {budget} experiments; pumps "
+                              f"stopped, heater at its safe set point; continue with: qdlab resume {self.directory}",
+                              signal_name=how) from None
         finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, previous)
             self.make_safe(rig)
         return SessionResult(self.directory, records, self.objective, world=built.world)
 
@@ -175,3 +204,30 @@ class CampaignSession:
             rig.heater.make_safe()
         except Exception:  # noqa: BLE001
             pass
+
+
+def open_for_resume(directory: Path, **session_kwargs: Any) -> "CampaignSession":
+    """A session continuing the campaign in ``directory``, refused if its files changed since it began."""
+    from lab.files import load_campaign, load_lab
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LogError(f"{directory}: no such campaign directory")
+    missing = [n for n in ("campaign.toml", "lab.toml", LOG_NAME) if not (directory / n).is_file()]
+    if missing:
+        raise LogError(f"{directory}: not a campaign directory (missing {', '.join(missing)})")
+    spec = load_campaign(directory / "campaign.toml")
+    lab = load_lab(directory / "lab.toml")
+    starts = [doc for name, doc in read_documents(directory / LOG_NAME) if name == "start"]
+    for name, key in (("campaign.toml", "campaign_digest"), ("lab.toml", "lab_digest")):
+        logged = {doc.get(key) for doc in starts if doc.get(key)}
+        now = file_digest(directory / name)
+        if logged and logged != {now}:
+            raise ConfigurationError(
+                f"changed since the campaign began (digest {now}, the log's experiments used "
+                f"{', '.join(sorted(logged))}); a resumed campaign must run as it started: restore the file, "
+                f"or start a new campaign with qdlab run", source=str(directory / name))
+        if spec.id and any(doc.get("campaign_id") not in (None, spec.id) for doc in starts):
+            raise ConfigurationError("the log belongs to another campaign id", source=str(directory / name))
+    return CampaignSession(spec, lab, directory, campaign_source=str(directory / "campaign.toml"),
+                           lab_source=str(directory / "lab.toml"), **session_kwargs)

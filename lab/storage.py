@@ -13,6 +13,7 @@ import fcntl
 import json
 import math
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ class DocumentLog:
         self.path = self.directory / LOG_NAME
         self._file = None
         self._lock = None
+        self._written = 0
+        # Fault injection for the crash tests: die by SIGKILL half-way through writing document N.
+        self._torn_at = int(os.environ.get("QDLAB_FAULT_TORN_WRITE", "0") or 0)
 
     def open(self) -> "DocumentLog":
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -96,7 +100,14 @@ class DocumentLog:
     def __call__(self, name: str, doc: dict) -> None:
         if self._file is None:
             raise LogError(f"{self.path}: log is not open")
-        self._file.write((encode(name, doc) + "\n").encode())
+        line = (encode(name, doc) + "\n").encode()
+        self._written += 1
+        if self._written == self._torn_at:
+            self._file.write(line[: len(line) // 2])
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            os.kill(os.getpid(), signal.SIGKILL)
+        self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
 
