@@ -226,6 +226,71 @@ def emulate(
                   material=material, announce=err.print)
 
 
+@app.command()
+def bench(
+    campaign: Annotated[Path, typer.Option("--campaign", help="campaign TOML file")],
+    strategies: Annotated[str, typer.Option("--strategies", help="comma-separated")] = "botorch,sobol,random",
+    repeats: Annotated[int, typer.Option("--repeats", min=1)] = 5,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments per campaign")] = None,
+    lab: Annotated[Optional[Path], typer.Option("--lab", help="lab TOML (default: the simulated lab)")] = None,
+    reactor_model: Annotated[Optional[str], typer.Option("--reactor-model", help="PATH.py:FUNC steady-state model")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="local Dask workers")] = 2,
+    out: Annotated[Optional[Path], typer.Option("--out", help="write the JSON result here (and a .png plot)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Compare strategies on simulated campaigns (simulated time, parallel on Dask)."""
+    import json as _json
+
+    from lab.bench import load_reactor_model, run_bench
+    from lab.files import load_campaign, load_lab
+    from models.optimizers import STRATEGIES
+
+    spec = load_campaign(campaign)
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown or not names:
+        raise ConfigurationError(f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
+                                 source="--strategies")
+    if reactor_model:
+        load_reactor_model(reactor_model)  # fail here, with one line, rather than in a worker
+    lab_path = lab or _sim_lab_path(spec.material)
+    lab_cfg = load_lab(lab_path)
+    if any(p.type != "sim" for p in lab_cfg.pumps.values()):
+        raise ConfigurationError("bench runs simulated campaigns only; give a simulated lab", source=str(lab_path))
+    budget = budget or spec.budget
+    total = len(names) * repeats
+    with campaign_progress() as progress:
+        task = progress.add_task(f"bench {spec.name}", total=total, status="")
+
+        def on_done(r: dict) -> None:
+            progress.update(task, advance=1, status=f"{r['strategy']} #{r['repeat']}: "
+                                                    f"target at {r['experiments_to_target']}")
+
+        result = run_bench(spec, lab_cfg, strategies=names, repeats=repeats, budget=budget, scheduler=scheduler,
+                           reactor_model=reactor_model, workers=workers, on_done=on_done)
+    from rich.table import Table
+
+    table = Table(title=f"{spec.name}: {repeats} repeats, budget {budget}")
+    for col in ("strategy", "median exp. to target", "reached", "median best true", "latency p50 s",
+                "latency p95 s"):
+        table.add_column(col, justify="right")
+    for name, s in result["strategies"].items():
+        table.add_row(name, fmt(s["median_experiments_to_target"]), f"{s['reached']}/{repeats}",
+                      fmt(s["median_best_true"]), fmt(s["proposal_latency_s"]["p50"], 3),
+                      fmt(s["proposal_latency_s"]["p95"], 3))
+    err.print(table)
+    if out:
+        from lab.bench_plot import plot_bench
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(_json.dumps(result, indent=1))
+        plot_bench(result, out.with_suffix(".png"))
+        err.print(f"wrote {out} and {out.with_suffix('.png')}")
+    if json_out:
+        emit_json({k: v for k, v in result.items() if k != "runs"})
+
+
 def _error(text: str) -> None:
     """One line on stderr, never wrapped (scripts and tests read it)."""
     sys.stderr.write(" ".join(text.split()) + "\n")

@@ -15,7 +15,8 @@ from models.objective import make_objective
 from models.errors import ConfigurationError
 from models.validation import validate_model
 
-__all__ = ["load_toml", "load_campaign", "load_lab", "dump_campaign", "dump_lab", "EXAMPLES"]
+__all__ = ["load_toml", "load_campaign", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
+           "EXAMPLES"]
 
 EXAMPLES = {
     "campaigns": Path(__file__).resolve().parent.parent / "campaigns" / "examples",
@@ -82,11 +83,13 @@ def _with_units(model: BaseModel) -> dict[str, Any]:
     return out
 
 
-def dump_lab(lab: LabConfig, path: Path) -> None:
-    path.write_text(tomli_w.dumps(_with_units(lab)))
+def lab_to_data(lab: LabConfig) -> dict[str, Any]:
+    """The lab as TOML data with units written out (what ``lab.toml`` holds)."""
+    return _with_units(lab)
 
 
-def dump_campaign(spec: CampaignSpec, path: Path) -> None:
+def campaign_to_data(spec: CampaignSpec) -> dict[str, Any]:
+    """The resolved campaign as TOML data with units written out (what ``campaign.toml`` holds)."""
     data = _with_units(spec)
     kind = spec.search.kind
     for p in data["search"]["parameters"]:
@@ -96,4 +99,12 @@ def dump_campaign(spec: CampaignSpec, path: Path) -> None:
     data["search"]["fixed"] = {
         k: (f"{v!r} {parameter_unit(k, kind)}" if parameter_unit(k, kind) else v)
         for k, v in spec.search.fixed.items()}
-    path.write_text(tomli_w.dumps(data))
+    return data
+
+
+def dump_lab(lab: LabConfig, path: Path) -> None:
+    path.write_text(tomli_w.dumps(lab_to_data(lab)))
+
+
+def dump_campaign(spec: CampaignSpec, path: Path) -> None:
+    path.write_text(tomli_w.dumps(campaign_to_data(spec)))

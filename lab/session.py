@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,21 +140,29 @@ class CampaignSession:
         for sub in self.subscribers:
             run_engine.subscribe(sub)
 
+        proposed: dict[int, dict] = {}
+
         def propose(index: int) -> tuple[dict, Setpoints, dict]:
+            started = time.perf_counter()
             (parameters,) = optimizer.suggest(1)
+            latency_s = time.perf_counter() - started
             decision = optimizer.last_decision() if hasattr(optimizer, "last_decision") else {}
             setpoints = self.setpoints(parameters)
             md = {"plan_name": "experiment", "campaign": self.spec.name, "campaign_id": self.spec.id,
                   "material": self.spec.material, "experiment_index": index, "conditions": parameters,
                   "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
                   "decision": decision, "campaign_digest": self.digests["campaign.toml"],
-                  "lab_digest": self.digests["lab.toml"]}
+                  "lab_digest": self.digests["lab.toml"], "proposal_latency_s": latency_s}
+            proposed[index] = md
             return parameters, setpoints, md
 
         def learn(index: int, parameters: dict, outcomes: dict) -> None:
             row = {**parameters, **{k: v for k, v in outcomes.items() if k != "objective"}}
             optimizer.ingest([row])
-            record = ExperimentRecord(index=index, uid="", conditions=parameters, setpoints={}, decision={},
+            md = proposed.get(index, {})
+            record = ExperimentRecord(index=index, uid="", conditions=parameters, setpoints=md.get("setpoints", {}),
+                                      decision={**md.get("decision", {}),
+                                                "proposal_latency_s": md.get("proposal_latency_s")},
                                       outcomes=dict(outcomes), exit_status="success")
             records.append(record)
             if self.progress:
@@ -190,7 +199,8 @@ class CampaignSession:
             if in_main:
                 signal.signal(signal.SIGTERM, previous)
             self.make_safe(rig)
-        return SessionResult(self.directory, records, self.objective, world=built.world)
+        return SessionResult(self.directory, records, self.objective, world=built.world,
+                             extras={"optimizer": optimizer})
 
     @staticmethod
     def make_safe(rig) -> None:

@@ -1,0 +1,205 @@
+"""``qdlab bench``: strategies compared on simulated campaigns, in simulated time, in parallel on Dask.
+
+Each (strategy, repeat) is one whole campaign: the built-in simulator runs through the same devices,
+plans and log as ``qdlab run --sim`` (in a scratch directory); a user's ``--reactor-model
+PATH.py:FUNC`` is called directly with each experiment's set points. Targets and ``best_true`` are
+judged on the noise-free steady state (``evaluate_true``) of the conditions actually run, so a lucky
+noisy measurement does not count as success.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from campaigns.spec import CampaignSpec
+from lab.config import LabConfig
+from lab.files import campaign_to_data, lab_to_data
+from models.errors import ConfigurationError
+
+__all__ = ["bench_task", "run_bench", "summarise", "load_reactor_model"]
+
+
+def load_reactor_model(ref: str):
+    """``"path/to/model.py:func"`` -> the callable ``func(conditions: dict) -> dict of outcomes``."""
+    import importlib.util
+
+    path_text, sep, func_name = ref.rpartition(":")
+    if not sep or not path_text or not func_name:
+        raise ConfigurationError(f"expected PATH.py:FUNC, got {ref!r}", source="--reactor-model")
+    path = Path(path_text)
+    if not path.is_file():
+        raise ConfigurationError("no such file", source=f"--reactor-model {path}")
+    spec = importlib.util.spec_from_file_location(f"qdlab_reactor_model_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - a user's file: report, don't crash
+        raise ConfigurationError(f"cannot import: {type(exc).__name__}: {exc}", source=str(path)) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise ConfigurationError(f"has no function {func_name!r}", source=str(path))
+    return func
+
+
+def _sim_conditions(setpoints: dict[str, Any]) -> dict[str, float]:
+    return {"temperature": setpoints["temperature_c"],
+            **{f"flow_{r}": q for r, q in setpoints["flows_ul_min"].items()}}
+
+
+def _model_conditions(parameters: dict[str, float], setpoints: dict[str, Any]) -> dict[str, float]:
+    """What a user's reactor model sees: the searched parameters and the set points they convert to."""
+    return {**parameters, **_sim_conditions(setpoints), "residence_time_s": setpoints["residence_time_s"],
+            **{f"conc_{r}_mM": c for r, c in setpoints["concentrations_mM"].items()}}
+
+
+def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budget: int,
+               reactor_model: str | None = None) -> dict[str, Any]:
+    """One campaign; returns per-experiment true objective, reached flags and proposal latencies."""
+    import numpy as np
+    import torch
+
+    from models.objective import make_objective
+    from models.optimizers.base import derive_seed
+
+    torch.set_num_threads(1)  # one campaign per core
+    seed = derive_seed(int(spec_data.get("seed", 0)), repeat)
+    spec = CampaignSpec.model_validate({**spec_data, "strategy": strategy, "seed": seed, "budget": budget})
+    lab = LabConfig.model_validate(lab_data)
+    objective = make_objective(spec.objective)
+    started = time.perf_counter()
+    if reactor_model:
+        rows = _model_campaign(spec, lab, load_reactor_model(reactor_model))
+        true_outcomes = [r["outcomes"] for r in rows]
+    else:
+        rows = _sim_campaign(spec, lab)
+        import simulators
+
+        conditions = [_sim_conditions(r["setpoints"]) for r in rows]
+        many = simulators.evaluate_many(spec.material, conditions, reactor=simulators.ReactorGeometry(
+            reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
+            path_length_cm=lab.reactor.path_length), stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
+        true_outcomes = []
+        for i in range(len(rows)):
+            row = {}
+            for k, v in many.items():
+                value = v[i].item() if hasattr(v[i], "item") else v[i]
+                row[k] = None if isinstance(value, float) and not math.isfinite(value) else value
+            true_outcomes.append(row)
+    true_values = [objective.value(o) for o in true_outcomes]
+    reached = [bool(objective.reached(o)) for o in true_outcomes]
+    # the incumbent: the best *measured* experiment, scored on its true outcome
+    incumbents, best_true, best_u = [], [], -math.inf
+    for r, tv in zip(rows, true_values):
+        u = objective.utility(r["measured"])
+        if u is not None and u > best_u:
+            best_u = u
+            incumbents.append(tv)
+        best_true.append(incumbents[-1] if incumbents else None)
+    first = next((i + 1 for i, ok in enumerate(reached) if ok), None)
+    return {"strategy": strategy, "repeat": repeat, "seed": seed, "experiments_to_target": first,
+            "best_true": best_true[-1] if best_true else None, "best_true_trace": best_true,
+            "proposal_latency_s": [r["latency_s"] for r in rows],
+            "failures": sum(1 for r in rows if r["measured"].get("failure")),
+            "wall_s": time.perf_counter() - started, "n_experiments": len(rows),
+            "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan]))}
+
+
+def _sim_campaign(spec: CampaignSpec, lab: LabConfig) -> list[dict[str, Any]]:
+    from lab.session import CampaignSession
+
+    with tempfile.TemporaryDirectory(prefix="qdlab-bench-") as scratch:
+        session = CampaignSession(spec, lab, Path(scratch) / "c", campaign_source="bench", lab_source="bench",
+                                  run_engine_kwargs={"context_managers": []})
+        result = session.run()
+    return [{"parameters": r.conditions, "setpoints": r.setpoints, "measured": r.outcome_row(),
+             "latency_s": r.decision.get("proposal_latency_s")} for r in result.records]
+
+
+def _model_campaign(spec: CampaignSpec, lab: LabConfig, func) -> list[dict[str, Any]]:
+    from campaigns.conditions import to_setpoints
+    from campaigns.strategy import optimizer_for
+
+    optimizer = optimizer_for(spec)
+    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
+    rows = []
+    for _ in range(spec.budget):
+        t0 = time.perf_counter()
+        (parameters,) = optimizer.suggest(1)
+        latency = time.perf_counter() - t0
+        sp = to_setpoints({**spec.search.fixed, **parameters}, kind=spec.search.kind,
+                          reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks).as_dict()
+        outcomes = dict(func(_model_conditions(parameters, sp)))
+        outcomes.setdefault("failure", None)
+        optimizer.ingest([{**parameters, **outcomes}])
+        rows.append({"parameters": parameters, "setpoints": sp, "measured": {**parameters, **outcomes},
+                     "outcomes": outcomes, "latency_s": latency})
+    return rows
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    k = (len(values) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def summarise(results: list[dict[str, Any]], *, budget: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for strategy in dict.fromkeys(r["strategy"] for r in results):
+        rs = sorted((r for r in results if r["strategy"] == strategy), key=lambda r: r["repeat"])
+        ett = [r["experiments_to_target"] for r in rs]
+        latencies = [x for r in rs for x in r["proposal_latency_s"] if x is not None]
+        best = [r["best_true"] for r in rs]
+        out[strategy] = {
+            "experiments_to_target": ett,
+            "median_experiments_to_target": statistics.median([budget + 1 if e is None else e for e in ett]),
+            "reached": sum(e is not None for e in ett),
+            "best_true": best,
+            "median_best_true": statistics.median([b for b in best if b is not None]) if any(
+                b is not None for b in best) else None,
+            "proposal_latency_s": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95),
+                                   "max": max(latencies) if latencies else None},
+            "failures": [r["failures"] for r in rs],
+            "wall_s": sum(r["wall_s"] for r in rs),
+        }
+    return out
+
+
+def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repeats: int, budget: int,
+              scheduler: str | None = None, reactor_model: str | None = None, workers: int = 2,
+              on_done=None) -> dict[str, Any]:
+    """Run every (strategy, repeat) campaign on a Dask cluster and summarise."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    # TOML-like data with units: the worker validates exactly what the command line did
+    spec_data = json.loads(json.dumps(campaign_to_data(spec)))
+    lab_data = json.loads(json.dumps(lab_to_data(lab)))
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(bench_task, spec_data, lab_data, s, r, budget, reactor_model, pure=False,
+                                 key=f"bench-{s}-{r}") for s in strategies for r in range(repeats)]
+        results = []
+        for future in as_completed(futures):
+            results.append(future.result())
+            if on_done:
+                on_done(results[-1])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return {"campaign": spec.name, "material": spec.material, "budget": budget, "repeats": repeats,
+            "reactor_model": reactor_model, "strategies": summarise(results, budget=budget), "runs": results}
