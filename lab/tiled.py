@@ -27,12 +27,31 @@ from models.errors import ConfigurationError, LogError
 __all__ = ["TiledSink", "open_tiled", "list_campaigns"]
 
 
+def _reachable(uri: str, what: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds when nothing listens (the client itself retries for half a minute)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"expected a Tiled server URL such as http://localhost:8000, got {uri!r}",
+                                 source=what)
+    try:
+        urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/healthz", timeout=timeout_s).close()
+    except urllib.error.HTTPError:
+        return  # something answered: let the client judge
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot reach the Tiled server at {uri}: {exc}", source=what) from None
+
+
 def _connect(uri: str, what: str) -> Any:
     try:
         from tiled.client import from_uri
     except ImportError:  # pragma: no cover - tiled is a pinned dependency
         raise ConfigurationError("the tiled client is not installed (pip install 'tiled[client]')",
                                  source=what) from None
+    _reachable(uri, what)
     try:
         return from_uri(uri, api_key=os.environ.get("TILED_API_KEY"))
     except Exception as exc:  # noqa: BLE001 - httpx, auth and URL errors all mean: cannot use this server
