@@ -54,6 +54,19 @@ class Spectrometer(Device):
             self.take_dark()
         self._reference = np.asarray(self.backend.acquire("absorbance", source_on=True), dtype=float)
 
+    def set(self, action: str) -> Status:
+        """``set("dark")`` or ``set("reference")`` records a calibration spectrum (so plans can ask
+        for it with ``bps.mv``)."""
+        if action == "dark":
+            self.take_dark()
+        elif action == "reference":
+            self.take_reference()
+        else:
+            raise ValueError(f"{self.name}: unknown calibration '{action}'; use 'dark' or 'reference'")
+        status = Status()
+        status.set_finished()
+        return status
+
     def trigger(self) -> Status:
         if self._reference is None:
             raise DeviceError(f"{self.name}: no reference spectrum; take a dark and a blank reference first")
