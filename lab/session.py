@@ -27,6 +27,7 @@ from campaigns.strategy import optimizer_for
 from devices import HeaterLimits, PumpLimits, WallClock
 from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
+from lab.interlocks import install_interlocks
 from lab.records import ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
 from lab.storage import LOG_NAME, DocumentLog, read_documents
@@ -122,7 +123,10 @@ class CampaignSession:
             # a resumed simulated world is a new world: new noise, not a replay of the first one's
             built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed + 1_000_003 * len(done),
                               source=self.lab_source, clock=clock)
-            return self._run(built, log, done)
+            try:
+                return self._run(built, log, done)
+            finally:
+                built.close()  # ports and in-process emulators, after make_safe
         finally:
             log.close()
 
@@ -179,6 +183,11 @@ class CampaignSession:
             terminated.append("SIGTERM")
             run_engine.request_pause(defer=False)
 
+        # The temperature interlock polls the heater from a thread: only for hardware and emulated labs
+        # (their drivers lock their ports); a purely simulated world runs in simulated time instead.
+        watch = None
+        if built.world is None or self.lab.emulator is not None:
+            watch, _ = install_interlocks(run_engine, rig)
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
         try:
@@ -198,6 +207,8 @@ class CampaignSession:
         finally:
             if in_main:
                 signal.signal(signal.SIGTERM, previous)
+            if watch is not None:
+                watch.stop()
             self.make_safe(rig)
         return SessionResult(self.directory, records, self.objective, world=built.world,
                              extras={"optimizer": optimizer})
