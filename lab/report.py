@@ -144,7 +144,7 @@ h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;marg
 table{border-collapse:collapse;font-size:.85rem}
 td,th{padding:.15rem .5rem;border-bottom:1px solid #eee;text-align:right}
 table.kv th{text-align:left;font-weight:600}table.kv td{text-align:left}
-table.runs th{position:sticky;top:0;background:#f7f7f7}
+table.runs th{position:sticky;top:0;background:#f7f7f7}.scroll{overflow-x:auto}table.runs{font-size:.78rem}
 tr.failed td{background:#fde8e8;color:#a11}tr.best td{background:#e8f6e8;font-weight:600}
 tr.incomplete td{background:#f3f3f3;color:#777}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -265,7 +265,7 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
 <div class="grid"><div><h3>Campaign</h3>{_kv_table(settings)}</div>
 <div><h3>Lab{(' ' + html.escape(str(data.lab.get('name')))) if data.lab.get('name') else ''}</h3>{_kv_table(_flatten(data.lab))}</div></div>
 <h2>All experiments</h2>
-{table}
+<div class="scroll">{table}</div>
 </body></html>
 """
     html_path = out_dir / REPORT_NAME
