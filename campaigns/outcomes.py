@@ -2,31 +2,54 @@
 
 from __future__ import annotations
 
+import keyword
+import re
+
 from ophyd import Component as Cpt
 from ophyd import Device
 
 from devices.signals import SoftValue
 
-__all__ = ["Outcomes", "OUTCOME_KEYS"]
+__all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device"]
 
 OUTCOME_KEYS = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure", "objective")
+_UNITS = {"abs_peak_nm": "nm", "diameter_nm": "nm", "pl_peak_nm": "nm", "pl_fwhm_nm": "nm"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Outcomes(Device):
-    """Figures of merit of one measurement; ``failure`` is '' for a good one, else a word (clog, ...)."""
+    """Figures of merit of one measurement; ``failure`` is '' for a good one, else a word (clog, ...).
 
-    abs_peak_nm = Cpt(SoftValue, units="nm", kind="hinted")
-    diameter_nm = Cpt(SoftValue, units="nm", kind="normal")
-    pl_peak_nm = Cpt(SoftValue, units="nm", kind="hinted")
-    pl_fwhm_nm = Cpt(SoftValue, units="nm", kind="hinted")
-    plqy = Cpt(SoftValue, kind="hinted")
-    yield_ = Cpt(SoftValue, kind="normal")  # 'yield' is a Python keyword; renamed in __init__
-    failure = Cpt(SoftValue, dtype="string", kind="normal")
-    objective = Cpt(SoftValue, kind="hinted")
+    Keys that are Python keywords (``yield``) are stored on ``<key>_`` attributes and renamed back so
+    the event data say ``outcomes_yield``.
+    """
 
     def __init__(self, *, name: str = "outcomes", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.yield_.name = f"{name}_yield"
+        for key in self.keys:
+            attr = self._attr(key)
+            if attr != key:
+                getattr(self, attr).name = f"{name}_{key}"
+
+    @staticmethod
+    def _attr(key: str) -> str:
+        return f"{key}_" if keyword.iskeyword(key) else key
 
     def signal_for(self, key: str):
-        return self.yield_ if key == "yield" else getattr(self, key)
+        return getattr(self, self._attr(key))
+
+
+def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes") -> Outcomes:
+    """An ``Outcomes`` device with the standard figures of merit plus ``extra_keys`` (e.g. a user
+    reactor model's ``loss``)."""
+    keys = tuple(dict.fromkeys((*OUTCOME_KEYS, *extra_keys)))
+    bad = [k for k in keys if not _NAME.match(k)]
+    if bad:
+        raise ValueError(f"outcome names must be identifiers, got {bad}")
+    attrs = {}
+    for key in keys:
+        kind = "hinted" if key in ("pl_peak_nm", "pl_fwhm_nm", "plqy", "objective") else "normal"
+        dtype = "string" if key == "failure" else "number"
+        attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=_UNITS.get(key), kind=kind)
+    cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
+    return cls(name=name)

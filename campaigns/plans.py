@@ -19,7 +19,7 @@ from campaigns.spec import ProtocolSpec
 from models.analysis import figures_of_merit
 from models.errors import DeviceError
 
-__all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s"]
+__all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s", "model_conditions"]
 
 Plan = Generator[Any, Any, Any]
 
@@ -59,6 +59,14 @@ def calibrate(rig: Rig, protocol: ProtocolSpec, *, flush_flow_ul_min: float) -> 
     yield from bps.mv(rig.spectrometer, "reference")
 
 
+def model_conditions(setpoints: Setpoints) -> dict[str, float]:
+    """What a user's steady-state reactor model is given: temperature, flows, residence time and
+    concentrations in the mixed stream (units in the names)."""
+    return {"temperature": setpoints.temperature_c, "residence_time_s": setpoints.residence_time_s,
+            **{f"flow_{r}": q for r, q in setpoints.flows_ul_min.items()},
+            **{f"conc_{r}_mM": c for r, c in setpoints.concentrations_mM.items()}}
+
+
 def _limiting_mM(setpoints: Setpoints) -> float:
     concentrations = [c for r, c in setpoints.concentrations_mM.items() if r != SOLVENT and c > 0]
     return min(concentrations) if concentrations else 0.0
@@ -82,16 +90,21 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
             moves += [pump, setpoints.flows_ul_min.get(reagent, 0.0)]
         yield from bps.mv(*moves)
         yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
-        reading = yield from bps.trigger_and_read(
-            [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary")
-        wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
-        wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
-        spec = rig.spectrometer.name
-        outcomes = figures_of_merit(
-            wl_abs, reading[f"{spec}_absorbance"]["value"], wl_pl, reading[f"{spec}_pl"]["value"],
-            material=material, integration_ms=rig.spectrometer.integration_time_ms,
-            plqy_reference_counts_per_ms=rig.plqy_reference, path_length_cm=rig.path_length_cm,
-            limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]))
+        if rig.model is not None:
+            reading = yield from bps.trigger_and_read([rig.heater, *rig.pumps.values(), rig.timer], name="primary")
+            outcomes = dict(rig.model(model_conditions(setpoints)))
+            outcomes.setdefault("failure", None)
+        else:
+            reading = yield from bps.trigger_and_read(
+                [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary")
+            wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
+            wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
+            spec = rig.spectrometer.name
+            outcomes = figures_of_merit(
+                wl_abs, reading[f"{spec}_absorbance"]["value"], wl_pl, reading[f"{spec}_pl"]["value"],
+                material=material, integration_ms=rig.spectrometer.integration_time_ms,
+                plqy_reference_counts_per_ms=rig.plqy_reference, path_length_cm=rig.path_length_cm,
+                limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]))
         alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
         if any(alarms.values()):
             outcomes = dict.fromkeys(outcomes)
@@ -101,7 +114,8 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
         outcomes["objective"] = objective(outcomes) if objective is not None else None
         moves = []
         for key, value in outcomes.items():
-            moves += [rig.outcomes.signal_for(key), "" if key == "failure" and value is None else value]
+            if key in rig.outcomes.keys:
+                moves += [rig.outcomes.signal_for(key), "" if key == "failure" and value is None else value]
         yield from bps.mv(*moves)
         yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
         result.update(outcomes)

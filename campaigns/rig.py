@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from campaigns.outcomes import Outcomes
+from collections.abc import Callable
+from typing import Any
+
+from campaigns.outcomes import Outcomes, outcomes_device
 from devices import Heater, Spectrometer, SyringePump, Timer
 
 __all__ = ["Rig"]
@@ -23,7 +26,9 @@ class Rig:
     path_length_cm: float
     plqy_reference: float
     stocks_mM: dict[str, float]
-    outcomes: Outcomes = field(default_factory=Outcomes)
+    outcomes: Outcomes = field(default_factory=outcomes_device)
+    model: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """A user's steady-state reactor model (``--reactor-model``): outcomes come from it, not from spectra."""
 
     def devices(self) -> list:
         return [*self.pumps.values(), self.heater, self.spectrometer, self.timer, self.outcomes]

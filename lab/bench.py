@@ -1,10 +1,10 @@
 """``qdlab bench``: strategies compared on simulated campaigns, in simulated time, in parallel on Dask.
 
 Each (strategy, repeat) is one whole campaign: the built-in simulator runs through the same devices,
-plans and log as ``qdlab run --sim`` (in a scratch directory); a user's ``--reactor-model
-PATH.py:FUNC`` is called directly with each experiment's set points. Targets and ``best_true`` are
+plans and log as ``qdlab run --sim`` (in a scratch directory). Targets and ``best_true`` are
 judged on the noise-free steady state (``evaluate_true``) of the conditions actually run, so a lucky
-noisy measurement does not count as success.
+noisy measurement does not count as success. A user's ``--reactor-model PATH.py:FUNC`` replaces the
+spectra: the same campaign runs, and its outcomes come from ``FUNC`` (which is then also the truth).
 """
 
 from __future__ import annotations
@@ -52,12 +52,6 @@ def _sim_conditions(setpoints: dict[str, Any]) -> dict[str, float]:
             **{f"flow_{r}": q for r, q in setpoints["flows_ul_min"].items()}}
 
 
-def _model_conditions(parameters: dict[str, float], setpoints: dict[str, Any]) -> dict[str, float]:
-    """What a user's reactor model sees: the searched parameters and the set points they convert to."""
-    return {**parameters, **_sim_conditions(setpoints), "residence_time_s": setpoints["residence_time_s"],
-            **{f"conc_{r}_mM": c for r, c in setpoints["concentrations_mM"].items()}}
-
-
 def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budget: int,
                reactor_model: str | None = None) -> dict[str, Any]:
     """One campaign; returns per-experiment true objective, reached flags and proposal latencies."""
@@ -73,9 +67,9 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
     lab = LabConfig.model_validate(lab_data)
     objective = make_objective(spec.objective)
     started = time.perf_counter()
-    if reactor_model:
-        rows = _model_campaign(spec, lab, load_reactor_model(reactor_model))
-        true_outcomes = [r["outcomes"] for r in rows]
+    if reactor_model:  # the user's model is the truth; its noise is its own
+        rows = _sim_campaign(spec, lab, load_reactor_model(reactor_model))
+        true_outcomes = [r["measured"] for r in rows]
     else:
         rows = _sim_campaign(spec, lab)
         import simulators
@@ -110,36 +104,15 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
             "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan]))}
 
 
-def _sim_campaign(spec: CampaignSpec, lab: LabConfig) -> list[dict[str, Any]]:
+def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> list[dict[str, Any]]:
     from lab.session import CampaignSession
 
     with tempfile.TemporaryDirectory(prefix="qdlab-bench-") as scratch:
         session = CampaignSession(spec, lab, Path(scratch) / "c", campaign_source="bench", lab_source="bench",
-                                  run_engine_kwargs={"context_managers": []})
+                                  run_engine_kwargs={"context_managers": []}, reactor_model=reactor_model)
         result = session.run()
     return [{"parameters": r.conditions, "setpoints": r.setpoints, "measured": r.outcome_row(),
              "latency_s": r.decision.get("proposal_latency_s")} for r in result.records]
-
-
-def _model_campaign(spec: CampaignSpec, lab: LabConfig, func) -> list[dict[str, Any]]:
-    from campaigns.conditions import to_setpoints
-    from campaigns.strategy import optimizer_for
-
-    optimizer = optimizer_for(spec)
-    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
-    rows = []
-    for _ in range(spec.budget):
-        t0 = time.perf_counter()
-        (parameters,) = optimizer.suggest(1)
-        latency = time.perf_counter() - t0
-        sp = to_setpoints({**spec.search.fixed, **parameters}, kind=spec.search.kind,
-                          reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks).as_dict()
-        outcomes = dict(func(_model_conditions(parameters, sp)))
-        outcomes.setdefault("failure", None)
-        optimizer.ingest([{**parameters, **outcomes}])
-        rows.append({"parameters": parameters, "setpoints": sp, "measured": {**parameters, **outcomes},
-                     "outcomes": outcomes, "latency_s": latency})
-    return rows
 
 
 def _percentile(values: list[float], q: float) -> float | None:

@@ -45,6 +45,8 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
     tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream the documents to this Tiled "
                                                               "server, e.g. http://localhost:8000")] = None,
+    reactor_model: Annotated[Optional[str], typer.Option(
+        "--reactor-model", help="PATH.py:FUNC, your steady-state model in place of the simulator's chemistry")] = None,
 ) -> None:
     """Run a campaign on a simulated (--sim) or real (--lab) rig."""
     import shutil
@@ -65,8 +67,16 @@ def run(
             raise ConfigurationError(f"{directory} already holds a campaign; use qdlab resume {directory}, "
                                      "another --out, or --force to replace it", source="--out")
         shutil.rmtree(directory)
+    model = None
+    if reactor_model:
+        from lab.bench import load_reactor_model
+
+        model = load_reactor_model(reactor_model)
+        if any(p.type != "sim" for p in lab_cfg.pumps.values()):
+            raise ConfigurationError("--reactor-model replaces the simulator: use it with --sim or a simulated lab",
+                                     source="--reactor-model")
     session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign), lab_source=str(lab_path),
-                              realtime=realtime)
+                              realtime=realtime, reactor_model=model)
     session.preflight()  # before the progress bar: a refused campaign prints one line only
     if tiled:
         from lab.tiled import TiledSink

@@ -21,6 +21,7 @@ from bluesky.utils import RunEngineInterrupted
 
 from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
 from campaigns.plans import calibrate, closed_loop
+from campaigns.outcomes import outcomes_device
 from campaigns.preflight import preflight
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
@@ -72,7 +73,8 @@ class CampaignSession:
     def __init__(self, spec: CampaignSpec, lab: LabConfig, directory: Path, *, campaign_source: str,
                  lab_source: str, realtime: bool = False,
                  progress: Callable[[int, int, ExperimentRecord | None], None] | None = None,
-                 subscribers: list[Callable[[str, dict], None]] | None = None, run_engine_kwargs: dict | None = None):
+                 subscribers: list[Callable[[str, dict], None]] | None = None, run_engine_kwargs: dict | None = None,
+                 reactor_model: Callable[[dict], dict] | None = None):
         self.spec = spec if spec.id else spec.model_copy(update={"id": str(uuid.uuid4())})
         self.lab = lab
         self.directory = Path(directory)
@@ -83,6 +85,7 @@ class CampaignSession:
         self.subscribers = subscribers or []
         self.run_engine_kwargs = run_engine_kwargs or {}
         self.objective = make_objective(self.spec.objective)
+        self.reactor_model = reactor_model
 
     # -- checks before anything moves -------------------------------------------------------------
     def preflight(self) -> None:
@@ -132,6 +135,9 @@ class CampaignSession:
 
     def _run(self, built: BuiltRig, log: DocumentLog, done: list[ExperimentRecord]) -> SessionResult:
         rig = built.rig
+        rig.outcomes = outcomes_device(tuple(getattr(self.objective, "outcomes", ())))
+        if self.reactor_model is not None:
+            rig.model = self.reactor_model
         optimizer = optimizer_for(self.spec)
         if done:
             optimizer.ingest([r.outcome_row() for r in done])
