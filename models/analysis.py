@@ -29,6 +29,7 @@ __all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_M
 FIGURES_OF_MERIT = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure")
 
 _MIN_ABSORBANCE = 0.005  # below this the exciton is not distinguishable from a blank (OD)
+_MIN_YIELD_ABSORBANCE = 0.02  # OD at the yield wavelength above which dots are present, exciton or not
 
 
 def _uniform(wavelengths_nm: Any, values: Any) -> tuple[np.ndarray, np.ndarray, float]:
@@ -149,6 +150,10 @@ def analyze_absorbance(
         if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and d2[i] < -5.0 * d2_noise and smooth[i] > _MIN_ABSORBANCE
     ]
     if not cand:
+        # A broad ensemble can wash the exciton out while the dots are plainly there (absorbance at the
+        # yield wavelength): that is a measurement without a band edge, not a failed synthesis.
+        if out["abs_at_yield"] is not None and out["abs_at_yield"] > _MIN_YIELD_ABSORBANCE:
+            out["failure"] = None
         return out
     strongest = max(-d2[i] for i in cand)
     cand = [i for i in cand if -d2[i] >= 0.1 * strongest]

@@ -129,3 +129,15 @@ def test_no_particles_gives_none_figures():
 def test_saturated_flag_is_reported():
     out = figures_of_merit(WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom(), saturated=True)
     assert out["failure"] == "saturated"
+
+
+def test_washed_out_exciton_with_absorbing_dots_is_not_a_failure():
+    """A polydisperse ensemble: no resolvable band edge, but the dots absorb and emit."""
+    wl = np.linspace(350, 800, 900)
+    absorbance = 0.6 * np.exp(-(wl - 350) / 90.0)  # smooth continuum, no exciton
+    pl = 100 + 5000 * np.exp(-0.5 * ((wl - 548) / 30.0) ** 2)
+    out = figures_of_merit(wl, absorbance, wl, pl, **_fom())
+    assert out["failure"] is None
+    assert out["abs_peak_nm"] is None
+    assert abs(out["pl_peak_nm"] - 548) < 2
+    assert out["plqy"] is not None and out["yield"] is not None
