@@ -67,7 +67,7 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
             X_baseline=sur.X,
             sampler=sampler,
             objective=GenericMCMultiOutputObjective(lambda Z, X=None: torch.stack([u(Z) for u in utils], dim=-1)),
-            constraints=sur.constraints(self.outcome_constraints) or None,
+            constraints=sur.constraints(self.outcome_constraints, float(self.options["feasibility_threshold"])) or None,
             prune_baseline=True,
             cache_root=False,
         )

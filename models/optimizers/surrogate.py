@@ -27,6 +27,7 @@ from botorch.models import MixedSingleTaskGP, ModelListGP, SingleTaskGP
 from botorch.models.transforms.input import Normalize
 from botorch.models.transforms.outcome import Standardize
 from botorch.optim import optimize_acqf
+from gpytorch.constraints import GreaterThan
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
@@ -39,15 +40,23 @@ FEASIBLE = "__feasible__"
 DTYPE = torch.float64
 
 
-def fit_gp(X: torch.Tensor, Y: torch.Tensor, space: Space, maxiter: int) -> SingleTaskGP:
-    """Fit one GP to ``n x d`` encoded inputs and ``n x 1`` outcomes (maximum marginal likelihood)."""
+def fit_gp(
+    X: torch.Tensor, Y: torch.Tensor, space: Space, maxiter: int, min_lengthscale: float | None = None
+) -> SingleTaskGP:
+    """Fit one GP to ``n x d`` encoded inputs and ``n x m`` outcomes (maximum marginal likelihood).
+
+    With m > 1 the outputs are independent GPs batched into one model (one optimiser run).
+    """
+    m = Y.shape[-1]
     bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
     if space.cat_dims:
         idx = space.cont_dims
         tf = Normalize(space.d, indices=idx, bounds=bounds[:, idx]) if idx else None
-        model = MixedSingleTaskGP(X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(1))
+        model = MixedSingleTaskGP(X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(m))
     else:
-        model = SingleTaskGP(X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(1))
+        model = SingleTaskGP(X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(m))
+    if min_lengthscale:
+        _floor_lengthscale(model, min_lengthscale)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning))
@@ -59,22 +68,37 @@ def fit_gp(X: torch.Tensor, Y: torch.Tensor, space: Space, maxiter: int) -> Sing
     return model
 
 
-def _summary(model: Any) -> dict[str, Any]:
+def _floor_lengthscale(model: Any, floor: float) -> None:
+    """Lower-bound every lengthscale (normalised inputs): failures come in contiguous regions
+    (concentrated, slow, hot), and a feasibility model that may shrink its lengthscale to the spacing of
+    the data forgets a failure a few steps away from it."""
+    for _, mod in model.named_modules():
+        if getattr(mod, "has_lengthscale", False) and hasattr(mod, "raw_lengthscale_constraint"):
+            ls = mod.lengthscale.detach().clamp_min(floor * 1.01)
+            mod.raw_lengthscale_constraint = GreaterThan(floor)
+            mod.lengthscale = ls
+
+
+def _summary(model: Any, j: int = 0) -> dict[str, Any]:
+    """Lengthscales (normalised inputs), noise variance (standardised units and as an outcome SD) of
+    output ``j`` of a (possibly batched) fitted GP."""
+    m = model.num_outputs
     out: dict[str, Any] = {"n_train": int(model.train_inputs[0].shape[-2])}
-    for name, mod in model.named_modules():
-        if hasattr(mod, "lengthscale") and getattr(mod, "has_lengthscale", False):
-            ls = mod.lengthscale.detach().reshape(-1).tolist()
-            out.setdefault("lengthscales", []).append([round(v, 5) for v in ls])
+    scales = []
+    for _, mod in model.named_modules():
+        if getattr(mod, "has_lengthscale", False) and hasattr(mod, "lengthscale"):
+            ls = mod.lengthscale.detach()
+            ls = ls.reshape(m, -1)[j] if m > 1 and ls.numel() % m == 0 and ls.dim() > 2 else ls.reshape(-1)
+            scales.append([round(float(v), 5) for v in ls])
+    if scales:
+        out["lengthscales"] = scales[0] if len(scales) == 1 else scales
     try:
-        noise = float(model.likelihood.noise.detach().reshape(-1)[0])
-        # Standardize: noise is in standardised units; report it on the outcome scale too
-        std = float(model.outcome_transform.stdvs.reshape(-1)[0])
+        noise = float(model.likelihood.noise.detach().reshape(-1)[j if m > 1 else 0])
+        std = float(model.outcome_transform.stdvs.reshape(-1)[j])
         out["noise"] = round(noise, 8)
         out["noise_sd_outcome_units"] = round(math.sqrt(noise) * std, 8)
-    except AttributeError:
+    except (AttributeError, IndexError):
         pass
-    if len(out.get("lengthscales", [])) == 1:
-        out["lengthscales"] = out["lengthscales"][0]
     return out
 
 
@@ -120,32 +144,37 @@ class Surrogate:
         outcomes: Sequence[str],
         failed: Sequence[bool],
         maxiter: int,
+        feasibility_min_lengthscale: float | None = 0.2,
     ) -> Surrogate:
         Xt = torch.tensor(np.asarray(X), dtype=DTYPE)
         models, names, summary = [], [], {}
         ok = ~np.asarray(failed, dtype=bool)
+        # one single-output GP per outcome: BoTorch's batched multi-output fit was several times slower
         for name in outcomes:
             y = np.array([_num(r.get(name)) for r in rows], dtype=float)
-            m = ok & np.isfinite(y)
-            Yt = torch.tensor(y[m], dtype=DTYPE).unsqueeze(-1)
-            gp = fit_gp(Xt[torch.as_tensor(m)], Yt, space, maxiter)
+            mask = ok & np.isfinite(y)
+            Yt = torch.tensor(y[mask], dtype=DTYPE).unsqueeze(-1)
+            gp = fit_gp(Xt[torch.from_numpy(mask)], Yt, space, maxiter)
             models.append(gp)
             names.append(name)
             summary[name] = _summary(gp)
         if not ok.all():
             Yt = torch.tensor(ok.astype(float), dtype=DTYPE).unsqueeze(-1)
-            gp = fit_gp(Xt, Yt, space, maxiter)
+            gp = fit_gp(Xt, Yt, space, maxiter, feasibility_min_lengthscale)
             models.append(gp)
             names.append(FEASIBLE)
             summary["feasibility"] = _summary(gp)
         return cls(ModelListGP(*models), names, Xt, summary)
 
-    def constraints(self, outcome_constraints: Sequence[Any]) -> list[Callable[[torch.Tensor], torch.Tensor]]:
-        """BoTorch constraint callables (<= 0 where satisfied) for the outcome constraints and feasibility."""
+    def constraints(
+        self, outcome_constraints: Sequence[Any], feasibility_threshold: float = 0.5
+    ) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """BoTorch constraint callables (<= 0 where satisfied) for the outcome constraints and for
+        "success indicator >= feasibility_threshold"."""
         cols = self.cols
         out = [(lambda Z, c=cols[oc.outcome], oc=oc: oc.slack(Z[..., c])) for oc in outcome_constraints]
         if FEASIBLE in cols:
-            out.append(lambda Z, c=cols[FEASIBLE]: 0.5 - Z[..., c])
+            out.append(lambda Z, c=cols[FEASIBLE], t=feasibility_threshold: t - Z[..., c])
         return out
 
 
