@@ -56,12 +56,13 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
                reactor_model: str | None = None) -> dict[str, Any]:
     """One campaign; returns per-experiment true objective, reached flags and proposal latencies."""
     import numpy as np
-    import torch
+
+    from lab.runtime import configure_numerics
 
     from models.objective import make_objective
     from models.optimizers.base import derive_seed
 
-    torch.set_num_threads(1)  # one campaign per core
+    configure_numerics()  # one campaign per core, one thread each
     seed = derive_seed(int(spec_data.get("seed", 0)), repeat)
     spec = CampaignSpec.model_validate({**spec_data, "strategy": strategy, "seed": seed, "budget": budget})
     lab = LabConfig.model_validate(lab_data)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.strategy import optimizer_for
+from lab.runtime import configure_numerics
 from lab.files import load_campaign
 from lab.records import ExperimentRecord, completed, experiments_from_documents
 from lab.storage import LOG_NAME, read_documents
@@ -48,6 +49,7 @@ def replay_data(data: Any) -> dict[str, Any]:
 
 def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRecord]) -> dict[str, Any]:
     objective = make_objective(spec.objective)
+    configure_numerics()
     optimizer = optimizer_for(spec)
     divergences = []
     experiments = []

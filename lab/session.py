@@ -29,6 +29,7 @@ from devices import HeaterLimits, PumpLimits, WallClock
 from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
+from lab.runtime import configure_numerics
 from lab.records import ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
 from lab.storage import LOG_NAME, DocumentLog, read_documents
@@ -134,6 +135,7 @@ class CampaignSession:
             log.close()
 
     def _run(self, built: BuiltRig, log: DocumentLog, done: list[ExperimentRecord]) -> SessionResult:
+        configure_numerics()
         rig = built.rig
         rig.outcomes = outcomes_device(tuple(getattr(self.objective, "outcomes", ())))
         if self.reactor_model is not None:
