@@ -69,7 +69,9 @@ def test_replay_flags_a_tampered_decision(campaign_dir, tmp_path, capsys):
     (copy / "documents.jsonl").write_text("\n".join(out) + "\n")
     assert main(["replay", str(copy), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert [d["index"] for d in result["divergences"]] == [4]
+    # the tampered proposal diverges; later proposals may too, since they learnt from the tampered row
+    indices = [d["index"] for d in result["divergences"]]
+    assert indices and indices[0] == 4 and all(i >= 4 for i in indices)
 
 
 def test_same_seed_logs_identical_conditions_and_outcomes(campaign_dir, tmp_path, capsys):
