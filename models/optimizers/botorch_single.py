@@ -41,7 +41,8 @@ class BoTorchOptimizer(Optimizer):
     ``time_budget_s`` (hard cap on acquisition optimisation, 2.0), ``max_categorical_combos`` (16),
     ``cache_root`` (BoTorch cached Cholesky for qLogNEI; False, it did not pay off here),
     ``feasibility_threshold`` (0.65: a candidate counts as feasible when the success-indicator GP
-    exceeds it; 0.5 hugs failure boundaries, 0.8 is too timid - measured on a clog-boundary test).
+    exceeds it; 0.5 hugs failure boundaries, 0.8 is too timid - measured on a clog-boundary test),
+    ``num_threads`` (torch intra-op threads while proposing, 1; restored afterwards).
     """
 
     strategy = "botorch"
@@ -58,6 +59,7 @@ class BoTorchOptimizer(Optimizer):
         "max_categorical_combos": 16,
         "cache_root": False,
         "feasibility_threshold": 0.65,
+        "num_threads": 1,
     }
 
     def _modelled_outcomes(self) -> list[str]:
@@ -73,6 +75,17 @@ class BoTorchOptimizer(Optimizer):
     def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         if not self._ready():
             return sobol_points(self, n, pending), {"acquisition": "sobol-initial"}
+        o = self.options
+        threads = torch.get_num_threads()
+        # one intra-op thread: faster for GPs of a few hundred points (no spin contention) and the
+        # same float reduction order on every machine, which replay relies on
+        torch.set_num_threads(int(o["num_threads"]))
+        try:
+            return self._suggest_model(n, pending, call_seed)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _suggest_model(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         o = self.options
         with torch.random.fork_rng():
             torch.manual_seed(call_seed)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from botorch.exceptions.errors import CandidateGenerationError
 from botorch.exceptions.warnings import BotorchWarning, OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import MixedSingleTaskGP, ModelListGP, SingleTaskGP
@@ -269,26 +270,39 @@ def optimize_sequential(
             remaining = deadline - time.perf_counter()
             budget = max(remaining / calls_left, 0.05)
             calls_left -= 1
-            kw: dict[str, Any] = {}
+            cand = torch.tensor(sample_encoded(space, raw_samples, seed + 7919 * k + j, method="random"), dtype=DTYPE)
+            for i, val in fixed.items():
+                cand[:, i] = val
+            kw: dict[str, Any] = {"raw_samples": raw_samples}
             if nonlin is not None:
-                cand = torch.tensor(sample_encoded(space, raw_samples, seed + 7919 * k + j, method="random"),
-                                    dtype=DTYPE)
-                for i, v in fixed.items():
-                    cand[:, i] = v
                 with torch.no_grad():
                     vals = acq(cand.unsqueeze(1))
                 top = torch.topk(vals, min(num_restarts, len(cand))).indices
                 kw = {"nonlinear_inequality_constraints": nonlin, "batch_initial_conditions": cand[top].unsqueeze(1)}
-            else:
-                kw = {"raw_samples": raw_samples}
             t0 = time.perf_counter()
+            x = None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning))
-                x, v = optimize_acqf(
-                    acq, bounds, q=1, num_restarts=num_restarts, options={"maxiter": int(maxiter),
-                                                                          "batch_limit": 1 if nonlin else num_restarts},
-                    inequality_constraints=ineq, fixed_features=fixed or None, timeout_sec=budget,
-                    retry_on_optimization_warning=False, **kw)
+                try:
+                    x, v = optimize_acqf(
+                        acq, bounds, q=1, num_restarts=num_restarts,
+                        options={"maxiter": int(maxiter), "batch_limit": 1 if nonlin else num_restarts},
+                        inequality_constraints=ineq, fixed_features=fixed or None, timeout_sec=budget,
+                        retry_on_optimization_warning=False, **kw)
+                except CandidateGenerationError:
+                    x = None
+            if x is not None and space.constraints:
+                u = x.reshape(-1).detach().numpy().copy()
+                for i in space.cat_dims:
+                    u[i] = round(u[i])
+                if not space.feasible(space.decode(u)):
+                    x = None
+            if x is None:
+                # the gradient optimiser failed the constraints: take the best feasible raw sample
+                with torch.no_grad():
+                    vals = acq(cand.unsqueeze(1))
+                best_i = int(torch.argmax(vals))
+                x, v = cand[best_i], vals[best_i]
             if time.perf_counter() - t0 >= 0.95 * budget:
                 timed_out = True
             v = float(v.reshape(-1)[0])

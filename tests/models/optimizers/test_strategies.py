@@ -95,7 +95,7 @@ def test_linear_constraint_respected(strategy):
 
     opt = make_optimizer(strategy, parameters=params, objective=LOSS, constraints=cons, seed=0,
                          options=options(strategy))
-    run(opt, 7, f, batch=2)
+    run(opt, 5, f, batch=2)
     for r in opt.rows:
         assert 10.0 - 1e-6 <= r["q_a"] + r["q_b"] <= 30.0 + 1e-6
 
@@ -198,3 +198,31 @@ def test_rows_outside_bounds_or_missing_parameters_are_rejected():
     with pytest.raises(OptimizerError):
         opt.ingest([{"q_a": 5.0, "loss": 1.0}])
     assert len(opt) == 0
+
+
+def test_categorical_with_constraint_on_log_parameter_and_batches():
+    params = [{"name": "q_a", "low": 1.0, "high": 40.0, "log": True}, {"name": "q_b", "low": 1.0, "high": 40.0},
+              {"name": "ligand", "values": ["OA", "TOP", "DDT"]}]
+    cons = [{"coefficients": {"q_a": 1, "q_b": 1}, "op": "<=", "rhs": 30}]
+    opt = make_optimizer("botorch", parameters=params, objective={"name": "y", "goal": "maximize"}, constraints=cons,
+                         seed=0, options={**FAST, "n_initial": 3})
+    for _ in range(4):
+        xs = opt.suggest(2)
+        opt.ingest([{**x, "y": 0.1 * x["q_a"] + 0.05 * x["q_b"] + (x["ligand"] == "TOP")} for x in xs])
+    assert all(r["q_a"] + r["q_b"] <= 30 + 1e-6 for r in opt.rows)
+
+
+def test_all_failures_keep_exploring_with_sobol_then_model_feasibility():
+    opt = make_optimizer("botorch", parameters=PARAMS, objective=LOSS, seed=0, options=FAST)
+    for _ in range(5):
+        (x,) = opt.suggest(1)
+        opt.ingest([{**x, "failure": "clog"}])
+    assert opt.last_decision()["acquisition"] == "sobol-initial"
+    for i in range(2):
+        (x,) = opt.suggest(1)
+        opt.ingest([{**x, "loss": float(i)}])
+    opt.suggest(1)
+    d = opt.last_decision()
+    assert d["acquisition"] == "qLogNoisyExpectedImprovement"
+    assert set(d["model"]) == {"loss", "feasibility"}
+    assert d["n_failed"] == 5
