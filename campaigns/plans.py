@@ -111,6 +111,7 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
             outcomes["failure"] = "clog" if "stall" in alarms.values() else "pump_alarm"
             for pump in rig.pumps.values():  # a stalled line must not keep pressurising
                 yield from bps.stop(pump)
+            yield from bps.mv(rig.timer, protocol.clog_recovery)  # the line is flushed (back-flush/operator)
         outcomes["objective"] = objective(outcomes) if objective is not None else None
         moves = []
         for key, value in outcomes.items():

@@ -110,6 +110,8 @@ class ProtocolSpec(_Strict):
     heater_timeout: Annotated[float, quantity("s"), Field(gt=0)] = 1800.0
     poll_interval: Annotated[float, quantity("s"), Field(gt=0)] = 5.0
     flush_residence_times: float = Field(default=2.0, ge=0)
+    clog_recovery: Annotated[float, quantity("s"), Field(ge=0)] = 900.0
+    """After a clog the pumps stop and the plan waits this long for the line to be flushed clear."""
 
 
 class CampaignSpec(_Strict):

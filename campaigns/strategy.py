@@ -14,7 +14,17 @@ def parameters_of(spec: CampaignSpec) -> list[dict[str, Any]]:
     return [{"name": p.name, "low": p.low, "high": p.high, "log": p.log} for p in spec.search.parameters]
 
 
+# A proposal cut short by the wall clock cannot be re-derived by replay, so a campaign bounds the
+# optimiser's effort by iterations and keeps the clock as a safety net far above a proposal's usual
+# 0.5-3 s: still well inside one experiment (minutes), so the reactor never waits on it.
+CAMPAIGN_TIME_BUDGET_S = 30.0
+
+
 def optimizer_for(spec: CampaignSpec, *, seed: int | None = None, strategy: str | None = None) -> Any:
     """A fresh optimiser for ``spec`` (nothing ingested)."""
-    return make_optimizer(strategy or spec.strategy, parameters=parameters_of(spec), objective=spec.objective,
-                          seed=spec.seed if seed is None else seed, **spec.strategy_options)
+    name = strategy or spec.strategy
+    options = dict(spec.strategy_options)
+    if name.startswith("botorch"):
+        options.setdefault("time_budget_s", CAMPAIGN_TIME_BUDGET_S)
+    return make_optimizer(name, parameters=parameters_of(spec), objective=spec.objective,
+                          seed=spec.seed if seed is None else seed, **options)

@@ -91,6 +91,7 @@ class SimWorld:
         heater_time_constant_s: float = 90.0,
         initial_temperature_c: float = 25.0,
         clog_rate_bar_per_s: float = 0.02,
+        unclog_after_s: float = 600.0,
     ):
         self.params = load_params(material)
         self.material = self.params.name
@@ -101,6 +102,10 @@ class SimWorld:
         self.faults, self.noise, self.drift = bool(faults), bool(noise), bool(drift)
         self.heater_time_constant_s = float(heater_time_constant_s)
         self._clog_rate = float(clog_rate_bar_per_s)
+        # The rig's back-flush: once every pump has been stopped this long, a clogged line is flushed
+        # clear (what an operator or an automated solvent back-flush does on a real rig).
+        self.unclog_after_s = float(unclog_after_s)
+        self._stopped_since: float | None = None
         nominal = dict(self.params.default_stocks_mM)
         if stocks_mM:
             unknown = set(stocks_mM) - set(nominal)
@@ -222,6 +227,10 @@ class SimWorld:
         t = self.clock.now()
         if t <= self._t_state:
             return t
+        if self._stalled and self._stopped_since is not None and t - self._stopped_since >= self.unclog_after_s:
+            self._clog_bar = 0.0
+            self._stalled = False
+            self._push_flows(self._stopped_since + self.unclog_after_s)
         if self.faults and not self._stalled:
             flows = self._delivered()
             if sum(flows.values()) > 0:
@@ -269,6 +278,10 @@ class SimWorld:
             raise ConfigurationError(f"no stream {stream!r} in the {self.material} world; streams are {list(self.streams)}")
         t = self._advance()
         self._set_flows[stream] = max(0.0, float(flow_ul_min))
+        if any(self._set_flows.values()):
+            self._stopped_since = None
+        elif self._stopped_since is None:
+            self._stopped_since = t
         self._push_flows(t)
 
     def delivered_flow(self, stream: str) -> float:
