@@ -124,5 +124,9 @@ class CampaignSpec(_Strict):
     strategy: str = "botorch"
     strategy_options: dict[str, Any] = Field(default_factory=dict)
     search: SearchSpec
-    objective: dict[str, Any]
+    objective: dict[str, Any] | list[dict[str, Any]]
+    constraints: list[dict[str, Any]] = Field(default_factory=list)
+    """Linear constraints on searched parameters, e.g. {coefficients = {flow_cd = 1, flow_se = 1}, op = "<=", rhs = 300}."""
+    outcome_constraints: list[dict[str, Any]] = Field(default_factory=list)
+    """E.g. {outcome = "plqy", op = ">=", value = 0.3}."""
     protocol: ProtocolSpec = ProtocolSpec()
