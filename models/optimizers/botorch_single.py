@@ -17,6 +17,7 @@ such a decision may legitimately differ).
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.sampling import SobolQMCNormalSampler
+from linear_operator.utils.warnings import NumericalWarning
 
 from models.optimizers.base import Optimizer
 from models.optimizers.sobol import sobol_points
@@ -81,7 +83,10 @@ class BoTorchOptimizer(Optimizer):
         # same float reduction order on every machine, which replay relies on
         torch.set_num_threads(int(o["num_threads"]))
         try:
-            return self._suggest_model(n, pending, call_seed)
+            with warnings.catch_warnings():
+                # jitter notices from Cholesky of near-duplicate points; the fit copes, the log need not show them
+                warnings.simplefilter("ignore", NumericalWarning)
+                return self._suggest_model(n, pending, call_seed)
         finally:
             torch.set_num_threads(threads)
 
