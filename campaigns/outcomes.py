@@ -49,7 +49,7 @@ def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes")
     attrs = {}
     for key in keys:
         kind = "hinted" if key in ("pl_peak_nm", "pl_fwhm_nm", "plqy", "objective") else "normal"
-        dtype = "string" if key == "failure" else "number"
+        dtype = {"failure": "string", "pareto_front": "array"}.get(key, "number")
         attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=_UNITS.get(key), kind=kind)
     cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
     return cls(name=name)

@@ -73,7 +73,8 @@ def _limiting_mM(setpoints: Setpoints) -> float:
 
 
 def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, material: str,
-               objective: Callable[[dict], float | None] | None = None, md: dict | None = None) -> Plan:
+               objective: Callable[[dict], float | None] | None = None,
+               annotate: Callable[[dict], dict] | None = None, md: dict | None = None) -> Plan:
     """One experiment as one bluesky run; returns its outcomes (figures of merit and ``failure``).
 
     A chemistry failure (a clog stalls a pump, no particles, a saturated detector) is data: the run
@@ -113,6 +114,8 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
                 yield from bps.stop(pump)
             yield from bps.mv(rig.timer, protocol.clog_recovery)  # the line is flushed (back-flush/operator)
         outcomes["objective"] = objective(outcomes) if objective is not None else None
+        if annotate is not None:
+            outcomes.update(annotate(outcomes))
         moves = []
         for key, value in outcomes.items():
             if key in rig.outcomes.keys:
@@ -127,7 +130,8 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
 
 def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dict]],
                 learn: Callable[[int, dict, dict], None], indices: range, protocol: ProtocolSpec,
-                material: str, objective: Callable[[dict], float | None] | None = None) -> Plan:
+                material: str, objective: Callable[[dict], float | None] | None = None,
+                annotate: Callable[[dict], dict] | None = None) -> Plan:
     """Propose, run, learn, for each experiment index in ``indices``.
 
     ``propose(index)`` returns (parameters, set points, start-document metadata); ``learn(index,
@@ -136,5 +140,6 @@ def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dic
     """
     for index in indices:
         parameters, setpoints, md = propose(index)
-        outcomes = yield from experiment(rig, setpoints, protocol, material=material, objective=objective, md=md)
+        outcomes = yield from experiment(rig, setpoints, protocol, material=material, objective=objective,
+                                         annotate=annotate, md=md)
         learn(index, parameters, outcomes)

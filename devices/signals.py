@@ -52,7 +52,9 @@ class SoftValue(Signal):
         self._units = units
 
     def describe(self) -> dict:
-        key = {"source": "soft", "dtype": self._dtype, "shape": []}
+        value = self.get()
+        shape = [len(value)] if self._dtype == "array" and value is not None else []
+        key = {"source": "soft", "dtype": self._dtype, "shape": shape}
         if self._units:
             key["units"] = self._units
         return {self.name: key}

@@ -33,7 +33,7 @@ class ExperimentRecord:
     def outcome_row(self) -> dict[str, Any]:
         """Conditions and outcomes as one flat row, what an optimiser ingests."""
         row = dict(self.conditions)
-        row.update({k: v for k, v in self.outcomes.items() if k != "objective"})
+        row.update({k: v for k, v in self.outcomes.items() if k not in ("objective", "pareto_front")})
         if not row.get("failure"):
             row["failure"] = None
         return row

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.strategy import optimizer_for
+from campaigns.scoring import best_index, is_multi, pareto_indices
 from lab.runtime import configure_numerics
 from lab.files import load_campaign
 from lab.records import ExperimentRecord, completed, experiments_from_documents
@@ -53,7 +54,6 @@ def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRec
     optimizer = optimizer_for(spec)
     divergences = []
     experiments = []
-    best = None
     for position, record in enumerate(records):
         if record.index != position:
             divergences.append({"index": record.index, "reason": f"experiment {position} is missing from the log"})
@@ -67,14 +67,14 @@ def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRec
         experiments.append({"index": record.index, "conditions": record.conditions,
                             "outcomes": {**record.outcomes, "objective": value},
                             "reached": objective.reached(row)})
-        utility = objective.utility(row)
-        if utility is not None and (best is None or utility > best[0]):
-            best = (utility, record.index)
+    rows = [(r.index, r.outcome_row()) for r in records[: len(experiments)]]
+    best = best_index(objective, rows)
     return {
         "campaign": {"name": spec.name, "id": spec.id, "material": spec.material, "strategy": spec.strategy,
                      "seed": spec.seed, "budget": spec.budget},
         "experiments": experiments,
         "divergences": divergences,
         "incomplete_runs": sum(1 for r in runs if not r.completed),
-        "best": None if best is None else experiments[[e["index"] for e in experiments].index(best[1])],
+        "best": None if best is None else experiments[[e["index"] for e in experiments].index(best)],
+        "pareto_front": pareto_indices(objective, rows) if is_multi(objective) else None,
     }

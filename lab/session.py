@@ -23,6 +23,7 @@ from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
 from campaigns.plans import calibrate, closed_loop
 from campaigns.outcomes import outcomes_device
 from campaigns.preflight import preflight
+from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
 from devices import HeaterLimits, PumpLimits, WallClock
@@ -60,9 +61,8 @@ class SessionResult:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def best(self) -> ExperimentRecord | None:
-        scored = [(self.objective.utility(r.outcome_row()), r) for r in self.records]
-        scored = [(u, r) for u, r in scored if u is not None]
-        return max(scored, key=lambda t: t[0])[1] if scored else None
+        i = best_index(self.objective, [(k, r.outcome_row()) for k, r in enumerate(self.records)])
+        return None if i is None else self.records[i]
 
 
 class CampaignSession:
@@ -137,7 +137,8 @@ class CampaignSession:
     def _run(self, built: BuiltRig, log: DocumentLog, done: list[ExperimentRecord]) -> SessionResult:
         configure_numerics()
         rig = built.rig
-        rig.outcomes = outcomes_device(tuple(getattr(self.objective, "outcomes", ())))
+        multi = is_multi(self.objective)
+        rig.outcomes = outcomes_device((*self.objective.outcomes, *(("pareto_front",) if multi else ())))
         if self.reactor_model is not None:
             rig.model = self.reactor_model
         optimizer = optimizer_for(self.spec)
@@ -169,7 +170,7 @@ class CampaignSession:
             return parameters, setpoints, md
 
         def learn(index: int, parameters: dict, outcomes: dict) -> None:
-            row = {**parameters, **{k: v for k, v in outcomes.items() if k != "objective"}}
+            row = {**parameters, **{k: v for k, v in outcomes.items() if k not in ("objective", "pareto_front")}}
             optimizer.ingest([row])
             md = proposed.get(index, {})
             record = ExperimentRecord(index=index, uid="", conditions=parameters, setpoints=md.get("setpoints", {}),
@@ -179,6 +180,13 @@ class CampaignSession:
             records.append(record)
             if self.progress:
                 self.progress(len(records), budget, record)
+
+        def annotate(outcomes: dict) -> dict:
+            """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""
+            index = max(proposed)
+            rows = [(r.index, r.outcome_row()) for r in records] + [(index, {**proposed[index]["conditions"],
+                                                                           **outcomes})]
+            return {"pareto_front": pareto_indices(self.objective, rows)}
 
         flush_flow = max(p.min_rate for p in self.lab.pumps.values())
         solvent = self.lab.pumps.get(self.lab.pump_for(SOLVENT) or "")
@@ -204,7 +212,8 @@ class CampaignSession:
                 run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
                 run_engine(closed_loop(rig, propose=propose, learn=learn, indices=indices,
                                        protocol=self.spec.protocol, material=self.spec.material,
-                                       objective=self.objective.value))
+                                       objective=lambda o: scalar_value(self.objective, o),
+                                       annotate=annotate if multi else None))
         except RunEngineInterrupted:
             how = terminated[0] if terminated else "SIGINT"
             if not run_engine.state.is_idle:
