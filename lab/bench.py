@@ -177,3 +177,45 @@ def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repe
             cluster.close()
     return {"campaign": spec.name, "material": spec.material, "budget": budget, "repeats": repeats,
             "reactor_model": reactor_model, "strategies": summarise(results, budget=budget), "runs": results}
+
+
+def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations: int, *,
+               proposals: int = 12) -> dict[str, float]:
+    """Proposal latency (s) with ``n_observations`` already ingested: p50 and p95 over ``proposals``
+    fresh optimisers (each fits its model from scratch, as a resumed campaign would).
+
+    The observations are the noise-free steady state at scrambled Sobol points of the search space.
+    """
+    import numpy as np
+
+    import simulators
+    from campaigns.conditions import to_setpoints
+    from campaigns.preflight import sample_points
+    from campaigns.strategy import optimizer_for
+    from lab.runtime import configure_numerics
+
+    configure_numerics()
+    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
+    names = [p.name for p in spec.search.parameters]
+    points = sample_points(spec, n_observations + proposals + 64)[-(n_observations + proposals):]
+    conditions = []
+    for values in points:
+        sp = to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks)
+        conditions.append({"temperature": sp.temperature_c, **{f"flow_{r}": q for r, q in sp.flows_ul_min.items()}})
+    truth = simulators.evaluate_many(spec.material, conditions, stocks_mM=stocks)
+    rows = []
+    for i, values in enumerate(points):
+        row = {n: values[n] for n in names}
+        for k, v in truth.items():
+            value = v[i].item() if hasattr(v[i], "item") else v[i]
+            row[k] = None if isinstance(value, float) and not math.isfinite(value) else value
+        rows.append(row)
+    latencies = []
+    for k in range(proposals):
+        optimizer = optimizer_for(spec.model_copy(update={"strategy": strategy}))
+        optimizer.ingest(rows[k:k + n_observations])
+        t0 = time.perf_counter()
+        optimizer.suggest(1)
+        latencies.append(time.perf_counter() - t0)
+    return {"n_observations": n_observations, "p50": float(np.percentile(latencies, 50)),
+            "p95": float(np.percentile(latencies, 95)), "max": float(max(latencies))}

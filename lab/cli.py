@@ -248,6 +248,8 @@ def bench(
     workers: Annotated[int, typer.Option("--workers", min=1, help="local Dask workers")] = 2,
     out: Annotated[Optional[Path], typer.Option("--out", help="write the JSON result here (and a .png plot)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+    latency_observations: Annotated[int, typer.Option(
+        "--latency-observations", min=0, help="also time proposals with this many observations (0: skip)")] = 100,
 ) -> None:
     """Compare strategies on simulated campaigns (simulated time, parallel on Dask)."""
     import json as _json
@@ -279,16 +281,23 @@ def bench(
 
         result = run_bench(spec, lab_cfg, strategies=names, repeats=repeats, budget=budget, scheduler=scheduler,
                            reactor_model=reactor_model, workers=workers, on_done=on_done)
+    if latency_observations and not reactor_model:
+        from lab.bench import latency_at
+
+        for name in names:
+            result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(spec, lab_cfg, name,
+                                                                              latency_observations)
     from rich.table import Table
 
     table = Table(title=f"{spec.name}: {repeats} repeats, budget {budget}")
     for col in ("strategy", "median exp. to target", "reached", "median best true", "latency p50 s",
-                "latency p95 s"):
+                "latency p95 s", f"p95 s at {latency_observations} obs."):
         table.add_column(col, justify="right")
     for name, s in result["strategies"].items():
+        at_n = s.get("proposal_latency_at_n_s", {}).get("p95")
         table.add_row(name, fmt(s["median_experiments_to_target"]), f"{s['reached']}/{repeats}",
                       fmt(s["median_best_true"]), fmt(s["proposal_latency_s"]["p50"], 3),
-                      fmt(s["proposal_latency_s"]["p95"], 3))
+                      fmt(s["proposal_latency_s"]["p95"], 3), fmt(at_n, 3))
     err.print(table)
     if out:
         from lab.bench_plot import plot_bench
