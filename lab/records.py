@@ -6,9 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ExperimentRecord", "experiments_from_documents", "completed"]
+from models.errors import LogError
+
+__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "LOG_FORMAT"]
 
 OUTCOME_PREFIX = "outcomes_"
+LOG_FORMAT = 1
+"""Version of what a start document carries (``log_format``). Format 1 is the first; a log whose
+start documents lack the key predates versioning and is read as format 1 (the same layout). A log
+from a newer qdlab is refused with a clear message rather than misread."""
 
 
 @dataclass
@@ -45,6 +51,10 @@ def experiments_from_documents(docs: Iterable[tuple[str, dict]]) -> list[Experim
     streams: dict[str, tuple[str, str]] = {}  # descriptor uid -> (run uid, stream name)
     for name, doc in docs:
         if name == "start" and "experiment_index" in doc:
+            version = doc.get("log_format", 1)
+            if not isinstance(version, int) or version > LOG_FORMAT:
+                raise LogError(f"experiment {doc.get('experiment_index')}: log format {version!r} was written by a "
+                               f"newer qdlab; this one reads formats up to {LOG_FORMAT}: upgrade qdlab to read it")
             runs[doc["uid"]] = ExperimentRecord(
                 index=int(doc["experiment_index"]), uid=doc["uid"], conditions=dict(doc.get("conditions", {})),
                 setpoints=dict(doc.get("setpoints", {})), decision=dict(doc.get("decision", {})),

@@ -31,7 +31,7 @@ from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
 from lab.runtime import configure_numerics
-from lab.records import ExperimentRecord, completed, experiments_from_documents
+from lab.records import LOG_FORMAT, ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from models.errors import ConfigurationError, LogError, QdlabError
@@ -161,7 +161,8 @@ class CampaignSession:
             latency_s = time.perf_counter() - started
             decision = optimizer.last_decision() if hasattr(optimizer, "last_decision") else {}
             setpoints = self.setpoints(parameters)
-            md = {"plan_name": "experiment", "campaign": self.spec.name, "campaign_id": self.spec.id,
+            md = {"plan_name": "experiment", "log_format": LOG_FORMAT, "campaign": self.spec.name,
+                  "campaign_id": self.spec.id,
                   "material": self.spec.material, "experiment_index": index, "conditions": parameters,
                   "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
                   "decision": decision, "campaign_digest": self.digests["campaign.toml"],

@@ -84,3 +84,49 @@ def test_directory_that_is_not_a_campaign(tmp_path, capsys):
 def test_bad_usage_is_exit_2(capsys):
     code, err, _ = run_cli(capsys, "run", str(EXAMPLE), "--sim", "--budget", "0")
     assert code == 2
+
+
+def _copy_campaign(src, dst):
+    dst.mkdir()
+    for name in ("campaign.toml", "lab.toml", "documents.jsonl"):
+        (dst / name).write_bytes((src / name).read_bytes())
+
+
+@pytest.fixture(scope="module")
+def small_campaign(tmp_path_factory):
+    out = tmp_path_factory.mktemp("small") / "c"
+    assert main(["run", str(EXAMPLE), "--sim", "--out", str(out), "--budget", "2"]) == 0
+    return out
+
+
+def test_corrupted_log_line_names_the_line(small_campaign, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    _copy_campaign(small_campaign, bad)
+    lines = (bad / "documents.jsonl").read_text().splitlines()
+    lines[3] = lines[3][:20] + "#GARBAGE#" + lines[3][20:]
+    (bad / "documents.jsonl").write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    for command in (["replay", str(bad)], ["resume", str(bad)]):
+        code, err, _ = run_cli(capsys, *command)
+        assert code == 2 and "line 4" in err and "corrupted" in err and len(err.splitlines()) == 1
+
+
+def test_log_from_a_newer_format_is_refused_clearly(small_campaign, tmp_path, capsys):
+    newer = tmp_path / "newer"
+    _copy_campaign(small_campaign, newer)
+    text = (newer / "documents.jsonl").read_text().replace('"log_format":1', '"log_format":7')
+    (newer / "documents.jsonl").write_text(text)
+    capsys.readouterr()
+    code, err, _ = run_cli(capsys, "replay", str(newer))
+    assert code == 2 and "log format 7" in err and "newer qdlab" in err
+
+
+def test_log_without_format_key_is_read_as_format_1(small_campaign, tmp_path, capsys):
+    old = tmp_path / "old"
+    _copy_campaign(small_campaign, old)
+    text = (old / "documents.jsonl").read_text().replace('"log_format":1,', "")
+    assert '"log_format"' not in text
+    (old / "documents.jsonl").write_text(text)
+    capsys.readouterr()
+    code, _, out = run_cli(capsys, "replay", str(old), "--json")
+    assert code == 0 and '"divergences": []' in out
