@@ -31,7 +31,14 @@ screenshot: $(STAMP) browser
 	$(BIN)/qdlab report runs/demo
 	$(BIN)/python -m lab.browser runs/demo/report.html docs/img/report.png
 
-bench: $(STAMP)
+# The bench extra (Ax, BayBE) on top of the test install; make test and make demo never install it.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
 
 clean:

@@ -1,8 +1,10 @@
-"""Ask/tell optimisers: BoTorch (single and multi-objective) and baselines (random, Sobol, sklearn GP)."""
+"""Ask/tell optimisers: BoTorch (single and multi-objective), baselines (random, Sobol, sklearn GP) and the
+optional external back ends Ax and BayBE."""
 
 from models.optimizers.base import Optimizer, OutcomeConstraint
 from models.optimizers.botorch_multi import BoTorchMultiOptimizer
 from models.optimizers.botorch_single import BoTorchOptimizer
+from models.optimizers.external import AxOptimizer, BayBEOptimizer
 from models.optimizers.factory import STRATEGIES, make_optimizer
 from models.optimizers.ordering import order_by_cost
 from models.optimizers.random import RandomOptimizer
@@ -18,6 +20,8 @@ __all__ = [
     "RandomOptimizer",
     "SobolOptimizer",
     "SklearnGPOptimizer",
+    "AxOptimizer",
+    "BayBEOptimizer",
     "STRATEGIES",
     "make_optimizer",
     "order_by_cost",

@@ -10,6 +10,7 @@ from models.objective import MultiObjective, make_objective
 from models.optimizers.base import Optimizer
 from models.optimizers.botorch_multi import BoTorchMultiOptimizer
 from models.optimizers.botorch_single import BoTorchOptimizer
+from models.optimizers.external import AxOptimizer, BayBEOptimizer
 from models.optimizers.random import RandomOptimizer
 from models.optimizers.sklearn_gp import SklearnGPOptimizer
 from models.optimizers.sobol import SobolOptimizer
@@ -22,6 +23,9 @@ STRATEGIES: dict[str, type[Optimizer]] = {
     "sobol": SobolOptimizer,
     "random": RandomOptimizer,
     "sklearn-gp": SklearnGPOptimizer,
+    # optional back ends (the "bench" extra), imported only when constructed
+    "ax": AxOptimizer,
+    "baybe": BayBEOptimizer,
 }
 
 
