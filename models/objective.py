@@ -47,18 +47,23 @@ def is_failed(outcomes: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class ObjectiveTerm:
-    """One term: ``outcome``, ``goal`` ("target", "minimize" or "maximize"), ``target``, ``scale``, ``weight``."""
+    """One term: ``outcome``, ``goal`` ("target", "within", "minimize" or "maximize"), ``target``,
+    ``within`` ([lo, hi]: no penalty inside, linear outside), ``scale``, ``weight``."""
 
     outcome: str
     goal: str
     scale: float = 1.0
     weight: float = 1.0
     target: float | None = None
+    within: tuple[float, float] | None = None
 
     def utility(self, x: float) -> float:
         """Higher-is-better utility of one outcome value (dimensionless)."""
         if self.goal == "target":
             return -abs(x - self.target) / self.scale
+        if self.goal == "within":
+            lo, hi = self.within
+            return -max(0.0, lo - x, x - hi) / self.scale
         return (x if self.goal == "maximize" else -x) / self.scale
 
 
@@ -80,13 +85,23 @@ def _term(spec: Any, i: int) -> ObjectiveTerm:
     where = f"objective.terms[{i}]"
     if not isinstance(spec, Mapping):
         raise ConfigurationError(f"a term must be a table, got {spec!r}", key=where)
-    _check_keys(spec, {"outcome", "goal", "target", "scale", "weight"}, where)
+    _check_keys(spec, {"outcome", "goal", "target", "within", "scale", "weight"}, where)
     name = spec.get("outcome")
     if not isinstance(name, str) or not name:
         raise ConfigurationError("each term needs an 'outcome' name", key=where)
     goal = spec.get("goal")
     target = spec.get("target")
-    if target is not None:
+    within = spec.get("within")
+    band = None
+    if within is not None:
+        ok = isinstance(within, Sequence) and not isinstance(within, str) and len(within) == 2
+        lo, hi = (_num(within[0]), _num(within[1])) if ok else (None, None)
+        if lo is None or hi is None or lo > hi:
+            raise ConfigurationError(f"within must be [lo, hi] with lo <= hi, got {within!r}", key=f"{where}.within")
+        if target is not None or goal not in (None, "within"):
+            raise ConfigurationError("give one of within, target or goal", key=where)
+        band, goal, t = (lo, hi), "within", None
+    elif target is not None:
         t = _num(target)
         if t is None:
             raise ConfigurationError(f"target must be a number, got {target!r}", key=f"{where}.target")
@@ -101,7 +116,7 @@ def _term(spec: Any, i: int) -> ObjectiveTerm:
     w = _num(weight)
     if w is None or w < 0:
         raise ConfigurationError(f"weight must be a non-negative number, got {weight!r}", key=f"{where}.weight")
-    return ObjectiveTerm(name, goal, _positive(spec, "scale", where, 1.0), w, t)
+    return ObjectiveTerm(name, goal, _positive(spec, "scale", where, 1.0), w, t, band)
 
 
 class Objective:
@@ -151,10 +166,16 @@ class Objective:
             raise ConfigurationError(
                 "an objective needs either 'name' (one outcome) or 'terms' (a composite)", key="objective")
         seen: list[str] = []
+        kinds: set[tuple[str, bool]] = set()
         for t in self.terms:
-            if t.outcome in seen:
-                raise ConfigurationError(f"outcome {t.outcome!r} appears in two terms", key="objective.terms")
-            seen.append(t.outcome)
+            # an outcome may appear twice: once as a band or target, once as a preference inside it
+            kind = (t.outcome, t.goal in ("target", "within"))
+            if kind in kinds:
+                raise ConfigurationError(f"outcome {t.outcome!r} appears in two terms of the same kind "
+                                         "(at most one band/target and one minimize/maximize)", key="objective.terms")
+            kinds.add(kind)
+            if t.outcome not in seen:
+                seen.append(t.outcome)
         self.outcomes: tuple[str, ...] = tuple(seen)
         reached = spec.get("reached", {}) or {}
         if not isinstance(reached, Mapping):

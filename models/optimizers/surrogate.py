@@ -116,6 +116,9 @@ def torch_utility(objective: Objective, cols: dict[str, int]) -> Callable[[torch
                 total = total + sign * z
             elif t.goal == "target":
                 total = total - t.weight * (z - t.target).abs() / t.scale
+            elif t.goal == "within":
+                lo, hi = t.within
+                total = total - t.weight * (torch.clamp(lo - z, min=0) + torch.clamp(z - hi, min=0)) / t.scale
             else:
                 total = total + t.weight * (z if t.goal == "maximize" else -z) / t.scale
         return total

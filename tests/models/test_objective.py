@@ -96,3 +96,13 @@ def test_bad_specs_name_the_key(spec, key):
     with pytest.raises(ConfigurationError) as e:
         Objective(spec)
     assert e.value.key == key
+
+
+def test_within_band_term_is_flat_inside_and_linear_outside():
+    obj = Objective({"terms": [{"outcome": "pl", "within": [520.0, 530.0], "scale": 5.0},
+                               {"outcome": "pl", "goal": "minimize", "scale": 1000.0}]})
+    assert obj.value({"pl": 525.0}) == pytest.approx(-0.525)
+    assert obj.value({"pl": 535.0}) == pytest.approx(-1.0 - 0.535)
+    assert obj.value({"pl": 510.0}) == pytest.approx(-2.0 - 0.510)
+    with pytest.raises(ConfigurationError, match="within"):
+        Objective({"terms": [{"outcome": "pl", "within": [530.0, 520.0]}]})
