@@ -210,10 +210,15 @@ def simulate(
     noisy: Annotated[bool, typer.Option("--noisy", help="a noisy measurement instead of the true state")] = False,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+    benchmark: Annotated[int, typer.Option("--benchmark", min=0, help="time N vectorised steady-state "
+                                                                       "evaluations and print the rate")] = 0,
 ) -> None:
     """Evaluate the simulated reactor at given conditions."""
-    from lab.simulate import run_simulate
+    from lab.simulate import run_benchmark, run_simulate
 
+    if benchmark:
+        run_benchmark(material=material, n=benchmark, seed=seed, json_out=json_out)
+        return
     run_simulate(material=material, describe=describe, assignments=set_ or [], input_csv=input_csv,
                  noisy=noisy, seed=seed, json_out=json_out)
 

@@ -130,3 +130,12 @@ def test_log_without_format_key_is_read_as_format_1(small_campaign, tmp_path, ca
     capsys.readouterr()
     code, _, out = run_cli(capsys, "replay", str(old), "--json")
     assert code == 0 and '"divergences": []' in out
+
+
+def test_simulate_benchmark_prints_the_rate(capsys):
+    code, err, out = run_cli(capsys, "simulate", "--material", "cdse", "--benchmark", "256", "--json")
+    assert code == 0 and "evaluations/s" in err
+    import json
+
+    result = json.loads(out)
+    assert result["material"] == "CdSe" and result["conditions"] == 256 and result["evaluations_per_s"] > 0
