@@ -45,7 +45,8 @@ def test_missing_package_says_how_to_install(strategy, module, monkeypatch):
         make_optimizer(strategy, parameters=PARAMS, objective=LOSS, seed=1)
 
 
-@pytest.mark.parametrize("strategy", ["ax", "baybe"])
+# BayBE alone takes 3-13 s to import here: its cheap test is marked slow too (run with -m slow).
+@pytest.mark.parametrize("strategy", ["ax", pytest.param("baybe", marks=pytest.mark.slow)])
 def test_fast_interface_determinism_and_failed_row(strategy):
     """Cheap: in the libraries' initial designs (Ax: center/Sobol; BayBE: random while no row succeeded)."""
     pytest.importorskip("ax" if strategy == "ax" else "baybe")
