@@ -37,7 +37,8 @@ __all__ = ["BoTorchOptimizer"]
 class BoTorchOptimizer(Optimizer):
     """GP Bayesian optimisation with BoTorch (see module docstring).
 
-    Options: ``n_initial`` (Sobol points before the first model; default max(4, d+1)),
+    Options: ``n_initial`` (Sobol points before the first model; default max(4, d): on cdse-green,
+    6 repeats, 4 initial points reached the target in a median 11 experiments, 5 in 16.5),
     ``num_restarts`` (3), ``raw_samples`` (96), ``maxiter`` (L-BFGS iterations per restart, 25),
     ``mc_samples`` (64), ``fit_maxiter`` (GP hyperparameter fit iterations, 30),
     ``nei_max_observations`` (40: above this many observations qLogEI with a posterior-mean incumbent
@@ -73,7 +74,7 @@ class BoTorchOptimizer(Optimizer):
         return names
 
     def _ready(self) -> bool:
-        n_init = self.options["n_initial"] or max(4, self.space.d + 1)
+        n_init = self.options["n_initial"] or max(4, self.space.d)
         n_ok = sum(not self._failed(r) for r in self._rows)
         return len(self._rows) >= n_init and n_ok >= 2
 
