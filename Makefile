@@ -39,7 +39,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
+	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,ax,baybe,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
 
 clean:
 	rm -rf $(VENV) runs bench-out
