@@ -15,7 +15,7 @@ from models.objective import make_objective
 from models.errors import ConfigurationError
 from models.validation import validate_model
 
-__all__ = ["load_toml", "load_campaign", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
+__all__ = ["load_toml", "load_campaign", "campaign_from_table", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
            "EXAMPLES"]
 
 EXAMPLES = {
@@ -39,14 +39,18 @@ def load_toml(path: Path | str) -> dict[str, Any]:
         raise ConfigurationError(f"cannot read: {exc}", source=str(path)) from None
 
 
-def load_campaign(path: Path | str) -> CampaignSpec:
-    source = str(path)
-    spec = validate_model(CampaignSpec, load_toml(path), source=source)
+def campaign_from_table(table: dict[str, Any], source: str) -> CampaignSpec:
+    """A campaign spec from its TOML table (a file's or one stored in Tiled), objective included."""
+    spec = validate_model(CampaignSpec, table, source=source)
     try:
         make_objective(spec.objective)
     except ConfigurationError as exc:
         raise ConfigurationError(str(exc), source=source) from None
     return spec
+
+
+def load_campaign(path: Path | str) -> CampaignSpec:
+    return campaign_from_table(load_toml(path), str(path))
 
 
 def load_lab(path: Path | str) -> LabConfig:

@@ -6,28 +6,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from campaigns.strategy import optimizer_for
 from campaigns.scoring import best_index, is_multi, pareto_indices
+from campaigns.strategy import optimizer_for
+from lab.records import ExperimentRecord
 from lab.runtime import configure_numerics
-from lab.files import load_campaign
-from lab.records import ExperimentRecord, completed, experiments_from_documents
-from lab.storage import LOG_NAME, read_documents
-from models.errors import LogError
+from lab.sources import open_directory
 from models.objective import make_objective
 
-__all__ = ["replay", "replay_data", "load_records"]
-
-
-def load_records(directory: Path) -> tuple[Any, list[ExperimentRecord], list[ExperimentRecord]]:
-    """(campaign spec, completed experiments by index, every experiment run) of a campaign directory."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise LogError(f"{directory}: no such campaign directory")
-    if not (directory / "campaign.toml").is_file() or not (directory / LOG_NAME).is_file():
-        raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
-    spec = load_campaign(directory / "campaign.toml")
-    runs = experiments_from_documents(read_documents(directory / LOG_NAME))
-    return spec, completed(runs), runs
+__all__ = ["replay", "replay_data"]
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -39,8 +25,7 @@ def _same(a: dict, b: dict) -> bool:
 def replay(directory: Path) -> dict[str, Any]:
     """``{"campaign", "experiments", "divergences", "best"}``; ``divergences`` is empty when re-deriving
     every proposal from the log with the logged seed gives the logged conditions."""
-    spec, records, runs = load_records(directory)
-    return _replay(spec, records, runs)
+    return replay_data(open_directory(directory))
 
 
 def replay_data(data: Any) -> dict[str, Any]:

@@ -191,7 +191,6 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     best = _best(records, objective)
     best_index = None if best is None else best.index
     failed = [r for r in records if r.outcomes.get("failure")]
-    first_label = f"{first.name} ({'higher' if first.sign > 0 else 'lower'} is better)"
 
     figures: list[tuple[str, str, Any]] = []
     if isinstance(objective, MultiObjective):

@@ -11,10 +11,8 @@ from lab.files import load_campaign, load_toml
 from lab.records import ExperimentRecord, completed, experiments_from_documents
 from lab.storage import LOG_NAME, read_documents
 from models.errors import ConfigurationError, LogError
-from models.objective import make_objective
-from models.validation import validate_model
 
-__all__ = ["CampaignData", "open_campaign", "open_directory", "campaign_from_table", "spectrometer_wavelengths"]
+__all__ = ["CampaignData", "open_campaign", "open_directory", "spectrometer_wavelengths"]
 
 
 @dataclass
@@ -39,16 +37,6 @@ class CampaignData:
     def records(self) -> list[ExperimentRecord]:
         """Completed experiments, one per index, by index (what the optimiser learnt from)."""
         return completed(self.runs)
-
-
-def campaign_from_table(table: dict[str, Any], source: str) -> CampaignSpec:
-    """A campaign spec from its TOML table (as ``campaign.toml`` holds it), validated like a file."""
-    spec = validate_model(CampaignSpec, table, source=source)
-    try:
-        make_objective(spec.objective)
-    except ConfigurationError as exc:
-        raise ConfigurationError(str(exc), source=source) from None
-    return spec
 
 
 def open_directory(directory: Path | str) -> CampaignData:

@@ -21,7 +21,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from lab.sources import CampaignData, campaign_from_table
+from lab.files import campaign_from_table
+from lab.sources import CampaignData
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["TiledSink", "open_tiled", "list_campaigns"]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from models.errors import ConfigurationError, OptimizerError
-from models.objective import MultiObjective, Objective, is_failed, make_objective
+from models.objective import MultiObjective, Objective, _num, is_failed, make_objective
 from models.optimizers.space import Space
 
 __all__ = ["Optimizer", "OutcomeConstraint", "derive_seed", "sample_encoded"]
@@ -26,16 +26,6 @@ __all__ = ["Optimizer", "OutcomeConstraint", "derive_seed", "sample_encoded"]
 def derive_seed(*parts: int) -> int:
     """A 31-bit seed that is a pure function of ``parts`` (non-negative ints)."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def _num(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 class OutcomeConstraint:
