@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from campaigns import scoring
 from campaigns.spec import parameter_unit
 from lab import plots
 from lab.plots import ParameterAxis
@@ -61,11 +62,9 @@ def _objectives(objective: Any) -> list[Any]:
 
 
 def _best(records: list[ExperimentRecord], objective: Any) -> ExperimentRecord | None:
-    """The incumbent: highest utility (multi-objective: highest utility of the first objective)."""
-    first = _objectives(objective)[0]
-    scored = [(first.utility(r.outcome_row()), r) for r in records]
-    scored = [(u, r) for u, r in scored if u is not None]
-    return max(scored, key=lambda t: t[0])[1] if scored else None
+    """The incumbent, as replay and the run summary pick it (campaigns.scoring.best_index)."""
+    i = scoring.best_index(objective, [(k, r.outcome_row()) for k, r in enumerate(records)])
+    return None if i is None else records[i]
 
 
 def _fit_curves(records: list[ExperimentRecord], axes: list[ParameterAxis], objective: Any,
