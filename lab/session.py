@@ -138,7 +138,8 @@ class CampaignSession:
         configure_numerics()
         rig = built.rig
         multi = is_multi(self.objective)
-        rig.outcomes = outcomes_device((*self.objective.outcomes, *(("pareto_front",) if multi else ())))
+        constrained = tuple(c.get("outcome") for c in self.spec.outcome_constraints if c.get("outcome"))
+        rig.outcomes = outcomes_device((*self.objective.outcomes, *constrained, *(("pareto_front",) if multi else ())))
         if self.reactor_model is not None:
             rig.model = self.reactor_model
         optimizer = optimizer_for(self.spec)
@@ -171,13 +172,14 @@ class CampaignSession:
             return parameters, setpoints, md
 
         def learn(index: int, parameters: dict, outcomes: dict) -> None:
-            row = {**parameters, **{k: v for k, v in outcomes.items() if k not in ("objective", "pareto_front")}}
-            optimizer.ingest([row])
             md = proposed.get(index, {})
             record = ExperimentRecord(index=index, uid="", conditions=parameters, setpoints=md.get("setpoints", {}),
                                       decision={**md.get("decision", {}),
                                                 "proposal_latency_s": md.get("proposal_latency_s")},
                                       outcomes=dict(outcomes), exit_status="success")
+            # ingest the very row resume and replay rebuild from the log (only what the log records)
+            record.outcomes = {k: v for k, v in record.outcomes.items() if k in rig.outcomes.keys}
+            optimizer.ingest([record.outcome_row()])
             records.append(record)
             if self.progress:
                 self.progress(len(records), budget, record)
