@@ -30,8 +30,14 @@ class ConfigurationError(QdlabError):
     def __init__(self, message: str, *, source: str | None = None, key: str | None = None):
         self.source = source
         self.key = key
-        prefix = ": ".join(p for p in (source, key) if p)
+        prefix = ": ".join(_one_line(p) for p in (source, key) if p)
+        message = _one_line(message)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a newline in a key, say) escaped, so an error stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 class DeviceError(QdlabError):
