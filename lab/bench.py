@@ -47,9 +47,24 @@ def load_reactor_model(ref: str):
     return func
 
 
-def _sim_conditions(setpoints: dict[str, Any]) -> dict[str, float]:
-    return {"temperature": setpoints["temperature_c"],
-            **{f"flow_{r}": q for r, q in setpoints["flows_ul_min"].items()}}
+def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Noise-free steady state (``evaluate_many``) at each set point (``Setpoints.as_dict()``) on this
+    lab's reactor and stocks; figures that do not exist are None."""
+    import simulators
+
+    conditions = [{"temperature": sp["temperature_c"], **{f"flow_{r}": q for r, q in sp["flows_ul_min"].items()}}
+                  for sp in setpoints]
+    many = simulators.evaluate_many(material, conditions, reactor=simulators.ReactorGeometry(
+        reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
+        path_length_cm=lab.reactor.path_length), stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
+    rows = []
+    for i in range(len(conditions)):
+        row = {}
+        for k, v in many.items():
+            value = v[i].item() if hasattr(v[i], "item") else v[i]
+            row[k] = None if isinstance(value, float) and not math.isfinite(value) else value
+        rows.append(row)
+    return rows
 
 
 def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budget: int,
@@ -73,19 +88,7 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
         true_outcomes = [r["measured"] for r in rows]
     else:
         rows = _sim_campaign(spec, lab)
-        import simulators
-
-        conditions = [_sim_conditions(r["setpoints"]) for r in rows]
-        many = simulators.evaluate_many(spec.material, conditions, reactor=simulators.ReactorGeometry(
-            reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
-            path_length_cm=lab.reactor.path_length), stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
-        true_outcomes = []
-        for i in range(len(rows)):
-            row = {}
-            for k, v in many.items():
-                value = v[i].item() if hasattr(v[i], "item") else v[i]
-                row[k] = None if isinstance(value, float) and not math.isfinite(value) else value
-            true_outcomes.append(row)
+        true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows])
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
     # the incumbent: the best *measured* experiment, scored on its true outcome
@@ -188,7 +191,6 @@ def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations
     """
     import numpy as np
 
-    import simulators
     from campaigns.conditions import to_setpoints
     from campaigns.preflight import sample_points
     from campaigns.strategy import optimizer_for
@@ -198,18 +200,10 @@ def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations
     stocks = {p.reagent: p.stock for p in lab.pumps.values()}
     names = [p.name for p in spec.search.parameters]
     points = sample_points(spec, n_observations + proposals + 64)[-(n_observations + proposals):]
-    conditions = []
-    for values in points:
-        sp = to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks)
-        conditions.append({"temperature": sp.temperature_c, **{f"flow_{r}": q for r, q in sp.flows_ul_min.items()}})
-    truth = simulators.evaluate_many(spec.material, conditions, stocks_mM=stocks)
-    rows = []
-    for i, values in enumerate(points):
-        row = {n: values[n] for n in names}
-        for k, v in truth.items():
-            value = v[i].item() if hasattr(v[i], "item") else v[i]
-            row[k] = None if isinstance(value, float) and not math.isfinite(value) else value
-        rows.append(row)
+    setpoints = [to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume,
+                              stocks_mM=stocks).as_dict() for values in points]
+    truth = _true_outcomes(spec.material, lab, setpoints)
+    rows = [{**{n: values[n] for n in names}, **outcomes} for values, outcomes in zip(points, truth)]
     latencies = []
     for k in range(proposals):
         optimizer = optimizer_for(spec.model_copy(update={"strategy": strategy}))
