@@ -47,16 +47,21 @@ def load_reactor_model(ref: str):
     return func
 
 
-def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Noise-free steady state (``evaluate_many``) at each set point (``Setpoints.as_dict()``) on this
-    lab's reactor and stocks; figures that do not exist are None."""
+def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]],
+                   world: Any | None = None) -> list[dict[str, Any]]:
+    """Noise-free steady state at each set point (``Setpoints.as_dict()``); figures that do not exist
+    are None. With ``world``, that simulated world's chemistry (its precursor lot: what the campaign's
+    instrument measured, without noise); without, this lab's reactor and nominal stocks."""
     import simulators
 
     conditions = [{"temperature": sp["temperature_c"], **{f"flow_{r}": q for r, q in sp["flows_ul_min"].items()}}
                   for sp in setpoints]
-    many = simulators.evaluate_many(material, conditions, reactor=simulators.ReactorGeometry(
-        reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
-        path_length_cm=lab.reactor.path_length), stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
+    if world is not None:
+        many = world.evaluate_many(conditions)
+    else:
+        many = simulators.evaluate_many(material, conditions, reactor=simulators.ReactorGeometry(
+            reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
+            path_length_cm=lab.reactor.path_length), stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
     rows = []
     for i in range(len(conditions)):
         row = {}
@@ -87,8 +92,8 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
         rows = _sim_campaign(spec, lab, load_reactor_model(reactor_model))
         true_outcomes = [r["measured"] for r in rows]
     else:
-        rows = _sim_campaign(spec, lab)
-        true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows])
+        rows, world = _sim_campaign(spec, lab, with_world=True)
+        true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
     # the incumbent: the best *measured* experiment, scored on its true outcome
@@ -108,15 +113,17 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
             "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan]))}
 
 
-def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> list[dict[str, Any]]:
+def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None, with_world: bool = False):
+    """The campaign's rows (and, with ``with_world``, its simulated world)."""
     from lab.session import CampaignSession
 
     with tempfile.TemporaryDirectory(prefix="qdlab-bench-") as scratch:
         session = CampaignSession(spec, lab, Path(scratch) / "c", campaign_source="bench", lab_source="bench",
                                   run_engine_kwargs={"context_managers": []}, reactor_model=reactor_model)
         result = session.run()
-    return [{"parameters": r.conditions, "setpoints": r.setpoints, "measured": r.outcome_row(),
+    rows = [{"parameters": r.conditions, "setpoints": r.setpoints, "measured": r.outcome_row(),
              "latency_s": r.decision.get("proposal_latency_s")} for r in result.records]
+    return (rows, result.world) if with_world else rows
 
 
 def _percentile(values: list[float], q: float) -> float | None:

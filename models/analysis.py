@@ -70,6 +70,32 @@ def _parabola(x: np.ndarray, y: np.ndarray, i: int) -> float:
     return float(x[i] + max(-1.0, min(1.0, shift)) * (x[1] - x[0]))
 
 
+def _top_fit(x: np.ndarray, raw: np.ndarray, smooth: np.ndarray, i: int, level: float = 0.7) -> tuple[float, float | None]:
+    """Peak position and height from a least-squares parabola through the raw points of the top of a
+    line (where the smoothed curve stays above ``level`` x its maximum, contiguous around ``i``).
+
+    On a broad line the top few pixels are nearly flat and carry all the shot noise: the vertex of a
+    3-point parabola there scatters by several nm, a fit through the top 30 % by a fraction of one.
+    Falls back to the 3-point vertex (and no height) when the top holds fewer than 5 points or the fit
+    is not a cap."""
+    n = len(smooth)
+    cut = level * smooth[i]
+    lo = i
+    while lo > 0 and smooth[lo - 1] >= cut:
+        lo -= 1
+    hi = i
+    while hi < n - 1 and smooth[hi + 1] >= cut:
+        hi += 1
+    if hi - lo + 1 >= 5:
+        xs = x[lo : hi + 1] - x[i]
+        a, b, c0 = np.polyfit(xs, raw[lo : hi + 1], 2)
+        if a < 0:
+            v = -b / (2.0 * a)
+            if xs[0] <= v <= xs[-1]:
+                return float(x[i] + v), float(c0 - b * b / (4.0 * a))
+    return _parabola(x, smooth, i), None
+
+
 def _noise_sigma(y: np.ndarray, smooth: np.ndarray) -> float:
     resid = y - smooth
     return float(1.4826 * np.median(np.abs(resid - np.median(resid)))) or 1e-12
@@ -202,8 +228,9 @@ def analyze_pl(
     height = float(y[i])
     if height < min_snr * sigma or height <= 0:
         return out
-    out["pl_peak_nm"] = _parabola(wl, y, i)
-    # parabola height at the vertex for the half level
+    peak, top = _top_fit(wl, c - baseline, y, i)
+    out["pl_peak_nm"] = peak
+    height = top if top is not None and top > 0 else height
     half = 0.5 * height
     left = i
     while left > 0 and y[left] > half:

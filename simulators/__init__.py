@@ -8,7 +8,7 @@ Public API:
 - ``ReactorGeometry``: reactor and flow-cell geometry.
 - ``SimWorld``: one simulated rig with its own clock; ``SimPump``, ``SimHeater``, ``SimSpectrometer``
   are device backends over it.
-- ``PL_REFERENCE_COUNTS_PER_MS``: the sim PL channel's counts per ms per absorbed fraction at PLQY 1.
+- ``PL_REFERENCE_COUNTS_PER_MS``: the sim PL channel's integrated counts x nm per ms per absorbed fraction at PLQY 1.
 
 See docs/simulator.md for the model and its calibration.
 """

@@ -9,6 +9,10 @@
   Stokes shift (a + b / d^2), weighted by the light it absorbs at the excitation wavelength (~volume);
   the ensemble FWHM is sqrt((2.355 sigma_E)^2 + Gamma_hom^2) (REFERENCE.md section 2).
 - Trap emission: a broad band ``trap_shift_mev`` below the band-edge PL, growing as PLQY falls.
+- The PL peak and FWHM figures are those of the noise-free band-edge emission spectrum on the
+  spectrometer's pixels (maximum, and full width at half maximum), i.e. what a perfect instrument
+  reports - not moments of the energy distribution, which a skewed size distribution moves by several
+  nm (docs/adr/0006). Lines too broad for the pixels fall back to the moments.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from models.materials import get_optics
 from models.sizing import HC_EV_NM, band_edge_ev
 from simulators.parameters import MaterialParams, load_params
 
-__all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "pl_line_shape", "spectrometer_grid_nm"]
+__all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "pl_line_shape", "spectrometer_grid_nm",
+           "pl_basis", "spectral_peak_fwhm"]
 
 _HIST_RANGE_NM = {"CdSe": (0.6, 14.0), "PbS": (0.8, 24.0), "InP": (0.6, 12.0), "CsPbBr3": (1.0, 24.0)}
 _N_BINS = 160
@@ -108,12 +113,17 @@ def figures_of_merit(material: str, hist: np.ndarray) -> dict[str, np.ndarray]:
     wp_s = np.maximum(wp.sum(axis=1), 1e-300)
     e_pl = (wp * b.e_pl_ev).sum(axis=1) / wp_s
     e_var = np.maximum((wp * b.e_pl_ev**2).sum(axis=1) / wp_s - e_pl**2, 0.0)
-    g_hom = p.optics["gamma_hom_mev"] * 1e-3
-    fwhm_e = np.sqrt((2.3548 * np.sqrt(e_var)) ** 2 + g_hom**2)
     e_pl = np.where(ok, e_pl, 1.0)
     e_abs = np.where(ok, e_abs, 1.0)
-    pl_nm = HC_EV_NM / e_pl
-    fwhm_nm = HC_EV_NM / np.maximum(e_pl - fwhm_e / 2, 0.05) - HC_EV_NM / (e_pl + fwhm_e / 2)
+    # what the instrument sees: maximum and half-maximum width of the emission spectrum; where a
+    # half-maximum lies beyond the pixels (very broad lines), the Gaussian-equivalent moments
+    wl, basis = pl_basis(p.name)
+    pl_nm, fwhm_nm = spectral_peak_fwhm(wl, wp @ basis)
+    g_hom = p.optics["gamma_hom_mev"] * 1e-3
+    fwhm_e = np.sqrt((2.3548 * np.sqrt(e_var)) ** 2 + g_hom**2)
+    seen = np.isfinite(fwhm_nm)
+    pl_nm = np.where(seen, pl_nm, HC_EV_NM / e_pl)
+    fwhm_nm = np.where(seen, fwhm_nm, HC_EV_NM / np.maximum(e_pl - fwhm_e / 2, 0.05) - HC_EV_NM / (e_pl + fwhm_e / 2))
     nan = np.nan
     return {
         "n_dots": n,
@@ -124,6 +134,65 @@ def figures_of_merit(material: str, hist: np.ndarray) -> dict[str, np.ndarray]:
         "pl_fwhm_nm": np.where(ok, fwhm_nm, nan),
         "e_pl_ev": np.where(ok, e_pl, nan),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def pl_basis(material: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel wavelengths and, per size section, its band-edge emission per nm on them
+    (n_bins, n_pixels). A section holds a continuum of sizes, so it emits a Gaussian of FWHM
+    ``gamma_hom`` (in energy) smeared uniformly over the section's range of PL energies - a difference
+    of error functions - times |dE/dlambda|; its area is that of the bare Gaussian of peak 1. Drawing
+    each section as one line at its centre instead paints ripples (a comb, for the smallest sections)
+    that make the spectrum's half-maximum width jump as the distribution moves across sections."""
+    from scipy.special import ndtr
+
+    p = load_params(material)
+    b = size_bins(p.name)
+    wl = spectrometer_grid_nm(p.name)
+    e = HC_EV_NM / wl
+    o = p.optics
+    d_edges = b.edges_nm
+    e_edges = np.asarray(band_edge_ev(p.name, d_edges, out_of_range="extrapolate")) - (
+        o["stokes_a_mev"] + o["stokes_b_mev_nm2"] / d_edges**2) * 1e-3
+    lo = np.minimum(e_edges[:-1], e_edges[1:])[:, None]
+    hi = np.maximum(e_edges[:-1], e_edges[1:])[:, None]
+    sig = o["gamma_hom_mev"] * 1e-3 / 2.3548
+    width = np.maximum(hi - lo, 1e-9)
+    smear = (ndtr((e[None, :] - lo) / sig) - ndtr((e[None, :] - hi) / sig)) / width
+    basis = np.sqrt(2.0 * np.pi) * sig * smear * (HC_EV_NM / wl**2)[None, :]
+    basis.setflags(write=False)
+    wl.setflags(write=False)
+    return wl, basis
+
+
+def spectral_peak_fwhm(wl: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Peak wavelength (parabola through the maximum pixel and its neighbours) and FWHM (linear
+    interpolation of the half-maximum crossings on either side) of noise-free spectra (N, n_pixels).
+    NaN where a spectrum is zero or a crossing lies outside the pixels."""
+    S = np.atleast_2d(np.asarray(spectra, dtype=float))
+    n, m = S.shape
+    rows = np.arange(n)
+    i = np.argmax(S, axis=1)
+    top = S[rows, i]
+    j = np.clip(i, 1, m - 2)
+    y0, y1, y2 = S[rows, j - 1], S[rows, j], S[rows, j + 1]
+    den = y0 - 2.0 * y1 + y2
+    step = wl[j + 1] - wl[j]
+    shift = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
+    peak = wl[j] + np.clip(shift, -1.0, 1.0) * step
+    half = 0.5 * top
+    above = S > half[:, None]
+    idx = np.arange(m)[None, :]
+    # last pixel at or below half before the maximum, first after it
+    left = np.where(~above & (idx < i[:, None]), idx, -1).max(axis=1)
+    right = np.where(~above & (idx > i[:, None]), idx, m).min(axis=1)
+    ok = (top > 0) & (left >= 0) & (right < m)
+    lc, rc = np.clip(left, 0, m - 2), np.clip(right, 1, m - 1)
+    yl0, yl1 = S[rows, lc], S[rows, lc + 1]
+    yr0, yr1 = S[rows, rc - 1], S[rows, rc]
+    xl = wl[lc] + (half - yl0) * (wl[lc + 1] - wl[lc]) / np.where(yl1 != yl0, yl1 - yl0, 1.0)
+    xr = wl[rc - 1] + (half - yr0) * (wl[rc] - wl[rc - 1]) / np.where(yr1 != yr0, yr1 - yr0, 1.0)
+    return np.where(top > 0, peak, np.nan), np.where(ok, xr - xl, np.nan)
 
 
 @functools.lru_cache(maxsize=None)

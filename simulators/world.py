@@ -26,7 +26,7 @@ import bisect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy.special import gammaincinv
@@ -34,7 +34,7 @@ from scipy.special import gammaincinv
 from devices.clock import Clock, SimClock
 from models.errors import ConfigurationError
 from models.materials import get_optics
-from simulators.optics import absorbance_per_mM_cm, size_bins, spectrometer_grid_nm, _gauss
+from simulators.optics import _gauss, absorbance_per_mM_cm, pl_basis, size_bins, spectrometer_grid_nm
 from simulators.parameters import load_params
 from simulators.reactor import ReactorGeometry, residence_time_s
 from simulators.steady import _row, clog_risk, steady_state_arrays
@@ -42,8 +42,10 @@ from simulators.steady import _row, clog_risk, steady_state_arrays
 __all__ = ["SimWorld", "PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS"]
 
 PL_REFERENCE_COUNTS_PER_MS = 2000.0
-"""Integrated PL counts (summed over pixels, dark subtracted) per ms of integration per unit fraction
-of excitation light absorbed, for PLQY = 1. Relative PLQY = counts / (ms * absorbed_fraction * this)."""
+"""Integrated PL (counts x nm: dark-subtracted counts integrated over wavelength, as
+``models.analysis`` integrates) per ms of integration per unit fraction of excitation light absorbed,
+for PLQY = 1. Relative PLQY = integral / (ms * absorbed_fraction * this); the simulated labs'
+``plqy_reference`` is this value."""
 
 SATURATION_COUNTS = 65535.0
 _DARK_OFFSET = 1000.0
@@ -316,9 +318,13 @@ class SimWorld:
     # ----------------------------------------------------------------- truth
     def evaluate_true(self, conditions: Mapping[str, Any]) -> dict[str, Any]:
         """Noise-free steady state of this world's chemistry (its reactor, stocks and precursor lot)."""
-        out = steady_state_arrays(self.material, [dict(conditions)], reactor=self.reactor, stocks_mM=self.stocks_mM,
-                                  reactivity_factor=self.reactivity_factor)
-        return _row(out, 0)
+        return _row(self.evaluate_many([conditions]), 0)
+
+    def evaluate_many(self, conditions: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """:meth:`evaluate_true` for many conditions at once, as arrays (``simulators.evaluate_many``'s
+        keys). Clean reactor walls: the slow fouling drift is the rig's, not the chemistry's."""
+        return steady_state_arrays(self.material, [dict(c) for c in conditions], reactor=self.reactor,
+                                   stocks_mM=self.stocks_mM, reactivity_factor=self.reactivity_factor)
 
     def conditions_now(self) -> dict[str, float]:
         """What the rig is doing now: delivered flows and coil temperature."""
@@ -353,8 +359,8 @@ class SimWorld:
         clog = out["failure"][j] == "clog"
         w = np.where(b.is_dot, hist, 0.0) * b.vol_nm3
         band = w @ basis_pl
-        s = band.sum()
-        band = band / s if s > 0 else band
+        s = float(np.trapezoid(band, wl))
+        band = band / s if s > 0 else band  # integral over wavelength 1: counts x nm, as the analysis integrates
         q_surf = float(out["plqy_surface"][j])
         plqy = 0.0 if (s <= 0 or clog) else q_surf
         trap_qy = 0.0 if s <= 0 else self.params.optics["trap_strength"] * (1.0 - q_surf / self.params.optics["plqy_max"])
@@ -363,13 +369,14 @@ class SimWorld:
             e = 1239.84193 / wl
             e_pl = float((w * b.e_pl_ev).sum() / w.sum())
             trap = _gauss(e, e_pl - self.params.optics["trap_shift_mev"] * 1e-3, self.params.optics["trap_fwhm_mev"] * 1e-3) * (1239.84193 / wl**2)
-            ts = trap.sum()
+            ts = float(np.trapezoid(trap, wl))
             trap = trap / ts if ts > 0 else trap
         return _Product(abs_per_cm, band, trap, a_exc, plqy, max(trap_qy, 0.0), _row(out, j))
 
     def cell_content(self, t: float | None = None) -> dict[str, Any]:
         """What is in the flow cell at time t (default now): absorbance spectrum (decadic, over the
-        cell's path), absorbed fraction at excitation, and PL per pixel per (ms * reference counts)."""
+        cell's path), absorbed fraction at excitation, and PL per pixel per (ms * reference counts): its
+        integral over wavelength (counts x nm per ms) is absorbed fraction x PLQY x reference."""
         t = self._advance() if t is None else t
         wl = spectrometer_grid_nm(self.material)
         v_now = self._volume_at(t)
@@ -461,11 +468,8 @@ def _bases(material: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if material not in _BASES:
         wl = spectrometer_grid_nm(material)
         b = size_bins(material)
-        p = load_params(material)
         basis_abs = absorbance_per_mM_cm(material, wl, b.d_nm)
-        e = 1239.84193 / wl
-        g = p.optics["gamma_hom_mev"] * 1e-3
-        basis_pl = _gauss(e[None, :], b.e_pl_ev[:, None], g) * (1239.84193 / wl**2)[None, :]
+        basis_pl = pl_basis(material)[1]
         exc = absorbance_per_mM_cm(material, np.array([get_optics(material).excitation_nm]), b.d_nm)[:, 0]
         _BASES[material] = (basis_abs, basis_pl, exc)
     return _BASES[material]

@@ -125,7 +125,7 @@ def test_relative_plqy_from_integrated_counts_matches_truth():
     set_flows(pumps, {"cd": 60.0, "se": 40.0, "solvent": 50.0})
     clock.advance(1800.0)
     cell = world.cell_content()
-    counts = pl_spectrum(spec).sum()
+    counts = np.trapezoid(pl_spectrum(spec), spec.wavelengths_nm("pl"))  # counts x nm, as models.analysis integrates
     plqy = counts / (spec.integration_time_ms("pl") * cell["absorbed_fraction_excitation"] * PL_REFERENCE_COUNTS_PER_MS)
     truth = world.evaluate_true({"temperature": 280.0, "flow_cd": 60.0, "flow_se": 40.0, "flow_solvent": 50.0})
     assert plqy == pytest.approx(truth["plqy"], rel=0.1, abs=0.02)
