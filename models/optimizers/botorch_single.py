@@ -38,7 +38,8 @@ class BoTorchOptimizer(Optimizer):
     """GP Bayesian optimisation with BoTorch (see module docstring).
 
     Options: ``n_initial`` (Sobol points before the first model; default max(4, d): on cdse-green,
-    6 repeats, 4 initial points reached the target in a median 11 experiments, 5 in 16.5),
+    6 repeats, 4 initial points reached the target in a median 11 experiments, 5 in 16.5 - measured
+    before the simulator fix of docs/adr/0006),
     ``num_restarts`` (3), ``raw_samples`` (96), ``maxiter`` (L-BFGS iterations per restart, 25),
     ``mc_samples`` (64), ``fit_maxiter`` (GP hyperparameter fit iterations, 30),
     ``nei_max_observations`` (40: above this many observations qLogEI with a posterior-mean incumbent
@@ -47,7 +48,9 @@ class BoTorchOptimizer(Optimizer):
     ``cache_root`` (BoTorch cached Cholesky for qLogNEI; False, it did not pay off here),
     ``feasibility_threshold`` (0.65: a candidate counts as feasible when the success-indicator GP
     exceeds it; 0.5 hugs failure boundaries, 0.8 is too timid - measured on a clog-boundary test),
-    ``num_threads`` (torch intra-op threads while proposing, 1; restored afterwards).
+    ``num_threads`` (torch intra-op threads while proposing, 1; restored afterwards),
+    ``many_maxfun`` (16: acquisition evaluations per L-BFGS-B run above ``nei_max_observations``,
+    which keeps p95 latency at 100 observations under 1 s; see docs/adr/0004).
     """
 
     strategy = "botorch"
@@ -66,6 +69,7 @@ class BoTorchOptimizer(Optimizer):
         "feasibility_threshold": 0.65,
         "num_threads": 1,
         "nei_max_observations": 40,
+        "many_maxfun": 16,
     }
 
     def _modelled_outcomes(self) -> list[str]:
@@ -109,15 +113,17 @@ class BoTorchOptimizer(Optimizer):
             t1 = time.perf_counter()
             P = torch.tensor(pending, dtype=torch.float64) if len(pending) else None
             restarts, raw, maxiter = int(o["num_restarts"]), int(o["raw_samples"]), int(o["maxiter"])
+            maxfun = None
             if many:
                 # With many observations the model is well resolved and each acquisition evaluation
                 # costs ~10 ms (three GP posteriors): one short restart keeps p95 latency at 100
                 # observations at 0.9 s on an idle 2-core machine (1.5 s with 2 restarts x 20).
                 restarts, raw, maxiter = min(restarts, 1), min(raw, 16), min(maxiter, 8)
+                maxfun = int(o["many_maxfun"])
             U, values, timed_out = optimize_sequential(
                 acq, self.space, n, P, num_restarts=restarts, raw_samples=raw,
                 maxiter=maxiter, time_budget_s=float(o["time_budget_s"]),
-                max_combos=int(o["max_categorical_combos"]), seed=call_seed)
+                max_combos=int(o["max_categorical_combos"]), seed=call_seed, maxfun=maxfun)
         return U, {
             "acquisition": self.acquisition_name,
             "acquisition_value": values[0],

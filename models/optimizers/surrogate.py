@@ -233,10 +233,14 @@ def optimize_sequential(
     time_budget_s: float,
     max_combos: int,
     seed: int,
+    maxfun: int | None = None,
 ) -> tuple[np.ndarray, list[float], bool]:
     """Greedy sequential batch: pick ``n`` points one at a time, each later one with the earlier ones
     (and ``pending``) as X_pending. Categorical parameters: every combination of their values (at most
     ``max_combos``, a seeded subset beyond) is optimised with the others fixed; the best wins.
+
+    ``maxfun`` caps acquisition evaluations per L-BFGS-B run (line searches included; ``maxiter`` alone
+    lets a flat acquisition take ~20 evaluations per iteration).
 
     Returns ``n x d`` encoded points, their acquisition values and whether the time budget cut in.
     """
@@ -289,7 +293,8 @@ def optimize_sequential(
                 try:
                     x, v = optimize_acqf(
                         acq, bounds, q=1, num_restarts=num_restarts,
-                        options={"maxiter": int(maxiter), "batch_limit": 1 if nonlin else num_restarts},
+                        options={"maxiter": int(maxiter), "batch_limit": 1 if nonlin else num_restarts,
+                                 **({"maxfun": int(maxfun)} if maxfun else {})},
                         inequality_constraints=ineq, fixed_features=fixed or None, timeout_sec=budget,
                         retry_on_optimization_warning=False, **kw)
                 except CandidateGenerationError:
