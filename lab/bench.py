@@ -159,8 +159,9 @@ def summarise(results: list[dict[str, Any]], *, budget: int) -> dict[str, Any]:
 
 def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repeats: int, budget: int,
               scheduler: str | None = None, reactor_model: str | None = None, workers: int = 2,
-              on_done=None) -> dict[str, Any]:
-    """Run every (strategy, repeat) campaign on a Dask cluster and summarise."""
+              on_done=None, first_repeat: int = 0) -> dict[str, Any]:
+    """Run every (strategy, repeat) campaign on a Dask cluster and summarise. Repeats are numbered
+    from ``first_repeat``: a later block of repeats meets fresh simulated worlds (held-out checks)."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     # TOML-like data with units: the worker validates exactly what the command line did
@@ -175,7 +176,8 @@ def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repe
         client = Client(cluster)
     try:
         futures = [client.submit(bench_task, spec_data, lab_data, s, r, budget, reactor_model, pure=False,
-                                 key=f"bench-{s}-{r}") for s in strategies for r in range(repeats)]
+                                 key=f"bench-{s}-{r}") for s in strategies
+                   for r in range(first_repeat, first_repeat + repeats)]
         results = []
         for future in as_completed(futures):
             results.append(future.result())
@@ -186,6 +188,7 @@ def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repe
         if cluster is not None:
             cluster.close()
     return {"campaign": spec.name, "material": spec.material, "budget": budget, "repeats": repeats,
+            "first_repeat": first_repeat,
             "reactor_model": reactor_model, "strategies": summarise(results, budget=budget), "runs": results}
 
 

@@ -246,6 +246,8 @@ def bench(
     campaign: Annotated[Path, typer.Option("--campaign", help="campaign TOML file")],
     strategies: Annotated[str, typer.Option("--strategies", help="comma-separated")] = "botorch,sobol,random",
     repeats: Annotated[int, typer.Option("--repeats", min=1)] = 5,
+    first_repeat: Annotated[int, typer.Option("--first-repeat", min=0, help="number repeats from here (fresh "
+                                                                           "worlds for a held-out check)")] = 0,
     budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments per campaign")] = None,
     lab: Annotated[Optional[Path], typer.Option("--lab", help="lab TOML (default: the simulated lab)")] = None,
     reactor_model: Annotated[Optional[str], typer.Option("--reactor-model", help="PATH.py:FUNC steady-state model")] = None,
@@ -285,7 +287,7 @@ def bench(
                                                     f"target at {r['experiments_to_target']}")
 
         result = run_bench(spec, lab_cfg, strategies=names, repeats=repeats, budget=budget, scheduler=scheduler,
-                           reactor_model=reactor_model, workers=workers, on_done=on_done)
+                           reactor_model=reactor_model, workers=workers, on_done=on_done, first_repeat=first_repeat)
     if latency_observations and not reactor_model:
         from lab.bench import latency_at
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["configure_numerics"]
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["configure_numerics", "library_logs_to", "RUN_LOG_NAME"]
+
+RUN_LOG_NAME = "qdlab.log"
+_LIBRARY_LOGGERS = ("bluesky", "ophyd", "qdlab")
 
 
 def configure_numerics(threads: int = 1) -> None:
@@ -17,3 +25,32 @@ def configure_numerics(threads: int = 1) -> None:
 
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+@contextmanager
+def library_logs_to(path: Path, level: int = logging.INFO) -> Iterator[None]:
+    """Send bluesky's, ophyd's and qdlab's log records to ``path`` (appended) instead of the terminal.
+
+    The terminal keeps the progress line and qdlab's one-line errors; the tracebacks bluesky logs
+    when a run aborts (a device that stops answering, say) go to the campaign's own log file, next to
+    its documents, where nothing is lost and nothing clutters the error a chemist has to read.
+    """
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    saved = []
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.level))
+        logger.addHandler(handler)
+        logger.propagate = False
+        if logger.level == logging.NOTSET or logger.level > level:
+            logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, propagate, old_level in saved:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+            logger.setLevel(old_level)
+        handler.close()

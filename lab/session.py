@@ -30,7 +30,7 @@ from devices import HeaterLimits, PumpLimits, WallClock
 from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
-from lab.runtime import configure_numerics
+from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import LOG_FORMAT, ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
 from lab.storage import LOG_NAME, DocumentLog, read_documents
@@ -122,17 +122,21 @@ class CampaignSession:
         self.digests = {name: file_digest(self.directory / name) for name in ("campaign.toml", "lab.toml")}
         log = DocumentLog(self.directory).open()
         try:
-            done = self.existing_records()  # after open(): a torn tail has been set aside
-            clock = WallClock() if self.realtime else None
-            # a resumed simulated world is a new world: new noise, not a replay of the first one's
-            built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed + 1_000_003 * len(done),
-                              source=self.lab_source, clock=clock)
-            try:
-                return self._run(built, log, done)
-            finally:
-                built.close()  # ports and in-process emulators, after make_safe
+            with library_logs_to(self.directory / RUN_LOG_NAME):
+                return self._run_logged(log)
         finally:
             log.close()
+
+    def _run_logged(self, log: DocumentLog) -> SessionResult:
+        done = self.existing_records()  # after open(): a torn tail has been set aside
+        clock = WallClock() if self.realtime else None
+        # a resumed simulated world is a new world: new noise, not a replay of the first one's
+        built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed + 1_000_003 * len(done),
+                          source=self.lab_source, clock=clock)
+        try:
+            return self._run(built, log, done)
+        finally:
+            built.close()  # ports and in-process emulators, after make_safe
 
     def _run(self, built: BuiltRig, log: DocumentLog, done: list[ExperimentRecord]) -> SessionResult:
         configure_numerics()

@@ -6,8 +6,8 @@
   transitions, and a continuum whose value at the material's ``yield_wavelength_nm`` is the
   size-independent ``absorbance_per_mM_cm`` (volume scaling).
 - PL: each section emits a Gaussian (homogeneous FWHM ``gamma_hom``) at its band edge minus the
-  Stokes shift (a + b / d^2), weighted by the light it absorbs at the excitation wavelength (~volume);
-  the ensemble FWHM is sqrt((2.355 sigma_E)^2 + Gamma_hom^2) (REFERENCE.md section 2).
+  Stokes shift (a + b / d^2), weighted by the light it absorbs at the excitation wavelength (~volume),
+  so the ensemble FWHM is about sqrt((2.355 sigma_E)^2 + Gamma_hom^2) (REFERENCE.md section 2).
 - Trap emission: a broad band ``trap_shift_mev`` below the band-edge PL, growing as PLQY falls.
 - The PL peak and FWHM figures are those of the noise-free band-edge emission spectrum on the
   spectrometer's pixels (maximum, and full width at half maximum), i.e. what a perfect instrument
@@ -26,7 +26,7 @@ from models.materials import get_optics
 from models.sizing import HC_EV_NM, band_edge_ev
 from simulators.parameters import MaterialParams, load_params
 
-__all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "pl_line_shape", "spectrometer_grid_nm",
+__all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "spectrometer_grid_nm",
            "pl_basis", "spectral_peak_fwhm"]
 
 _HIST_RANGE_NM = {"CdSe": (0.6, 14.0), "PbS": (0.8, 24.0), "InP": (0.6, 12.0), "CsPbBr3": (1.0, 24.0)}
@@ -148,7 +148,7 @@ def pl_basis(material: str) -> tuple[np.ndarray, np.ndarray]:
 
     p = load_params(material)
     b = size_bins(p.name)
-    wl = spectrometer_grid_nm(p.name)
+    wl = spectrometer_grid_nm(p.name).copy()
     e = HC_EV_NM / wl
     o = p.optics
     d_edges = b.edges_nm
@@ -228,27 +228,3 @@ def absorbance_per_mM_cm(material: str, wavelengths_nm: np.ndarray, d_nm: np.nda
     peaks = peaks + 0.6 * h1 * _gauss(e, e1 + 0.3 * conf + 0.05, 1.4 * g_abs)
     peaks = peaks + 0.8 * h1 * _gauss(e, e1 + 0.7 * conf + 0.15, 2.0 * g_abs)
     return opt.absorbance_per_mM_cm * (cont + peaks)
-
-
-def pl_line_shape(
-    material: str, wavelengths_nm: np.ndarray, hist_row: np.ndarray, trap_fraction: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Band-edge and trap PL shapes on ``wavelengths_nm``, each normalised to sum 1 over pixels."""
-    p = load_params(material)
-    b = size_bins(p.name)
-    wl = np.asarray(wavelengths_nm, dtype=float)
-    e = HC_EV_NM / wl
-    jac = HC_EV_NM / wl**2  # |dE/dlambda|: density per nm from density per eV
-    h = np.where(b.is_dot, hist_row, 0.0) * b.vol_nm3
-    keep = h > h.max() * 1e-6 if h.max() > 0 else h > 0
-    g_hom = p.optics["gamma_hom_mev"] * 1e-3
-    band = (h[keep][:, None] * _gauss(e[None, :], b.e_pl_ev[keep][:, None], g_hom)).sum(axis=0) * jac
-    band_sum = band.sum()
-    band = band / band_sum if band_sum > 0 else band
-    trap = np.zeros_like(wl)
-    if trap_fraction > 0 and h.sum() > 0:
-        e_pl = (h * b.e_pl_ev).sum() / h.sum()
-        trap = _gauss(e, e_pl - p.optics["trap_shift_mev"] * 1e-3, p.optics["trap_fwhm_mev"] * 1e-3) * jac
-        ts = trap.sum()
-        trap = trap / ts if ts > 0 else trap
-    return band, trap

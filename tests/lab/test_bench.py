@@ -55,3 +55,32 @@ def test_bench_reports_per_strategy_figures(tmp_path, capsys):
 def test_bench_refuses_unknown_strategy(capsys):
     assert main(["bench", "--campaign", str(EXAMPLE), "--strategies", "magic"]) == 2
     assert "unknown strategy magic" in capsys.readouterr().err
+
+
+def test_first_repeat_continues_the_same_sequence_of_worlds(tmp_path, capsys):
+    common = ["bench", "--campaign", str(EXAMPLE), "--strategies", "random", "--budget", "3",
+              "--reactor-model", f"{TOY}:green", "--latency-observations", "0"]
+    assert main([*common, "--repeats", "2", "--out", str(tmp_path / "both.json")]) == 0
+    assert main([*common, "--repeats", "1", "--first-repeat", "1", "--out", str(tmp_path / "second.json")]) == 0
+    both = json.loads((tmp_path / "both.json").read_text())
+    second = json.loads((tmp_path / "second.json").read_text())
+    assert second["first_repeat"] == 1
+    (run,) = second["runs"]
+    same = next(r for r in both["runs"] if r["repeat"] == 1)
+    assert run["seed"] == same["seed"] and run["best_true_trace"] == same["best_true_trace"]
+
+
+def test_bench_truth_is_the_repeats_own_world():
+    from lab.bench import _true_outcomes
+    from lab.files import EXAMPLES, load_lab
+    from lab.rig_builder import build_rig
+
+    lab = load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
+    world = build_rig(lab, material="CdSe", seed=5).world
+    assert world.reactivity_factor != 1.0  # this world drew its own precursor lot
+    sp = {"temperature_c": 280.0, "flows_ul_min": {"cd": 30.0, "se": 20.0, "solvent": 90.0}}
+    (own,) = _true_outcomes("CdSe", lab, [sp], world)
+    (nominal,) = _true_outcomes("CdSe", lab, [sp])
+    expected = world.evaluate_true({"temperature": 280.0, "flow_cd": 30.0, "flow_se": 20.0, "flow_solvent": 90.0})
+    assert own["pl_peak_nm"] == expected["pl_peak_nm"] and own["plqy"] == expected["plqy"]
+    assert own["pl_peak_nm"] != nominal["pl_peak_nm"]

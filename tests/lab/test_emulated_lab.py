@@ -64,5 +64,8 @@ def test_a_dead_pump_chain_fails_the_campaign_safely_with_a_clear_message(tmp_pa
     proc, _ = _run(["run", "campaigns/examples/cdse-green.toml", "--lab", str(lab), "--budget", "2",
                     "--out", str(tmp_path / "out")])
     assert proc.returncode == 1, proc.stderr[-2000:]
-    last = proc.stderr.strip().splitlines()[-1]  # (bluesky logs the aborted run above it)
+    last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("qdlab: DeviceError:") and "no reply" in last and "check" in last
+    # bluesky's traceback of the aborted run goes to the campaign's log file, not to the terminal
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" in (tmp_path / "out" / "qdlab.log").read_text()
