@@ -91,11 +91,20 @@ def resume(
     directory: Annotated[Path, typer.Argument(help="campaign directory to continue")],
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
+    tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream to this Tiled server; runs "
+                                                              "it lacks are sent first")] = None,
 ) -> None:
     """Continue a campaign that stopped (crash, Ctrl-C, power cut) from its log alone."""
     from lab.session import open_for_resume
 
     session = open_for_resume(directory, realtime=realtime)
+    if tiled:
+        from lab.tiled import TiledSink
+
+        sink = TiledSink(tiled, directory, session.spec.id).connect()
+        sent = sink.backfill()
+        session.subscribers.append(sink)
+        err.print(f"streaming to Tiled at {tiled}, campaign id {session.spec.id} ({sent} logged runs sent first)")
     _run_session(session, json_out, resume=True)
 
 

@@ -65,6 +65,10 @@ class TiledSink:
 
     Call :meth:`connect` before the campaign starts (fails fast, nothing has moved); the campaign's
     container is made on the first start document, once the session has written its TOML files.
+
+    :meth:`backfill` (``qdlab resume --tiled``) first sends the runs already in the directory's log that
+    the server lacks - all of them for a campaign that started without ``--tiled``, the tail for one
+    whose server went away - so the server holds the whole campaign again.
     """
 
     def __init__(self, uri: str, directory: Path, campaign_id: str):
@@ -106,6 +110,30 @@ class TiledSink:
             index = doc.get("experiment_index", "?") if name == "start" else "?"
             sys.stderr.write(f"qdlab: warning: stopped streaming to Tiled at {self.uri} ({self._failed}) "
                              f"near experiment {index}; the campaign directory {self.directory} is complete\n")
+
+    def backfill(self) -> int:
+        """Send the runs of the directory's log that the campaign's container lacks (by run uid), in
+        log order, before any new document; returns how many. A torn last line is not sent."""
+        from lab.storage import LOG_NAME, read_documents
+
+        if self._client is None:
+            self.connect()
+        self._writer = self._writer or self._open_container()
+        have = set(self._client[self.campaign_id].keys())
+        sent, sending = 0, False
+        try:
+            for name, doc in read_documents(self.directory / LOG_NAME):
+                if name == "start":
+                    sending = doc["uid"] not in have
+                    sent += sending
+                if sending:
+                    self._writer(name, doc)
+        except LogError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - as in __call__: the campaign does not depend on the mirror
+            raise ConfigurationError(f"could not send the logged runs to {self.uri} ({type(exc).__name__}: {exc})",
+                                     source="--tiled") from None
+        return sent
 
     @property
     def failed(self) -> str | None:
@@ -153,6 +181,8 @@ def _stream_documents(run_uid: str, key: str, stream: Any) -> list[tuple[str, di
     data_keys = descriptor.get("data_keys", {})
     table = stream.base["internal"].read() if "internal" in stream.base else None
     n = 0 if table is None else len(table)
+    if n == 0:  # a run cut short after its descriptor: no event, and no array nodes either
+        return [("descriptor", descriptor)]
     columns: dict[str, list[Any]] = {}
     for data_key, info in data_keys.items():
         if info.get("shape"):  # arrays: the table holds only their text; read the array node

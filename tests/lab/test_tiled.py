@@ -108,3 +108,24 @@ def test_unreachable_server_is_refused_before_anything_moves(fast_campaign_file,
                  "--tiled", f"http://127.0.0.1:{port}"]) == 2
     assert "cannot reach the Tiled server" in capsys.readouterr().err
     assert not (out / "documents.jsonl").exists()
+
+
+def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campaign_file, tmp_path):
+    # a campaign started without --tiled dies half-way through writing its 9th document (experiment 2)
+    out = tmp_path / "c"
+    env = {**os.environ, "QDLAB_FAULT_TORN_WRITE": "9"}
+    killed = subprocess.run([sys.executable, "-m", "lab.cli", "run", str(fast_campaign_file), "--sim", "--out",
+                             str(out), "--budget", "3"], env=env, capture_output=True, cwd=Path(__file__).parents[2])
+    assert killed.returncode != 0
+    os.environ["TILED_API_KEY"] = API_KEY
+    try:
+        assert main(["resume", str(out), "--tiled", tiled_server]) == 0
+        campaign_id = next(line.split('"')[1] for line in (out / "campaign.toml").read_text().splitlines()
+                           if line.startswith("id ="))
+        code, from_dir = _json(["replay", str(out), "--json"])
+        assert code == 0
+        code, from_tiled = _json(["replay", "--tiled", tiled_server, "--campaign-id", campaign_id, "--json"])
+        assert code == 0
+        assert from_tiled == from_dir and len(from_tiled["experiments"]) == 3
+    finally:
+        os.environ.pop("TILED_API_KEY", None)
