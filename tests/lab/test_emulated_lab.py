@@ -36,11 +36,31 @@ def _campaign(tmp_path, budget, lab_args):
     return json.loads(proc.stdout), wall_s
 
 
+N_INITIAL = 4  # cdse-green's Sobol start: conditions that do not depend on any measurement
+
+
+def _experiments(directory):
+    from lab.replay import replay
+
+    return replay(Path(directory))["experiments"]
+
+
 def _compare(emulated, sim):
+    """The emulated rig measures what the simulated one does: the same world, read over the wire.
+
+    Its clock is the emulators' (wall time, sped up), so drift and fouling reach each measurement at
+    slightly different moments and the figures differ in the last digits; a GP-based proposal then
+    differs too. So: identical Sobol conditions, and the same figures there within the noise."""
     assert emulated["experiments"] == sim["experiments"]
-    assert emulated["best"]["conditions"] == sim["best"]["conditions"]  # same optimiser path
-    for key in ("pl_peak_nm", "abs_peak_nm"):
-        assert emulated["best"]["outcomes"][key] == pytest.approx(sim["best"]["outcomes"][key], abs=3.0)
+    pairs = list(zip(_experiments(emulated["directory"]), _experiments(sim["directory"])))[:N_INITIAL]
+    assert pairs
+    for e, s in pairs:
+        assert e["conditions"] == pytest.approx(s["conditions"])
+        for key, tolerance in (("pl_peak_nm", 1.5), ("abs_peak_nm", 1.5), ("pl_fwhm_nm", 3.5), ("plqy", 0.03)):
+            if s["outcomes"].get(key) is None:
+                assert e["outcomes"].get(key) is None, key
+            else:
+                assert e["outcomes"][key] == pytest.approx(s["outcomes"][key], abs=tolerance), key
 
 
 def test_emulated_lab_budget_2_completes_like_the_simulation(tmp_path):
