@@ -52,7 +52,6 @@ def run(
     import shutil
 
     from lab.files import load_campaign, load_lab
-    from lab.session import CampaignSession
 
     if sim == (lab is not None):
         raise ConfigurationError("give exactly one of --sim or --lab LAB.toml", source="qdlab run")
@@ -75,6 +74,8 @@ def run(
         if any(p.type != "sim" for p in lab_cfg.pumps.values()):
             raise ConfigurationError("--reactor-model replaces the simulator: use it with --sim or a simulated lab",
                                      source="--reactor-model")
+    from lab.session import CampaignSession  # torch, BoTorch, bluesky: only once the files are good
+
     session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign), lab_source=str(lab_path),
                               realtime=realtime, reactor_model=model)
     session.preflight()  # before the progress bar: a refused campaign prints one line only
@@ -334,7 +335,7 @@ def _error(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one clear line per error, never a traceback for bad input."""
-    from lab.session import Interrupted
+    from models.errors import Interrupted  # not lab.session: --help and bad input stay quick
 
     try:
         app(args=argv, standalone_mode=False, prog_name="qdlab")

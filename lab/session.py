@@ -34,18 +34,10 @@ from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import LOG_FORMAT, ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
 from lab.storage import LOG_NAME, DocumentLog, read_documents
-from models.errors import ConfigurationError, LogError, QdlabError
+from models.errors import ConfigurationError, Interrupted, LogError
 from models.objective import make_objective
 
 __all__ = ["CampaignSession", "SessionResult", "Interrupted", "open_for_resume", "file_digest"]
-
-
-class Interrupted(QdlabError):
-    """The campaign was stopped by Ctrl-C or SIGTERM; the directory is resumable."""
-
-    def __init__(self, message: str, *, signal_name: str = "SIGINT"):
-        super().__init__(message)
-        self.signal_name = signal_name
 
 
 def file_digest(path: Path) -> str:

@@ -14,6 +14,7 @@ __all__ = [
     "SafetyError",
     "OptimizerError",
     "LogError",
+    "Interrupted",
 ]
 
 
@@ -58,3 +59,11 @@ class OptimizerError(QdlabError):
 
 class LogError(QdlabError):
     """A campaign's document log is unreadable, locked or not a campaign directory."""
+
+
+class Interrupted(QdlabError):
+    """The campaign was stopped by Ctrl-C or SIGTERM; the directory is resumable."""
+
+    def __init__(self, message: str, *, signal_name: str = "SIGINT"):
+        super().__init__(message)
+        self.signal_name = signal_name

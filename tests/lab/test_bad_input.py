@@ -139,3 +139,16 @@ def test_simulate_benchmark_prints_the_rate(capsys):
 
     result = json.loads(out)
     assert result["material"] == "CdSe" and result["conditions"] == 256 and result["evaluations_per_s"] > 0
+
+
+def test_help_and_bad_input_do_not_load_the_heavy_stack():
+    # torch, BoTorch and bluesky take seconds to import: a typo must not cost that, and must not get
+    # as far as the module that builds devices
+    import subprocess
+    import sys
+
+    code = ("import sys; from lab.cli import main; main(['run', 'nothere.toml', '--sim']); main(['--help']); "
+            "print(sorted(m for m in ('torch', 'bluesky', 'lab.session') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+    assert "qdlab: nothere.toml: no such file" in proc.stderr
