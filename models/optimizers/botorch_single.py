@@ -116,8 +116,9 @@ class BoTorchOptimizer(Optimizer):
             maxfun = None
             if many:
                 # With many observations the model is well resolved and each acquisition evaluation
-                # costs ~10 ms (three GP posteriors): one short restart keeps p95 latency at 100
-                # observations at 0.9 s on an idle 2-core machine (1.5 s with 2 restarts x 20).
+                # costs ~10 ms (three GP posteriors): one short restart, its line searches capped at
+                # many_maxfun evaluations, keeps p95 latency at 100 observations at 0.8 s on an idle
+                # 2-core machine (1.6-2.6 s uncapped; docs/adr/0004).
                 restarts, raw, maxiter = min(restarts, 1), min(raw, 16), min(maxiter, 8)
                 maxfun = int(o["many_maxfun"])
             U, values, timed_out = optimize_sequential(
