@@ -89,10 +89,10 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
     objective = make_objective(spec.objective)
     started = time.perf_counter()
     if reactor_model:  # the user's model is the truth; its noise is its own
-        rows = _sim_campaign(spec, lab, load_reactor_model(reactor_model))
+        rows, _ = _sim_campaign(spec, lab, load_reactor_model(reactor_model))
         true_outcomes = [r["measured"] for r in rows]
     else:
-        rows, world = _sim_campaign(spec, lab, with_world=True)
+        rows, world = _sim_campaign(spec, lab)
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
@@ -113,8 +113,8 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
             "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan]))}
 
 
-def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None, with_world: bool = False):
-    """The campaign's rows (and, with ``with_world``, its simulated world)."""
+def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tuple[list[dict[str, Any]], Any]:
+    """The campaign's rows and its simulated world."""
     from lab.session import CampaignSession
 
     with tempfile.TemporaryDirectory(prefix="qdlab-bench-") as scratch:
@@ -123,7 +123,7 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None, with_w
         result = session.run()
     rows = [{"parameters": r.conditions, "setpoints": r.setpoints, "measured": r.outcome_row(),
              "latency_s": r.decision.get("proposal_latency_s")} for r in result.records]
-    return (rows, result.world) if with_world else rows
+    return rows, result.world
 
 
 def _percentile(values: list[float], q: float) -> float | None:
