@@ -1,7 +1,7 @@
 """``qdlab``: the command line (DESIGN.md, Command line).
 
 Exit status: 0 success, 1 campaign failed (device or safety stop), 2 bad usage or bad input,
-130 stopped by the operator (resumable).
+130 / 143 / 129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP (resumable).
 """
 
 from __future__ import annotations
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Interrupted as exc:
         _error(f"qdlab: {exc}")
-        return 143 if exc.signal_name == "SIGTERM" else 130
+        return exc.exit_status
     except QdlabError as exc:
         _error(f"qdlab: {type(exc).__name__}: {exc}")
         return 1

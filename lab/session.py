@@ -7,8 +7,6 @@ is in its directory: the resolved ``campaign.toml`` and ``lab.toml`` and the doc
 from __future__ import annotations
 
 import hashlib
-import signal
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -33,11 +31,12 @@ from lab.interlocks import install_interlocks
 from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import LOG_FORMAT, ExperimentRecord, completed, experiments_from_documents
 from lab.rig_builder import BuiltRig, build_rig
+from lab.stop_signals import StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from models.errors import ConfigurationError, Interrupted, LogError
 from models.objective import make_objective
 
-__all__ = ["CampaignSession", "SessionResult", "Interrupted", "open_for_resume", "file_digest"]
+__all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
 
 
 def file_digest(path: Path) -> str:
@@ -145,7 +144,8 @@ class CampaignSession:
         budget = self.spec.budget
         if self.progress:
             self.progress(len(records), budget, None)
-        run_engine = RunEngine({}, **self.run_engine_kwargs)
+        # no bluesky SigintHandler (a deferred pause at a checkpoint): StopSignals stops on the first signal
+        run_engine = RunEngine({}, **{"context_managers": [], **self.run_engine_kwargs})
         run_engine.subscribe(log)
         for sub in self.subscribers:
             run_engine.subscribe(sub)
@@ -192,55 +192,106 @@ class CampaignSession:
         if solvent is not None:
             flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
         indices = range(len(records), budget)
-        terminated: list[str] = []
-
-        def on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
-            terminated.append("SIGTERM")
-            run_engine.request_pause(defer=False)
-
         # The temperature interlock polls the heater from a thread: only for hardware and emulated labs
         # (their drivers lock their ports); a purely simulated world runs in simulated time instead.
         watch = None
         if built.world is None or self.lab.emulator is not None:
             watch, _ = install_interlocks(run_engine, rig)
-        in_main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
+        made_safe = False
+        stop = StopSignals(run_engine)
         try:
-            rig.connect()
-            if len(indices):
-                run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
-                run_engine(closed_loop(rig, propose=propose, learn=learn, indices=indices,
-                                       protocol=self.spec.protocol, material=self.spec.material,
-                                       objective=lambda o: scalar_value(self.objective, o),
-                                       annotate=annotate if multi else None))
-        except RunEngineInterrupted:
-            how = terminated[0] if terminated else "SIGINT"
-            if not run_engine.state.is_idle:
-                run_engine.abort(f"stopped by {how}")
-            raise Interrupted(f"campaign stopped by {how} after {len(records)} of {budget} experiments; pumps "
-                              f"stopped, heater at its safe set point; continue with: qdlab resume {self.directory}",
-                              signal_name=how) from None
+            with stop:
+                try:
+                    rig.connect()
+                    if len(indices):
+                        stop.check()
+                        run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
+                        stop.check()
+                        run_engine(closed_loop(rig, propose=propose, learn=learn, indices=indices,
+                                               protocol=self.spec.protocol, material=self.spec.material,
+                                               objective=lambda o: scalar_value(self.objective, o),
+                                               annotate=annotate if multi else None))
+                        stop.check()
+                except (RunEngineInterrupted, StopRequested):
+                    how = stop.received or "SIGINT"
+                    if not run_engine.state.is_idle:
+                        run_engine.abort(f"stopped by {how}")  # the open run's stop document: 'abort'
+                    if watch is not None:
+                        watch.stop()
+                    safe = self.make_safe(rig)
+                    made_safe = True
+                    raise Interrupted(f"campaign stopped by {how} after {len(records)} of {budget} experiments; "
+                                      f"{safe.summary()}; continue with: qdlab resume {self.directory}",
+                                      signal_name=how) from None
         finally:
-            if in_main:
-                signal.signal(signal.SIGTERM, previous)
             if watch is not None:
                 watch.stop()
-            self.make_safe(rig)
+            if not made_safe:
+                self.make_safe(rig)
         return SessionResult(self.directory, records, self.objective, world=built.world,
                              extras={"optimizer": optimizer})
 
     @staticmethod
-    def make_safe(rig) -> None:
-        """Stop every pump and send the heater to its safe set point; never raises."""
+    def make_safe(rig) -> "SafeReport":
+        """Stop every pump and send the heater to its safe set point; never raises.
+
+        Returns what was done: the heater's set point is read back, so ``summary()`` says "at its safe
+        set point" only when the controller confirms it.
+        """
+        report = SafeReport(safe_temperature_c=rig.heater.limits.safe_temperature_c, heater_name=rig.heater.name)
         for pump in rig.pumps.values():
             try:
                 pump.stop()
-            except Exception:  # noqa: BLE001 - every pump must get its stop, whatever the others do
-                pass
+                report.pumps_stopped.append(pump.name)
+            except Exception as exc:  # noqa: BLE001 - every pump must get its stop, whatever the others do
+                report.failures[pump.name] = _describe(exc)
         try:
             rig.heater.make_safe()
-        except Exception:  # noqa: BLE001
-            pass
+            report.heater_setpoint_c = float(rig.heater.setpoint.get())
+            if abs(report.heater_setpoint_c - report.safe_temperature_c) > _SETPOINT_READBACK_C:
+                report.failures[rig.heater.name] = (f"its set point reads {report.heater_setpoint_c:g} degC, not "
+                                                    f"{report.safe_temperature_c:g} degC")
+        except Exception as exc:  # noqa: BLE001 - never raises: this runs on every way out
+            report.failures[rig.heater.name] = _describe(exc)
+        return report
+
+
+_SETPOINT_READBACK_C = 0.15  # a controller's set-point register holds 0.1 degC (Modbus, one decimal)
+
+
+def _describe(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@dataclass
+class SafeReport:
+    """What ``CampaignSession.make_safe`` did: the pumps that took their stop, what failed (device name ->
+    error), and the heater's set point as read back (degC; None if it could not be read)."""
+
+    safe_temperature_c: float
+    pumps_stopped: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    heater_setpoint_c: float | None = None
+    heater_name: str = "heater"
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        """One clause, truthful: e.g. "pumps stopped, heater at its safe set point (25 degC)" or
+        "pumps stopped; heater NOT confirmed safe: <error>"."""
+        pump_failures = {k: v for k, v in self.failures.items() if k != self.heater_name}
+        if not pump_failures:
+            pumps = "pumps stopped"
+        else:
+            pumps = "; ".join(f"pump {name} NOT confirmed stopped: {error}" for name, error in pump_failures.items())
+            if self.pumps_stopped:
+                pumps = f"pumps {', '.join(self.pumps_stopped)} stopped; {pumps}"
+        if self.heater_name in self.failures:
+            heater = f"heater NOT confirmed safe: {self.failures[self.heater_name]}"
+            return f"{pumps}; {heater}"
+        return f"{pumps}, heater at its safe set point ({self.safe_temperature_c:g} degC)"
 
 
 def open_for_resume(directory: Path, **session_kwargs: Any) -> "CampaignSession":

@@ -62,8 +62,15 @@ class LogError(QdlabError):
 
 
 class Interrupted(QdlabError):
-    """The campaign was stopped by Ctrl-C or SIGTERM; the directory is resumable."""
+    """The campaign was stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP; the directory is resumable."""
+
+    _EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}  # 128 + the signal's number (POSIX shells)
 
     def __init__(self, message: str, *, signal_name: str = "SIGINT"):
         super().__init__(message)
         self.signal_name = signal_name
+
+    @property
+    def exit_status(self) -> int:
+        """The process exit status for this stop: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP)."""
+        return self._EXIT_STATUS.get(self.signal_name, 130)
