@@ -85,6 +85,10 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
 
     @bpp.run_decorator(md=md or {})
     def _run() -> Plan:
+        # Checkpoints: where a suspension (lab/interlocks.py) rewinds to. Here, before anything moves, so
+        # a suspension before the measurement re-runs this experiment's set, settle and wait (the pumps
+        # were stopped meanwhile); see docs/adr/0007-stop-and-suspend.md.
+        yield from bps.checkpoint()
         yield from settle_heater(rig, setpoints.temperature_c, protocol)
         moves: list[Any] = []
         for reagent, pump in rig.pumps.items():
@@ -106,6 +110,7 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
                 material=material, integration_ms=rig.spectrometer.integration_time_ms,
                 plqy_reference_counts_per_ms=rig.plqy_reference, path_length_cm=rig.path_length_cm,
                 limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]))
+        yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
         alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
         if any(alarms.values()):
             outcomes = dict.fromkeys(outcomes)
@@ -122,6 +127,7 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
                 moves += [rig.outcomes.signal_for(key), "" if key == "failure" and value is None else value]
         yield from bps.mv(*moves)
         yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
+        yield from bps.checkpoint()  # recorded: nothing of this experiment is replayed into the next one
         result.update(outcomes)
 
     yield from _run()  # run_wrapper returns the run's uid, not the plan's value

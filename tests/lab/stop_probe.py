@@ -6,13 +6,17 @@ thread, so it receives signals exactly as ``qdlab`` does. The emulators live ins
 (docs/adr/0003), so they can only be asked before the run ends: ``EmulatedLab.close`` is wrapped to
 query them after the session has made the rig safe and closed its own ports (``BuiltRig.close``
 closes the drivers first). The pumps are asked with raw NE-1000 basic-mode bytes (status and rate of
-each address); the controller with the real Modbus driver (set point). The answers go to STATE.json.
+each address); the controller with the real Modbus driver (set point). The answers go to STATE.json,
+with ``at_signal``: the flow each stream delivered when the stop signal was being acted on (read from the
+world by the stop watcher thread, before it pauses the RunEngine), so a test knows pumps were running;
+STATE.json.pumping appears once an experiment's reagent pumps run (the moment to send the signal).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +27,9 @@ from devices.drivers import ne1000_protocol as proto  # noqa: E402
 from devices.drivers.eurotherm import EUROTHERM_BAUDRATE, EurothermHeater  # noqa: E402
 from devices.drivers.ne1000 import NE1000_BAUDRATE  # noqa: E402
 from devices.drivers.transport import SerialTransport, open_serial  # noqa: E402
-from lab import emulate  # noqa: E402
+from lab import emulate, stop_signals  # noqa: E402
+
+_AT_SIGNAL: dict = {}
 
 
 def _ask_pump(transport: SerialTransport, address: int, command: str) -> dict:
@@ -37,7 +43,7 @@ def _ask_pump(transport: SerialTransport, address: int, command: str) -> dict:
 def _query(lab: "emulate.EmulatedLab") -> dict:
     from simulators.emulators import ModbusTC, NE1000Bus, world_lock
 
-    state: dict = {"pumps": {}, "heater": None}
+    state: dict = {"pumps": {}, "heater": None, "at_signal": _AT_SIGNAL}
     for server in lab.servers:
         if isinstance(server.device, NE1000Bus):
             transport = SerialTransport(lambda port=server.port: open_serial(port, baudrate=NE1000_BAUDRATE),
@@ -67,6 +73,20 @@ def _query(lab: "emulate.EmulatedLab") -> dict:
     return state
 
 
+def _mark_when_reagents_flow(world, marker: Path) -> None:
+    """Create ``marker`` once a reagent (not the solvent: it alone flushes in the calibration) flows, i.e.
+    an experiment has started its pumps; the test sends its signal then."""
+    from simulators.emulators import world_lock
+
+    while True:
+        with world_lock(world):
+            flowing = any(world.delivered_flow(s) > 0 for s in world.streams if s != "solvent")
+        if flowing:
+            marker.write_text("pumping\n")
+            return
+        time.sleep(0.01)
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     original = emulate.EmulatedLab.close
@@ -80,6 +100,28 @@ def main() -> int:
         original(self)
 
     emulate.EmulatedLab.close = close
+    labs: list = []
+    start = emulate.start_emulated_lab
+
+    def start_emulated_lab(*args, **kwargs):
+        labs.append(start(*args, **kwargs))
+        threading.Thread(target=_mark_when_reagents_flow, args=(labs[-1].world, Path(f"{out}.pumping")),
+                         daemon=True).start()
+        return labs[-1]
+
+    emulate.start_emulated_lab = start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+    pause_now = stop_signals.StopSignals._pause_now
+
+    def snapshot_then_pause(self) -> bool:
+        if labs and not _AT_SIGNAL:
+            from simulators.emulators import world_lock
+
+            world = labs[-1].world
+            with world_lock(world):
+                _AT_SIGNAL.update({s: float(world.delivered_flow(s)) for s in world.streams})
+        return pause_now(self)
+
+    stop_signals.StopSignals._pause_now = snapshot_then_pause
     from lab.cli import main as qdlab
 
     return qdlab(sys.argv[2:])
