@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+
 from campaigns.spec import CampaignSpec
 from lab.config import LabConfig
 from models.objective import make_objective
