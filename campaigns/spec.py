@@ -95,7 +95,8 @@ class SearchSpec(_Strict):
         for p in data["parameters"]:
             q = _parameter_quantity(parameter_unit(p["name"], self.kind))
             p["low"], p["high"] = q.text(p["low"]), q.text(p["high"])
-        data["fixed"] = {k: _parameter_quantity(parameter_unit(k, self.kind)).text(v) for k, v in self.fixed.items()}
+        data["fixed"] = {k: _parameter_quantity(parameter_unit(k, self.kind)).text(v)
+                         for k, v in self.fixed.items()}
         return data
 
     @model_validator(mode="after")

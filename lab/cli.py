@@ -90,8 +90,8 @@ def run(
 @app.command()
 def resume(
     directory: Annotated[Path, typer.Argument(help="campaign directory to continue")],
-    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="extend (or set) the campaign's budget "
-                                                                    "to N experiments; recorded in the log")] = None,
+    budget: Annotated[Optional[int], typer.Option(
+        "--budget", min=1, help="extend (or set) the budget to N experiments; recorded in the log")] = None,
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
     tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream to this Tiled server; runs "
@@ -103,8 +103,8 @@ def resume(
 
     session = open_for_resume(directory, budget=budget, realtime=realtime)
     if session.budget_changed_from is not None:
-        err.print(f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments (recorded in the "
-                  "log; campaign.toml stays as it began)")
+        err.print(f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments "
+                  "(recorded in the log; campaign.toml stays as it began)")
     if tiled:
         from lab.tiled import TiledSink
 

@@ -45,7 +45,8 @@ def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRec
             divergences.append({"index": record.index, "reason": f"experiment {position} is missing from the log"})
             break
         if record.index >= spec.budget:
-            divergences.append({"index": record.index, "reason": f"beyond the budget in force ({spec.budget})"})
+            divergences.append({"index": record.index,
+                                "reason": f"beyond the budget in force ({spec.budget})"})
         (proposal,) = optimizer.suggest(1)
         if not _same(proposal, record.conditions):
             divergences.append({"index": record.index, "logged": record.conditions, "rederived": proposal})

@@ -82,7 +82,7 @@ class CampaignSession:
         self.run_engine_kwargs = run_engine_kwargs or {}
         self.objective = make_objective(self.spec.objective)
         self.reactor_model = reactor_model
-        self.budget_changed_from: int | None = None  # set by open_for_resume(budget=...): logged before the experiments
+        self.budget_changed_from: int | None = None  # open_for_resume(budget=...); logged before experiments
 
     # -- checks before anything moves -------------------------------------------------------------
     def preflight(self) -> None:
@@ -237,9 +237,9 @@ class CampaignSession:
 
     def _budget_md(self, done: int) -> dict[str, Any]:
         return {"plan_name": BUDGET_PLAN, "log_format": LOG_FORMAT, "campaign": self.spec.name,
-                "campaign_id": self.spec.id, "budget": self.spec.budget, "previous_budget": self.budget_changed_from,
-                "completed": done, "campaign_digest": self.digests["campaign.toml"],
-                "lab_digest": self.digests["lab.toml"]}
+                "campaign_id": self.spec.id, "budget": self.spec.budget,
+                "previous_budget": self.budget_changed_from, "completed": done,
+                "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
 
     @staticmethod
     def make_safe(rig) -> None:
@@ -261,7 +261,8 @@ def _budget_run(md: dict[str, Any]):
     yield from bps.close_run()
 
 
-def open_for_resume(directory: Path, *, budget: int | None = None, **session_kwargs: Any) -> "CampaignSession":
+def open_for_resume(directory: Path, *, budget: int | None = None,
+                    **session_kwargs: Any) -> "CampaignSession":
     """A session continuing the campaign in ``directory``, refused if its files changed since it began.
 
     Its budget is the one in force (campaign.toml's, or the last one a resume set); ``budget`` sets a

@@ -23,15 +23,16 @@ QDLAB = [sys.executable, "-m", "lab.cli"]
 
 def _lab(tmp_path: Path) -> Path:
     text = (ROOT / "lab/examples/emulated.toml").read_text()
-    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace("/tmp/qdlab-tc", str(tmp_path / "tc"))
+    for link in ("ne1000", "tc"):
+        text = text.replace(f"/tmp/qdlab-{link}", str(tmp_path / link))
     path = tmp_path / "emulated.toml"
     path.write_text(text)
     return path
 
 
 def _qdlab(*args, timeout=300):
-    proc = subprocess.run([*QDLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    return proc
+    return subprocess.run([*QDLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT)
 
 
 def _done(out: Path) -> list[int]:
@@ -71,7 +72,8 @@ def test_an_emulated_campaign_killed_mid_experiment_resumes(tmp_path, fast_campa
     campaign = fast_campaign_file
     out = tmp_path / "run"
     proc = subprocess.Popen([*QDLAB, "run", str(campaign), "--lab", str(_lab(tmp_path)), "--budget", "3",
-                             "--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     log = out / LOG_NAME
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
