@@ -59,8 +59,12 @@ def test_the_new_budget_is_one_valid_run_in_the_log(extended):
     assert [s["exit_status"] for s in stops] == ["success"]
 
 
-def test_replay_and_watch_honour_the_budget_in_force(extended, capsys):
+def test_replay_report_and_watch_honour_the_budget_in_force(extended, capsys, tmp_path):
+    from lab.report import write_report
+    from lab.sources import open_directory
+
     out, _ = extended
+    assert write_report(open_directory(out), tmp_path).summary["campaign"]["budget"] == 6
     result = replay(out)
     assert result["campaign"]["budget"] == 6
     assert result["divergences"] == [] and [e["index"] for e in result["experiments"]] == list(range(6))
