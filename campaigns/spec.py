@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
-from models.validation import quantity
+from models.validation import Quantity, quantity
 
 __all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit"]
 
@@ -35,6 +35,10 @@ def parameter_unit(name: str, kind: str) -> str:
     allowed = ("temperature, residence_time, conc_<reagent>, ratio_<a>_<b>" if kind == "chemical"
                else "temperature, flow_<reagent>")
     raise ValueError(f"unknown parameter '{name}'; allowed in a '{kind}' search space: {allowed}")
+
+
+def _parameter_quantity(unit: str) -> Quantity:
+    return Quantity(unit or "dimensionless", dimensionless_ok=not unit)
 
 
 class _Strict(BaseModel):
@@ -71,7 +75,7 @@ class SearchSpec(_Strict):
                 unit = parameter_unit(str(p["name"]), kind)
                 for bound in ("low", "high"):
                     if bound in q:
-                        q[bound] = quantity(unit or "dimensionless", dimensionless_ok=not unit).func(q[bound])
+                        q[bound] = _parameter_quantity(unit).parse(q[bound])
             except ValueError as exc:
                 raise ValueError(f"parameters[{i}] ({p['name']}): {exc}") from None
             parsed.append(q)
@@ -79,10 +83,21 @@ class SearchSpec(_Strict):
         for name, value in dict(data.get("fixed", {})).items():
             try:
                 unit = parameter_unit(str(name), kind)
-                fixed[name] = quantity(unit or "dimensionless", dimensionless_ok=not unit).func(value)
+                fixed[name] = _parameter_quantity(unit).parse(value)
             except ValueError as exc:
                 raise ValueError(f"fixed.{name}: {exc}") from None
         return {**data, "parameters": parsed, "fixed": fixed}
+
+    @model_serializer(mode="wrap", when_used="json")
+    def _write_units(self, handler: Any) -> dict[str, Any]:
+        """As written in a file: bounds and fixed values with the unit their name implies."""
+        data = handler(self)
+        for p in data["parameters"]:
+            q = _parameter_quantity(parameter_unit(p["name"], self.kind))
+            p["low"], p["high"] = q.text(p["low"]), q.text(p["high"])
+        data["fixed"] = {k: _parameter_quantity(parameter_unit(k, self.kind)).text(v)
+                         for k, v in self.fixed.items()}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> "SearchSpec":

@@ -90,15 +90,21 @@ def run(
 @app.command()
 def resume(
     directory: Annotated[Path, typer.Argument(help="campaign directory to continue")],
+    budget: Annotated[Optional[int], typer.Option(
+        "--budget", min=1, help="extend (or set) the budget to N experiments; recorded in the log")] = None,
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
     tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream to this Tiled server; runs "
                                                               "it lacks are sent first")] = None,
 ) -> None:
-    """Continue a campaign that stopped (crash, Ctrl-C, power cut) from its log alone."""
+    """Continue a campaign that stopped (crash, Ctrl-C, power cut) from its log alone; --budget extends one,
+    finished or not."""
     from lab.session import open_for_resume
 
-    session = open_for_resume(directory, realtime=realtime)
+    session = open_for_resume(directory, budget=budget, realtime=realtime)
+    if session.budget_changed_from is not None:
+        err.print(f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments "
+                  "(recorded in the log; campaign.toml stays as it began)")
     if tiled:
         from lab.tiled import TiledSink
 
@@ -166,7 +172,7 @@ def replay(
     from rich.table import Table
 
     table = Table(title=f"{result['campaign']['name']} ({result['campaign']['strategy']}, seed "
-                        f"{result['campaign']['seed']})")
+                        f"{result['campaign']['seed']}, budget {result['campaign']['budget']})")
     names = list(result["experiments"][0]["conditions"]) if result["experiments"] else []
     for col in ["#", *names, "PL nm", "FWHM nm", "PLQY", "objective", "failure"]:
         table.add_column(col, justify="right")

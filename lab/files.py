@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel
 
-from campaigns.spec import CampaignSpec, parameter_unit
+from campaigns.spec import CampaignSpec
 from lab.config import LabConfig
 from models.objective import make_objective
 from models.errors import ConfigurationError
@@ -57,53 +56,14 @@ def load_lab(path: Path | str) -> LabConfig:
     return validate_model(LabConfig, load_toml(path), source=str(path))
 
 
-def _units_of(model: type[BaseModel]) -> dict[str, str]:
-    units = {}
-    for name, info in model.model_fields.items():
-        for meta in info.metadata:
-            unit = getattr(getattr(meta, "func", None), "unit", None)
-            if unit:
-                units[name] = unit
-    return units
-
-
-def _with_units(model: BaseModel) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    units = _units_of(type(model))
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if value is None:
-            continue
-        if isinstance(value, BaseModel):
-            out[name] = _with_units(value)
-        elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
-            out[name] = {k: _with_units(v) for k, v in value.items()}
-        elif isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
-            out[name] = [_with_units(v) for v in value]
-        elif name in units:
-            out[name] = f"{value!r} {units[name]}"
-        else:
-            out[name] = value
-    return out
-
-
 def lab_to_data(lab: LabConfig) -> dict[str, Any]:
     """The lab as TOML data with units written out (what ``lab.toml`` holds)."""
-    return _with_units(lab)
+    return lab.model_dump(mode="json", exclude_none=True)
 
 
 def campaign_to_data(spec: CampaignSpec) -> dict[str, Any]:
     """The resolved campaign as TOML data with units written out (what ``campaign.toml`` holds)."""
-    data = _with_units(spec)
-    kind = spec.search.kind
-    for p in data["search"]["parameters"]:
-        unit = parameter_unit(p["name"], kind)
-        if unit:
-            p["low"], p["high"] = f"{p['low']!r} {unit}", f"{p['high']!r} {unit}"
-    data["search"]["fixed"] = {
-        k: (f"{v!r} {parameter_unit(k, kind)}" if parameter_unit(k, kind) else v)
-        for k, v in spec.search.fixed.items()}
-    return data
+    return spec.model_dump(mode="json", exclude_none=True)
 
 
 def dump_lab(lab: LabConfig, path: Path) -> None:

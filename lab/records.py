@@ -8,13 +8,18 @@ from typing import Any
 
 from models.errors import LogError
 
-__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "LOG_FORMAT"]
+__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "budget_in_force", "LOG_FORMAT",
+           "BUDGET_PLAN"]
 
 OUTCOME_PREFIX = "outcomes_"
 LOG_FORMAT = 1
 """Version of what a start document carries (``log_format``). Format 1 is the first; a log whose
 start documents lack the key predates versioning and is read as format 1 (the same layout). A log
 from a newer qdlab is refused with a clear message rather than misread."""
+BUDGET_PLAN = "budget"
+"""``plan_name`` of the run (no events) that ``qdlab resume DIR --budget N`` logs before its experiments:
+its start document carries ``budget`` (N, the budget from then on), ``previous_budget`` and
+``completed`` (experiments done when it was set). campaign.toml is never rewritten."""
 
 
 @dataclass
@@ -82,3 +87,16 @@ def completed(records: Iterable[ExperimentRecord]) -> list[ExperimentRecord]:
         if record.completed:
             by_index[record.index] = record
     return [by_index[i] for i in sorted(by_index)]
+
+
+def budget_in_force(docs: Iterable[tuple[str, dict]], budget: int) -> int:
+    """The campaign's budget as its log has it: the one the last budget run (``qdlab resume --budget``)
+    set, else ``budget`` (campaign.toml's). Like an experiment, a budget run counts only once its stop
+    document says ``success``."""
+    pending: dict[str, int] = {}
+    for name, doc in docs:
+        if name == "start" and doc.get("plan_name") == BUDGET_PLAN and isinstance(doc.get("budget"), int):
+            pending[doc["uid"]] = doc["budget"]
+        elif name == "stop" and doc.get("run_start") in pending and doc.get("exit_status") == "success":
+            budget = pending.pop(doc["run_start"])
+    return budget

@@ -24,7 +24,8 @@ def _same(a: dict, b: dict) -> bool:
 
 def replay(directory: Path) -> dict[str, Any]:
     """``{"campaign", "experiments", "divergences", "best"}``; ``divergences`` is empty when re-deriving
-    every proposal from the log with the logged seed gives the logged conditions."""
+    every proposal from the log with the logged seed gives the logged conditions, within the budget in
+    force (campaign.toml's, or the one ``qdlab resume --budget`` logged)."""
     return replay_data(open_directory(directory))
 
 
@@ -43,6 +44,9 @@ def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRec
         if record.index != position:
             divergences.append({"index": record.index, "reason": f"experiment {position} is missing from the log"})
             break
+        if record.index >= spec.budget:
+            divergences.append({"index": record.index,
+                                "reason": f"beyond the budget in force ({spec.budget})"})
         (proposal,) = optimizer.suggest(1)
         if not _same(proposal, record.conditions):
             divergences.append({"index": record.index, "logged": record.conditions, "rederived": proposal})

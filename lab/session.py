@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bluesky import RunEngine
+from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
 from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
@@ -29,12 +30,14 @@ from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
 from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
-from lab.records import LOG_FORMAT, ExperimentRecord, completed, experiments_from_documents
+from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_force, completed,
+                         experiments_from_documents)
 from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from models.errors import ConfigurationError, Interrupted, LogError
 from models.objective import make_objective
+from models.validation import validate_model
 
 __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
 
@@ -78,6 +81,7 @@ class CampaignSession:
         self.run_engine_kwargs = run_engine_kwargs or {}
         self.objective = make_objective(self.spec.objective)
         self.reactor_model = reactor_model
+        self.budget_changed_from: int | None = None  # open_for_resume(budget=...); logged before experiments
 
     # -- checks before anything moves -------------------------------------------------------------
     def preflight(self) -> None:
@@ -149,6 +153,8 @@ class CampaignSession:
         run_engine.subscribe(log)
         for sub in self.subscribers:
             run_engine.subscribe(sub)
+        if self.budget_changed_from is not None:
+            run_engine(_budget_run(self._budget_md(len(records))))
 
         proposed: dict[int, dict] = {}
 
@@ -231,6 +237,12 @@ class CampaignSession:
         return SessionResult(self.directory, records, self.objective, world=built.world,
                              extras={"optimizer": optimizer})
 
+    def _budget_md(self, done: int) -> dict[str, Any]:
+        return {"plan_name": BUDGET_PLAN, "log_format": LOG_FORMAT, "campaign": self.spec.name,
+                "campaign_id": self.spec.id, "budget": self.spec.budget,
+                "previous_budget": self.budget_changed_from, "completed": done,
+                "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
+
     @staticmethod
     def make_safe(rig) -> "SafeReport":
         """Stop every pump and send the heater to its safe set point; never raises.
@@ -294,9 +306,21 @@ class SafeReport:
         return f"{pumps}, heater at its safe set point ({self.safe_temperature_c:g} degC)"
 
 
-def open_for_resume(directory: Path, **session_kwargs: Any) -> "CampaignSession":
-    """A session continuing the campaign in ``directory``, refused if its files changed since it began."""
-    from lab.files import load_campaign, load_lab
+def _budget_run(md: dict[str, Any]):
+    """A run with no events whose start document records a new budget (``qdlab resume --budget``)."""
+    yield from bps.open_run(md)
+    yield from bps.close_run()
+
+
+def open_for_resume(directory: Path, *, budget: int | None = None,
+                    **session_kwargs: Any) -> "CampaignSession":
+    """A session continuing the campaign in ``directory``, refused if its files changed since it began.
+
+    Its budget is the one in force (campaign.toml's, or the last one a resume set); ``budget`` sets a
+    new one (extending a finished campaign, say), logged as a budget run before the next experiment
+    (campaign.toml stays as it began); one below the experiments already completed is refused.
+    """
+    from lab.files import campaign_to_data, load_campaign, load_lab
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -306,7 +330,8 @@ def open_for_resume(directory: Path, **session_kwargs: Any) -> "CampaignSession"
         raise LogError(f"{directory}: not a campaign directory (missing {', '.join(missing)})")
     spec = load_campaign(directory / "campaign.toml")
     lab = load_lab(directory / "lab.toml")
-    starts = [doc for name, doc in read_documents(directory / LOG_NAME) if name == "start"]
+    docs = list(read_documents(directory / LOG_NAME))
+    starts = [doc for name, doc in docs if name == "start"]
     for name, key in (("campaign.toml", "campaign_digest"), ("lab.toml", "lab_digest")):
         logged = {doc.get(key) for doc in starts if doc.get(key)}
         now = file_digest(directory / name)
@@ -317,5 +342,17 @@ def open_for_resume(directory: Path, **session_kwargs: Any) -> "CampaignSession"
                 f"or start a new campaign with qdlab run", source=str(directory / name))
         if spec.id and any(doc.get("campaign_id") not in (None, spec.id) for doc in starts):
             raise ConfigurationError("the log belongs to another campaign id", source=str(directory / name))
-    return CampaignSession(spec, lab, directory, campaign_source=str(directory / "campaign.toml"),
-                           lab_source=str(directory / "lab.toml"), **session_kwargs)
+    in_force = budget_in_force(docs, spec.budget)
+    if budget is not None:
+        done = len(completed(experiments_from_documents(docs)))
+        if budget < done:
+            raise ConfigurationError(f"{budget} is below the {done} experiments already completed; give "
+                                     f"--budget {done} or more", source="--budget")
+    new = in_force if budget is None else budget
+    if new != spec.budget:  # validated as the file's budget is (1 to 10000)
+        spec = validate_model(CampaignSpec, {**campaign_to_data(spec), "budget": new}, source="--budget")
+    session = CampaignSession(spec, lab, directory, campaign_source=str(directory / "campaign.toml"),
+                              lab_source=str(directory / "lab.toml"), **session_kwargs)
+    if new != in_force:
+        session.budget_changed_from = in_force
+    return session

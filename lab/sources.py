@@ -8,7 +8,7 @@ from typing import Any
 
 from campaigns.spec import CampaignSpec
 from lab.files import load_campaign, load_toml
-from lab.records import ExperimentRecord, completed, experiments_from_documents
+from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
 from lab.storage import LOG_NAME, read_documents
 from models.errors import ConfigurationError, LogError
 
@@ -19,6 +19,8 @@ __all__ = ["CampaignData", "open_campaign", "open_directory", "spectrometer_wave
 class CampaignData:
     """Everything the log of one campaign says.
 
+    ``spec``: the campaign as run: campaign.toml's, with the budget in force from the log (a budget that
+    ``qdlab resume --budget`` set).
     ``origin``: where it was read from (a directory or a Tiled URI and campaign id), for messages.
     ``lab``: the lab configuration as run, as a TOML table (``{}`` when unknown).
     """
@@ -32,6 +34,9 @@ class CampaignData:
     def __post_init__(self) -> None:
         if not self.runs:
             self.runs = experiments_from_documents(self.documents)
+        budget = budget_in_force(self.documents, self.spec.budget)
+        if budget != self.spec.budget:
+            self.spec = self.spec.model_copy(update={"budget": budget})
 
     @property
     def records(self) -> list[ExperimentRecord]:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lab.files import load_campaign
-from lab.records import ExperimentRecord, completed, experiments_from_documents
+from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
 from lab.storage import LOG_NAME
 from models.errors import LogError
 from models.objective import MultiObjective, make_objective
@@ -104,11 +104,12 @@ def campaign_state(spec: Any, docs: list[tuple[str, dict]], now: float | None = 
     done = len(records)
     starts = [r.time for r in runs if r.time]
     elapsed = (now - min(starts)) if starts else None
-    complete = done >= spec.budget and not open_runs
+    budget = budget_in_force(docs, spec.budget)
+    complete = done >= budget and not open_runs
     eta = None
     if elapsed is not None and done and not complete:
-        eta = elapsed / done * (spec.budget - done)
-    return CampaignState(spec.name, spec.budget, done, sum(1 for r in records if r.outcomes.get("failure")),
+        eta = elapsed / done * (budget - done)
+    return CampaignState(spec.name, budget, done, sum(1 for r in records if r.outcomes.get("failure")),
                          running, best, last, elapsed, eta, complete, objective=first.name)
 
 

@@ -1,30 +1,56 @@
-"""Turn pydantic validation errors into one clear ``ConfigurationError`` line (file, key, what, allowed)."""
+"""Turn pydantic validation errors into one clear ``ConfigurationError`` line (file, key, what, allowed);
+quantity fields that read and write their unit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import core_schema
 
 from models.errors import ConfigurationError
 from models.units import parse_quantity
 
-__all__ = ["validate_model", "quantity"]
+__all__ = ["validate_model", "quantity", "Quantity"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def quantity(unit: str, *, dimensionless_ok: bool = False) -> BeforeValidator:
-    """A pydantic validator that reads ``"20 uL/min"`` into a float in ``unit``."""
+@dataclass(frozen=True)
+class Quantity:
+    """Marks a float field as a quantity in ``unit``: ``Annotated[float, Quantity("uL/min")]``.
 
-    def _parse(value: Any) -> float:
+    Validation reads ``"20 uL/min"`` (any convertible unit) into a float in ``unit``; dumping in JSON
+    mode (``model_dump(mode="json")``, what the files of a campaign directory are written from) writes
+    it back as ``"20.0 uL/min"``, so a file written as run loads again, wherever the field sits
+    (optional, in a list, a dict or a nested model). Python-mode dumps keep the float.
+    """
+
+    unit: str
+    dimensionless_ok: bool = False
+
+    def parse(self, value: Any) -> float:
+        """``value`` as a float in :attr:`unit`; ValueError (pydantic adds the key) if it cannot be."""
         try:
-            return parse_quantity(value, unit, dimensionless_ok=dimensionless_ok)
+            return parse_quantity(value, self.unit, dimensionless_ok=self.dimensionless_ok)
         except ConfigurationError as exc:  # pydantic reports ValueError with the key's location
             raise ValueError(str(exc)) from None
 
-    _parse.unit = unit  # lets the resolved file be written back with units
-    return BeforeValidator(_parse)
+    def text(self, value: float) -> str | float:
+        """``value`` (a float in :attr:`unit`) as written in a file: ``"20.0 uL/min"``; a bare float
+        for a dimensionless quantity. ``repr`` keeps every digit, so the file reads back exactly."""
+        return value if self.dimensionless_ok else f"{value!r} {self.unit}"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            self.parse, handler(source),
+            serialization=core_schema.plain_serializer_function_ser_schema(self.text, when_used="json"))
+
+
+def quantity(unit: str, *, dimensionless_ok: bool = False) -> Quantity:
+    """The :class:`Quantity` marker for an ``Annotated`` field, e.g. ``Annotated[float, quantity("mm")]``."""
+    return Quantity(unit, dimensionless_ok)
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:

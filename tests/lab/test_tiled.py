@@ -129,3 +129,21 @@ def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campai
         assert from_tiled == from_dir and len(from_tiled["experiments"]) == 3
     finally:
         os.environ.pop("TILED_API_KEY", None)
+
+
+def test_a_budget_set_on_resume_reads_back_from_tiled(streamed, tmp_path):
+    """The budget run goes to Tiled like any run (no streams), and replay from there honours it."""
+    uri, out, campaign_id = streamed
+    copy = tmp_path / "extended"
+    shutil.copytree(out, copy)  # same campaign id: the server's container is extended (this test runs last)
+    os.environ["TILED_API_KEY"] = API_KEY
+    try:
+        assert main(["resume", str(copy), "--budget", "4", "--tiled", uri]) == 0
+        code, from_dir = _json(["replay", str(copy), "--json"])
+        code_t, from_tiled = _json(["replay", "--tiled", uri, "--campaign-id", campaign_id, "--json"])
+    finally:
+        os.environ.pop("TILED_API_KEY", None)
+    assert code == code_t == 0
+    assert from_tiled == from_dir
+    assert from_tiled["campaign"]["budget"] == 4 and len(from_tiled["experiments"]) == 4
+    assert from_tiled["divergences"] == []
