@@ -119,3 +119,14 @@ def test_a_model_that_declares_its_outcomes_runs_benches_and_replays(tmp_path, c
                  "--reactor-model", f"{model}:predict", "--json", "--workers", "1"]) == 0
     bench = json.loads(capsys.readouterr().out)
     assert bench["strategies"]["sobol"]["best_true"][0] is not None
+
+
+def test_latency_rows_carry_only_what_a_campaign_row_does():
+    # the noise-free truth also holds conditions and simulator internals (clog_risk, size_rsd, ...):
+    # the optimiser's row check must not see them
+    from lab.bench import latency_at
+    from lab.files import load_campaign, load_lab
+
+    spec = load_campaign(EXAMPLE).model_copy(update={"strategy": "sobol"})
+    result = latency_at(spec, load_lab(ROOT / "lab" / "examples" / "sim-cdse.toml"), "sobol", 5, proposals=2)
+    assert result["n_observations"] == 5 and result["p95"] >= result["p50"] >= 0
