@@ -9,7 +9,7 @@ from ophyd import Component as Cpt
 from ophyd import Device
 
 from devices.signals import SoftValue
-from models.outcomes import figure_names, unit_of
+from models.outcomes import dtype_of, figure_names, unit_of
 
 __all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device"]
 
@@ -50,7 +50,7 @@ def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes")
     attrs = {}
     for key in keys:
         kind = "hinted" if key in ("pl_peak_nm", "pl_fwhm_nm", "plqy", "objective") else "normal"
-        dtype = {"failure": "string", "pareto_front": "array"}.get(key, "number")
+        dtype = {"failure": "string", "pareto_front": "array"}.get(key) or dtype_of(key)
         attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=unit_of(key) or None, kind=kind)
     cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
     return cls(name=name)

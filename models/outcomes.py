@@ -1,13 +1,14 @@
 """The outcomes a campaign knows: the one list of figure-of-merit names, with their units.
 
-Every name an objective, a ``reached`` table, an outcome constraint or an optimiser's ingested row
-uses must be one of these (or one a user's reactor model declares); anything else is a typo, refused
-with one line naming the key, the wrong name and the allowed ones.
+Every outcome a campaign's objective, ``reached`` table or outcome constraints name must be one of
+these (or, with ``--reactor-model``, one the model declares); anything else is a typo, refused with one
+line naming the key, the wrong name and the allowed ones. An optimiser's ingested rows are checked the
+same way against its ``outcomes`` (``models.optimizers.base.Optimizer``).
 
 To add a figure of merit (a quality flag such as ``pl_peak_quality``, say), add it to
 :data:`FIGURES_OF_MERIT` here: the spectrum analysis (:func:`models.analysis.figures_of_merit`)
 returns every key listed, the ``outcomes`` device of a campaign records it, and objectives, ``reached``
-and constraints may name it.
+and constraints may name it. Give it a ``dtype`` if it is not a number.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from typing import Any
 
 from models.errors import ConfigurationError
 
-__all__ = ["Outcome", "FIGURES_OF_MERIT", "BOOKKEEPING", "figure_names", "unit_of", "outcome_references",
+__all__ = ["Outcome", "FIGURES_OF_MERIT", "BOOKKEEPING", "figure_names", "unit_of", "dtype_of", "outcome_references",
            "check_outcome_names", "unknown_name_message"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One outcome: ``name``, ``unit`` ('' for a dimensionless one) and what it is."""
+    """One outcome: ``name``, ``unit`` ('' for a dimensionless one), what it is, and ``dtype`` as the
+    event stream records it ("number"; "string" for a flag word, say)."""
 
     name: str
     unit: str
     description: str
+    dtype: str = "number"
 
 
 #: What the spectrum analysis measures for each experiment, by name. The single list of figures of merit.
@@ -59,6 +62,12 @@ def unit_of(name: str) -> str:
     """Unit of a figure of merit ('' for dimensionless or not a figure of merit)."""
     o = FIGURES_OF_MERIT.get(name)
     return o.unit if o else ""
+
+
+def dtype_of(name: str) -> str:
+    """How the event stream records a figure of merit ("number" unless the list says otherwise)."""
+    o = FIGURES_OF_MERIT.get(name)
+    return o.dtype if o else "number"
 
 
 def _describe(names: Iterable[str]) -> str:
