@@ -9,11 +9,12 @@ from ophyd import Component as Cpt
 from ophyd import Device
 
 from devices.signals import SoftValue
+from models.outcomes import dtype_of, figure_names, unit_of
 
 __all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device"]
 
-OUTCOME_KEYS = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure", "objective")
-_UNITS = {"abs_peak_nm": "nm", "diameter_nm": "nm", "pl_peak_nm": "nm", "pl_fwhm_nm": "nm"}
+#: The figures of merit (models.outcomes, with their units), then the bookkeeping keys.
+OUTCOME_KEYS = (*figure_names(), "failure", "objective")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,7 +50,7 @@ def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes")
     attrs = {}
     for key in keys:
         kind = "hinted" if key in ("pl_peak_nm", "pl_fwhm_nm", "plqy", "objective") else "normal"
-        dtype = {"failure": "string", "pareto_front": "array"}.get(key, "number")
-        attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=_UNITS.get(key), kind=kind)
+        dtype = {"failure": "string", "pareto_front": "array"}.get(key) or dtype_of(key)
+        attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=unit_of(key) or None, kind=kind)
     cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
     return cls(name=name)

@@ -21,12 +21,60 @@ from campaigns.spec import CampaignSpec
 from lab.config import LabConfig
 from lab.files import campaign_to_data, lab_to_data
 from models.errors import ConfigurationError
+from models.outcomes import BOOKKEEPING, figure_names, unknown_name_message
 
-__all__ = ["bench_task", "run_bench", "summarise", "load_reactor_model"]
+__all__ = ["bench_task", "run_bench", "summarise", "load_reactor_model", "ReactorModel"]
 
 
-def load_reactor_model(ref: str):
-    """``"path/to/model.py:func"`` -> the callable ``func(conditions: dict) -> dict of outcomes``."""
+class ReactorModel:
+    """A user's steady-state reactor model, loaded from ``PATH.py:FUNC``: call it with the conditions.
+
+    ``outcomes``: the outcome names it declares (``OUTCOMES = [...]`` at module level, or a ``func.outcomes``
+    attribute), or, when it declares none, the figures of merit of ``models.outcomes`` (it stands in for
+    the spectrum analysis). A returned key outside them (and ``failure``) is a ConfigurationError.
+    """
+
+    def __init__(self, func, outcomes: tuple[str, ...], *, declared: bool, source: str):
+        self.func = func
+        self.outcomes = outcomes
+        self.declared = declared
+        self.source = source
+
+    def __call__(self, conditions: dict) -> dict:
+        result = self.func(conditions)
+        if not isinstance(result, dict):
+            raise ConfigurationError(f"returned {type(result).__name__}, expected a dict of outcomes",
+                                     source=self.source)
+        allowed = (*self.outcomes, "failure")
+        for key in result:
+            if key not in allowed:
+                hint = "" if self.declared else "; declare its outcomes with OUTCOMES = [...] in the model's file"
+                raise ConfigurationError(f"returned {unknown_name_message(key, allowed)}{hint}", source=self.source)
+        return result
+
+
+def _declared_outcomes(module, func, source: str) -> tuple[str, ...] | None:
+    declared = getattr(func, "outcomes", None)
+    where = f"{getattr(func, '__name__', 'FUNC')}.outcomes"
+    if declared is None:
+        declared, where = getattr(module, "OUTCOMES", None), "OUTCOMES"
+    if declared is None:
+        return None
+    ok = isinstance(declared, (list, tuple)) and declared and all(
+        isinstance(n, str) and n.isidentifier() for n in declared)
+    if not ok:
+        raise ConfigurationError(f"must be a non-empty list of outcome names (identifiers), got {declared!r}",
+                                 source=source, key=where)
+    reserved = [n for n in declared if n in BOOKKEEPING and n != "failure"]
+    if reserved:
+        raise ConfigurationError(f"{reserved[0]!r} is recorded by qdlab itself, not an outcome", source=source,
+                                 key=where)
+    return tuple(dict.fromkeys(n for n in declared if n != "failure"))
+
+
+def load_reactor_model(ref: str) -> ReactorModel:
+    """``"path/to/model.py:func"`` -> the callable ``func(conditions: dict) -> dict of outcomes``, with
+    the outcome names it declares (:class:`ReactorModel`)."""
     import importlib.util
 
     path_text, sep, func_name = ref.rpartition(":")
@@ -44,7 +92,8 @@ def load_reactor_model(ref: str):
     func = getattr(module, func_name, None)
     if not callable(func):
         raise ConfigurationError(f"has no function {func_name!r}", source=str(path))
-    return func
+    declared = _declared_outcomes(module, func, str(path))
+    return ReactorModel(func, declared or figure_names(), declared=declared is not None, source=f"{path}:{func_name}")
 
 
 def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]],
@@ -204,7 +253,7 @@ def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations
 
     from campaigns.conditions import to_setpoints
     from campaigns.preflight import sample_points
-    from campaigns.strategy import optimizer_for
+    from campaigns.strategy import campaign_row_outcomes, optimizer_for
     from lab.runtime import configure_numerics
 
     configure_numerics()
@@ -214,7 +263,9 @@ def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations
     setpoints = [to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume,
                               stocks_mM=stocks).as_dict() for values in points]
     truth = _true_outcomes(spec.material, lab, setpoints)
-    rows = [{**{n: values[n] for n in names}, **outcomes} for values, outcomes in zip(points, truth)]
+    known = set(campaign_row_outcomes(spec)) | {"failure"}  # the truth also holds conditions and internals
+    rows = [{**{n: values[n] for n in names}, **{k: v for k, v in outcomes.items() if k in known}}
+            for values, outcomes in zip(points, truth)]
     # one untimed proposal first: a campaign with this many observations has long since paid the
     # one-off costs (lazy imports inside BoTorch, first-call allocations) a fresh process pays here
     warm = optimizer_for(spec.model_copy(update={"strategy": strategy}))

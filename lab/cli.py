@@ -55,7 +55,12 @@ def run(
 
     if sim == (lab is not None):
         raise ConfigurationError("give exactly one of --sim or --lab LAB.toml", source="qdlab run")
-    spec = load_campaign(campaign)
+    model = None
+    if reactor_model:  # first: the campaign may name only the outcomes the model declares
+        from lab.bench import load_reactor_model
+
+        model = load_reactor_model(reactor_model)
+    spec = load_campaign(campaign, outcomes=model.outcomes if model else None)
     updates = {k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None}
     spec = spec.model_copy(update=updates) if updates else spec
     lab_path = _sim_lab_path(spec.material) if sim else lab
@@ -66,11 +71,7 @@ def run(
             raise ConfigurationError(f"{directory} already holds a campaign; use qdlab resume {directory}, "
                                      "another --out, or --force to replace it", source="--out")
         shutil.rmtree(directory)
-    model = None
-    if reactor_model:
-        from lab.bench import load_reactor_model
-
-        model = load_reactor_model(reactor_model)
+    if model is not None:
         if any(p.type != "sim" for p in lab_cfg.pumps.values()):
             raise ConfigurationError("--reactor-model replaces the simulator: use it with --sim or a simulated lab",
                                      source="--reactor-model")
@@ -281,14 +282,14 @@ def bench(
     from lab.files import load_campaign, load_lab
     from models.optimizers import STRATEGIES
 
-    spec = load_campaign(campaign)
+    # the model first, here rather than in a worker: the campaign may name only the outcomes it declares
+    model = load_reactor_model(reactor_model) if reactor_model else None
+    spec = load_campaign(campaign, outcomes=model.outcomes if model else None)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [s for s in names if s not in STRATEGIES]
     if unknown or not names:
         raise ConfigurationError(f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
                                  source="--strategies")
-    if reactor_model:
-        load_reactor_model(reactor_model)  # fail here, with one line, rather than in a worker
     lab_path = lab or _sim_lab_path(spec.material)
     lab_cfg = load_lab(lab_path)
     if any(p.type != "sim" for p in lab_cfg.pumps.values()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from campaigns.spec import CampaignSpec
 from lab.config import LabConfig
 from models.objective import make_objective
 from models.errors import ConfigurationError
+from models.outcomes import check_outcome_names
 from models.validation import validate_model
 
 __all__ = ["load_toml", "load_campaign", "campaign_from_table", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
@@ -38,18 +40,29 @@ def load_toml(path: Path | str) -> dict[str, Any]:
         raise ConfigurationError(f"cannot read: {exc}", source=str(path)) from None
 
 
-def campaign_from_table(table: dict[str, Any], source: str) -> CampaignSpec:
-    """A campaign spec from its TOML table (a file's or one stored in Tiled), objective included."""
+def campaign_from_table(table: dict[str, Any], source: str, *, outcomes: Sequence[str] | None = None,
+                        check_outcomes: bool = True) -> CampaignSpec:
+    """A campaign spec from its TOML table (a file's or one stored in Tiled), objective included.
+
+    With ``check_outcomes``, every outcome the objective (terms, ``reached``) and the outcome
+    constraints name must be in ``outcomes``: a user reactor model's declared outcomes, or (None) the
+    figures of merit of ``models.outcomes``. Readers of a finished campaign pass ``check_outcomes=False``
+    (it may have run with a reactor model of its own names).
+    """
     spec = validate_model(CampaignSpec, table, source=source)
     try:
         make_objective(spec.objective)
+        if check_outcomes:
+            check_outcome_names(spec.objective, spec.outcome_constraints, known=outcomes)
     except ConfigurationError as exc:
         raise ConfigurationError(str(exc), source=source) from None
     return spec
 
 
-def load_campaign(path: Path | str) -> CampaignSpec:
-    return campaign_from_table(load_toml(path), str(path))
+def load_campaign(path: Path | str, *, outcomes: Sequence[str] | None = None,
+                  check_outcomes: bool = True) -> CampaignSpec:
+    """``campaign.toml`` -> a validated spec (see :func:`campaign_from_table` for ``outcomes``)."""
+    return campaign_from_table(load_toml(path), str(path), outcomes=outcomes, check_outcomes=check_outcomes)
 
 
 def load_lab(path: Path | str) -> LabConfig:

@@ -51,7 +51,7 @@ def open_directory(directory: Path | str) -> CampaignData:
         raise LogError(f"{directory}: no such campaign directory")
     if not (directory / "campaign.toml").is_file() or not (directory / LOG_NAME).is_file():
         raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
-    spec = load_campaign(directory / "campaign.toml")
+    spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it ran
     lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
     return CampaignData(spec, lab, list(read_documents(directory / LOG_NAME)), origin=str(directory))
 

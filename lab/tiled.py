@@ -215,7 +215,7 @@ def open_tiled(uri: str, campaign_id: str | None) -> CampaignData:
     tables = _plain(node.metadata).get("qdlab")
     if not isinstance(tables, dict) or not tables.get("campaign"):
         raise LogError(f"{origin}: not a qdlab campaign (no qdlab.campaign metadata)")
-    spec = campaign_from_table(tables["campaign"], source=origin)
+    spec = campaign_from_table(tables["campaign"], source=origin, check_outcomes=False)  # a record, as it ran
     runs = []
     for run_uid, run in node.items():
         md = _plain(run.metadata)

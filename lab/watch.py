@@ -168,7 +168,7 @@ def watch(directory: Path, *, once: bool = False, interval_s: float = 1.0, conso
         if once or time.monotonic() > deadline:
             raise LogError(f"{directory}: not a campaign directory (no campaign.toml)")
         time.sleep(interval_s)
-    spec = load_campaign(directory / "campaign.toml")
+    spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it runs
     tail = LogTail(directory / LOG_NAME)
     docs = tail.poll()
     state = campaign_state(spec, docs)

@@ -22,11 +22,13 @@ import numpy as np
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from models.errors import QdlabError
+from models.outcomes import figure_names
 
 __all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_MERIT"]
 
-#: Keys of the dict returned by :func:`figures_of_merit`.
-FIGURES_OF_MERIT = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure")
+#: Keys of the dict returned by :func:`figures_of_merit`: the figures of merit listed (with units) in
+#: :data:`models.outcomes.FIGURES_OF_MERIT`, the one place to add one, and ``failure``.
+FIGURES_OF_MERIT = (*figure_names(), "failure")
 
 _MIN_ABSORBANCE = 0.005  # below this the exciton is not distinguishable from a blank (OD)
 _MIN_YIELD_ABSORBANCE = 0.02  # OD at the yield wavelength above which dots are present, exciton or not

@@ -245,8 +245,10 @@ class MultiObjective:
 
     def __init__(self, specs: Sequence[Any]):
         objs: list[Objective] = []
+        reached: dict[str, tuple[float, float]] = {}
         for i, s in enumerate(specs):
             o = s if isinstance(s, Objective) else Objective(s)
+            reached.update(o.reached_ranges)  # a composite's, which its split terms do not carry
             objs.extend(o.split())
         if len(objs) < 2:
             raise ConfigurationError("a multi-objective needs at least two objectives", key="objective")
@@ -255,7 +257,7 @@ class MultiObjective:
         for o in objs:
             out.extend(x for x in o.outcomes if x not in out)
         self.outcomes = tuple(out)
-        self.reached_ranges: dict[str, tuple[float, float]] = {}
+        self.reached_ranges: dict[str, tuple[float, float]] = reached
         for o in objs:
             self.reached_ranges.update(o.reached_ranges)
         self.spec = [o.spec for o in objs]

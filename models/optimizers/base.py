@@ -8,6 +8,7 @@ optimiser that ingests the same rows proposes the same points (this is what ``qd
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ import torch
 
 from models.errors import ConfigurationError, OptimizerError
 from models.objective import MultiObjective, Objective, _num, is_failed, make_objective
+from models.outcomes import BOOKKEEPING, check_outcome_names, unknown_name_message
 from models.optimizers.space import Space
 
 __all__ = ["Optimizer", "OutcomeConstraint", "derive_seed", "sample_encoded"]
@@ -102,6 +104,13 @@ class Optimizer:
     ``constraints``: linear parameter constraints ``{"coefficients": {...}, "op": "<=", "rhs": x}``.
     ``outcome_constraints``: ``{"outcome": name, "op": ">=", "value": x}``.
     ``options``: strategy options (each strategy lists its own in ``OPTIONS``).
+    ``outcomes``: the names of the outcomes an experiment reports, e.g.
+    ``models.outcomes.figure_names()`` for a campaign measured by the spectrum analysis. Given, every
+    outcome the objective (terms, ``reached``) and the outcome constraints name must be one of them.
+    Default: the outcomes the objective and the outcome constraints name.
+
+    :meth:`ingest` refuses a row with a key that is neither a parameter, one of these outcomes, nor a
+    bookkeeping key (``failure``, ``objective``, ``pareto_front``; see ``models.outcomes.BOOKKEEPING``).
     """
 
     strategy = "base"
@@ -117,6 +126,7 @@ class Optimizer:
         constraints: Sequence[Any] | None = None,
         outcome_constraints: Sequence[Any] | None = None,
         options: Mapping[str, Any] | None = None,
+        outcomes: Sequence[str] | None = None,
     ):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
@@ -129,6 +139,18 @@ class Optimizer:
         clash = set(self.space.names) & (set(self.objective.outcomes) | {c.outcome for c in self.outcome_constraints})
         if clash:
             raise ConfigurationError(f"{sorted(clash)} named both as parameter and as outcome", key="objective")
+        named = (*self.objective.outcomes, *self.objective.reached_ranges, *(c.outcome for c in self.outcome_constraints))
+        if outcomes is not None:
+            if isinstance(outcomes, str) or not all(isinstance(o, str) and o for o in outcomes):
+                raise ConfigurationError(f"outcomes must be a list of names, got {outcomes!r}", key="outcomes")
+            known = tuple(dict.fromkeys(outcomes))
+            check_outcome_names(self.objective, self.outcome_constraints, known=known)  # names the key
+            for name in named:  # what a spec walk cannot see (a composite split into a multi-objective)
+                if name not in known:
+                    raise ConfigurationError(unknown_name_message(name, known), key="objective")
+            self.outcomes: tuple[str, ...] = known
+        else:
+            self.outcomes = tuple(dict.fromkeys(named))
         opts = dict(options or {})
         unknown = sorted(set(opts) - set(self.OPTIONS))
         if unknown:
@@ -152,10 +174,23 @@ class Optimizer:
         for r in rows:
             if not isinstance(r, Mapping):
                 raise OptimizerError(f"a row must be a dict, got {type(r).__name__}")
+            self._check_row_keys(r, len(self._rows) + len(enc))
             enc.append(self.space.encode(r))
         for r, x in zip(rows, enc):
             self._rows.append(dict(r))
             self._X.append(x)
+
+    def _check_row_keys(self, row: Mapping[str, Any], i: int) -> None:
+        """ConfigurationError for a key that is no parameter, known outcome or bookkeeping key."""
+        allowed = (*self.space.names, *self.outcomes, *BOOKKEEPING)
+        for key in row:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigurationError(
+                    f"unknown key {key!r}{hint}; a row holds parameters ({', '.join(self.space.names)}), outcomes "
+                    f"({', '.join(self.outcomes) or 'none'}) and bookkeeping keys ({', '.join(BOOKKEEPING)})",
+                    key=f"ingest row {i}")
 
     @property
     def rows(self) -> list[dict[str, Any]]:

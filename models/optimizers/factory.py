@@ -38,11 +38,14 @@ def make_optimizer(
     constraints: Sequence[Mapping[str, Any]] | None = None,
     outcome_constraints: Sequence[Mapping[str, Any]] | None = None,
     options: Mapping[str, Any] | None = None,
+    outcomes: Sequence[str] | None = None,
 ) -> Optimizer:
     """An optimiser for ``strategy`` (one of :data:`STRATEGIES`).
 
     ``"botorch"`` with several objectives (a list of objective specs) becomes ``"botorch-mo"``.
-    Raises ConfigurationError for an unknown strategy, bad parameters, objective or options.
+    ``outcomes``: the outcome names an experiment reports (see :class:`Optimizer`); given, the objective
+    and constraints may name only these, and ingested rows carry only these, parameters and ``failure``.
+    Raises ConfigurationError for an unknown strategy, bad parameters, objective, outcome names or options.
     """
     if strategy not in STRATEGIES:
         raise ConfigurationError(f"unknown strategy {strategy!r}; choose one of {sorted(STRATEGIES)}", key="strategy")
@@ -51,4 +54,4 @@ def make_optimizer(
     if cls is BoTorchOptimizer and isinstance(obj, MultiObjective):
         cls = BoTorchMultiOptimizer
     return cls(parameters, obj, seed=seed, constraints=constraints, outcome_constraints=outcome_constraints,
-               options=options)
+               options=options, outcomes=outcomes)

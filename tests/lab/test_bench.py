@@ -84,3 +84,49 @@ def test_bench_truth_is_the_repeats_own_world():
     expected = world.evaluate_true({"temperature": 280.0, "flow_cd": 30.0, "flow_se": 20.0, "flow_solvent": 90.0})
     assert own["pl_peak_nm"] == expected["pl_peak_nm"] and own["plqy"] == expected["plqy"]
     assert own["pl_peak_nm"] != nominal["pl_peak_nm"]
+
+
+DECLARED = '''
+OUTCOMES = ["loss"]
+
+
+def predict(conditions):
+    return {"loss": (conditions["temperature"] - 260.0) ** 2 / 100.0}
+'''
+
+
+def _loss_campaign(tmp_path):
+    text = EXAMPLE.read_text().replace('strategy = "botorch"', 'strategy = "sobol"')
+    head, rest = text.split("[objective]")
+    path = tmp_path / "loss.toml"
+    path.write_text(head + '[objective]\nname = "loss"\ngoal = "minimize"\n\n[protocol]' + rest.split("[protocol]")[1])
+    return path
+
+
+def test_a_model_that_declares_its_outcomes_runs_benches_and_replays(tmp_path, capsys):
+    model = tmp_path / "declared.py"
+    model.write_text(DECLARED)
+    campaign, out = _loss_campaign(tmp_path), tmp_path / "run"
+    assert main(["run", str(campaign), "--sim", "--reactor-model", f"{model}:predict", "--out", str(out),
+                 "--budget", "3"]) == 0
+    result = replay(out)
+    assert result["divergences"] == [] and len(result["experiments"]) == 3
+    for e in result["experiments"]:
+        assert e["outcomes"]["loss"] == (e["conditions"]["temperature"] - 260.0) ** 2 / 100.0
+        assert e["outcomes"]["objective"] == e["outcomes"]["loss"]
+    capsys.readouterr()
+    assert main(["bench", "--campaign", str(campaign), "--strategies", "sobol", "--repeats", "1", "--budget", "3",
+                 "--reactor-model", f"{model}:predict", "--json", "--workers", "1"]) == 0
+    bench = json.loads(capsys.readouterr().out)
+    assert bench["strategies"]["sobol"]["best_true"][0] is not None
+
+
+def test_latency_rows_carry_only_what_a_campaign_row_does():
+    # the noise-free truth also holds conditions and simulator internals (clog_risk, size_rsd, ...):
+    # the optimiser's row check must not see them
+    from lab.bench import latency_at
+    from lab.files import load_campaign, load_lab
+
+    spec = load_campaign(EXAMPLE).model_copy(update={"strategy": "sobol"})
+    result = latency_at(spec, load_lab(ROOT / "lab" / "examples" / "sim-cdse.toml"), "sobol", 5, proposals=2)
+    assert result["n_observations"] == 5 and result["p95"] >= result["p50"] >= 0

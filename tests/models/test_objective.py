@@ -106,3 +106,84 @@ def test_within_band_term_is_flat_inside_and_linear_outside():
     assert obj.value({"pl": 510.0}) == pytest.approx(-2.0 - 0.510)
     with pytest.raises(ConfigurationError, match="within"):
         Objective({"terms": [{"outcome": "pl", "within": [530.0, 520.0]}]})
+
+
+# ----- outcome names (issue 12, deliverable 4) -----
+
+from models.outcomes import FIGURES_OF_MERIT, check_outcome_names, figure_names, outcome_references  # noqa: E402
+
+
+def test_a_composites_reached_ranges_survive_in_a_multi_objective():
+    multi = make_objective([{"name": "plqy"}, {"terms": [{"outcome": "pl_fwhm_nm", "goal": "minimize"}],
+                                               "reached": {"pl_fwhm_nm": [0.0, 35.0]}}])
+    assert multi.reached_ranges == {"pl_fwhm_nm": (0.0, 35.0)}
+    assert multi.reached({"plqy": 0.5, "pl_fwhm_nm": 30.0}) and not multi.reached({"plqy": 0.5, "pl_fwhm_nm": 40.0})
+
+
+def test_outcome_references_name_every_key_as_a_campaign_file_spells_it():
+    refs = outcome_references(SPEC, [{"outcome": "yield", "op": ">=", "value": 0.1}])
+    assert refs == [("objective.terms[0].outcome", "pl_peak_nm"), ("objective.terms[1].outcome", "pl_fwhm_nm"),
+                    ("objective.terms[2].outcome", "plqy"), ("objective.reached.pl_peak_nm", "pl_peak_nm"),
+                    ("objective.reached.pl_fwhm_nm", "pl_fwhm_nm"), ("objective.reached.plqy", "plqy"),
+                    ("outcome_constraints[0].outcome", "yield")]
+    multi = {"objectives": [{"name": "plqy", "reached": {"plqy": [0.3, 1]}}, {"name": "pl_fwhm_nm"}]}
+    assert outcome_references(multi) == [("objective.objectives[0].name", "plqy"),
+                                         ("objective.objectives[0].reached.plqy", "plqy"),
+                                         ("objective.objectives[1].name", "pl_fwhm_nm")]
+
+
+def test_known_names_pass():
+    check_outcome_names(SPEC)
+    check_outcome_names([{"name": "plqy"}, {"name": "pl_fwhm_nm", "goal": "minimize"}],
+                        [{"outcome": "pl_peak_nm", "op": ">=", "value": 510.0}])
+    check_outcome_names({"name": "loss"}, known=["loss"])
+
+
+@pytest.mark.parametrize("where", ["term", "reached", "constraint", "multi"])
+def test_an_unknown_outcome_name_is_a_configuration_error_with_the_allowed_names(where):
+    spec, constraints, key = dict(SPEC), [], None
+    if where == "term":
+        spec["terms"] = [{**SPEC["terms"][0], "outcome": "pl_peak"}, *SPEC["terms"][1:]]
+        key = "objective.terms[0].outcome"
+    elif where == "reached":
+        spec["reached"] = {**SPEC["reached"], "pl_peak": [520.0, 530.0]}
+        key = "objective.reached.pl_peak"
+    elif where == "constraint":
+        constraints = [{"outcome": "pl_peak", "op": ">=", "value": 510.0}]
+        key = "outcome_constraints[0].outcome"
+    else:
+        spec = [{"name": "plqy"}, {"name": "pl_peak", "goal": "minimize"}]
+        key = "objective[1].name"
+    with pytest.raises(ConfigurationError) as info:
+        check_outcome_names(spec, constraints, source="c.toml")
+    message = str(info.value)
+    assert message.startswith(f"c.toml: {key}: unknown outcome 'pl_peak' (did you mean 'pl_peak_nm'?); known outcomes:")
+    for name in figure_names():
+        assert name in message
+    assert "pl_peak_nm [nm]" in message and "\n" not in message
+
+
+def test_a_user_models_outcomes_replace_the_figures_of_merit():
+    with pytest.raises(ConfigurationError, match=r"unknown outcome 'los' \(did you mean 'loss'\?\); known outcomes: loss$"):
+        check_outcome_names({"name": "los"}, known=["loss"])
+    with pytest.raises(ConfigurationError, match="unknown outcome 'plqy'"):
+        check_outcome_names({"name": "plqy"}, known=["loss"])
+
+
+def test_the_figures_of_merit_have_one_home():
+    import numpy as np
+
+    from campaigns.outcomes import OUTCOME_KEYS, outcomes_device
+    from models.analysis import FIGURES_OF_MERIT as ANALYSIS_KEYS
+    from models.analysis import figures_of_merit
+
+    assert ANALYSIS_KEYS == (*FIGURES_OF_MERIT, "failure")
+    assert OUTCOME_KEYS[:len(FIGURES_OF_MERIT)] == tuple(FIGURES_OF_MERIT)
+    wl = np.linspace(400.0, 700.0, 301)
+    out = figures_of_merit(wl, np.zeros_like(wl), wl, np.zeros_like(wl), material="CdSe", integration_ms=100.0,
+                           plqy_reference_counts_per_ms=1.0, path_length_cm=1.0, limiting_mM=1.0)
+    assert tuple(out) == ANALYSIS_KEYS
+    device = outcomes_device()
+    for name, outcome in FIGURES_OF_MERIT.items():
+        described = device.describe()[f"outcomes_{name}"]
+        assert described.get("units") in ((outcome.unit or None), outcome.unit)

@@ -78,7 +78,9 @@ def test_report_proposal_latency_at_100_observations():
     spec = {"terms": [{"outcome": "peak", "target": 525, "scale": 10}, {"outcome": "fwhm", "goal": "minimize",
                                                                           "scale": 30}]}
     for objective in ({"name": "loss", "goal": "minimize"}, spec):
-        opt = make_optimizer("botorch", parameters=params, objective=objective, seed=0)
+        # every row carries all three outcomes, whichever the objective uses
+        opt = make_optimizer("botorch", parameters=params, objective=objective, seed=0,
+                             outcomes=("loss", "peak", "fwhm"))
         rows = []
         for u in rng.random((110, d)):
             x = {f"x{i}": float(u[i]) for i in range(d)}
