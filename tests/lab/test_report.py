@@ -12,7 +12,7 @@ from lab.plots import pareto_mask
 from lab.report import write_report
 from lab.sources import open_directory
 
-PLOTS = {"convergence", "parameters", "spectra", "model"}
+PLOTS = {"convergence", "figures", "parameters", "spectra", "resources", "model"}
 
 
 @pytest.fixture(scope="module")

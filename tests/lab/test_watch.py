@@ -40,7 +40,7 @@ def test_state_mid_experiment_shows_current_conditions_and_eta(small_campaign):
     console = Console(file=io.StringIO(), width=200)
     console.print(render_state(state))
     text = console.file.getvalue()
-    assert "2/4 experiments" in text and "now" in text and "temperature" in text
+    assert "2/4" in text and "running experiment 2" in text and "now" in text and "temperature" in text
 
 
 def test_log_tail_returns_only_whole_lines(tmp_path):
