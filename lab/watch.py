@@ -333,9 +333,15 @@ def watch(directory: Path, *, once: bool = False, interval_s: float = 1.0, conso
     if once:
         console.print(render_state(state))
         return state
+    said_waiting = False
     try:
         with Live(render_state(state), console=console, refresh_per_second=2, transient=False) as live:
-            while state.status not in ("finished", "stopped"):
+            while True:
+                if state.status == "waiting" and not said_waiting:  # also in a log file, not only on screen
+                    live.console.print(f"waiting for {directory}: no campaign there yet (Ctrl-C to stop)")
+                    said_waiting = True
+                if state.status in ("finished", "stopped"):
+                    break
                 time.sleep(interval_s)
                 state = look()
                 live.update(render_state(state))
