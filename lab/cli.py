@@ -152,7 +152,7 @@ def _summarise(result, json_out: bool) -> None:
     usage = resource_use(experiments_from_documents(read_documents(log))) if log.is_file() else []
     console.print(f"[bold]{len(result.records)}[/] experiments in {result.directory}")
     if result.objective.reached_ranges:
-        console.print(f"target reached at experiment {target}" if target is not None else "target not reached")
+        console.print("target not reached" if target is None else f"target reached at experiment {target}")
     if usage:
         console.print(usage_text(usage[-1]))
     if best is None:
@@ -228,10 +228,10 @@ def watch(
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds between looks")] = 1.0,
     json_out: Annotated[bool, typer.Option("--json", help="the final state as JSON on stdout")] = False,
     stale_after: Annotated[Optional[float], typer.Option(
-        "--stale-after", min=1.0, help="seconds without a new document before an unfinished campaign counts as "
-                                       "stopped (default: the longest an experiment can take)")] = None,
+        "--stale-after", min=1.0, help="seconds without a new document before an unfinished campaign "
+                                       "counts as stopped (default: the longest an experiment can take)")] = None,
 ) -> None:
-    """Follow a campaign from another terminal: waits for it to appear, exits when it has finished or stopped."""
+    """Follow a campaign from another terminal: waits for it to appear, exits once it has finished or stopped."""
     from lab.watch import watch as do_watch
 
     state = do_watch(directory, once=once, interval_s=interval, stale_after_s=stale_after,

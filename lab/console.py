@@ -70,7 +70,8 @@ class LineState:
     """What the progress line says. ``best``: the incumbent's figures of merit (name -> value);
     ``reached_at``: index of the first experiment on target (None: not yet); ``has_target``: whether the
     campaign defines one (``reached`` criteria); ``running``: index and conditions text of the experiment
-    running now; ``last_failure``: why the last experiment failed (None when it did not)."""
+    running now; ``last_failure``: why the last experiment failed (None when it did not); ``status``: a
+    word in place of the ETA (``qdlab watch``: "finished", "stopped", "starting", "waiting")."""
 
     name: str
     budget: int
@@ -153,15 +154,15 @@ def progress_text(s: LineState, width: int) -> Text:
     def text_of(key: str) -> str:
         return pieces[key][min(choice[key], len(pieces[key]) - 1)]
 
-    def length(bar: int) -> int:
+    def length() -> int:
         parts = [cell_len(text_of(k)) for k in order if text_of(k)]
-        return sum(parts) + 2 * (len(parts) - 1) + (bar + 1 if bar else 0)
+        return sum(parts) + 2 * (len(parts) - 1)
 
     for step in steps:
-        if length(0) <= width:
+        if length() <= width:
             break
         choice[step] += 1
-    bar = min(_BAR_MAX, width - length(0) - 1)  # the bar takes what is left, when enough is
+    bar = min(_BAR_MAX, width - length() - 1)  # the bar takes what is left, when enough is
     bar = bar if bar >= _BAR_MIN else 0
     styles = {"name": "bold", "best": "green", "target": "bold green" if s.reached_at is not None else "yellow",
               "last": "red", "now": "dim"}

@@ -16,8 +16,8 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from lab.records import ExperimentRecord
 
-__all__ = ["convergence", "parameters_vs_experiment", "spectra", "pareto", "model_view", "figure_history", "resources",
-           "ParameterAxis", "FigureTrack"]
+__all__ = ["convergence", "parameters_vs_experiment", "spectra", "pareto", "model_view", "figure_history",
+           "resources", "ParameterAxis", "FigureTrack"]
 
 BEST = "#d62728"
 POINT = "#1f77b4"

@@ -8,7 +8,8 @@ from typing import Any
 
 from models.errors import LogError
 
-__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "LOG_FORMAT", "Usage", "resource_use"]
+__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "LOG_FORMAT", "Usage",
+           "resource_use"]
 
 OUTCOME_PREFIX = "outcomes_"
 LOG_FORMAT = 1

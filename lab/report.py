@@ -94,7 +94,8 @@ def _tracks(objective: Any) -> list[FigureTrack]:
 
 def _reagents(lab: dict[str, Any]) -> dict[str, str]:
     """Pump device name -> the reagent it holds (from the lab table as run)."""
-    return {name: str(p.get("reagent", name)) for name, p in (lab.get("pumps") or {}).items() if isinstance(p, dict)}
+    pumps = lab.get("pumps") or {}
+    return {name: str(p.get("reagent", name)) for name, p in pumps.items() if isinstance(p, dict)}
 
 
 def _setpoint_rows(record: ExperimentRecord, reagents: dict[str, str]) -> dict[str, str]:
@@ -106,14 +107,15 @@ def _setpoint_rows(record: ExperimentRecord, reagents: dict[str, str]) -> dict[s
         rows["temperature"] = f"{_fmt(sp['temperature_c'])} degC" + (
             f" (read {_fmt(measured)})" if isinstance(measured, (int, float)) else "")
     if sp.get("residence_time_s") is not None:
-        rows["residence time"] = f"{_fmt(sp['residence_time_s'])} s ({duration(sp['residence_time_s'])})"
+        tau = float(sp["residence_time_s"])
+        rows["residence time"] = f"{_fmt(tau)} s" + (f" ({duration(tau)})" if tau >= 60 else "")
     if sp.get("total_flow_ul_min") is not None:
         rows["total flow"] = f"{_fmt(sp['total_flow_ul_min'])} uL/min"
     by_reagent = {r: p for p, r in reagents.items()}
     for reagent, flow in (sp.get("flows_ul_min") or {}).items():
         pump = by_reagent.get(reagent, reagent)
         read = reading.get(f"{pump}_flow")
-        rows[f"pump {pump} ({reagent})"] = f"{_fmt(flow)} uL/min" + (
+        rows[f"pump {pump}" if pump == reagent else f"pump {pump} ({reagent})"] = f"{_fmt(flow)} uL/min" + (
             f" (read {_fmt(read)})" if isinstance(read, (int, float)) else "")
     for reagent, conc in (sp.get("concentrations_mM") or {}).items():
         rows[f"concentration {reagent}"] = f"{_fmt(conc)} mM"
@@ -274,21 +276,22 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     figures.insert(0, ("convergence", f"{first.name} of each experiment and the best so far (crosses: failed)",
                        plots.convergence(records, [first.value(r.outcome_row()) for r in records], first.sign,
                                          first.name, failed=failed_indices)))
-    figures.insert(1, ("figures", "Each figure of merit the objective uses, by experiment, with its target band "
-                                  "(star: best; crosses: failed)",
+    figures.insert(1, ("figures", "Each figure of merit the objective uses, by experiment, with its target "
+                                  "band (star: best; crosses: failed)",
                        plots.figure_history(records, _tracks(objective), best_index, failed_indices,
                                             first_on_target)))
     figures.append(("parameters", "Conditions of each experiment (crosses: failed, star: best)",
                     plots.parameters_vs_experiment(records, axes, best_index, failed_indices)))
     figures.append(("spectra", "Absorbance and photoluminescence of every experiment",
-                    plots.spectra(records, spectrometer_wavelengths(data.documents), best_index, failed_indices)))
+                    plots.spectra(records, spectrometer_wavelengths(data.documents), best_index,
+                                  failed_indices)))
     measured = [u for u in usage if u.reactor_s is not None]
     pumps = sorted({p for u in measured for p in u.cumulative_reagents_ul})
-    figures.append(("resources", "Reactor time and reagent use, cumulative over every run in the log (flushes and "
-                                 "calibration included)",
+    spent = {reagents.get(p, p): [u.cumulative_reagents_ul.get(p, 0.0) for u in measured] for p in pumps}
+    figures.append(("resources", "Reactor time and reagent use, cumulative over every run in the log "
+                                 "(flushes and calibration included)",
                     plots.resources([u.index for u in measured], [u.cumulative_reactor_s for u in measured],
-                                    {f"{reagents.get(p, p)}": [u.cumulative_reagents_ul.get(p, 0.0) for u in measured]
-                                     for p in pumps})))
+                                    spent)))
     curves = _fit_curves(records, axes, first, best)
     figures.append(("model", "A Gaussian process fitted to the logged experiments, sliced along each parameter "
                               "through the best experiment (dashed); dots are the experiments",
@@ -325,7 +328,12 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     elif first_on_target is None:
         target_text = "Target not reached."
     else:
-        target_text = f"Target reached at experiment {first_on_target}."
+        target_text = f"Target reached at experiment {first_on_target}"
+        at = usage_of.get(next(r.uid for r in records if r.index == first_on_target))
+        if at is not None:
+            target_text += (f", after {duration(at.cumulative_reactor_s)} of reactor time and "
+                            f"{sum(at.cumulative_reagents_ul.values()) / 1000.0:.3g} mL of reagents")
+        target_text += "."
     spent_text = "Reactor time and reagent use: not recorded."
     if total is not None:
         volumes = ", ".join(f"{html.escape(reagents.get(p, p))} {v / 1000.0:.3g} mL"
@@ -355,7 +363,8 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
 <h1>{html.escape(spec.name)}</h1>
 <p class="meta">{html.escape(spec.description)}<br>Read from {html.escape(data.origin)}; written {now} by qdlab report.</p>
 <h2>Best so far{failed_badge}</h2>
-<p class="target" id="target">{html.escape(target_text)} {spent_text}</p>
+<p class="target" id="target">{html.escape(target_text)}</p>
+<p id="resources">{spent_text}</p>
 {best_html}
 <h2>Plots</h2>
 {''.join(blocks)}
@@ -403,12 +412,14 @@ def run_report(directory: Path | None, *, tiled: str | None = None, campaign_id:
                       else "target not reached")
     if s["reactor_s"] is not None:
         volumes = ", ".join(f"{k} {v / 1000.0:.3g} mL" for k, v in s["reagents_ul"].items())
-        console.print(f"reactor time {duration(s['reactor_s'])}" + (f"; dispensed {volumes}" if volumes else ""))
+        spent = f"reactor time {duration(s['reactor_s'])}"
+        console.print(spent + (f"; dispensed {volumes}" if volumes else ""))
     if s["best"] is None:
         console.print("no successful experiment yet")
     else:
-        console.print(outcome_table(f"best: experiment {s['best']['index']}", s["best"]["conditions"]))
-        console.print(outcome_table("its outcomes", {**s["best"]["outcomes"], "objective": s["best"]["objective"]}))
+        best = s["best"]
+        console.print(outcome_table(f"best: experiment {best['index']}", best["conditions"]))
+        console.print(outcome_table("its outcomes", {**best["outcomes"], "objective": best["objective"]}))
     console.print(f"report: {report.html_path} (plots in {report.html_path.parent / PLOTS_DIR})")
     if json_out:
         emit_json(s)

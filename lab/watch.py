@@ -31,7 +31,7 @@ __all__ = ["LogTail", "CampaignState", "campaign_state", "render_state", "watch"
            "line_fields", "usage_text", "STALE_FLOOR_S"]
 
 STALE_FLOOR_S = 120.0
-"""A log that has not grown for this long (s, wall) may mean a stopped campaign (see :func:`stale_after_s`)."""
+"""A log that has not grown for this long (s, wall) may mean a stopped campaign (:func:`stale_after_s`)."""
 
 
 class LogTail:
@@ -133,12 +133,15 @@ def usage_text(usage: Usage | None, *, reagents: dict[str, str] | None = None) -
     if usage is None:
         return "reactor time -"
     names = reagents or {}
-    volumes = ", ".join(f"{names.get(p, p)} {v / 1000.0:.3g} mL" for p, v in usage.cumulative_reagents_ul.items())
-    return f"reactor time {duration(usage.cumulative_reactor_s)}" + (f"; dispensed {volumes}" if volumes else "")
+    volumes = ", ".join(f"{names.get(p, p)} {v / 1000.0:.3g} mL"
+                        for p, v in usage.cumulative_reagents_ul.items())
+    text = f"reactor time {duration(usage.cumulative_reactor_s)}"
+    return text + (f"; dispensed {volumes}" if volumes else "")
 
 
 def _budget(spec: Any, docs: list[tuple[str, dict]]) -> int:
-    """The campaign's budget: the spec's, or a larger one recorded in a start document (qdlab resume --budget)."""
+    """The campaign's budget: the spec's, or a larger one recorded in a start document
+    (``qdlab resume --budget``)."""
     logged = [d.get("budget") for n, d in docs if n == "start" and isinstance(d.get("budget"), int)]
     return max([spec.budget, *logged])
 
@@ -205,17 +208,20 @@ def campaign_state(spec: Any, docs: list[tuple[str, dict]], now: float | None = 
     elif runs and runs[-1].exit_status not in (None, "success"):
         r = runs[-1]
         status = "stopped"
-        reason = f"experiment {r.index} closed with {r.exit_status}" + (f" ({r.stop_reason})" if r.stop_reason else "")
+        reason = f"experiment {r.index} closed with {r.exit_status}"
+        reason += f" ({r.stop_reason})" if r.stop_reason else ""
     elif idle is not None and idle > limit:
         status = "stopped"
         reason = f"the log has not grown for {duration(idle)} (no process writing it?)"
     elif not runs:
         status = "starting"
+    total = usage[-1] if usage else None
     return CampaignState(spec.name, budget, done, fields["failed"], running, best, last, elapsed, eta, complete,
-                         objective=first.name, status=status, reason=reason, has_target=bool(objective.reached_ranges),
-                         reached_at=fields["reached_at"], reactor_s=usage[-1].cumulative_reactor_s if usage else None,
-                         reagents_ul=dict(usage[-1].cumulative_reagents_ul) if usage else {},
-                         figures=tuple(objective.outcomes), extra={"fields": fields, "usage": usage[-1] if usage else None})
+                         objective=first.name, status=status, reason=reason,
+                         has_target=bool(objective.reached_ranges), reached_at=fields["reached_at"],
+                         reactor_s=None if total is None else total.cumulative_reactor_s,
+                         reagents_ul={} if total is None else dict(total.cumulative_reagents_ul),
+                         figures=tuple(objective.outcomes), extra={"fields": fields, "usage": total})
 
 
 def _fmt(value: Any) -> str:

@@ -71,3 +71,21 @@ def test_the_live_line_renders_at_the_console_width():
     for width in (60, 80, 120):
         text = _render(line, width)
         assert len(text.splitlines()) == 1 and len(text.splitlines()[0]) <= width and "0/30" in text
+
+
+def test_run_prints_its_summary_on_stdout_and_only_json_with_json(fast_campaign_file, tmp_path, capsys):
+    import json
+
+    from lab.cli import main
+
+    assert main(["run", str(fast_campaign_file), "--sim", "--out", str(tmp_path / "a"), "--budget", "2"]) == 0
+    shown = capsys.readouterr()
+    assert "2 experiments in" in shown.out and "best: experiment" in shown.out and "reactor time" in shown.out
+    assert "target" in shown.out and "2/2" in shown.err  # the progress line stays on stderr
+    assert main(["run", str(fast_campaign_file), "--sim", "--out", str(tmp_path / "b"), "--budget", "2",
+                 "--json"]) == 0
+    shown = capsys.readouterr()
+    result = json.loads(shown.out)  # nothing but the JSON object
+    assert result["experiments"] == 2 and result["reactor_s"] > 0 and set(result["reagents_ul"]) == {"cd", "se",
+                                                                                                      "solvent"}
+    assert "2 experiments in" in shown.err
