@@ -9,7 +9,7 @@ import numpy as np
 
 from models.objective import MultiObjective
 
-__all__ = ["scalar_value", "pareto_indices", "best_index", "is_multi"]
+__all__ = ["scalar_value", "pareto_indices", "best_index", "is_multi", "reached_at"]
 
 
 def is_multi(objective: Any) -> bool:
@@ -50,3 +50,9 @@ def best_index(objective: Any, rows: Sequence[tuple[int, dict[str, Any]]]) -> in
     scored = [(objective.utility(r), i) for i, r in rows]
     scored = [(u, i) for u, i in scored if u is not None]
     return max(scored)[1] if scored else None
+
+
+def reached_at(objective: Any, rows: Sequence[tuple[int, dict[str, Any]]]) -> int | None:
+    """Index of the first experiment (in ``rows`` order) whose measured outcomes meet the objective's
+    ``reached`` criteria; None when none does or the objective has no ``reached``."""
+    return next((i for i, r in rows if objective.reached(r)), None)

@@ -14,7 +14,7 @@ import click
 import typer
 from typer._click import exceptions as typer_click  # typer 0.29 vendors its own click
 
-from lab.console import campaign_progress, emit_json, err, fmt, outcome_table
+from lab.console import campaign_progress, emit_json, err, fmt, out, outcome_table
 from models.errors import ConfigurationError, LogError, QdlabError
 
 __all__ = ["app", "main"]
@@ -117,42 +117,64 @@ def resume(
 
 
 def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
-    best_text = {"value": None}
+    from rich.live import Live
 
-    with campaign_progress() as progress:
-        task = progress.add_task(session.spec.name, total=session.spec.budget, status="")
-        from lab.watch import show_current_conditions
+    from lab.console import CampaignLine
+    from lab.watch import line_fields, show_current_conditions
 
-        session.subscribers.append(show_current_conditions(progress, task, session.spec))
+    line = CampaignLine(session.spec.name, session.spec.budget)
+    line.state.has_target = bool(session.objective.reached_ranges)
+    records: list = []
+    session.subscribers.append(show_current_conditions(line, session.spec))
 
-        def on_progress(done: int, budget: int, record) -> None:
-            if record is not None:
-                value = record.outcomes.get("objective")
-                if value is not None and (best_text["value"] is None or
-                                          session.objective.sign * value > session.objective.sign * best_text["value"]):
-                    best_text["value"] = value
-                failure = record.outcomes.get("failure")
-                status = f"last: {failure}" if failure else f"last: PL {fmt(record.outcomes.get('pl_peak_nm'))} nm"
-                progress.update(task, status=f"{status}  best: {fmt(best_text['value'])}")
-            progress.update(task, completed=done)
+    def on_progress(done: int, budget: int, record) -> None:
+        if record is None and done and not records:  # resumed: what the log already holds
+            records.extend(session.existing_records())
+        if record is not None:
+            records.append(record)
+            line.state.running_index = None
+        for key, value in line_fields(session.objective, records).items():
+            setattr(line.state, key, value)
+        line.set_done(done)
 
-        session.progress = on_progress
+    session.progress = on_progress
+    with Live(line, console=err, refresh_per_second=2, transient=False, redirect_stdout=False,
+              redirect_stderr=False):
         result = session.run(resume=resume)
     _summarise(result, json_out)
 
 
 def _summarise(result, json_out: bool) -> None:
+    """The run's summary: a human table on stdout, or (``--json``) JSON on stdout and the table on stderr."""
+    from campaigns.scoring import reached_at
+    from lab.records import experiments_from_documents, resource_use
+    from lab.storage import LOG_NAME, read_documents
+    from lab.watch import usage_text
+
+    console = err if json_out else out
     best = result.best()
-    err.print(f"[bold]{len(result.records)}[/] experiments in {result.directory}")
+    rows = [(r.index, r.outcome_row()) for r in result.records]
+    target = reached_at(result.objective, rows) if result.objective.reached_ranges else None
+    log = Path(result.directory) / LOG_NAME
+    usage = resource_use(experiments_from_documents(read_documents(log))) if log.is_file() else []
+    console.print(f"[bold]{len(result.records)}[/] experiments in {result.directory}")
+    if result.objective.reached_ranges:
+        console.print("target not reached" if target is None else f"target reached at experiment {target}")
+    if usage:
+        console.print(usage_text(usage[-1]))
     if best is None:
-        err.print("no successful experiment yet")
+        console.print("no successful experiment yet")
     else:
-        err.print(outcome_table(f"best: experiment {best.index}", {**best.conditions}))
-        err.print(outcome_table("its outcomes", {k: v for k, v in best.outcomes.items()}))
+        console.print(outcome_table(f"best: experiment {best.index}", {**best.conditions}))
+        console.print(outcome_table("its outcomes", {k: v for k, v in best.outcomes.items()}))
     if json_out:
+        last = usage[-1] if usage else None
         emit_json({"directory": str(result.directory), "experiments": len(result.records),
                    "best": None if best is None else {"index": best.index, "conditions": best.conditions,
-                                                      "outcomes": best.outcomes}})
+                                                      "outcomes": best.outcomes},
+                   "reached_at": target,
+                   "reactor_s": None if last is None else last.cumulative_reactor_s,
+                   "reagents_ul": None if last is None else last.cumulative_reagents_ul})
 
 
 @app.command()
@@ -182,10 +204,13 @@ def replay(
         table.add_row(str(e["index"]), *[fmt(e["conditions"][n]) for n in names], fmt(o.get("pl_peak_nm")),
                       fmt(o.get("pl_fwhm_nm")), fmt(o.get("plqy"), 3), fmt(o.get("objective"), 3),
                       o.get("failure") or "")
-    err.print(table)
+    out.print(table)
     if result["best"]:
-        err.print(f"best: experiment {result['best']['index']}")
-    err.print("decisions: all re-derived identically" if not result["divergences"]
+        out.print(f"best: experiment {result['best']['index']}")
+    if result["has_target"]:
+        out.print(f"target reached at experiment {result['reached_at']}" if result["reached_at"] is not None
+                  else "target not reached")
+    out.print("decisions: all re-derived identically" if not result["divergences"]
               else f"[red]{len(result['divergences'])} divergence(s)[/]: {result['divergences'][:3]}")
 
 
@@ -208,12 +233,16 @@ def watch(
     directory: Annotated[Path, typer.Argument(help="campaign directory being run")],
     once: Annotated[bool, typer.Option("--once", help="print the current state and exit")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds between looks")] = 1.0,
-    json_out: Annotated[bool, typer.Option("--json", help="with --once: the state as JSON on stdout")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="the final state as JSON on stdout")] = False,
+    stale_after: Annotated[Optional[float], typer.Option(
+        "--stale-after", min=1.0, help="seconds without a new document before an unfinished campaign "
+                                       "counts as stopped (default: the longest an experiment can take)")] = None,
 ) -> None:
-    """Follow a running campaign from another terminal (until its budget is done, or Ctrl-C)."""
+    """Follow a campaign from another terminal: waits for it to appear, exits once it has finished or stopped."""
     from lab.watch import watch as do_watch
 
-    state = do_watch(directory, once=once, interval_s=interval)
+    state = do_watch(directory, once=once, interval_s=interval, stale_after_s=stale_after,
+                     console=err if json_out else out)
     if json_out:
         emit_json(state.as_dict())
 
@@ -279,6 +308,7 @@ def bench(
     import json as _json
 
     from lab.bench import load_reactor_model, run_bench
+    from lab.console import out as out_console  # `out` is the option here
     from lab.files import load_campaign, load_lab
     from models.optimizers import STRATEGIES
 
@@ -322,14 +352,15 @@ def bench(
         table.add_row(name, fmt(s["median_experiments_to_target"]), f"{s['reached']}/{repeats}",
                       fmt(s["median_best_true"]), fmt(s["proposal_latency_s"]["p50"], 3),
                       fmt(s["proposal_latency_s"]["p95"], 3), fmt(at_n, 3))
-    err.print(table)
+    console = err if json_out else out_console
+    console.print(table)
     if out:
         from lab.bench_plot import plot_bench
 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(_json.dumps(result, indent=1))
         plot_bench(result, out.with_suffix(".png"))
-        err.print(f"wrote {out} and {out.with_suffix('.png')}")
+        console.print(f"wrote {out} and {out.with_suffix('.png')}")
     if json_out:
         emit_json({k: v for k, v in result.items() if k != "runs"})
 

@@ -7,7 +7,7 @@ and returns a :class:`matplotlib.figure.Figure`, or None when the campaign has n
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,8 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from lab.records import ExperimentRecord
 
-__all__ = ["convergence", "parameters_vs_experiment", "spectra", "pareto", "model_view", "ParameterAxis"]
+__all__ = ["convergence", "parameters_vs_experiment", "spectra", "pareto", "model_view", "figure_history",
+           "resources", "ParameterAxis", "FigureTrack"]
 
 BEST = "#d62728"
 POINT = "#1f77b4"
@@ -50,18 +51,27 @@ def _plain_log(axis: Any) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _failed(record: ExperimentRecord) -> bool:
-    return bool(record.outcomes.get("failure"))
+def _marker(failed: Collection[int] | None) -> Callable[[ExperimentRecord], bool]:
+    """Failed or not, as the report's table says (``failed``: experiment indices, from
+    :func:`models.objective.failure_reason`); without it, the record's own failure mark."""
+    if failed is None:
+        return lambda r: bool(r.outcomes.get("failure"))
+    marked = set(failed)
+    return lambda r: r.index in marked
 
 
 def convergence(records: Sequence[ExperimentRecord], values: Sequence[float | None], sign: float,
-                label: str) -> Figure | None:
+                label: str, failed: Collection[int] | None = None) -> Figure | None:
     """Objective of each experiment and the best so far, against the experiment index.
 
-    ``values``: the objective of each record (None for a failure); ``sign`` +1 when higher is better.
+    ``values``: the objective of each record (None when it has none); ``sign`` +1 when higher is better;
+    ``failed``: indices of the failed experiments (crosses), default those without a value.
     """
     if not records:
         return None
+    if failed is not None:
+        is_failed = _marker(failed)
+        values = [None if is_failed(r) else v for r, v in zip(records, values)]
     fig = Figure(figsize=(7.5, 3.8), layout="constrained")
     ax = fig.add_subplot()
     idx = [r.index for r in records]
@@ -88,7 +98,7 @@ def convergence(records: Sequence[ExperimentRecord], values: Sequence[float | No
 
 
 def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence[ParameterAxis],
-                             best_index: int | None) -> Figure | None:
+                             best_index: int | None, failed: Collection[int] | None = None) -> Figure | None:
     """One panel per parameter: its value at each experiment (failures as crosses, the best in red)."""
     if not records or not axes:
         return None
@@ -96,13 +106,15 @@ def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence
     rows = math.ceil(len(axes) / cols)
     fig = Figure(figsize=(7.5, 2.4 * rows + 0.6), layout="constrained")
     fig.suptitle("Parameters by experiment")
+    is_failed = _marker(failed)
     for k, axis in enumerate(axes):
         ax = fig.add_subplot(rows, cols, k + 1)
-        good = [r for r in records if not _failed(r)]
-        bad = [r for r in records if _failed(r)]
+        good = [r for r in records if not is_failed(r)]
+        bad = [r for r in records if is_failed(r)]
         ax.plot([r.index for r in good], [r.conditions.get(axis.name) for r in good], "o", color=POINT, ms=4)
         if bad:
-            ax.plot([r.index for r in bad], [r.conditions.get(axis.name) for r in bad], "x", color=FAILED, ms=6)
+            ax.plot([r.index for r in bad], [r.conditions.get(axis.name) for r in bad], "x", color=FAILED, ms=6,
+                    label="failed")
         best = [r for r in records if r.index == best_index]
         if best:
             ax.plot([best[0].index], [best[0].conditions.get(axis.name)], "*", color=BEST, ms=12)
@@ -120,7 +132,7 @@ def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence
 
 
 def spectra(records: Sequence[ExperimentRecord], wavelengths: dict[str, Sequence[float]],
-            best_index: int | None) -> Figure | None:
+            best_index: int | None, failed: Collection[int] | None = None) -> Figure | None:
     """Absorbance and PL spectra of every measured experiment, the best highlighted.
 
     ``wavelengths``: ``{"abs": nm, "pl": nm}``; spectra are the ``spectrometer_absorbance`` and
@@ -132,6 +144,7 @@ def spectra(records: Sequence[ExperimentRecord], wavelengths: dict[str, Sequence
         return None
     fig = Figure(figsize=(7.5, 3.6), layout="constrained")
     fig.suptitle("Measured spectra (best in red)")
+    is_failed = _marker(failed)
     for k, (kind, key, label) in enumerate(panels):
         ax = fig.add_subplot(1, 2, k + 1)
         wl = np.asarray(wavelengths.get(kind) or [], dtype=float)
@@ -143,7 +156,7 @@ def spectra(records: Sequence[ExperimentRecord], wavelengths: dict[str, Sequence
             if r.index == best_index:
                 best = (r.index, y)
                 continue
-            ax.plot(wl, y, color=FAILED if _failed(r) else POINT, lw=0.6, alpha=0.35)
+            ax.plot(wl, y, color=FAILED if is_failed(r) else POINT, lw=0.6, alpha=0.35)
         if best is not None:
             ax.plot(wl, best[1], color=BEST, lw=1.8, label=f"best (experiment {best[0]})")
             ax.legend(fontsize=8, loc="best")
@@ -215,4 +228,76 @@ def model_view(curves: dict[str, Any], axes: Sequence[ParameterAxis], label: str
         ax.set_xlabel(axis.label, fontsize=8)
         ax.set_ylabel(label, fontsize=8)
         ax.grid(alpha=0.3)
+    return fig
+
+
+class FigureTrack:
+    """One figure of merit to follow through a campaign: ``name`` (outcome key), ``label`` (with unit),
+    ``band`` ([lo, hi] of the target, or None) and ``target`` (a single target value, or None)."""
+
+    def __init__(self, name: str, label: str, band: tuple[float, float] | None = None,
+                 target: float | None = None):
+        self.name, self.label, self.band, self.target = name, label, band, target
+
+
+def figure_history(records: Sequence[ExperimentRecord], tracks: Sequence[FigureTrack], best_index: int | None,
+                   failed: Collection[int] | None = None, reached_at: int | None = None) -> Figure | None:
+    """One panel per figure of merit: its measured value at each experiment, the target band shaded,
+    failed experiments as crosses at the bottom, the best starred and the first on target marked."""
+    if not records or not tracks:
+        return None
+    is_failed = _marker(failed)
+    rows = len(tracks)
+    fig = Figure(figsize=(7.5, 1.9 * rows + 0.7), layout="constrained")
+    fig.suptitle("Figures of merit by experiment (shaded: target band)")
+    for k, track in enumerate(tracks):
+        ax = fig.add_subplot(rows, 1, k + 1)
+        points = [(r.index, r.outcomes.get(track.name)) for r in records if not is_failed(r)]
+        points = [(i, float(v)) for i, v in points if isinstance(v, (int, float)) and math.isfinite(v)]
+        if track.band is not None:
+            lo, hi = track.band
+            ax.axhspan(lo, hi, color="#2ca02c", alpha=0.15, lw=0, label="target band")
+        if track.target is not None:
+            ax.axhline(track.target, color="#2ca02c", lw=1, ls="--", label="target")
+        if points:
+            ax.plot([i for i, _ in points], [v for _, v in points], "o-", color=POINT, ms=4, lw=0.8)
+        bad = [r.index for r in records if is_failed(r)]
+        if bad:
+            floor = ax.get_ylim()[0]
+            ax.plot(bad, [floor] * len(bad), "x", color=FAILED, ms=7, label="failed", clip_on=False)
+        best = [v for i, v in points if i == best_index]
+        if best:
+            ax.plot([best_index], best, "*", color=BEST, ms=13, label=f"best (#{best_index})")
+        if reached_at is not None:
+            ax.axvline(reached_at, color="#2ca02c", lw=1, ls=":")
+        ax.set_ylabel(track.label, fontsize=8)
+        ax.grid(alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=7, loc="best")
+    ax.set_xlabel("experiment" + (f" (dotted: target first reached at {reached_at})" if reached_at is not None
+                                  else ""))
+    return fig
+
+
+def resources(indices: Sequence[int], reactor_s: Sequence[float], reagents_ul: dict[str, Sequence[float]]
+              ) -> Figure | None:
+    """Cumulative reactor time (h) and each reagent's cumulative use (mL) against the experiment index
+    (``reactor_s`` and ``reagents_ul[name]``: cumulative values, one per experiment)."""
+    if not indices:
+        return None
+    fig = Figure(figsize=(7.5, 3.2), layout="constrained")
+    fig.suptitle("Reactor time and reagent use (cumulative)")
+    ax = fig.add_subplot(1, 2, 1)
+    ax.plot(indices, np.asarray(reactor_s, dtype=float) / 3600.0, "o-", color=POINT, ms=3)
+    ax.set_xlabel("experiment")
+    ax.set_ylabel("reactor time (h)")
+    ax.grid(alpha=0.3)
+    ax = fig.add_subplot(1, 2, 2)
+    for name, values in reagents_ul.items():
+        ax.plot(indices, np.asarray(values, dtype=float) / 1000.0, "o-", ms=3, label=name)
+    ax.set_xlabel("experiment")
+    ax.set_ylabel("dispensed (mL)")
+    ax.grid(alpha=0.3)
+    if reagents_ul:
+        ax.legend(fontsize=8)
     return fig

@@ -9,7 +9,7 @@ from typing import Any
 from models.errors import LogError
 
 __all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "budget_in_force", "LOG_FORMAT",
-           "BUDGET_PLAN"]
+           "BUDGET_PLAN", "Usage", "resource_use"]
 
 OUTCOME_PREFIX = "outcomes_"
 LOG_FORMAT = 1
@@ -35,6 +35,9 @@ class ExperimentRecord:
     primary: dict[str, Any] = field(default_factory=dict)
     exit_status: str | None = None
     time: float = 0.0
+    stop_time: float | None = None
+    """Wall time of the stop document (s since the epoch; None while the run is open)."""
+    stop_reason: str = ""
 
     @property
     def completed(self) -> bool:
@@ -76,7 +79,10 @@ def experiments_from_documents(docs: Iterable[tuple[str, dict]]) -> list[Experim
             elif stream == "primary":
                 record.primary = dict(doc["data"])
         elif name == "stop" and doc.get("run_start") in runs:
-            runs[doc["run_start"]].exit_status = doc.get("exit_status")
+            record = runs[doc["run_start"]]
+            record.exit_status = doc.get("exit_status")
+            record.stop_time = float(doc["time"]) if isinstance(doc.get("time"), (int, float)) else None
+            record.stop_reason = str(doc.get("reason") or "")
     return list(runs.values())
 
 
@@ -100,3 +106,76 @@ def budget_in_force(docs: Iterable[tuple[str, dict]], budget: int) -> int:
         elif name == "stop" and doc.get("run_start") in pending and doc.get("exit_status") == "success":
             budget = pending.pop(doc["run_start"])
     return budget
+
+
+CLOCK_KEY = "timer_time"
+"""The rig clock's reading in each primary event (s, simulated or real: the reactor's own time)."""
+DISPENSED_SUFFIX = "_dispensed"
+FLOW_SUFFIX = "_flow"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Reactor time and reagent use of one experiment run, and of the campaign up to and including it.
+
+    ``reactor_s``: seconds of the rig's clock (simulated or real) since the previous measurement (for
+    the first run of a session: since the session's clock started, so calibration and the first
+    flush count); None when the run measured nothing (its time is counted with the next run that did).
+    ``reagents_ul``: microlitres each pump (by device name) dispensed over that span, from the pumps'
+    ``dispensed`` counters, or ``flow x reactor time`` when a pump reports no counter.
+    ``cumulative_*``: the same summed over every run of the log up to this one.
+    """
+
+    index: int
+    uid: str
+    completed: bool
+    reactor_s: float | None
+    reagents_ul: dict[str, float]
+    cumulative_reactor_s: float
+    cumulative_reagents_ul: dict[str, float]
+
+    @property
+    def reagent_total_ul(self) -> float:
+        return float(sum(self.reagents_ul.values()))
+
+
+def _increment(reading: float, previous: float | None) -> float:
+    """What a counter added since ``previous``; a counter that went back restarted (a new session,
+    a refilled syringe) and counts from zero again."""
+    if previous is None or reading < previous:
+        return max(0.0, reading)
+    return reading - previous
+
+
+def resource_use(runs: Iterable[ExperimentRecord]) -> list[Usage]:
+    """Reactor time and reagent use of every run in log order (completed or not: the rig ran them all).
+
+    One place for this sum: the run summary, ``qdlab watch`` and the report all read it from here.
+    """
+    out: list[Usage] = []
+    last_clock: float | None = None
+    last_counter: dict[str, float] = {}
+    total_s = 0.0
+    total_ul: dict[str, float] = {}
+    for r in runs:
+        reading = r.primary
+        clock = reading.get(CLOCK_KEY)
+        reactor_s = None
+        used: dict[str, float] = {}
+        if isinstance(clock, (int, float)):
+            reactor_s = _increment(float(clock), last_clock)
+            last_clock = float(clock)
+            pumps = {k.removesuffix(DISPENSED_SUFFIX) for k in reading if k.endswith(DISPENSED_SUFFIX)}
+            pumps |= {k.removesuffix(FLOW_SUFFIX) for k in reading if k.endswith(FLOW_SUFFIX)}
+            for pump in sorted(pumps):
+                counter = reading.get(pump + DISPENSED_SUFFIX)
+                if isinstance(counter, (int, float)):
+                    used[pump] = _increment(float(counter), last_counter.get(pump))
+                    last_counter[pump] = float(counter)
+                elif isinstance(reading.get(pump + FLOW_SUFFIX), (int, float)):
+                    used[pump] = max(0.0, float(reading[pump + FLOW_SUFFIX])) * reactor_s / 60.0
+            total_s += reactor_s
+            for pump, ul in used.items():
+                total_ul[pump] = total_ul.get(pump, 0.0) + ul
+        out.append(Usage(r.index, r.uid, r.completed, reactor_s, used, total_s, dict(total_ul)))
+    return out

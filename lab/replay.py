@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from campaigns.scoring import best_index, is_multi, pareto_indices
+from campaigns.scoring import best_index, is_multi, pareto_indices, reached_at
 from campaigns.strategy import optimizer_for
 from lab.records import ExperimentRecord
 from lab.runtime import configure_numerics
@@ -23,9 +23,9 @@ def _same(a: dict, b: dict) -> bool:
 
 
 def replay(directory: Path) -> dict[str, Any]:
-    """``{"campaign", "experiments", "divergences", "best"}``; ``divergences`` is empty when re-deriving
-    every proposal from the log with the logged seed gives the logged conditions, within the budget in
-    force (campaign.toml's, or the one ``qdlab resume --budget`` logged)."""
+    """``{"campaign", "experiments", "divergences", "best", "reached_at", ...}``; ``divergences`` is empty
+    when re-deriving every proposal from the log with the logged seed gives the logged conditions, within
+    the budget in force (campaign.toml's, or the one ``qdlab resume --budget`` logged)."""
     return replay_data(open_directory(directory))
 
 
@@ -66,4 +66,6 @@ def _replay(spec: Any, records: list[ExperimentRecord], runs: list[ExperimentRec
         "incomplete_runs": sum(1 for r in runs if not r.completed),
         "best": None if best is None else experiments[[e["index"] for e in experiments].index(best)],
         "pareto_front": pareto_indices(objective, rows) if is_multi(objective) else None,
+        "has_target": bool(objective.reached_ranges),
+        "reached_at": reached_at(objective, rows) if objective.reached_ranges else None,
     }

@@ -1,10 +1,13 @@
 """``qdlab report``: one self-contained HTML page per campaign, plus its plots as PNG files.
 
 The page needs no network and no script: styles are inline and every plot is a base64 PNG in an
-``<img>``. It shows the campaign and lab settings, the best conditions and outcomes, convergence, each
-parameter by experiment, the measured spectra, the Pareto front (multi-objective campaigns), the
-model's view (a GP fitted here to the logged experiments, since the optimisers expose no posterior),
-and a table of every experiment with failures marked.
+``<img>``. It shows the campaign and lab settings; the best experiment's conditions, set points (heater,
+each pump's flow, residence time) and outcomes; whether and where the target was first reached;
+convergence; the history of each figure of merit the objective uses, with its target band; each
+parameter by experiment; the measured spectra; reactor time and reagent use (lab.records.resource_use);
+the Pareto front (multi-objective campaigns); the model's view (a GP fitted here to the logged
+experiments, since the optimisers expose no posterior); and a table of every experiment. An experiment
+is marked failed in the table and in every plot by one rule, models.objective.failure_reason.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import numpy as np
 from campaigns import scoring
 from campaigns.spec import parameter_unit
 from lab import plots
-from lab.plots import ParameterAxis
-from lab.records import ExperimentRecord
+from lab.console import duration, figure_label
+from lab.plots import FigureTrack, ParameterAxis
+from lab.records import ExperimentRecord, Usage, resource_use
 from lab.sources import CampaignData, open_campaign, spectrometer_wavelengths
-from models.objective import MultiObjective, make_objective
+from models.objective import MultiObjective, failure_reason, make_objective
 
 __all__ = ["write_report", "run_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
 
@@ -43,6 +47,8 @@ class Report:
     html_path: Path
     png_paths: dict[str, Path]
     summary: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    """The matplotlib Figures drawn, by plot name (what the PNG files hold)."""
 
 
 def _axes(data: CampaignData) -> list[ParameterAxis]:
@@ -65,6 +71,59 @@ def _best(records: list[ExperimentRecord], objective: Any) -> ExperimentRecord |
     """The incumbent, as replay and the run summary pick it (campaigns.scoring.best_index)."""
     i = scoring.best_index(objective, [(k, r.outcome_row()) for k, r in enumerate(records)])
     return None if i is None else records[i]
+
+
+def _tracks(objective: Any) -> list[FigureTrack]:
+    """The figures of merit the objective uses (and its ``reached`` criteria name), with their target
+    bands: the ``reached`` interval, else a term's ``within`` band or ``target`` value."""
+    names = list(objective.outcomes) + [k for k in objective.reached_ranges if k not in objective.outcomes]
+    terms = [t for o in _objectives(objective) for t in getattr(o, "terms", ())]
+    out = []
+    for name in names:
+        band = objective.reached_ranges.get(name)
+        target = None
+        for t in terms:
+            if t.outcome == name and band is None and t.within is not None:
+                band = tuple(t.within)
+            if t.outcome == name and t.target is not None:
+                target = t.target
+        label, unit = figure_label(name)
+        out.append(FigureTrack(name, f"{label} ({unit})" if unit else label, band, target))
+    return out
+
+
+def _reagents(lab: dict[str, Any]) -> dict[str, str]:
+    """Pump device name -> the reagent it holds (from the lab table as run)."""
+    pumps = lab.get("pumps") or {}
+    return {name: str(p.get("reagent", name)) for name, p in pumps.items() if isinstance(p, dict)}
+
+
+def _setpoint_rows(record: ExperimentRecord, reagents: dict[str, str]) -> dict[str, str]:
+    """The best experiment's set points beside what the rig read back at its measurement."""
+    sp, reading = record.setpoints, record.primary
+    rows: dict[str, str] = {}
+    measured = reading.get("heater_temperature")
+    if sp.get("temperature_c") is not None:
+        rows["temperature"] = f"{_fmt(sp['temperature_c'])} degC" + (
+            f" (read {_fmt(measured)})" if isinstance(measured, (int, float)) else "")
+    if sp.get("residence_time_s") is not None:
+        tau = float(sp["residence_time_s"])
+        rows["residence time"] = f"{_fmt(tau)} s" + (f" ({duration(tau)})" if tau >= 60 else "")
+    if sp.get("total_flow_ul_min") is not None:
+        rows["total flow"] = f"{_fmt(sp['total_flow_ul_min'])} uL/min"
+    by_reagent = {r: p for p, r in reagents.items()}
+    for reagent, flow in (sp.get("flows_ul_min") or {}).items():
+        pump = by_reagent.get(reagent, reagent)
+        read = reading.get(f"{pump}_flow")
+        rows[f"pump {pump}" if pump == reagent else f"pump {pump} ({reagent})"] = f"{_fmt(flow)} uL/min" + (
+            f" (read {_fmt(read)})" if isinstance(read, (int, float)) else "")
+    for reagent, conc in (sp.get("concentrations_mM") or {}).items():
+        rows[f"concentration {reagent}"] = f"{_fmt(conc)} mM"
+    return rows
+
+
+def _usage_by_uid(usage: list[Usage]) -> dict[str, Usage]:
+    return {u.uid: u for u in usage}
 
 
 def _fit_curves(records: list[ExperimentRecord], axes: list[ParameterAxis], objective: Any,
@@ -148,30 +207,39 @@ tr.failed td{background:#fde8e8;color:#a11}tr.best td{background:#e8f6e8;font-we
 tr.incomplete td{background:#f3f3f3;color:#777}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:.85rem}
+p.target{font-size:1.05rem}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#a11;color:#fff;font-size:.75rem}
 """
 
 
 def _experiment_rows(data: CampaignData, objective: Any, axes: list[ParameterAxis],
-                     best: ExperimentRecord | None) -> tuple[list[str], list[list[str]], list[str]]:
+                     best: ExperimentRecord | None, usage: dict[str, Usage]
+                     ) -> tuple[list[str], list[list[str]], list[str]]:
     outcome_names: list[str] = []
     for r in data.runs:
         for k in r.outcomes:
             if k not in outcome_names and k not in ("failure", "objective"):
                 outcome_names.append(k)
-    header = ["#", *[a.label for a in axes], *outcome_names, "objective", "status"]
+    header = ["#", *[a.label for a in axes], *outcome_names, "objective", "reactor time", "total",
+              "dispensed (uL)", "total (mL)", "status"]
     rows, classes = [], []
     for r in data.runs:
         row_out = r.outcome_row()
         value = objective.value(row_out) if r.completed else None
+        reason = failure_reason(objective, row_out)
         if not r.completed:
             status, cls = f"incomplete ({r.exit_status or 'no stop document'})", "incomplete"
-        elif r.outcomes.get("failure"):
-            status, cls = f"failed: {r.outcomes['failure']}", "failed"
+        elif reason:
+            status, cls = f"failed: {reason}", "failed"
         else:
             status, cls = "ok", "best" if best is not None and r.uid == best.uid else ""
+        u = usage.get(r.uid)
+        spent = [duration(u.reactor_s) if u and u.reactor_s is not None else "–",
+                 duration(u.cumulative_reactor_s) if u else "–",
+                 _fmt(u.reagent_total_ul, 3) if u and u.reactor_s is not None else "–",
+                 _fmt(sum(u.cumulative_reagents_ul.values()) / 1000.0, 3) if u else "–"]
         rows.append([str(r.index), *[_fmt(r.conditions.get(a.name)) for a in axes],
-                     *[_fmt(r.outcomes.get(k)) for k in outcome_names], _fmt(value), status])
+                     *[_fmt(r.outcomes.get(k)) for k in outcome_names], _fmt(value), *spent, status])
         classes.append(cls)
     return header, rows, classes
 
@@ -189,7 +257,13 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     axes = _axes(data)
     best = _best(records, objective)
     best_index = None if best is None else best.index
-    failed = [r for r in records if r.outcomes.get("failure")]
+    reasons = {r.index: failure_reason(objective, r.outcome_row()) for r in records}
+    failed = [r for r in records if reasons[r.index]]
+    failed_indices = {r.index for r in failed}
+    first_on_target = scoring.reached_at(objective, [(r.index, r.outcome_row()) for r in records])
+    usage = resource_use(data.runs)
+    usage_of = _usage_by_uid(usage)
+    reagents = _reagents(data.lab)
 
     figures: list[tuple[str, str, Any]] = []
     if isinstance(objective, MultiObjective):
@@ -199,19 +273,32 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
             fig = plots.pareto(np.array([v for _, v, _ in ok]), np.array([u for _, _, u in ok]),
                                [o.name for o in objectives], [r.index for r, _, _ in ok])
             figures.append(("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig))
-    figures.insert(0, ("convergence", f"{first.name} of each experiment and the best so far",
+    figures.insert(0, ("convergence", f"{first.name} of each experiment and the best so far (crosses: failed)",
                        plots.convergence(records, [first.value(r.outcome_row()) for r in records], first.sign,
-                                         first.name)))
+                                         first.name, failed=failed_indices)))
+    figures.insert(1, ("figures", "Each figure of merit the objective uses, by experiment, with its target "
+                                  "band (star: best; crosses: failed)",
+                       plots.figure_history(records, _tracks(objective), best_index, failed_indices,
+                                            first_on_target)))
     figures.append(("parameters", "Conditions of each experiment (crosses: failed, star: best)",
-                    plots.parameters_vs_experiment(records, axes, best_index)))
+                    plots.parameters_vs_experiment(records, axes, best_index, failed_indices)))
     figures.append(("spectra", "Absorbance and photoluminescence of every experiment",
-                    plots.spectra(records, spectrometer_wavelengths(data.documents), best_index)))
+                    plots.spectra(records, spectrometer_wavelengths(data.documents), best_index,
+                                  failed_indices)))
+    measured = [u for u in usage if u.reactor_s is not None]
+    pumps = sorted({p for u in measured for p in u.cumulative_reagents_ul})
+    spent = {reagents.get(p, p): [u.cumulative_reagents_ul.get(p, 0.0) for u in measured] for p in pumps}
+    figures.append(("resources", "Reactor time and reagent use, cumulative over every run in the log "
+                                 "(flushes and calibration included)",
+                    plots.resources([u.index for u in measured], [u.cumulative_reactor_s for u in measured],
+                                    spent)))
     curves = _fit_curves(records, axes, first, best)
     figures.append(("model", "A Gaussian process fitted to the logged experiments, sliced along each parameter "
                               "through the best experiment (dashed); dots are the experiments",
                     plots.model_view(curves, axes, first.name)))
 
     png_paths: dict[str, Path] = {}
+    drawn: dict[str, Any] = {}
     blocks = []
     for key, caption, fig in figures:
         if fig is None:
@@ -219,6 +306,7 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         path = plot_dir / f"{key}.png"
         encoded = _png(fig, path)
         png_paths[key] = path
+        drawn[key] = fig
         blocks.append(f'<figure id="plot-{key}"><img alt="{html.escape(key)} plot" '
                       f'src="data:image/png;base64,{encoded}"><figcaption>{html.escape(caption)}</figcaption></figure>')
 
@@ -234,13 +322,32 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         settings["strategy options"] = spec.strategy_options
     settings.update({f"protocol: {k}": v for k, v in spec.protocol.model_dump().items()})
 
+    total = usage[-1] if usage else None
+    if not objective.reached_ranges:
+        target_text = "The campaign defines no target (no reached criteria)."
+    elif first_on_target is None:
+        target_text = "Target not reached."
+    else:
+        target_text = f"Target reached at experiment {first_on_target}"
+        at = usage_of.get(next(r.uid for r in records if r.index == first_on_target))
+        if at is not None:
+            target_text += (f", after {duration(at.cumulative_reactor_s)} of reactor time and "
+                            f"{sum(at.cumulative_reagents_ul.values()) / 1000.0:.3g} mL of reagents")
+        target_text += "."
+    spent_text = "Reactor time and reagent use: not recorded."
+    if total is not None:
+        volumes = ", ".join(f"{html.escape(reagents.get(p, p))} {v / 1000.0:.3g} mL"
+                            for p, v in total.cumulative_reagents_ul.items())
+        spent_text = (f"Reactor time {html.escape(duration(total.cumulative_reactor_s))}"
+                      + (f"; dispensed {volumes}" if volumes else "") + ".")
     best_html = "<p>No successful experiment yet.</p>"
     if best is not None:
         best_html = (f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
                      f'{_kv_table({a.label: best.conditions.get(a.name) for a in axes})}</div>'
+                     f'<div><h3>Set points and pumps</h3>{_kv_table(_setpoint_rows(best, reagents))}</div>'
                      f'<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, "objective": first.value(best.outcome_row())})}'
                      "</div></div>")
-    header, rows, classes = _experiment_rows(data, objective, axes, best)
+    header, rows, classes = _experiment_rows(data, objective, axes, best, usage_of)
     table = ('<table class="runs"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in header)
              + "</tr></thead><tbody>"
              + "".join(f'<tr class="{c}">' + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
@@ -256,6 +363,8 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
 <h1>{html.escape(spec.name)}</h1>
 <p class="meta">{html.escape(spec.description)}<br>Read from {html.escape(data.origin)}; written {now} by qdlab report.</p>
 <h2>Best so far{failed_badge}</h2>
+<p class="target" id="target">{html.escape(target_text)}</p>
+<p id="resources">{spent_text}</p>
 {best_html}
 <h2>Plots</h2>
 {''.join(blocks)}
@@ -271,31 +380,47 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     summary = {"campaign": {"name": spec.name, "id": spec.id, "material": spec.material, "strategy": spec.strategy,
                             "seed": spec.seed, "budget": spec.budget},
                "lab": data.lab.get("name"), "experiments": len(records), "failed": len(failed),
+               "failed_indices": sorted(failed_indices),
+               "has_target": bool(objective.reached_ranges), "reached_at": first_on_target,
+               "reactor_s": None if total is None else total.cumulative_reactor_s,
+               "reagents_ul": {} if total is None else {reagents.get(p, p): v for p, v in
+                                                        total.cumulative_reagents_ul.items()},
                "best": None if best is None else {"index": best.index, "conditions": best.conditions,
                                                   "outcomes": best.outcomes,
-                                                  "objective": first.value(best.outcome_row())},
+                                                  "objective": first.value(best.outcome_row()),
+                                                  "setpoints": best.setpoints},
                "report": str(html_path), "plots": {k: str(p) for k, p in png_paths.items()}}
-    return Report(html_path, png_paths, summary)
+    return Report(html_path, png_paths, summary, drawn)
 
 
 def run_report(directory: Path | None, *, tiled: str | None = None, campaign_id: str | None = None,
                json_out: bool = False) -> Report:
-    """``qdlab report``: read the campaign, write the report, print the summary on stderr (JSON on stdout)."""
-    from lab.console import emit_json, err, outcome_table
+    """``qdlab report``: read the campaign, write the report, print the summary on stdout (with ``--json``:
+    the summary as JSON on stdout, the human lines on stderr)."""
+    from lab.console import emit_json, err, out, outcome_table
 
+    console = err if json_out else out
     data = open_campaign(None if tiled else directory, tiled=tiled, campaign_id=campaign_id)
     out_dir = directory if directory is not None else Path("reports") / str(data.spec.id)
     report = write_report(data, out_dir)
     s = report.summary
     c = s["campaign"]
-    err.print(f"[bold]{c['name']}[/] ({c['material']}, {c['strategy']}, seed {c['seed']}) on lab {s['lab'] or '?'}: "
-              f"{s['experiments']} of {c['budget']} experiments, {s['failed']} failed")
+    console.print(f"[bold]{c['name']}[/] ({c['material']}, {c['strategy']}, seed {c['seed']}) on lab "
+                  f"{s['lab'] or '?'}: {s['experiments']} of {c['budget']} experiments, {s['failed']} failed")
+    if s["has_target"]:
+        console.print(f"target reached at experiment {s['reached_at']}" if s["reached_at"] is not None
+                      else "target not reached")
+    if s["reactor_s"] is not None:
+        volumes = ", ".join(f"{k} {v / 1000.0:.3g} mL" for k, v in s["reagents_ul"].items())
+        spent = f"reactor time {duration(s['reactor_s'])}"
+        console.print(spent + (f"; dispensed {volumes}" if volumes else ""))
     if s["best"] is None:
-        err.print("no successful experiment yet")
+        console.print("no successful experiment yet")
     else:
-        err.print(outcome_table(f"best: experiment {s['best']['index']}", s["best"]["conditions"]))
-        err.print(outcome_table("its outcomes", {**s["best"]["outcomes"], "objective": s["best"]["objective"]}))
-    err.print(f"report: {report.html_path} (plots in {report.html_path.parent / PLOTS_DIR})")
+        best = s["best"]
+        console.print(outcome_table(f"best: experiment {best['index']}", best["conditions"]))
+        console.print(outcome_table("its outcomes", {**best["outcomes"], "objective": best["objective"]}))
+    console.print(f"report: {report.html_path} (plots in {report.html_path.parent / PLOTS_DIR})")
     if json_out:
         emit_json(s)
     return report

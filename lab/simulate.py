@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from lab.console import emit_json, err, outcome_table
+from lab.console import emit_json, err, out, outcome_table
 from models.errors import ConfigurationError
 from models.units import parse_quantity
 
@@ -82,7 +82,7 @@ def run_simulate(*, material: str, describe: bool, assignments: list[str], input
             emit_json({"material": material, "conditions": table})
         else:
             for d in table:
-                err.print(f"{d['name']:<16} {d['kind']:<12} [{d['low']:g}, {d['high']:g}] {d['unit']} "
+                out.print(f"{d['name']:<16} {d['kind']:<12} [{d['low']:g}, {d['high']:g}] {d['unit']} "
                           f"(default {d['default']:g})")
         return
     rows = _rows_from_csv(material, input_csv) if input_csv else [parse_assignments(material, assignments)]
@@ -102,7 +102,7 @@ def run_simulate(*, material: str, describe: bool, assignments: list[str], input
         if json_out:
             emit_json(result)
         else:
-            err.print(outcome_table(f"{material}", result))
+            out.print(outcome_table(f"{material}", result))
 
 
 def run_benchmark(*, material: str, n: int, seed: int, json_out: bool, repeats: int = 5) -> None:
@@ -128,5 +128,6 @@ def run_benchmark(*, material: str, n: int, seed: int, json_out: bool, repeats: 
     result = {"material": material, "conditions": n, "best_s": best, "evaluations_per_s": n / best}
     if json_out:
         emit_json(result)
-    err.print(f"{material}: {n} steady states in {best:.3f} s = {n / best:,.0f} evaluations/s "
+    console = err if json_out else out
+    console.print(f"{material}: {n} steady states in {best:.3f} s = {n / best:,.0f} evaluations/s "
               f"(vectorised, best of {repeats})")

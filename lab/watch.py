@@ -1,28 +1,38 @@
 """``qdlab watch DIR``: follow a running campaign from another terminal by tailing its document log.
 
-Read-only: it never takes the directory's lock, so it can watch while ``qdlab run`` writes. It stops
-when the campaign's budget is complete, or on Ctrl-C (the campaign goes on).
+Read-only: it never takes the directory's lock, so it can watch while ``qdlab run`` writes. It waits
+for a campaign that is not there yet, and stops when the campaign has finished (budget done) or stopped
+(its last run closed other than ``success``, or the log has not grown for longer than an experiment can
+take), or on Ctrl-C (the campaign goes on).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from campaigns.scoring import best_index, reached_at
+from lab.console import LineState, duration, progress_text
 from lab.files import load_campaign
-from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
+from lab.records import ExperimentRecord, Usage, budget_in_force, completed, experiments_from_documents, \
+    resource_use
 from lab.storage import LOG_NAME
 from models.errors import LogError
-from models.objective import MultiObjective, make_objective
+from models.objective import MultiObjective, failure_reason, make_objective
 
-__all__ = ["LogTail", "CampaignState", "campaign_state", "render_state", "watch", "show_current_conditions"]
+__all__ = ["LogTail", "CampaignState", "campaign_state", "render_state", "watch", "show_current_conditions",
+           "line_fields", "usage_text", "STALE_FLOOR_S"]
+
+STALE_FLOOR_S = 120.0
+"""A log that has not grown for this long (s, wall) may mean a stopped campaign (:func:`stale_after_s`)."""
 
 
 class LogTail:
@@ -32,13 +42,19 @@ class LogTail:
         self.path = Path(path)
         self._offset = 0
         self._partial = b""
+        self._inode: int | None = None
+        self.restarted = False
+        """True after a :meth:`poll` that found the log replaced (``qdlab run --force``): it read it anew."""
 
     def poll(self) -> list[tuple[str, dict]]:
+        self.restarted = False
         if not self.path.is_file():
             return []
         with open(self.path, "rb") as f:
-            if f.seek(0, 2) < self._offset:  # the log was replaced (qdlab run --force): start over
-                self._offset, self._partial = 0, b""
+            inode = os.fstat(f.fileno()).st_ino
+            if f.seek(0, 2) < self._offset or (self._inode is not None and inode != self._inode):
+                self._offset, self._partial, self.restarted = 0, b"", True  # replaced: start over
+            self._inode = inode
             f.seek(self._offset)
             chunk = f.read()
         self._offset += len(chunk)
@@ -58,7 +74,12 @@ class LogTail:
 
 @dataclass
 class CampaignState:
-    """What a watcher shows: progress, timing, the experiment running now and the best so far."""
+    """What a watcher shows: progress, timing, the experiment running now and the best so far.
+
+    ``status``: ``"waiting"`` (no campaign there yet), ``"starting"`` (no experiment yet), ``"running"``,
+    ``"stopped"`` (``reason`` says why) or ``"finished"`` (budget done). ``reactor_s`` and
+    ``reagents_ul``: reactor time (s) and each pump's reagent use (uL) so far (lab.records.resource_use).
+    """
 
     name: str
     budget: int
@@ -71,46 +92,130 @@ class CampaignState:
     eta_s: float | None
     complete: bool
     objective: str = "objective"
+    status: str = "running"
+    reason: str = ""
+    has_target: bool = False
+    reached_at: int | None = None
+    reactor_s: float | None = None
+    reagents_ul: dict[str, float] = field(default_factory=dict)
+    figures: tuple[str, ...] = ()
+    directory: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "extra"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("extra", "figures")}
 
 
-def _summary(record: ExperimentRecord, objective: Any) -> dict[str, Any]:
+def _summary(record: ExperimentRecord, objective: Any, scalar: Any) -> dict[str, Any]:
     row = record.outcome_row()
-    value = objective.value(row)
-    return {"index": record.index, "conditions": record.conditions, "objective": value,
-            "failure": record.outcomes.get("failure"),
+    return {"index": record.index, "conditions": record.conditions, "objective": scalar.value(row),
+            "failure": failure_reason(objective, row),
             "outcomes": {k: v for k, v in record.outcomes.items() if k not in ("failure", "objective")}}
 
 
-def campaign_state(spec: Any, docs: list[tuple[str, dict]], now: float | None = None) -> CampaignState:
-    """The state of a campaign from the documents logged so far (``now``: wall time, for ETA)."""
+def line_fields(objective: Any, records: list[ExperimentRecord]) -> dict[str, Any]:
+    """The progress line's view of completed experiments: the incumbent (as replay and the report pick it)
+    and its figures of merit, the first experiment on target, failures and the last failure."""
+    rows = [(k, r.outcome_row()) for k, r in enumerate(records)]
+    i = best_index(objective, rows)
+    first = reached_at(objective, rows) if objective.reached_ranges else None
+    reasons = [failure_reason(objective, row) for _, row in rows]
+    best = records[i] if i is not None else None
+    return {"best_index": None if best is None else best.index,
+            "best": {} if best is None else {k: best.outcomes.get(k) for k in objective.outcomes},
+            "reached_at": None if first is None else records[first].index,
+            "failed": sum(1 for x in reasons if x),
+            "last_index": records[-1].index if records else None,
+            "last_failure": reasons[-1] if reasons else None}
+
+
+def usage_text(usage: Usage | None, *, reagents: dict[str, str] | None = None) -> str:
+    """``reactor time 1h35m; dispensed cd 3.28 mL, se 2.32 mL, solvent 8.55 mL`` (cumulative)."""
+    if usage is None:
+        return "reactor time -"
+    names = reagents or {}
+    volumes = ", ".join(f"{names.get(p, p)} {v / 1000.0:.3g} mL"
+                        for p, v in usage.cumulative_reagents_ul.items())
+    text = f"reactor time {duration(usage.cumulative_reactor_s)}"
+    return text + (f"; dispensed {volumes}" if volumes else "")
+
+
+def stale_after_s(spec: Any, runs: list[ExperimentRecord], usage: list[Usage]) -> float:
+    """How long (wall s) the log may stay unchanged while a campaign still runs.
+
+    The longest an experiment may take on the reactor's clock (heater timeout, clog recovery, dead time
+    and the protocol's residence times), scaled by how fast this log's experiments ran against that clock
+    (wall s per reactor s: ~1 on a real rig, far less in simulated time; 1 before any has finished), twice,
+    and never under :data:`STALE_FLOOR_S`.
+    """
+    p = spec.protocol
+    tau = 0.0
+    if runs and runs[-1].exit_status is None:
+        tau = float(runs[-1].setpoints.get("residence_time_s") or 0.0)
+    bound_s = p.heater_timeout + p.clog_recovery + (p.residence_times + 2.0) * tau
+    ratios = [(r.stop_time - r.time) / u.reactor_s for r, u in zip(runs, usage)
+              if r.stop_time is not None and r.time and u.reactor_s]
+    speed = max(ratios) if ratios else 1.0
+    return max(STALE_FLOOR_S, 2.0 * speed * bound_s)
+
+
+def campaign_state(spec: Any, docs: list[tuple[str, dict]], now: float | None = None, *,
+                   last_activity: float | None = None, stale_after: float | None = None) -> CampaignState:
+    """The state of a campaign from the documents logged so far.
+
+    ``now``: wall time (s since the epoch), for ETA and staleness; ``last_activity``: when the log last
+    grew (default: its latest document's time); ``stale_after``: seconds without growth after which an
+    unfinished campaign counts as stopped (default :func:`stale_after_s`).
+    """
     now = time.time() if now is None else now
     objective = make_objective(spec.objective)
     first = objective.objectives[0] if isinstance(objective, MultiObjective) else objective
+    budget = budget_in_force(docs, spec.budget)
     runs = experiments_from_documents(docs)
     records = completed(runs)
+    usage = resource_use(runs)
     open_runs = [r for r in runs[-1:] if r.exit_status is None]  # an older open run was cut short
     running = None
     if open_runs:
         r = open_runs[-1]
         running = {"index": r.index, "conditions": r.conditions, "since_s": max(0.0, now - r.time)}
-    scored = [(first.utility(r.outcome_row()), r) for r in records]
-    scored = [(u, r) for u, r in scored if u is not None]
-    best = _summary(max(scored, key=lambda t: t[0])[1], first) if scored else None
-    last = _summary(records[-1], first) if records else None
+    rows = [(k, r.outcome_row()) for k, r in enumerate(records)]
+    i = best_index(objective, rows)
+    best = _summary(records[i], objective, first) if i is not None else None
+    last = _summary(records[-1], objective, first) if records else None
+    fields = line_fields(objective, records)
     done = len(records)
     starts = [r.time for r in runs if r.time]
     elapsed = (now - min(starts)) if starts else None
-    budget = budget_in_force(docs, spec.budget)
     complete = done >= budget and not open_runs
     eta = None
     if elapsed is not None and done and not complete:
         eta = elapsed / done * (budget - done)
-    return CampaignState(spec.name, budget, done, sum(1 for r in records if r.outcomes.get("failure")),
-                         running, best, last, elapsed, eta, complete, objective=first.name)
+    if last_activity is None:
+        times = [d.get("time") for _, d in docs if isinstance(d.get("time"), (int, float))]
+        last_activity = max(times) if times else None
+    limit = stale_after_s(spec, runs, usage) if stale_after is None else stale_after
+    idle = None if last_activity is None else max(0.0, now - last_activity)
+    status, reason = "running", ""
+    if complete:
+        status = "finished"
+    elif runs and runs[-1].exit_status not in (None, "success"):
+        r = runs[-1]
+        status = "stopped"
+        reason = f"experiment {r.index} closed with {r.exit_status}"
+        reason += f" ({r.stop_reason})" if r.stop_reason else ""
+    elif idle is not None and idle > limit:
+        status = "stopped"
+        reason = f"the log has not grown for {duration(idle)} (no process writing it?)"
+    elif not runs:
+        status = "starting"
+    total = usage[-1] if usage else None
+    return CampaignState(spec.name, budget, done, fields["failed"], running, best, last, elapsed, eta, complete,
+                         objective=first.name, status=status, reason=reason,
+                         has_target=bool(objective.reached_ranges), reached_at=fields["reached_at"],
+                         reactor_s=None if total is None else total.cumulative_reactor_s,
+                         reagents_ul={} if total is None else dict(total.cumulative_reagents_ul),
+                         figures=tuple(objective.outcomes), extra={"fields": fields, "usage": total})
 
 
 def _fmt(value: Any) -> str:
@@ -121,74 +226,133 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+class _Screen:
+    """The watcher's screen, laid out at the console's width: the progress line, what the campaign is
+    doing, reactor time and reagent use, and a table of running / last / best."""
+
+    def __init__(self, state: CampaignState):
+        self.state = state
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        state = self.state
+        f = state.extra.get("fields", {})
+        line = LineState(name=state.name, budget=state.budget, done=state.done, failed=state.failed,
+                         eta_s=state.eta_s, best_index=f.get("best_index"), best=f.get("best", {}),
+                         has_target=state.has_target, reached_at=state.reached_at,
+                         status="" if state.status == "running" else state.status)
+        yield progress_text(line, options.max_width)
+        if state.status == "waiting":
+            yield Text(f"waiting for {state.directory or state.name}: no campaign there yet", no_wrap=True,
+                       overflow="ellipsis")
+            return
+        if state.status == "stopped":
+            what = Text(f"stopped: {state.reason}; continue with: qdlab resume {state.directory}".rstrip(),
+                        style="bold red")
+        elif state.status == "finished":
+            what = Text(f"finished: {state.done} of {state.budget} experiments", style="bold green")
+        elif state.running:
+            what = Text(f"running experiment {state.running['index']} for {duration(state.running['since_s'])}")
+        else:
+            what = Text("starting (calibrating, or between experiments)" if state.status == "running"
+                        else "starting: no experiment yet")
+        yield what
+        yield Text(usage_text(state.extra.get("usage")), style="dim")
+        names: list[str] = []
+        for item in (state.running, state.last, state.best):
+            for k in (item or {}).get("conditions", {}):
+                if k not in names:
+                    names.append(k)
+        table = Table(show_header=True, header_style="bold", box=None)
+        for col in ["", "#", *names, state.objective, "note"]:
+            table.add_column(col, justify="right")
+        if state.running:
+            r = state.running
+            table.add_row("now", str(r["index"]), *[_fmt(r["conditions"].get(n)) for n in names], "-",
+                          f"measuring for {duration(r['since_s'])}")
+        for label, item in (("last", state.last), ("best", state.best)):
+            if item:
+                table.add_row(label, str(item["index"]), *[_fmt(item["conditions"].get(n)) for n in names],
+                              _fmt(item["objective"]), f"failed: {item['failure']}" if item["failure"] else "")
+        if table.row_count:
+            yield table
 
 
-def render_state(state: CampaignState) -> Group:
-    """The watcher's screen: one progress line and a table of running / last / best."""
-    status = "complete" if state.complete else ("running" if state.running else "waiting")
-    head = Text.assemble((f"{state.name}", "bold"), f"  {state.done}/{state.budget} experiments",
-                         f" ({state.failed} failed)" if state.failed else "", f"  {status}",
-                         f"  elapsed {_duration(state.elapsed_s)}  ETA {_duration(state.eta_s)}")
-    names: list[str] = []
-    for item in (state.running, state.last, state.best):
-        for k in (item or {}).get("conditions", {}):
-            if k not in names:
-                names.append(k)
-    table = Table(show_header=True, header_style="bold", box=None)
-    for col in ["", "#", *names, state.objective, "note"]:
-        table.add_column(col, justify="right")
-    if state.running:
-        r = state.running
-        table.add_row("now", str(r["index"]), *[_fmt(r["conditions"].get(n)) for n in names], "-",
-                      f"measuring for {_duration(r['since_s'])}")
-    for label, item in (("last", state.last), ("best", state.best)):
-        if item:
-            table.add_row(label, str(item["index"]), *[_fmt(item["conditions"].get(n)) for n in names],
-                          _fmt(item["objective"]), f"failed: {item['failure']}" if item["failure"] else "")
-    return Group(head, table)
+def render_state(state: CampaignState) -> Any:
+    """The watcher's screen for ``state`` (a rich renderable laid out at the console's width)."""
+    return _Screen(state)
 
 
-def watch(directory: Path, *, once: bool = False, interval_s: float = 1.0, console: Any = None) -> CampaignState:
-    """Follow ``directory`` until its budget is complete (or Ctrl-C); with ``once``, read it once."""
+def _waiting(directory: Path) -> CampaignState:
+    return CampaignState(directory.name, 0, 0, 0, None, None, None, None, None, False, status="waiting",
+                         directory=str(directory))
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def watch(directory: Path, *, once: bool = False, interval_s: float = 1.0, console: Any = None,
+          stale_after_s: float | None = None) -> CampaignState:
+    """Follow ``directory`` until its campaign has finished or stopped (or Ctrl-C); with ``once``, look once.
+
+    A directory without a campaign yet (``qdlab run`` has not written it) is waited for, not an error;
+    with ``once`` a directory that does not exist is a :class:`LogError`.
+    """
     from rich.live import Live
 
-    from lab.console import err
+    from lab.console import out
 
-    console = console or err
+    console = console or out
     directory = Path(directory)
-    if not directory.is_dir():
+    if once and not directory.is_dir():
         raise LogError(f"{directory}: no such campaign directory")
-    deadline = time.monotonic() + 60.0
-    while not (directory / "campaign.toml").is_file():  # qdlab run writes it first
-        if once or time.monotonic() > deadline:
-            raise LogError(f"{directory}: not a campaign directory (no campaign.toml)")
-        time.sleep(interval_s)
-    spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it runs
     tail = LogTail(directory / LOG_NAME)
-    docs = tail.poll()
-    state = campaign_state(spec, docs)
+    docs: list[tuple[str, dict]] = []
+    spec = None
+
+    def look() -> CampaignState:
+        nonlocal spec, docs
+        if not (directory / "campaign.toml").is_file():  # qdlab run writes it first
+            spec, docs = None, []
+            return _waiting(directory)
+        if spec is None:
+            spec = load_campaign(directory / "campaign.toml", check_outcomes=False)
+        new = tail.poll()
+        if tail.restarted:  # qdlab run --force replaced the campaign
+            docs, spec = [], load_campaign(directory / "campaign.toml")
+        docs.extend(new)
+        activity = _mtime(directory / LOG_NAME) or _mtime(directory / "campaign.toml")
+        state = campaign_state(spec, docs, last_activity=activity, stale_after=stale_after_s)
+        state.directory = str(directory)
+        return state
+
+    state = look()
     if once:
         console.print(render_state(state))
         return state
+    said_waiting = False
     try:
         with Live(render_state(state), console=console, refresh_per_second=2, transient=False) as live:
-            while not state.complete:
+            while True:
+                if state.status == "waiting" and not said_waiting:  # also in a log file, not only on screen
+                    live.console.print(f"waiting for {directory}: no campaign there yet (Ctrl-C to stop)")
+                    said_waiting = True
+                if state.status in ("finished", "stopped"):
+                    break
                 time.sleep(interval_s)
-                docs.extend(tail.poll())
-                state = campaign_state(spec, docs)
+                state = look()
                 live.update(render_state(state))
     except KeyboardInterrupt:
         console.print("stopped watching; the campaign goes on")
     return state
 
 
-def show_current_conditions(progress: Any, task: Any, spec: Any) -> Any:
-    """A RunEngine subscriber that puts the conditions of the experiment starting now in the progress line."""
+def show_current_conditions(line: Any, spec: Any) -> Any:
+    """A RunEngine subscriber that puts the experiment starting now and its conditions in the progress
+    line (``line``: a :class:`lab.console.CampaignLine`)."""
     from campaigns.spec import parameter_unit
 
     units = {}
@@ -201,8 +365,8 @@ def show_current_conditions(progress: Any, task: Any, spec: Any) -> Any:
     def on_document(name: str, doc: dict) -> None:
         if name != "start" or "experiment_index" not in doc:
             return
-        conditions = ", ".join(f"{k} {_fmt(v)}{(' ' + units[k]) if units.get(k) else ''}"
-                               for k, v in doc.get("conditions", {}).items())
-        progress.update(task, description=f"{spec.name} [dim]#{doc['experiment_index']}: {conditions}[/]")
+        line.state.running_text = ", ".join(f"{_fmt(v)}{(' ' + units[k]) if units.get(k) else ''}"
+                                            for k, v in doc.get("conditions", {}).items())
+        line.state.running_index = doc["experiment_index"]
 
     return on_document

@@ -25,7 +25,7 @@ from typing import Any
 
 from models.errors import ConfigurationError
 
-__all__ = ["Objective", "MultiObjective", "ObjectiveTerm", "make_objective", "is_failed"]
+__all__ = ["Objective", "MultiObjective", "ObjectiveTerm", "make_objective", "is_failed", "failure_reason"]
 
 _GOALS = ("maximize", "minimize")
 
@@ -43,6 +43,21 @@ def _num(x: Any) -> float | None:
 def is_failed(outcomes: Mapping[str, Any]) -> bool:
     """True when the experiment is marked failed (a truthy ``"failure"``)."""
     return bool(outcomes.get("failure"))
+
+
+def failure_reason(objective: Any, outcomes: Mapping[str, Any]) -> str | None:
+    """Why an experiment does not count for ``objective`` (None when it does): its ``failure`` mark, or
+    ``"no NAME"`` for the first outcome the objective needs that was not measured.
+
+    The one definition of a failed experiment: the optimisers treat both cases as failures (no value to
+    learn from), and the report, its plots, ``qdlab watch`` and the progress line mark what this says.
+    """
+    if is_failed(outcomes):
+        return str(outcomes["failure"])
+    for name in getattr(objective, "outcomes", ()):
+        if _num(outcomes.get(name)) is None:
+            return f"no {name}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def test_replay_report_and_watch_honour_the_budget_in_force(extended, capsys, tm
     state = campaign_state(load_campaign(out / "campaign.toml"), _docs(out))
     assert (state.budget, state.done, state.complete) == (6, 6, True)
     assert main(["replay", str(out)]) == 0
-    assert "budget 6" in capsys.readouterr().err
+    assert "budget 6" in capsys.readouterr().out
 
 
 def test_a_plain_resume_keeps_the_extended_budget(extended, tmp_path):
