@@ -7,6 +7,7 @@ is in its directory: the resolved ``campaign.toml`` and ``lab.toml`` and the doc
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -265,9 +266,11 @@ class CampaignSession:
                                                     f"{report.safe_temperature_c:g} degC")
         except Exception as exc:  # noqa: BLE001 - never raises: this runs on every way out
             report.failures[rig.heater.name] = _describe(exc)
+        (_log.info if report.ok else _log.warning)("made safe: %s", report.summary())
         return report
 
 
+_log = logging.getLogger("qdlab.session")
 _SETPOINT_READBACK_C = 0.15  # a controller's set-point register holds 0.1 degC (Modbus, one decimal)
 
 

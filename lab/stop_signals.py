@@ -12,6 +12,7 @@ the rig connects, say) is kept: ``check()`` raises ``StopRequested`` before the 
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 
@@ -20,6 +21,7 @@ __all__ = ["STOP_SIGNALS", "StopSignals", "StopRequested"]
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 """The signals that stop a campaign; each exits with 128 + its number (130, 143, 129)."""
 
+_log = logging.getLogger("qdlab.stop")
 _RETRY_S = 0.05  # how often the watcher retries while the RunEngine is between calls (wall seconds)
 
 
@@ -90,4 +92,5 @@ class StopSignals:
             self.run_engine.request_pause(defer=False)
         except Exception:  # noqa: BLE001 - TransitionError: it moved on meanwhile; look again
             return False
+        _log.info("%s: RunEngine paused to stop the campaign", self.received)
         return True
