@@ -330,8 +330,9 @@ def bench(
         task = progress.add_task(f"bench {spec.name}", total=total, status="")
 
         def on_done(r: dict) -> None:
-            progress.update(task, advance=1, status=f"{r['strategy']} #{r['repeat']}: "
-                                                    f"target at {r['experiments_to_target']}")
+            reached = r["experiments_to_target"]
+            progress.update(task, advance=1, status=f"{r['strategy']} #{r['repeat']}: " + (
+                "target not reached" if reached is None else f"target at experiment {reached}"))
 
         result = run_bench(spec, lab_cfg, strategies=names, repeats=repeats, budget=budget, scheduler=scheduler,
                            reactor_model=reactor_model, workers=workers, on_done=on_done, first_repeat=first_repeat)

@@ -63,8 +63,8 @@ def test_first_repeat_continues_the_same_sequence_of_worlds(tmp_path, capsys):
     assert main([*common, "--repeats", "2", "--out", str(tmp_path / "both.json")]) == 0
     shown = capsys.readouterr()
     # without --json the table is on stdout (qdlab bench ... | less), the progress bar on stderr
-    assert "median exp. to target" in shown.out and "random" in shown.out and "wrote" in shown.out
-    assert "median exp. to target" not in shown.err
+    assert "cdse-green: 2 repeats, budget 3" in shown.out and "random" in shown.out and "wrote" in shown.out
+    assert "2 repeats, budget 3" not in shown.err
     assert main([*common, "--repeats", "1", "--first-repeat", "1", "--out", str(tmp_path / "second.json")]) == 0
     both = json.loads((tmp_path / "both.json").read_text())
     second = json.loads((tmp_path / "second.json").read_text())
