@@ -110,7 +110,11 @@ def resume(
 
 
 def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
+    from lab.refill import estimate_lines
+
     best_text = {"value": None}
+    estimate = getattr(session, "estimate", None) or session.preflight()
+    err.print("\n".join(estimate_lines(estimate, refill=session.refill_mode)), soft_wrap=True, markup=False)
 
     with campaign_progress() as progress:
         task = progress.add_task(session.spec.name, total=session.spec.budget, status="")
@@ -146,6 +150,23 @@ def _summarise(result, json_out: bool) -> None:
         emit_json({"directory": str(result.directory), "experiments": len(result.records),
                    "best": None if best is None else {"index": best.index, "conditions": best.conditions,
                                                       "outcomes": best.outcomes}})
+
+
+@app.command()
+def refill(
+    directory: Annotated[Path, typer.Argument(help="campaign directory waiting for a refill")],
+    pump: Annotated[Optional[list[str]], typer.Option("--pump", help="pump refilled (repeatable; default: "
+                                                                     "every pump the campaign waits for)")] = None,
+    every: Annotated[bool, typer.Option("--all", help="every pump of the lab was refilled")] = False,
+    volume: Annotated[Optional[str], typer.Option("--volume", help="what each syringe now holds, e.g. "
+                                                                   "\"8 mL\" (default: full)")] = None,
+) -> None:
+    """Tell a campaign waiting for a syringe refill that it was refilled, so it continues."""
+    from lab.refill import request_refill
+    from models.units import parse_quantity
+
+    volume_ul = None if volume is None else parse_quantity(volume, "uL", source="--volume")
+    err.print(request_refill(directory, pumps=pump, every=every, volume_ul=volume_ul))
 
 
 @app.command()
