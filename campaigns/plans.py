@@ -16,10 +16,12 @@ import bluesky.preprocessors as bpp
 from campaigns.conditions import SOLVENT, Setpoints
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
+from devices import SYRINGE_EMPTY_TOLERANCE_UL
 from models.analysis import figures_of_merit
 from models.errors import DeviceError
 
-__all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s", "model_conditions"]
+__all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s", "model_conditions",
+           "syringe_need_ul", "refill_if_short", "REFILL_MARGIN"]
 
 Plan = Generator[Any, Any, Any]
 
@@ -27,6 +29,49 @@ Plan = Generator[Any, Any, Any]
 def steady_state_wait_s(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> float:
     """Dead time to the flow cell plus ``protocol.residence_times`` residence times (s)."""
     return rig.dead_time_s(setpoints.total_flow_ul_min) + protocol.residence_times * setpoints.residence_time_s
+
+
+REFILL_MARGIN = (0.1, 60.0)
+"""A syringe must hold the steady-state wait's volume plus this fraction of it plus this many seconds
+of flow (the measurement, and an emulator's or a loaded host's late timers) to start an experiment."""
+
+
+def syringe_need_ul(flow_ul_min: float, wait_s: float) -> float:
+    """Volume (uL) a pump at ``flow_ul_min`` needs to see an experiment through from the moment its
+    flows are set: the wait ``wait_s`` with ``REFILL_MARGIN``, plus what an empty syringe keeps."""
+    if flow_ul_min <= 0:
+        return 0.0
+    fraction, seconds = REFILL_MARGIN
+    return flow_ul_min * (wait_s * (1.0 + fraction) + seconds) / 60.0 + SYRINGE_EMPTY_TOLERANCE_UL
+
+
+def refill_if_short(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> Plan:
+    """Before an experiment's flows are set: while a syringe holds less than ``syringe_need_ul``, stop
+    every pump and wait on ``rig.refills`` (the heater holds its set point) until it is refilled; each
+    refill is recorded as a ``refill`` event of the experiment's run. No station: nothing to check."""
+    if rig.refills is None:
+        return
+    wait_s = steady_state_wait_s(rig, setpoints, protocol)
+    while True:
+        short: dict[str, tuple[float, float]] = {}
+        for reagent, pump in rig.pumps.items():
+            need = syringe_need_ul(setpoints.flows_ul_min.get(reagent, 0.0), wait_s)
+            if need > pump.limits.syringe_volume_ul:
+                raise DeviceError(f"{pump.name}: this experiment needs {need:.0f} uL of {reagent}, more than its "
+                                  f"{pump.limits.syringe_volume_ul:g} uL syringe holds; use a larger syringe or "
+                                  "narrow the search space")
+            if need > 0:
+                remaining = yield from bps.rd(pump.remaining)
+                if remaining < need:
+                    short[pump.name] = (need, remaining)
+        if not short:
+            return
+        moves: list[Any] = []
+        for pump in rig.pumps.values():
+            moves += [pump, 0.0]
+        yield from bps.mv(*moves)
+        yield from bps.abs_set(rig.refills, short, wait=True)
+        yield from bps.trigger_and_read([rig.refills], name="refill")
 
 
 def settle_heater(rig: Rig, setpoint_c: float, protocol: ProtocolSpec) -> Plan:
@@ -90,6 +135,7 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
         # were stopped meanwhile); see docs/adr/0007-stop-and-suspend.md.
         yield from bps.checkpoint()
         yield from settle_heater(rig, setpoints.temperature_c, protocol)
+        yield from refill_if_short(rig, setpoints, protocol)
         moves: list[Any] = []
         for reagent, pump in rig.pumps.items():
             moves += [pump, setpoints.flows_ul_min.get(reagent, 0.0)]

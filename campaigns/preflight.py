@@ -1,29 +1,46 @@
-"""Pre-flight: every point of a campaign's search space must be makeable within the lab's limits.
+"""Pre-flight: every point of a campaign's search space must be makeable within the lab's limits, and
+what the campaign will cost in reagent and reactor hours.
 
 Checked on the corners of the box and a scrambled Sobol sample before anything moves, so a campaign
 never stops half-way because the optimiser found a corner the pumps cannot deliver.
+
+``estimate`` follows the plans (``campaigns.plans``) step by step for each sampled point: the heater
+settles from the previous experiment's temperature while the previous flows run (a first-order heater
+of time constant ``heater_time_constant_s`` polled every ``poll_interval`` until in tolerance for
+``heater_hold``), then the new flows run for the dead time plus ``residence_times`` residence times;
+before the first experiment the calibration flushes the cell with solvent and the heater comes up from
+``start_temperature_c``. Expected = the mean over consecutive points of the Sobol sample, worst = the
+slowest point after the longest heater travel, both times the number of experiments. A clog adds
+``clog_recovery`` of reactor time (pumps stopped), counted in neither. Refills replay the plan's rule
+(``refill_if_short``) on the expected and the worst experiment.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.stats import qmc
 
-from campaigns.conditions import to_setpoints
+from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.plans import syringe_need_ul
 from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
 from models.errors import ConfigurationError
 
-__all__ = ["preflight", "sample_points"]
+__all__ = ["preflight", "sample_points", "estimate", "experiment_cost", "heater_settle_s", "CampaignEstimate",
+           "ReagentEstimate", "ExperimentCost"]
 
 
-def sample_points(spec: CampaignSpec, n_sobol: int = 256) -> list[dict[str, float]]:
+def sample_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True) -> list[dict[str, float]]:
+    """The box's corners (unless ``corners=False``) then ``n_sobol`` scrambled Sobol points (seed 0)."""
     params = spec.search.parameters
     lows = np.array([p.low for p in params])
     highs = np.array([p.high for p in params])
-    unit = np.vstack([np.array(list(itertools.product([0.0, 1.0], repeat=len(params))))[: 2 ** min(len(params), 10)],
+    box = np.array(list(itertools.product([0.0, 1.0], repeat=len(params))))[: 2 ** min(len(params), 10)]
+    unit = np.vstack([box if corners else np.empty((0, len(params))),
                       qmc.Sobol(len(params), scramble=True, seed=0).random(n_sobol)])
     points = []
     for row in unit:
@@ -35,8 +52,10 @@ def sample_points(spec: CampaignSpec, n_sobol: int = 256) -> list[dict[str, floa
 
 
 def preflight(spec: CampaignSpec, *, reactor_volume_ul: float, stocks_mM: dict[str, float],
-              pump_limits: dict[str, PumpLimits], heater_limits: HeaterLimits, source: str) -> None:
-    """Raise ``ConfigurationError`` naming the first point of the search space the lab cannot make."""
+              pump_limits: dict[str, PumpLimits], heater_limits: HeaterLimits, source: str,
+              transfer_volume_ul: float | None = None) -> None:
+    """Raise ``ConfigurationError`` naming the first point of the search space the lab cannot make
+    (with ``transfer_volume_ul``, also one whose experiment needs more than a full syringe)."""
     for values in sample_points(spec):
         where = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         try:
@@ -55,3 +74,151 @@ def preflight(spec: CampaignSpec, *, reactor_volume_ul: float, stocks_mM: dict[s
                     f"at {where} the {reagent} pump would run at {flow:.4g} uL/min, outside the lab's limits "
                     f"[{limits.min_rate_ul_min:g}, {limits.max_rate_ul_min:g}] uL/min; narrow the bounds or "
                     f"change the stock", source=source, key="search")
+            need = 0.0 if transfer_volume_ul is None else syringe_need_ul(
+                flow, _wait_s(sp, transfer_volume_ul, spec.protocol.residence_times))
+            if need > limits.syringe_volume_ul:
+                raise ConfigurationError(
+                    f"at {where} one experiment needs {need / 1000:.3g} mL of {reagent}, more than its "
+                    f"{limits.syringe_volume_ul / 1000:g} mL syringe holds; use a larger syringe or narrow the "
+                    f"bounds", source=source, key="search")
+
+
+@dataclass(frozen=True)
+class ExperimentCost:
+    """What one experiment takes: reactor time (s) and each reagent's volume (uL)."""
+
+    seconds: float
+    volumes_ul: dict[str, float]
+    settle_s: float
+    wait_s: float
+
+
+@dataclass(frozen=True)
+class ReagentEstimate:
+    """One reagent over the campaign: volumes in uL; refills the plan will ask for (0: none)."""
+
+    reagent: str
+    pump: str
+    expected_ul: float
+    worst_ul: float
+    syringe_ul: float
+    refills_expected: int
+    refills_worst: int
+
+
+@dataclass(frozen=True)
+class CampaignEstimate:
+    """Reagent and reactor time for ``experiments`` experiments (times in s, volumes in uL)."""
+
+    experiments: int
+    expected_s: float
+    worst_s: float
+    per_experiment_expected_s: float
+    clog_recovery_s: float
+    heater_time_constant_s: float
+    reagents: tuple[ReagentEstimate, ...]
+
+    def as_dict(self) -> dict:
+        """Plain data (for a start document's metadata)."""
+        data = asdict(self)
+        data["reagents"] = [asdict(r) for r in self.reagents]
+        return data
+
+
+def heater_settle_s(from_c: float, to_c: float, *, tolerance_c: float, time_constant_s: float, hold_s: float,
+                    poll_s: float, timeout_s: float) -> float:
+    """Time (s) ``settle_heater`` takes to see a first-order heater settle from ``from_c`` to ``to_c``."""
+    gap = abs(to_c - from_c)
+    enter_s = time_constant_s * math.log(gap / tolerance_c) if gap > tolerance_c else 0.0
+    enter_s = min(math.ceil(enter_s / poll_s - 1e-9) * poll_s, timeout_s)
+    return enter_s + max(0, math.ceil(hold_s / poll_s - 1e-9) - 1) * poll_s
+
+
+def experiment_cost(previous: Setpoints | None, setpoints: Setpoints, spec: CampaignSpec, *, transfer_volume_ul: float,
+                    tolerance_c: float, heater_time_constant_s: float, start_temperature_c: float = 25.0,
+                    flush_flow_ul_min: float = 0.0) -> ExperimentCost:
+    """One experiment after ``previous`` (None: the first, after calibration at ``flush_flow_ul_min``)."""
+    protocol = spec.protocol
+    before_c = start_temperature_c if previous is None else previous.temperature_c
+    before_flows = {SOLVENT: flush_flow_ul_min} if previous is None else previous.flows_ul_min
+    settle = heater_settle_s(before_c, setpoints.temperature_c, tolerance_c=tolerance_c,
+                             time_constant_s=heater_time_constant_s, hold_s=protocol.heater_hold,
+                             poll_s=protocol.poll_interval, timeout_s=protocol.heater_timeout)
+    total = setpoints.total_flow_ul_min
+    wait = transfer_volume_ul / total * 60.0 + protocol.residence_times * setpoints.residence_time_s
+    reagents = set(setpoints.flows_ul_min) | set(before_flows)
+    volumes = {r: (before_flows.get(r, 0.0) * settle + setpoints.flows_ul_min.get(r, 0.0) * wait) / 60.0
+               for r in reagents}
+    return ExperimentCost(settle + wait, volumes, settle, wait)
+
+
+def _refills(syringe_ul: float, first_ul: float, settle_ul: float, wait_ul: float, need_ul: float, n: int) -> int:
+    """Refills ``refill_if_short`` asks for in ``n`` experiments that each use ``settle_ul`` while the
+    heater settles (``first_ul`` for the first), then ``wait_ul``, and need ``need_ul`` at the check."""
+    left, refills = syringe_ul, 0
+    for k in range(n):
+        left = max(0.0, left - (first_ul if k == 0 else settle_ul))  # a syringe that runs dry just stops
+        if left < need_ul:
+            refills, left = refills + 1, syringe_ul
+        left -= wait_ul
+    return refills
+
+
+def estimate(spec: CampaignSpec, *, experiments: int, reactor_volume_ul: float, transfer_volume_ul: float,
+             stocks_mM: dict[str, float], syringes: dict[str, tuple[str, float]], flush_flow_ul_min: float,
+             tolerance_c: float, heater_time_constant_s: float, start_temperature_c: float = 25.0,
+             n_sobol: int = 256) -> CampaignEstimate:
+    """Reagent volumes and reactor time for ``experiments`` more experiments of ``spec``.
+
+    ``syringes`` maps each reagent to (pump name, syringe volume in uL). Pure: no device, no file.
+    """
+    protocol = spec.protocol
+    points = [to_setpoints(v, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM)
+              for v in sample_points(spec, n_sobol, corners=False)]
+    common = dict(transfer_volume_ul=transfer_volume_ul, tolerance_c=tolerance_c,
+                  heater_time_constant_s=heater_time_constant_s)
+    steps = [experiment_cost(a, b, spec, **common) for a, b in zip(points[:-1], points[1:])]
+    firsts = [experiment_cost(None, p, spec, start_temperature_c=start_temperature_c,
+                              flush_flow_ul_min=flush_flow_ul_min, **common) for p in points]
+    flush_s = (reactor_volume_ul + transfer_volume_ul) / flush_flow_ul_min * 60.0 * max(1.0, protocol.flush_residence_times)
+    lows = [p.temperature_c for p in points]
+    travel = heater_settle_s(min(lows), max(lows), hold_s=protocol.heater_hold, poll_s=protocol.poll_interval,
+                             timeout_s=protocol.heater_timeout, tolerance_c=tolerance_c,
+                             time_constant_s=heater_time_constant_s)
+    waits = [s.wait_s for s in steps]
+    first_mean = float(np.mean([f.seconds for f in firsts])) if experiments else 0.0
+    expected_s = flush_s + first_mean + max(0, experiments - 1) * float(np.mean([s.seconds for s in steps]))
+    worst_first = max(f.seconds for f in firsts)
+    worst_s = flush_s + (worst_first + max(0, experiments - 1) * (travel + max(waits)) if experiments else 0.0)
+    reagents = []
+    for reagent, (pump, syringe_ul) in syringes.items():
+        flows = np.array([p.flows_ul_min.get(reagent, 0.0) for p in points])
+        wait_ul = flows * np.array([_wait_s(p, transfer_volume_ul, protocol.residence_times) for p in points]) / 60.0
+        settle_ul = float(np.mean([s.volumes_ul.get(reagent, 0.0) for s in steps])) - float(np.mean(wait_ul))
+        first_ul = float(np.mean([f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul)]))
+        calib_ul = flush_flow_ul_min * flush_s / 60.0 if reagent == SOLVENT else 0.0
+        needs = [syringe_need_ul(q, _wait_s(p, transfer_volume_ul, protocol.residence_times))
+                 for q, p in zip(flows, points)]
+        mean_wait_ul = float(np.mean(wait_ul))
+        expected_ul = calib_ul + (first_ul + experiments * mean_wait_ul + max(0, experiments - 1) * settle_ul
+                                  if experiments else 0.0)
+        worst_wait_ul = float(np.max(wait_ul))
+        worst_settle_ul = float(np.max(flows)) * travel / 60.0
+        worst_first_ul = max(f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul))
+        worst_ul = calib_ul + (worst_first_ul + experiments * worst_wait_ul + max(0, experiments - 1) * worst_settle_ul
+                               if experiments else 0.0)
+        reagents.append(ReagentEstimate(
+            reagent=reagent, pump=pump, expected_ul=expected_ul, worst_ul=worst_ul, syringe_ul=syringe_ul,
+            refills_expected=_refills(syringe_ul, calib_ul + first_ul, settle_ul, mean_wait_ul,
+                                      float(np.mean(needs)), experiments),
+            refills_worst=_refills(syringe_ul, calib_ul + worst_first_ul, worst_settle_ul, worst_wait_ul,
+                                   float(np.max(needs)), experiments)))
+    return CampaignEstimate(experiments=experiments, expected_s=expected_s, worst_s=worst_s,
+                            per_experiment_expected_s=float(np.mean([s.seconds for s in steps])),
+                            clog_recovery_s=protocol.clog_recovery, heater_time_constant_s=heater_time_constant_s,
+                            reagents=tuple(reagents))
+
+
+def _wait_s(setpoints: Setpoints, transfer_volume_ul: float, residence_times: float) -> float:
+    """``steady_state_wait_s`` without a rig (s)."""
+    return transfer_volume_ul / setpoints.total_flow_ul_min * 60.0 + residence_times * setpoints.residence_time_s

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from campaigns.outcomes import Outcomes, outcomes_device
-from devices import Heater, Spectrometer, SyringePump, Timer
+from devices import Heater, RefillStation, Spectrometer, SyringePump, Timer
 
 __all__ = ["Rig"]
 
@@ -29,6 +29,8 @@ class Rig:
     outcomes: Outcomes = field(default_factory=outcomes_device)
     model: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """A user's steady-state reactor model (``--reactor-model``): outcomes come from it, not from spectra."""
+    refills: RefillStation | None = None
+    """Where an experiment waits for syringes to be refilled; None: a syringe that runs out ends the run."""
 
     def devices(self) -> list:
         return [*self.pumps.values(), self.heater, self.spectrometer, self.timer, self.outcomes]

@@ -127,6 +127,10 @@ class ProtocolSpec(_Strict):
     flush_residence_times: float = Field(default=2.0, ge=0)
     clog_recovery: Annotated[float, quantity("s"), Field(ge=0)] = 900.0
     """After a clog the pumps stop and the plan waits this long for the line to be flushed clear."""
+    refill: Literal["wait", "auto"] | None = None
+    """A syringe that cannot see the next experiment through: "wait" stops the pumps and waits for
+    ``qdlab refill``; "auto" refills it at once (dry runs on a simulated or emulated rig only). Unset:
+    auto on a simulated lab, wait on any other (docs/hardware.md)."""
 
 
 class CampaignSpec(_Strict):

@@ -1,16 +1,18 @@
 """ophyd devices (pumps, heater, spectrometer, timer) over protocol drivers over transports."""
 
-from devices.backends import Channel, HeaterBackend, PumpBackend, SpectrometerBackend
+from devices.backends import Channel, HeaterBackend, PumpBackend, SpectrometerBackend, SyringeBackend
 from devices.clock import Clock, SimClock, WallClock
 from devices.heater import Heater
-from devices.limits import HeaterLimits, PumpLimits
+from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, check_syringe
 from devices.pump import SyringePump
+from devices.refill import RefillRequest, RefillStation
 from devices.registry import known_types, make_backend, register_backend
 from devices.spectrometer import Spectrometer
 from devices.timer import Timer
 
 __all__ = [
     "Channel", "Clock", "Heater", "HeaterBackend", "HeaterLimits", "PumpBackend", "PumpLimits",
-    "SimClock", "Spectrometer", "SpectrometerBackend", "SyringePump", "Timer", "WallClock",
-    "known_types", "make_backend", "register_backend",
+    "RefillRequest", "RefillStation",
+    "SimClock", "Spectrometer", "SpectrometerBackend", "SyringeBackend", "SyringePump", "Timer", "WallClock",
+    "SYRINGE_EMPTY_TOLERANCE_UL", "check_syringe", "known_types", "make_backend", "register_backend",
 ]

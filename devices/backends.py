@@ -12,7 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["PumpBackend", "HeaterBackend", "SpectrometerBackend", "Channel"]
+__all__ = ["PumpBackend", "SyringeBackend", "HeaterBackend", "SpectrometerBackend", "Channel"]
 
 Channel = Literal["absorbance", "pl"]
 
@@ -39,6 +39,15 @@ class PumpBackend(Protocol):
         """None when healthy, else a short word: 'stall', 'timeout', 'reset', 'empty'."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SyringeBackend(PumpBackend, Protocol):
+    """A pump that knows its syringe: it stops by itself when the syringe is empty (alarm 'empty',
+    then refuses to run, ``devices.limits.check_syringe``) and can be told it was refilled."""
+
+    def refill(self, volume_ul: float) -> None:
+        """The syringe now holds ``volume_ul`` (uL): stop, zero the dispensed counter, clear 'empty'."""
 
 
 @runtime_checkable

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.errors import SafetyError
+from models.errors import DeviceError, SafetyError
 
-__all__ = ["PumpLimits", "HeaterLimits"]
+__all__ = ["PumpLimits", "HeaterLimits", "SYRINGE_EMPTY_TOLERANCE_UL", "check_syringe"]
+
+SYRINGE_EMPTY_TOLERANCE_UL = 0.5
+"""A syringe with this little left (uL) is empty: what a pump's volume counter and its plunger's end
+stop disagree by."""
+
+
+def check_syringe(device: str, *, dispensed_ul: float, filled_ul: float) -> float:
+    """Volume left in the syringe (uL) before a pump starts; ``DeviceError`` when it is empty.
+
+    The one rule every pump backend applies (the NE-1000 driver and the simulated pump alike): a
+    syringe filled with ``filled_ul`` that has dispensed ``dispensed_ul`` may run while more than
+    ``SYRINGE_EMPTY_TOLERANCE_UL`` is left, and is given what is left as its volume target.
+    """
+    remaining = filled_ul - dispensed_ul
+    if remaining <= SYRINGE_EMPTY_TOLERANCE_UL:
+        raise DeviceError(f"{device}: syringe empty ({dispensed_ul:.1f} of {filled_ul:g} uL dispensed); refill it "
+                          "(qdlab refill DIR while a campaign waits), or refill and continue with qdlab resume")
+    return remaining
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,10 @@ def resume(
 
 def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
     from rich.live import Live
+    from lab.refill import estimate_lines
+
+    estimate = getattr(session, "estimate", None) or session.preflight()
+    err.print("\n".join(estimate_lines(estimate, refill=session.refill_mode)), soft_wrap=True, markup=False)
 
     from lab.console import CampaignLine
     from lab.watch import line_fields, show_current_conditions
@@ -175,6 +179,23 @@ def _summarise(result, json_out: bool) -> None:
                    "reached_at": target,
                    "reactor_s": None if last is None else last.cumulative_reactor_s,
                    "reagents_ul": None if last is None else last.cumulative_reagents_ul})
+
+
+@app.command()
+def refill(
+    directory: Annotated[Path, typer.Argument(help="campaign directory waiting for a refill")],
+    pump: Annotated[Optional[list[str]], typer.Option("--pump", help="pump refilled (repeatable; default: "
+                                                                     "every pump the campaign waits for)")] = None,
+    every: Annotated[bool, typer.Option("--all", help="every pump of the lab was refilled")] = False,
+    volume: Annotated[Optional[str], typer.Option("--volume", help="what each syringe now holds, e.g. "
+                                                                   "\"8 mL\" (default: full)")] = None,
+) -> None:
+    """Tell a campaign waiting for a syringe refill that it was refilled, so it continues."""
+    from lab.refill import request_refill
+    from models.units import parse_quantity
+
+    volume_ul = None if volume is None else parse_quantity(volume, "uL", source="--volume")
+    err.print(request_refill(directory, pumps=pump, every=every, volume_ul=volume_ul))
 
 
 @app.command()

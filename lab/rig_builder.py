@@ -37,7 +37,8 @@ class BuiltRig:
 def _register_sim() -> None:
     from simulators import SimHeater, SimPump, SimSpectrometer
 
-    register_backend("pump", "sim", lambda *, world, reagent, **_: SimPump(world, reagent))
+    register_backend("pump", "sim", lambda *, world, reagent, settings, name, **_: SimPump(
+        world, reagent, syringe_volume_ul=settings.syringe_volume, name=name))
     register_backend("heater", "sim", lambda *, world, **_: SimHeater(world))
     register_backend("spectrometer", "sim", lambda *, world, **_: SimSpectrometer(world))
     register_backend("spectrometer", "emulated", _emulated_spectrometer)

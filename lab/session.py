@@ -22,14 +22,15 @@ from bluesky.utils import RunEngineInterrupted
 from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
 from campaigns.plans import calibrate, closed_loop
 from campaigns.outcomes import outcomes_device
-from campaigns.preflight import preflight
+from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
-from devices import HeaterLimits, PumpLimits, WallClock
+from devices import HeaterLimits, PumpLimits, RefillStation, WallClock
 from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
+from lab.refill import RefillDesk, refill_mode
 from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_force, completed,
                          experiments_from_documents)
@@ -41,6 +42,11 @@ from models.objective import make_objective
 from models.validation import validate_model
 
 __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
+
+
+HEATER_TIME_CONSTANT_S = 90.0
+"""The heater's first-order time constant the estimate assumes (s) unless ``[sim]
+heater_time_constant_s`` says otherwise: the simulated coil's, typical of a small heated coil."""
 
 
 def file_digest(path: Path) -> str:
@@ -83,16 +89,38 @@ class CampaignSession:
         self.objective = make_objective(self.spec.objective)
         self.reactor_model = reactor_model
         self.budget_changed_from: int | None = None  # open_for_resume(budget=...); logged before experiments
+        self.notify: Callable[[str], None] = _to_stderr
+        """Shows one line to the operator (a refill prompt); the terminal's stderr unless replaced."""
 
     # -- checks before anything moves -------------------------------------------------------------
-    def preflight(self) -> None:
+    def preflight(self) -> CampaignEstimate:
+        """Refuse a campaign the lab cannot make; estimate (and keep as ``self.estimate``) the reagent
+        and reactor time its remaining experiments need."""
         stocks = {p.reagent: p.stock for p in self.lab.pumps.values()}
         preflight(self.spec, reactor_volume_ul=self.lab.reactor.volume, stocks_mM=stocks,
                   pump_limits={p.reagent: PumpLimits(p.min_rate, p.max_rate, p.syringe_volume)
                                for p in self.lab.pumps.values()},
                   heater_limits=HeaterLimits(self.lab.heater.min_temperature, self.lab.heater.max_temperature,
                                              self.lab.heater.safe_temperature, self.lab.heater.tolerance),
-                  source=self.campaign_source)
+                  source=self.campaign_source, transfer_volume_ul=self.lab.reactor.transfer_volume)
+        self.refill_mode = refill_mode(self.spec.protocol.refill, self.lab, source=self.campaign_source)
+        done = len(self.existing_records()) if self.directory.is_dir() else 0
+        self.estimate = estimate(
+            self.spec, experiments=max(0, self.spec.budget - done), reactor_volume_ul=self.lab.reactor.volume,
+            transfer_volume_ul=self.lab.reactor.transfer_volume, stocks_mM=stocks,
+            syringes={p.reagent: (name, p.syringe_volume) for name, p in self.lab.pumps.items()},
+            flush_flow_ul_min=self.flush_flow_ul_min(), tolerance_c=self.lab.heater.tolerance,
+            heater_time_constant_s=float(self.lab.sim.get("heater_time_constant_s", HEATER_TIME_CONSTANT_S)),
+            start_temperature_c=float(self.lab.sim.get("initial_temperature_c", self.lab.heater.safe_temperature)))
+        return self.estimate
+
+    def flush_flow_ul_min(self) -> float:
+        """The solvent flow of the calibration flush (uL/min)."""
+        flush_flow = max(p.min_rate for p in self.lab.pumps.values())
+        solvent = self.lab.pumps.get(self.lab.pump_for(SOLVENT) or "")
+        if solvent is not None:
+            flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
+        return flush_flow
 
     def setpoints(self, parameters: dict[str, float]) -> Setpoints:
         return to_setpoints({**self.spec.search.fixed, **parameters}, kind=self.spec.search.kind,
@@ -171,6 +199,8 @@ class CampaignSession:
                   "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
                   "decision": decision, "campaign_digest": self.digests["campaign.toml"],
                   "lab_digest": self.digests["lab.toml"], "proposal_latency_s": latency_s}
+            if index == indices.start:  # what this session expects to spend, on its first start document
+                md["preflight_estimate"] = self.estimate.as_dict()
             proposed[index] = md
             return parameters, setpoints, md
 
@@ -194,11 +224,12 @@ class CampaignSession:
                                                                            **outcomes})]
             return {"pareto_front": pareto_indices(self.objective, rows)}
 
-        flush_flow = max(p.min_rate for p in self.lab.pumps.values())
-        solvent = self.lab.pumps.get(self.lab.pump_for(SOLVENT) or "")
-        if solvent is not None:
-            flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
+        flush_flow = self.flush_flow_ul_min()
         indices = range(len(records), budget)
+        desk = RefillDesk(self.directory, self.lab, self.notify)
+        rig.refills = RefillStation({p.name: p for p in rig.pumps.values()}, rig.timer.clock,
+                                    auto=self.refill_mode == "auto")
+        desk.attach(rig.refills)
         # The temperature interlock polls the heater from a thread: only for hardware and emulated labs
         # (their drivers lock their ports); a purely simulated world runs in simulated time instead.
         watch = None
@@ -233,6 +264,7 @@ class CampaignSession:
         finally:
             if watch is not None:
                 watch.stop()
+            desk.close()
             if not made_safe:
                 self.make_safe(rig)
         return SessionResult(self.directory, records, self.objective, world=built.world,
@@ -313,6 +345,12 @@ def _budget_run(md: dict[str, Any]):
     """A run with no events whose start document records a new budget (``qdlab resume --budget``)."""
     yield from bps.open_run(md)
     yield from bps.close_run()
+
+
+def _to_stderr(line: str) -> None:
+    from lab.console import err
+
+    err.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 def open_for_resume(directory: Path, *, budget: int | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from devices.backends import Channel, HeaterBackend, PumpBackend, SpectrometerBackend
+from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, check_syringe
 from models.errors import DeviceError
 from simulators.optics import spectrometer_grid_nm
 from simulators.world import SATURATION_COUNTS, SimWorld
@@ -17,19 +18,31 @@ __all__ = ["SimPump", "SimHeater", "SimSpectrometer"]
 
 
 class SimPump:
-    """A syringe pump feeding ``stream`` of the world's reactor (uL/min)."""
+    """A syringe pump feeding ``stream`` of the world's reactor (uL/min).
 
-    def __init__(self, world: SimWorld, stream: str):
+    With ``syringe_volume_ul`` it accounts for its syringe exactly as the NE-1000 driver does
+    (``devices.limits.check_syringe``): each run is given what is left as a volume target, so the pump
+    stops by itself when the syringe is empty and then reports alarm 'empty'; starting an empty syringe
+    raises ``DeviceError`` ("syringe empty"); ``refill(volume)`` zeroes the counter. Without it
+    (``None``) the syringe never empties (world-level tools and plots).
+    """
+
+    def __init__(self, world: SimWorld, stream: str, *, syringe_volume_ul: float | None = None, name: str | None = None):
         if stream not in world.streams:
             raise DeviceError(f"the {world.material} world has no stream {stream!r}; streams are {list(world.streams)}")
         self.world = world
         self.stream = stream
+        self.syringe_volume_ul = None if syringe_volume_ul is None else float(syringe_volume_ul)
+        self.name = name or f"sim pump {stream!r}"
         self._connected = False
         self._t_connect = 0.0
+        self._running = False
+        self._empty = False
 
     def connect(self) -> None:
         self._connected = True
         self._t_connect = self.world.clock.now()
+        self._running = self._empty = False
 
     def _check(self) -> None:
         if not self._connected:
@@ -39,7 +52,29 @@ class SimPump:
         self._check()
         if not np.isfinite(flow_ul_min) or flow_ul_min < 0:
             raise DeviceError(f"sim pump {self.stream!r}: flow must be a non-negative number, got {flow_ul_min}")
-        self.world.set_flow(self.stream, float(flow_ul_min))
+        if flow_ul_min == 0 or self.syringe_volume_ul is None:
+            self._running = flow_ul_min > 0
+            self.world.set_flow(self.stream, float(flow_ul_min))
+            return
+        self._update_empty()
+        dispensed = self.dispensed_ul()
+        if self._empty:  # it stopped on its volume target: empty, whatever the counter says
+            dispensed = max(dispensed, self.syringe_volume_ul)
+        try:
+            remaining = check_syringe(self.name, dispensed_ul=dispensed, filled_ul=self.syringe_volume_ul)
+        except DeviceError:
+            self._empty, self._running = True, False
+            self.world.set_flow(self.stream, 0.0)
+            raise
+        self.world.set_flow(self.stream, float(flow_ul_min), limit_ul=remaining)
+        self._running = True
+
+    def _update_empty(self) -> None:
+        """Latch 'empty' when a run stopped by itself (the world reached its volume target)."""
+        if self._running and self.syringe_volume_ul is not None and not self.world.stalled \
+                and self.world.delivered_flow(self.stream) == 0:
+            self._running = False
+            self._empty = self.dispensed_ul() >= self.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL
 
     def flow_ul_min(self) -> float:
         self._check()
@@ -49,11 +84,26 @@ class SimPump:
         self._check()
         return self.world.dispensed_between(self.stream, self._t_connect, self.world.clock.now())
 
+    def refill(self, volume_ul: float) -> None:
+        """The syringe now holds ``volume_ul`` (uL): stop, zero the dispensed counter, clear 'empty'."""
+        self._check()
+        if self.syringe_volume_ul is not None and not 0 < volume_ul:
+            raise DeviceError(f"{self.name}: a refill needs a positive volume, got {volume_ul:g} uL")
+        self.stop()
+        self._t_connect = self.world.clock.now()
+        self.syringe_volume_ul = float(volume_ul)
+        self._empty = False
+
     def stop(self) -> None:
+        self._running = False
         self.world.set_flow(self.stream, 0.0)
 
     def alarm(self) -> str | None:
-        return "stall" if self.world.stalled else None
+        if self.world.stalled:
+            return "stall"
+        if self._connected:
+            self._update_empty()
+        return "empty" if self._empty else None
 
     def close(self) -> None:
         self._connected = False

@@ -139,6 +139,7 @@ class SimWorld:
         self._heat_T0: list[float] = [float(initial_temperature_c)]
         self._clog_bar = 0.0
         self._stalled = False
+        self._limits: dict[str, float] = {}  # stream -> cumulative volume (uL) at which it stops
         self._t_state = self._t0
         self._cache: OrderedDict[tuple, _Product] = OrderedDict()
         self._q_nodes = gammaincinv(self.reactor.n_tanks, (np.arange(_N_RTD_NODES) + 0.5) / _N_RTD_NODES) / self.reactor.n_tanks
@@ -225,8 +226,46 @@ class SimWorld:
         return sp + (T0 - sp) * math.exp(-dt / self.heater_time_constant_s)
 
     # ----------------------------------------------------------------- lazy state (clogging)
+    def _stream_volume(self, stream: str, t: float) -> float:
+        """Cumulative volume (uL) of ``stream`` delivered up to ``t``, from the flow history."""
+        k = self.streams.index(stream)
+        total = 0.0
+        for i, t_i in enumerate(self._hist_t):
+            t_next = self._hist_t[i + 1] if i + 1 < len(self._hist_t) else math.inf
+            hi = min(t, t_next)
+            if hi > t_i:
+                total += self._hist_flows[i][k] * (hi - t_i) / 60.0
+        return total
+
+    def _next_cutoff(self) -> tuple[float, str] | None:
+        """When the first stream with a volume limit reaches it at the flows delivered now."""
+        best = None
+        delivered = self._delivered()
+        for stream, v_end in self._limits.items():
+            q = delivered[stream]
+            if q > 0:
+                t_cut = self._t_state + max(0.0, v_end - self._stream_volume(stream, self._t_state)) / q * 60.0
+                best = min(best, (t_cut, stream)) if best else (t_cut, stream)
+        return best
+
     def _advance(self) -> float:
+        # a pump that reaches its volume target stops at that moment (an NE-1000's VOL), whenever asked
         t = self.clock.now()
+        while self._limits:
+            cutoff = self._next_cutoff()
+            if cutoff is None or cutoff[0] > t:
+                break
+            t_cut, stream = cutoff
+            self._advance_to(t_cut)
+            if self._delivered()[stream] > 0:  # else the line stalled first: recompute
+                del self._limits[stream]
+                self._set_flows[stream] = 0.0
+                if not any(self._set_flows.values()) and self._stopped_since is None:
+                    self._stopped_since = t_cut
+                self._push_flows(t_cut)
+        return self._advance_to(t)
+
+    def _advance_to(self, t: float) -> float:
         if t <= self._t_state:
             return t
         if self._stalled and self._stopped_since is not None and t - self._stopped_since >= self.unclog_after_s:
@@ -275,11 +314,17 @@ class SimWorld:
         self._push_flows(t)
 
     # ----------------------------------------------------------------- commands from the backends
-    def set_flow(self, stream: str, flow_ul_min: float) -> None:
+    def set_flow(self, stream: str, flow_ul_min: float, *, limit_ul: float | None = None) -> None:
+        """Run ``stream`` at ``flow_ul_min``; with ``limit_ul`` it stops by itself once it has delivered
+        that much more (uL), as a syringe pump with a volume target does."""
         if stream not in self.streams:
             raise ConfigurationError(f"no stream {stream!r} in the {self.material} world; streams are {list(self.streams)}")
         t = self._advance()
         self._set_flows[stream] = max(0.0, float(flow_ul_min))
+        if limit_ul is None or self._set_flows[stream] == 0:
+            self._limits.pop(stream, None)
+        else:
+            self._limits[stream] = self._stream_volume(stream, t) + max(0.0, float(limit_ul))
         if any(self._set_flows.values()):
             self._stopped_since = None
         elif self._stopped_since is None:

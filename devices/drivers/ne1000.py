@@ -12,7 +12,9 @@ volume accounting, alarms, the safe-mode watchdog) are separate.
   held by this process: if the controller dies or hangs, the pump stops.
 - Every run gets a volume target (``VOL``) of what is left in the syringe, so the pump stops by
   itself when the syringe is empty even if the controller is gone; the driver then reports
-  ``alarm() == "empty"`` and refuses to run again until the syringe is refilled (reconnect).
+  ``alarm() == "empty"`` and refuses to run again until the syringe is refilled: ``refill(volume)``
+  (the pump is stopped and its dispensed counters cleared, ``CLD``) or a reconnect. The rule is
+  ``devices.limits.check_syringe``, shared with the simulated pump.
 - Timeouts and garbled replies are retried ``retries`` times, then raise DeviceError / ProtocolError
   naming what to check.
 """
@@ -25,12 +27,12 @@ import time
 
 from devices.drivers import ne1000_protocol as proto
 from devices.drivers.transport import PortLost, SerialTransport, shared_transport
+from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, check_syringe
 from models.errors import ConfigurationError, DeviceError, ProtocolError
 
 __all__ = ["NE1000Pump", "NE1000_BAUDRATE", "make_ne1000"]
 
 NE1000_BAUDRATE = 19200  # factory setting (REFERENCE.md section 5)
-_EMPTY_TOLERANCE_UL = 0.5
 
 _ALARM_WORDS = {"R": "reset", "S": "stall", "T": "timeout", "E": "program_error", "O": "phase_out_of_range"}
 
@@ -191,7 +193,7 @@ class NE1000Pump:
             self._running = False
             if self._alarm is None:
                 infused, _ = self._dispensed()
-                self._empty = infused >= self.syringe_volume_ul - _EMPTY_TOLERANCE_UL
+                self._empty = infused >= self.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL
                 self._alarm = "empty" if self._empty else "stopped"
         return reply.status
 
@@ -220,12 +222,14 @@ class NE1000Pump:
             self._alarm = None
             self._stop_fully()
             infused, _ = self._dispensed()
-            remaining = self.syringe_volume_ul - infused
-            if self._empty or remaining <= _EMPTY_TOLERANCE_UL:
+            if self._empty:  # the pump stopped on its volume target: empty, whatever the counter says
+                infused = max(infused, self.syringe_volume_ul)
+            try:
+                remaining = check_syringe(self._where(), dispensed_ul=infused, filled_ul=self.syringe_volume_ul)
+            except DeviceError:
                 self._empty = True
                 self._alarm = "empty"
-                raise DeviceError(f"{self._where()}: syringe empty ({infused:.1f} of {self.syringe_volume_ul:g} uL "
-                                  "dispensed); refill it, then continue with qdlab resume")
+                raise
             self._command(f"RAT{argument}")
             unit, text = _volume_argument(remaining)
             self._command(f"VOL{unit}")
@@ -249,6 +253,22 @@ class NE1000Pump:
     def remaining_ul(self) -> float:
         """What is left in the syringe (uL), from its filled volume and the pump's dispensed counter."""
         return self.syringe_volume_ul - self.dispensed_ul()
+
+    def refill(self, volume_ul: float) -> None:
+        """The syringe was refilled and now holds ``volume_ul`` (uL): stop, clear the pump's dispensed
+        counters (``CLDINF``, ``CLDWDR``) and the 'empty' alarm; the next run targets that volume."""
+        with self._lock:
+            self._check_connected()
+            if not volume_ul > 0:
+                raise DeviceError(f"{self._where()}: a refill needs a positive volume, got {volume_ul:g} uL")
+            self._stop_fully()
+            self._rate_ul_min = 0.0
+            self._command("CLDINF")
+            self._command("CLDWDR")
+            self.syringe_volume_ul = float(volume_ul)
+            self._empty = False
+            if self._alarm in ("empty", "stopped"):
+                self._alarm = None
 
     def stop(self) -> None:
         with self._lock:
