@@ -142,9 +142,13 @@ def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
         line.set_done(done)
 
     session.progress = on_progress
-    with Live(line, console=err, refresh_per_second=2, transient=False, redirect_stdout=False,
-              redirect_stderr=False):
-        result = session.run(resume=resume)
+    try:
+        with Live(line, console=err, refresh_per_second=2, transient=False, redirect_stdout=False,
+                  redirect_stderr=False):
+            result = session.run(resume=resume)
+    finally:
+        if not err.is_terminal:  # rich ends a live line with a newline on a terminal only
+            err.line()
     _summarise(result, json_out)
 
 
