@@ -9,11 +9,13 @@ from ophyd import Component as Cpt
 from ophyd import Device
 
 from devices.signals import SoftValue
+from models.analysis import FIGURES_OF_MERIT
 
 __all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device"]
 
-OUTCOME_KEYS = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure", "objective")
-_UNITS = {"abs_peak_nm": "nm", "diameter_nm": "nm", "pl_peak_nm": "nm", "pl_fwhm_nm": "nm"}
+OUTCOME_KEYS = (*FIGURES_OF_MERIT, "objective")
+_UNITS = {"abs_peak_nm": "nm", "diameter_nm": "nm", "pl_peak_nm": "nm", "pl_fwhm_nm": "nm",
+          "abs_integration_ms": "ms", "pl_integration_ms": "ms"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,7 +51,7 @@ def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes")
     attrs = {}
     for key in keys:
         kind = "hinted" if key in ("pl_peak_nm", "pl_fwhm_nm", "plqy", "objective") else "normal"
-        dtype = {"failure": "string", "pareto_front": "array"}.get(key, "number")
+        dtype = {"failure": "string", "quality": "string", "pareto_front": "array"}.get(key, "number")
         attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=_UNITS.get(key), kind=kind)
     cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
     return cls(name=name)

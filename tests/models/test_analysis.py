@@ -123,7 +123,9 @@ def test_no_particles_gives_none_figures():
     rng = np.random.default_rng(0)
     out = figures_of_merit(WL, rng.normal(0, 0.002, WL.size), WL, 100 + rng.normal(0, 40, WL.size), **_fom())
     assert out["failure"] == "no_particles"
-    assert all(out[k] is None for k in FIGURES_OF_MERIT if k != "failure")
+    assert out["quality"] == "no_particles"
+    figures = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield")
+    assert all(out[k] is None for k in figures)
 
 
 def test_saturated_flag_is_reported():
