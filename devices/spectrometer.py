@@ -11,7 +11,9 @@ limits), in a few acquisitions, never ending saturated unless the shortest time 
 
 - Absorbance is exposed once, on the blank at calibration: a sample transmits at most what the
   solvent does, so the blank is the brightest this channel sees, and the dark and the reference are
-  taken at exactly the exposure every sample then uses - no scaling of a reference.
+  taken at exactly the exposure every sample then uses - no scaling of a reference. Dark, blank and
+  sample each average the same number of scans (``Exposure.average_ms``): the lamp is bright, so the
+  absorbance noise is shot noise that only more scans reduce.
 - PL is exposed for every sample (a dim dot needs seconds, a bright one milliseconds). Its dark cannot
   be re-taken with a sample in the cell (on a real rig the excitation source stays on), so calibration
   records the PL dark at the shortest and the longest allowed times and the dark at any time in
@@ -45,7 +47,8 @@ _CHANNELS: tuple[Channel, ...] = ("absorbance", "pl")
 class Exposure:
     """How integration times are chosen (ms). ``fixed_ms``: one time for both channels; None: automatic,
     first probe ``start_ms``, bounds [``min_ms``, ``max_ms``], brightest pixel aimed at
-    ``target_fraction`` of full scale, at most ``max_acquisitions`` acquisitions per choice."""
+    ``target_fraction`` of full scale, at most ``max_acquisitions`` acquisitions per choice; the
+    absorbance channel averages as many scans as fit in ``average_ms`` (at most 64; automatic only)."""
 
     fixed_ms: float | None = None
     start_ms: float = 50.0
@@ -53,6 +56,7 @@ class Exposure:
     max_ms: float = 30_000.0
     target_fraction: float = 0.6
     max_acquisitions: int = 5
+    average_ms: float = 1000.0
 
     def __post_init__(self) -> None:
         if self.fixed_ms is not None and not (np.isfinite(self.fixed_ms) and self.fixed_ms > 0):
@@ -128,6 +132,18 @@ class Spectrometer(Device):
         self._ms[channel] = float(ms)
         return np.asarray(self.backend.acquire(channel, source_on=source_on), dtype=float)
 
+    def _abs_scans(self) -> int:
+        if not self.exposure.auto:
+            return 1
+        return int(np.clip(round(self.exposure.average_ms / self._ms["absorbance"]), 1, 64))
+
+    def _acquire_abs(self, *, source_on: bool) -> tuple[np.ndarray, bool]:
+        """Mean of the absorbance scans at the channel's time, and whether any scan was clipped."""
+        full = float(self.backend.saturation_counts())
+        scans = [self._acquire("absorbance", self._ms["absorbance"], source_on=source_on)
+                 for _ in range(self._abs_scans())]
+        return np.mean(scans, axis=0), any(bool(np.any(s >= full)) for s in scans)
+
     def _offset(self, channel: Channel) -> np.ndarray | float:
         """Counts the detector reads with no light at zero integration time (per pixel)."""
         if channel == "pl" and self._pl_dark_line is not None:
@@ -160,7 +176,7 @@ class Spectrometer(Device):
                     nxt = float(np.min((target - offset[useful]) / rate[useful]))
                 nxt = float(np.clip(nxt, max(lo, ms / 100.0), min(hi, ms * 100.0)))
                 peak = float(level.max())
-                near = 0.6 * target <= peak <= min(1.25 * target, 0.95 * full)
+                near = 0.85 * target <= peak <= min(1.15 * target, 0.95 * full)
                 if near or nxt == ms or abs(nxt - ms) <= 0.05 * ms:
                     return raw
             ms = nxt
@@ -200,9 +216,8 @@ class Spectrometer(Device):
             self.take_dark()
         if self.exposure.auto:
             self._expose("absorbance")
-            ms = self._ms["absorbance"]
-            self._dark["absorbance"] = self._acquire("absorbance", ms, source_on=False)
-            self._reference = self._acquire("absorbance", ms, source_on=True)
+            self._dark["absorbance"], _ = self._acquire_abs(source_on=False)
+            self._reference, _ = self._acquire_abs(source_on=True)
         else:
             self._reference = self._acquire("absorbance", self._ms["absorbance"], source_on=True)
 
@@ -222,10 +237,10 @@ class Spectrometer(Device):
     def trigger(self) -> Status:
         if self._reference is None:
             raise DeviceError(f"{self.name}: no reference spectrum; take a dark and a blank reference first")
-        raw_abs = self._acquire("absorbance", self._ms["absorbance"], source_on=True)
+        raw_abs, abs_clipped = self._acquire_abs(source_on=True)
         raw_pl = self._expose("pl") if self.exposure.auto else self._acquire("pl", self._ms["pl"], source_on=True)
         full = self.backend.saturation_counts()
-        self._saturated = bool(np.any(raw_abs >= full) or np.any(raw_pl >= full))
+        self._saturated = bool(abs_clipped or np.any(raw_pl >= full))
         sample = np.clip(raw_abs - self._dark["absorbance"], _MIN_TRANSMITTED_COUNTS, None)
         blank = np.clip(self._reference - self._dark["absorbance"], _MIN_TRANSMITTED_COUNTS, None)
         self._last = {"absorbance": -np.log10(sample / blank), "pl": raw_pl - self._dark_at("pl", self._ms["pl"])}

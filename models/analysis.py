@@ -32,6 +32,7 @@ import numpy as np
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from models.errors import QdlabError
+from models.sizing import HC_EV_NM
 
 __all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_MERIT", "QUALITY_OUTCOMES",
            "QUALITY_REASONS", "MIN_PL_SNR", "MIN_ABS_SNR"]
@@ -51,7 +52,7 @@ FIGURES_OF_MERIT = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "p
 QUALITY_REASONS = ("no_particles", "saturated", "no_pl_peak", "no_pl_width", "no_abs_peak", "no_diameter", "no_plqy")
 
 MIN_PL_SNR = 8.0  # PL peak height over the per-pixel noise sigma below which there is no peak
-MIN_ABS_SNR = 5.0  # exciton second-derivative depth over its noise below which there is no band edge
+MIN_ABS_SNR = 10.0  # exciton second-derivative depth over its noise below which there is no band edge
 _ABS_SMOOTH_MEV = 100.0  # Savitzky-Golay window on the energy axis for the exciton search
 
 _MIN_ABSORBANCE = 0.005  # below this the exciton is not distinguishable from a blank (OD)
@@ -158,8 +159,6 @@ def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smoo
              ) -> tuple[float | None, float | None, float | None]:
     """(band edge nm, its SNR, smoothed OD there) of the longest-wavelength significant minimum of
     the second derivative of absorbance on an energy axis; (None, best SNR seen, None) without one."""
-    from models.sizing import HC_EV_NM
-
     e_px = HC_EV_NM / wl[::-1]
     a_e = a[::-1]
     n = max(64, 2 * wl.size)  # finer than the pixels everywhere on a spectrometer's range
@@ -363,8 +362,14 @@ def figures_of_merit(
     pl = analyze_pl(wl_pl, pl_counts, search_nm=(float(lo), float(hi)))
     search = (float(lo) - 80.0, float(hi) + 20.0)
     if pl["pl_peak_nm"] is not None:
-        # the band edge lies blue of the emission (positive Stokes shift): a "peak" red of it is noise
-        search = (search[0], min(search[1], pl["pl_peak_nm"] + 0.25 * (pl["pl_fwhm_nm"] or 0.0)))
+        # The band edge lies a Stokes shift blue of the emission: within 3 typical shifts plus half the
+        # line's width in energy (broad ensembles), and red of it by at most a quarter width. A second-
+        # derivative dip outside is a higher transition, a shoulder or noise, not the first exciton.
+        e_pl = HC_EV_NM / pl["pl_peak_nm"]
+        fwhm_ev = e_pl * (pl["pl_fwhm_nm"] or 0.0) / pl["pl_peak_nm"]
+        e_hi = e_pl + 3e-3 * float(optics.stokes_shift_mev) + 0.5 * fwhm_ev
+        e_lo = max(e_pl - 0.25 * fwhm_ev, 1e-3)
+        search = (max(search[0], HC_EV_NM / e_hi), min(search[1], HC_EV_NM / e_lo))
     ab = analyze_absorbance(wl_abs, absorbance, material, search_nm=search)
     out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
     out["pl_snr"] = pl["pl_snr"]
