@@ -16,8 +16,8 @@ PL: smoothed peak (parabola-refined), full width at half maximum by linear inter
 half-maximum crossings, integrated baseline-corrected counts (counts x nm).
 
 Quality (docs/adr/0008): every measurement says which figures its spectra support. ``pl_snr`` is the PL
-peak height over the per-pixel noise, ``abs_snr`` the exciton's second-derivative depth over its
-noise; ``quality`` is ``"ok"`` or the reasons, joined by ``","``, from :data:`QUALITY_REASONS`. A
+peak height over the per-pixel noise, ``abs_snr`` the prominence of the exciton's second-derivative dip
+over its noise; ``quality`` is ``"ok"`` or the reasons, joined by ``","``, from :data:`QUALITY_REASONS`. A
 figure the spectra cannot support is ``None``, never a number read from noise.
 
 No function here returns NaN: figures that do not exist are ``None``.
@@ -29,6 +29,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from models.errors import QdlabError
@@ -161,15 +162,29 @@ def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smoo
     the second derivative of absorbance on an energy axis; (None, best SNR seen, None) without one."""
     e_px = HC_EV_NM / wl[::-1]
     a_e = a[::-1]
-    n = max(64, 2 * wl.size)  # finer than the pixels everywhere on a spectrometer's range
+    m = e_px.size
+    n = max(64, 2 * m)  # finer than the pixels everywhere on a spectrometer's range
     e = np.linspace(e_px[0], e_px[-1], n)
-    y = np.interp(e, e_px, a_e)
     de = float(e[1] - e[0])
+    # linear interpolation onto the energy axis as a matrix, so that the noise of each pixel can be
+    # carried through to the second derivative: interpolated points are correlated, and a noise
+    # estimated on them (where one blue pixel spans ten energy points) is far too small
+    j = np.clip(np.searchsorted(e_px, e, side="right") - 1, 0, m - 2)
+    w = (e - e_px[j]) / (e_px[j + 1] - e_px[j])
+    interp = sparse.csr_matrix((np.stack([1.0 - w, w], 1).ravel(),
+                                (np.repeat(np.arange(n), 2), np.stack([j, j + 1], 1).ravel())), shape=(n, m))
+    y = interp @ a_e
     win = _window(smooth_mev * 1e-3, de, n, 3)
     smooth = savgol_filter(y, win, 3)
     d2 = savgol_filter(y, win, 3, deriv=2, delta=de)
-    resid = y - savgol_filter(y, _window(smooth_mev * 1e-3 / 3, de, n, 2), 2)
-    d2_noise = _local_sigma(resid, win) * float(np.linalg.norm(savgol_coeffs(win, 3, deriv=2, delta=de)))
+    half = win // 2
+    coeffs = savgol_coeffs(win, 3, deriv=2, delta=de, use="dot")
+    g = sparse.diags(list(coeffs), offsets=np.arange(-half, half + 1), shape=(n, n)) @ interp  # pixels -> d2
+    # per-pixel noise: residual from a 7-pixel quadratic, rescaled for what that fit absorbs, local MAD
+    k = min(7, m - 1 if (m - 1) % 2 else m - 2)
+    resid = (a_e - savgol_filter(a_e, k, 2)) / np.sqrt(max(1e-6, 1.0 - savgol_coeffs(k, 2)[k // 2]))
+    sigma_px = _local_sigma(resid, 25)
+    d2_noise = np.maximum(np.sqrt(g.power(2) @ sigma_px**2), 1e-300)
     edge = win // 2
     e_lo, e_hi = HC_EV_NM / search_nm[1], HC_EV_NM / search_nm[0]
     inside = (e >= e_lo) & (e <= e_hi)
@@ -178,15 +193,23 @@ def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smoo
     idx = np.flatnonzero(inside)
     if idx.size < 3:
         return None, None, None
-    snr = -d2 / d2_noise
+    # A line is a dip of d2 between two rises (a Gaussian's d2 is +0.45 of its depth at +-1.7 sigma);
+    # a merely concave stretch of the continuum is negative d2 without the rises. So a dip's strength
+    # is its prominence: how far it lies below the lower of the highest d2 on either side (3 windows).
+    reach = 3 * win
+    prominence = np.zeros(n)
+    for i in idx:
+        left, right = d2[max(0, i - reach) : i + 1], d2[i : min(n, i + reach + 1)]
+        prominence[i] = min(left.max(), right.max()) - d2[i] if d2[i] < 0 else 0.0
+    snr = prominence / d2_noise
     best = float(max(0.0, snr[idx].max()))
     # local minima of d2 that stand out of the noise and carry real absorbance
     cand = [i for i in idx[1:-1]
             if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and snr[i] > MIN_ABS_SNR and smooth[i] > _MIN_ABSORBANCE]
     if not cand:
         return None, best, None
-    strongest = max(-d2[i] for i in cand)
-    cand = [i for i in cand if -d2[i] >= 0.1 * strongest]
+    strongest = max(prominence[i] for i in cand)
+    cand = [i for i in cand if prominence[i] >= 0.1 * strongest]
     i = min(cand)  # the lowest-energy (longest-wavelength) one is the first exciton
     peak_ev = _parabola(e, d2, i)
     return float(HC_EV_NM / peak_ev), float(snr[i]), _finite(np.interp(peak_ev, e, smooth))
