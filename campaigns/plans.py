@@ -153,9 +153,10 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
             spec = rig.spectrometer.name
             outcomes = figures_of_merit(
                 wl_abs, reading[f"{spec}_absorbance"]["value"], wl_pl, reading[f"{spec}_pl"]["value"],
-                material=material, integration_ms=rig.spectrometer.integration_time_ms,
+                material=material, integration_ms=reading[f"{spec}_pl_integration_time"]["value"],
                 plqy_reference_counts_per_ms=rig.plqy_reference, path_length_cm=rig.path_length_cm,
-                limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]))
+                limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]),
+                abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"])
         yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
         alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
         if any(alarms.values()):
@@ -170,7 +171,7 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
         moves = []
         for key, value in outcomes.items():
             if key in rig.outcomes.keys:
-                moves += [rig.outcomes.signal_for(key), "" if key == "failure" and value is None else value]
+                moves += [rig.outcomes.signal_for(key), "" if key in ("failure", "quality") and value is None else value]
         yield from bps.mv(*moves)
         yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
         yield from bps.checkpoint()  # recorded: nothing of this experiment is replayed into the next one

@@ -7,12 +7,12 @@ from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits,
 from devices.pump import SyringePump
 from devices.refill import RefillRequest, RefillStation
 from devices.registry import known_types, make_backend, register_backend
-from devices.spectrometer import Spectrometer
+from devices.spectrometer import Exposure, Spectrometer
 from devices.timer import Timer
 
 __all__ = [
     "Channel", "Clock", "Heater", "HeaterBackend", "HeaterLimits", "PumpBackend", "PumpLimits",
-    "RefillRequest", "RefillStation",
-    "SimClock", "Spectrometer", "SpectrometerBackend", "SyringeBackend", "SyringePump", "Timer", "WallClock",
-    "SYRINGE_EMPTY_TOLERANCE_UL", "check_syringe", "known_types", "make_backend", "register_backend",
+    "RefillRequest", "RefillStation", "SimClock", "Exposure", "Spectrometer", "SpectrometerBackend",
+    "SyringeBackend", "SyringePump", "Timer", "WallClock", "SYRINGE_EMPTY_TOLERANCE_UL", "check_syringe",
+    "known_types", "make_backend", "register_backend",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -62,10 +62,26 @@ class HeaterConfig(_Strict):
 
 
 class SpectrometerConfig(_Strict):
+    """``exposure = "auto"`` (default) chooses each channel's integration time from its signal within
+    [``min_integration_time``, ``max_integration_time``], the brightest pixel near ``exposure_target``
+    x full scale (``devices.spectrometer``, docs/adr/0008); ``integration_time`` is then the first
+    probe. ``exposure = "fixed"`` uses ``integration_time`` for both channels."""
+
     type: str
+    exposure: Literal["auto", "fixed"] = "auto"
     integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 50.0
+    min_integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 1.0
+    max_integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 30_000.0
+    exposure_target: Annotated[float, Field(ge=0.1, le=0.9)] = 0.6
     plqy_reference: Annotated[float, Field(gt=0)] = 1.0
     serial: str | None = None
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> "SpectrometerConfig":
+        if self.min_integration_time > self.max_integration_time:
+            raise ValueError(f"min_integration_time {self.min_integration_time:g} ms is above "
+                             f"max_integration_time {self.max_integration_time:g} ms")
+        return self
 
 
 class EmulatorConfig(_Strict):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.rig import Rig
-from devices import (Clock, Heater, HeaterLimits, PumpLimits, SimClock, Spectrometer, SyringePump, Timer,
+from devices import (Clock, Exposure, Heater, HeaterLimits, PumpLimits, SimClock, Spectrometer, SyringePump, Timer,
                      make_backend, register_backend)
 from lab.config import LabConfig
 from models.errors import ConfigurationError
@@ -98,8 +98,11 @@ def build_rig(lab: LabConfig, *, material: str, seed: int, source: str = "lab.to
                                                  lab.heater.safe_temperature, lab.heater.tolerance), name="heater")
     spec_backend = make_backend("spectrometer", lab.spectrometer.type, source=source, key="spectrometer.type",
                                 settings=lab.spectrometer, **common)
-    spectrometer = Spectrometer(spec_backend, integration_time_ms=lab.spectrometer.integration_time,
-                                name="spectrometer")
+    sc = lab.spectrometer
+    exposure = Exposure(fixed_ms=sc.integration_time if sc.exposure == "fixed" else None,
+                        start_ms=sc.integration_time, min_ms=sc.min_integration_time,
+                        max_ms=sc.max_integration_time, target_fraction=sc.exposure_target)
+    spectrometer = Spectrometer(spec_backend, exposure=exposure, name="spectrometer")
     rig = Rig(pumps=pumps, heater=heater, spectrometer=spectrometer, timer=Timer(clock, name="timer"),
               reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
               path_length_cm=lab.reactor.path_length, plqy_reference=lab.spectrometer.plqy_reference,

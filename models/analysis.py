@@ -3,12 +3,22 @@
 Absorbance: the first excitonic (band-edge) feature is located as the longest-wavelength significant
 minimum of the smoothed second derivative (Savitzky-Golay), which is insensitive to the rising
 scattering / interband continuum on its blue side; its position is refined by a parabola through
-the three grid points around the minimum. The diameter follows from the material's sizing curve
+the three grid points around the minimum. The search runs on an energy axis with a smoothing window
+in meV, because excitonic lines have a width in energy: a fixed window in nm is wide enough at 520 nm
+and twenty times too narrow at 1300 nm, where it saw only noise (docs/adr/0008). "Significant" is
+against the local noise of the second derivative (absorbance noise grows where little light is
+transmitted), and when a PL peak is known the exciton is looked for only blue of it (the Stokes shift
+is positive). The diameter follows from the material's sizing curve
 (``models.sizing.diameter_nm``; REFERENCE.md section 2). Absorbance at the material's high-energy
 "yield" wavelength scales with the amount of semiconductor (REFERENCE.md section 2, last bullet).
 
 PL: smoothed peak (parabola-refined), full width at half maximum by linear interpolation of the
 half-maximum crossings, integrated baseline-corrected counts (counts x nm).
+
+Quality (docs/adr/0008): every measurement says which figures its spectra support. ``pl_snr`` is the PL
+peak height over the per-pixel noise, ``abs_snr`` the prominence of the exciton's second-derivative dip
+over its noise; ``quality`` is ``"ok"`` or the reasons, joined by ``","``, from :data:`QUALITY_REASONS`. A
+figure the spectra cannot support is ``None``, never a number read from noise.
 
 No function here returns NaN: figures that do not exist are ``None``.
 """
@@ -19,16 +29,33 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from models.errors import QdlabError
-from models.outcomes import figure_names
+from models.outcomes import figure_names, quality_names
+from models.sizing import HC_EV_NM
 
-__all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_MERIT"]
+__all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_MERIT", "QUALITY_OUTCOMES",
+           "QUALITY_REASONS", "MIN_PL_SNR", "MIN_ABS_SNR"]
+
+#: Measurement-quality outcomes (docs/adr/0008): signal-to-noise of the PL peak and of the exciton, the
+#: reasons a figure is missing or suspect, and the integration time (ms) each channel used.
+QUALITY_OUTCOMES = quality_names()
 
 #: Keys of the dict returned by :func:`figures_of_merit`: the figures of merit listed (with units) in
 #: :data:`models.outcomes.FIGURES_OF_MERIT`, the one place to add one, and ``failure``.
 FIGURES_OF_MERIT = (*figure_names(), "failure")
+
+#: The words ``quality`` is made of: no_particles (no dots seen), saturated (detector clipped),
+#: no_pl_peak (no emission above MIN_PL_SNR noise sigmas), no_pl_width (a half-maximum crossing beyond
+#: the pixels), no_abs_peak (no exciton above MIN_ABS_SNR), no_diameter (band edge outside the sizing
+#: curve), no_plqy (no absorbance at the excitation wavelength).
+QUALITY_REASONS = ("no_particles", "saturated", "no_pl_peak", "no_pl_width", "no_abs_peak", "no_diameter", "no_plqy")
+
+MIN_PL_SNR = 8.0  # PL peak height over the per-pixel noise sigma below which there is no peak
+MIN_ABS_SNR = 10.0  # exciton second-derivative depth over its noise below which there is no band edge
+_ABS_SMOOTH_MEV = 100.0  # Savitzky-Golay window on the energy axis for the exciton search
 
 _MIN_ABSORBANCE = 0.005  # below this the exciton is not distinguishable from a blank (OD)
 _MIN_YIELD_ABSORBANCE = 0.02  # OD at the yield wavelength above which dots are present, exciton or not
@@ -116,24 +143,100 @@ def _optics(material: str) -> Any:
     return get_optics(material)
 
 
+def _local_sigma(resid: np.ndarray, half: int) -> np.ndarray:
+    """Robust noise sigma (MAD) of ``resid`` in a window of +-``half`` points around each point."""
+    n = resid.size
+    out = np.empty(n)
+    step = max(1, half // 4)
+    centres = np.arange(0, n, step)
+    vals = np.empty(centres.size)
+    for k, c in enumerate(centres):
+        r = resid[max(0, c - half) : min(n, c + half + 1)]
+        vals[k] = 1.4826 * np.median(np.abs(r - np.median(r)))
+    out[:] = np.interp(np.arange(n), centres, vals)
+    return np.maximum(out, 1e-12)
+
+
+def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smooth_mev: float
+             ) -> tuple[float | None, float | None, float | None]:
+    """(band edge nm, its SNR, smoothed OD there) of the longest-wavelength significant minimum of
+    the second derivative of absorbance on an energy axis; (None, best SNR seen, None) without one."""
+    e_px = HC_EV_NM / wl[::-1]
+    a_e = a[::-1]
+    m = e_px.size
+    n = max(64, 2 * m)  # finer than the pixels everywhere on a spectrometer's range
+    e = np.linspace(e_px[0], e_px[-1], n)
+    de = float(e[1] - e[0])
+    # linear interpolation onto the energy axis as a matrix, so that the noise of each pixel can be
+    # carried through to the second derivative: interpolated points are correlated, and a noise
+    # estimated on them (where one blue pixel spans ten energy points) is far too small
+    j = np.clip(np.searchsorted(e_px, e, side="right") - 1, 0, m - 2)
+    w = (e - e_px[j]) / (e_px[j + 1] - e_px[j])
+    interp = sparse.csr_matrix((np.stack([1.0 - w, w], 1).ravel(),
+                                (np.repeat(np.arange(n), 2), np.stack([j, j + 1], 1).ravel())), shape=(n, m))
+    y = interp @ a_e
+    win = _window(smooth_mev * 1e-3, de, n, 3)
+    smooth = savgol_filter(y, win, 3)
+    d2 = savgol_filter(y, win, 3, deriv=2, delta=de)
+    half = win // 2
+    coeffs = savgol_coeffs(win, 3, deriv=2, delta=de, use="dot")
+    g = sparse.diags(list(coeffs), offsets=np.arange(-half, half + 1), shape=(n, n)) @ interp  # pixels -> d2
+    # per-pixel noise: residual from a 7-pixel quadratic, rescaled for what that fit absorbs, local MAD
+    k = min(7, m - 1 if (m - 1) % 2 else m - 2)
+    resid = (a_e - savgol_filter(a_e, k, 2)) / np.sqrt(max(1e-6, 1.0 - savgol_coeffs(k, 2)[k // 2]))
+    sigma_px = _local_sigma(resid, 25)
+    d2_noise = np.maximum(np.sqrt(g.power(2) @ sigma_px**2), 1e-300)
+    edge = win // 2
+    e_lo, e_hi = HC_EV_NM / search_nm[1], HC_EV_NM / search_nm[0]
+    inside = (e >= e_lo) & (e <= e_hi)
+    inside[:edge] = False
+    inside[n - edge :] = False
+    idx = np.flatnonzero(inside)
+    if idx.size < 3:
+        return None, None, None
+    # A line is a dip of d2 between two rises (a Gaussian's d2 is +0.45 of its depth at +-1.7 sigma);
+    # a merely concave stretch of the continuum is negative d2 without the rises. So a dip's strength
+    # is its prominence: how far it lies below the lower of the highest d2 on either side (3 windows).
+    reach = 3 * win
+    prominence = np.zeros(n)
+    for i in idx:
+        left, right = d2[max(0, i - reach) : i + 1], d2[i : min(n, i + reach + 1)]
+        prominence[i] = min(left.max(), right.max()) - d2[i] if d2[i] < 0 else 0.0
+    snr = prominence / d2_noise
+    best = float(max(0.0, snr[idx].max()))
+    # local minima of d2 that stand out of the noise and carry real absorbance
+    cand = [i for i in idx[1:-1]
+            if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and snr[i] > MIN_ABS_SNR and smooth[i] > _MIN_ABSORBANCE]
+    if not cand:
+        return None, best, None
+    strongest = max(prominence[i] for i in cand)
+    cand = [i for i in cand if prominence[i] >= 0.1 * strongest]
+    i = min(cand)  # the lowest-energy (longest-wavelength) one is the first exciton
+    peak_ev = _parabola(e, d2, i)
+    return float(HC_EV_NM / peak_ev), float(snr[i]), _finite(np.interp(peak_ev, e, smooth))
+
+
 def analyze_absorbance(
     wavelengths_nm: Any,
     absorbance: Any,
     material: str,
     *,
     smooth_nm: float = 21.0,
+    smooth_mev: float = _ABS_SMOOTH_MEV,
     search_nm: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Band edge, diameter and yield absorbance of one absorbance spectrum.
 
     ``wavelengths_nm`` and ``absorbance`` are 1-D arrays of the same length (nm, OD).
     ``search_nm`` limits where the exciton is looked for (default: the material's emission range
-    widened by 80 nm to the blue and 20 nm to the red, clipped to the data).
+    widened by 80 nm to the blue and 20 nm to the red, clipped to the data). ``smooth_nm`` smooths the
+    OD read at the yield and excitation wavelengths, ``smooth_mev`` the exciton search (meV).
 
     Returns ``abs_peak_nm`` (nm or None), ``diameter_nm`` (nm or None), ``abs_at_yield`` (OD at the
     material's yield wavelength, or None), ``abs_at_excitation`` (OD at the PL excitation wavelength,
-    or None), ``abs_peak_od`` (smoothed OD at the peak, or None) and ``failure``
-    (None or ``"no_particles"``).
+    or None), ``abs_peak_od`` (smoothed OD at the peak, or None), ``abs_snr`` (the exciton's
+    second-derivative depth over its local noise; the best seen when below :data:`MIN_ABS_SNR`, None
+    without data) and ``failure`` (None or ``"no_particles"``).
     """
     wl, a, step = _uniform(wavelengths_nm, absorbance)
     out: dict[str, Any] = {
@@ -142,16 +245,14 @@ def analyze_absorbance(
         "abs_peak_od": None,
         "abs_at_yield": None,
         "abs_at_excitation": None,
+        "abs_snr": None,
         "failure": "no_particles",
     }
-    if wl.size < 15:
+    if wl.size < 15 or wl[0] <= 0:
         return out
     optics = _optics(material)
     win = _window(smooth_nm, step, wl.size, 3)
     smooth = savgol_filter(a, win, 3)
-    d2 = savgol_filter(a, win, 3, deriv=2, delta=step)
-    sigma = _noise_sigma(a, savgol_filter(a, _window(smooth_nm / 3, step, wl.size, 2), 2))
-    d2_noise = sigma * float(np.linalg.norm(savgol_coeffs(win, 3, deriv=2, delta=step)))
 
     def at(x: float) -> float | None:
         if not (wl[0] <= x <= wl[-1]):
@@ -164,31 +265,16 @@ def analyze_absorbance(
     if search_nm is None:
         lo, hi = optics.emission_range_nm
         search_nm = (float(lo) - 80.0, float(hi) + 20.0)
-    edge = win // 2  # the filters are least reliable within half a window of the ends
-    inside = (wl >= search_nm[0]) & (wl <= search_nm[1])
-    inside[:edge] = False
-    inside[len(wl) - edge :] = False
-    idx = np.flatnonzero(inside)
-    if idx.size < 3:
-        return out
-    # local minima of d2 that stand out of the noise and carry real absorbance
-    cand = [
-        i
-        for i in idx[1:-1]
-        if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and d2[i] < -5.0 * d2_noise and smooth[i] > _MIN_ABSORBANCE
-    ]
-    if not cand:
+    peak, snr, od = _exciton(wl, a, search_nm, smooth_mev)
+    out["abs_snr"] = _finite(snr)
+    if peak is None:
         # A broad ensemble can wash the exciton out while the dots are plainly there (absorbance at the
         # yield wavelength): that is a measurement without a band edge, not a failed synthesis.
         if out["abs_at_yield"] is not None and out["abs_at_yield"] > _MIN_YIELD_ABSORBANCE:
             out["failure"] = None
         return out
-    strongest = max(-d2[i] for i in cand)
-    cand = [i for i in cand if -d2[i] >= 0.1 * strongest]
-    i = max(cand)  # the longest-wavelength one is the first exciton
-    peak = _parabola(wl, d2, i)
     out["abs_peak_nm"] = peak
-    out["abs_peak_od"] = _finite(np.interp(peak, wl, smooth))
+    out["abs_peak_od"] = od
     out["failure"] = None
     try:
         from models.sizing import diameter_nm
@@ -204,30 +290,43 @@ def analyze_pl(
     pl_counts: Any,
     *,
     smooth_nm: float = 4.0,
-    min_snr: float = 8.0,
+    min_snr: float = MIN_PL_SNR,
+    search_nm: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Peak, FWHM and integral of one (dark-subtracted) PL spectrum.
 
-    ``wavelengths_nm`` and ``pl_counts`` are 1-D arrays of the same length (nm, counts).
+    ``wavelengths_nm`` and ``pl_counts`` are 1-D arrays of the same length (nm, counts); ``search_nm``
+    limits where the peak is looked for (e.g. the material's emission range; default everywhere).
     Returns ``pl_peak_nm`` (nm), ``pl_fwhm_nm`` (nm), ``pl_integrated_counts`` (counts x nm, after
-    subtracting the baseline taken from both ends of the spectrum) and ``pl_max_counts``; peak and
-    width are None when no emission stands ``min_snr`` noise sigmas above the baseline, and the width
-    is None when a half-maximum crossing lies outside the spectrum.
+    subtracting the baseline: the median of both ends of the spectrum, or the lower end's where
+    they differ beyond their noise, so emission reaching one end does not raise it), ``pl_max_counts`` and ``pl_snr`` (the smoothed peak height over
+    the per-pixel noise sigma; None without data). Peak and width are None when the peak stands less
+    than ``min_snr`` sigmas above the baseline, and the width is None when a half-maximum crossing lies
+    outside the spectrum.
     """
     wl, c, step = _uniform(wavelengths_nm, pl_counts)
-    out: dict[str, Any] = {"pl_peak_nm": None, "pl_fwhm_nm": None, "pl_integrated_counts": 0.0, "pl_max_counts": None}
+    out: dict[str, Any] = {"pl_peak_nm": None, "pl_fwhm_nm": None, "pl_integrated_counts": 0.0,
+                           "pl_max_counts": None, "pl_snr": None}
     if wl.size < 15:
         return out
     win = _window(smooth_nm, step, wl.size, 3)
     smooth = savgol_filter(c, win, 3)
     ends = max(3, wl.size // 20)
-    baseline = float(np.median(np.concatenate([c[:ends], c[-ends:]])))
     sigma = _noise_sigma(c, smooth)
+    blue, red = float(np.median(c[:ends])), float(np.median(c[-ends:]))
+    if abs(blue - red) > 5.0 * sigma / np.sqrt(ends):  # emission (or trap emission) reaches one end
+        baseline = min(blue, red)
+    else:
+        baseline = float(np.median(np.concatenate([c[:ends], c[-ends:]])))
     y = smooth - baseline
     out["pl_integrated_counts"] = float(max(0.0, np.trapezoid(c - baseline, wl)))
     out["pl_max_counts"] = _finite(np.max(c))
-    i = int(np.argmax(y))
+    inside = np.ones(wl.size, dtype=bool) if search_nm is None else (wl >= search_nm[0]) & (wl <= search_nm[1])
+    if not np.any(inside):
+        return out
+    i = int(np.flatnonzero(inside)[np.argmax(y[inside])])
     height = float(y[i])
+    out["pl_snr"] = _finite(max(0.0, height) / sigma)
     if height < min_snr * sigma or height <= 0:
         return out
     peak, top = _top_fit(wl, c - baseline, y, i)
@@ -260,40 +359,75 @@ def figures_of_merit(
     path_length_cm: float,
     limiting_mM: float,
     saturated: bool = False,
+    abs_integration_ms: float | None = None,
 ) -> dict[str, Any]:
     """The figures of merit of one measurement (keys :data:`FIGURES_OF_MERIT`).
 
     - ``abs_peak_nm``, ``diameter_nm``: band edge and sizing-curve diameter (nm).
-    - ``pl_peak_nm``, ``pl_fwhm_nm``: emission peak and linewidth (nm).
-    - ``plqy``: relative quantum yield, integrated PL / (``integration_ms`` x absorbed fraction at the
-      excitation wavelength, 1 - 10^-A, x ``plqy_reference_counts_per_ms``), clipped to [0, 1].
+    - ``pl_peak_nm``, ``pl_fwhm_nm``: emission peak and linewidth (nm), the peak looked for in the
+      material's emission range.
+    - ``plqy``: relative quantum yield, integrated PL / (``integration_ms`` (the PL channel's) x
+      absorbed fraction at the excitation wavelength, 1 - 10^-A, x ``plqy_reference_counts_per_ms``),
+      clipped to [0, 1]; without a PL peak it is what was integrated (near 0: below detection), and
+      ``quality`` says ``no_pl_peak``.
     - ``yield``: A(yield wavelength) / (``path_length_cm`` x absorbance_per_mM_cm x ``limiting_mM``),
       the fraction of the limiting precursor turned into dots, clipped to [0, 1].
     - ``failure``: None, ``"no_particles"`` (no excitonic feature or negligible absorbance) or
       ``"saturated"`` (the caller's detector-saturation flag; figures are still reported but are not
       to be trusted).
+    - ``pl_snr``, ``abs_snr``: signal-to-noise of the PL peak and of the exciton; ``quality``: ``"ok"``
+      or the reasons (:data:`QUALITY_REASONS`) joined by ``","``; ``pl_integration_ms`` and
+      ``abs_integration_ms``: the integration times (ms) the spectra were taken with.
 
     Figures that do not exist are None; nothing is NaN.
     """
-    ab = analyze_absorbance(wl_abs, absorbance, material)
-    pl = analyze_pl(wl_pl, pl_counts)
     optics = _optics(material)
+    lo, hi = optics.emission_range_nm
+    pl = analyze_pl(wl_pl, pl_counts, search_nm=(float(lo), float(hi)))
+    search = (float(lo) - 80.0, float(hi) + 20.0)
+    if pl["pl_peak_nm"] is not None:
+        # The band edge lies a Stokes shift blue of the emission: within 3 typical shifts plus half the
+        # line's width in energy (broad ensembles), and red of it by at most a quarter width. A second-
+        # derivative dip outside is a higher transition, a shoulder or noise, not the first exciton.
+        e_pl = HC_EV_NM / pl["pl_peak_nm"]
+        fwhm_ev = e_pl * (pl["pl_fwhm_nm"] or 0.0) / pl["pl_peak_nm"]
+        e_hi = e_pl + 3e-3 * float(optics.stokes_shift_mev) + 0.5 * fwhm_ev
+        e_lo = max(e_pl - 0.25 * fwhm_ev, 1e-3)
+        search = (max(search[0], HC_EV_NM / e_hi), min(search[1], HC_EV_NM / e_lo))
+    ab = analyze_absorbance(wl_abs, absorbance, material, search_nm=search)
     out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
+    out["pl_snr"] = pl["pl_snr"]
+    out["abs_snr"] = ab["abs_snr"]
+    out["pl_integration_ms"] = _finite(integration_ms)
+    out["abs_integration_ms"] = _finite(abs_integration_ms)
     out["failure"] = "saturated" if saturated else ab["failure"]
+    reasons = ["saturated"] if saturated else []
     if ab["failure"] == "no_particles" and not saturated:
+        out["quality"] = "no_particles"
         return out
     out["abs_peak_nm"] = ab["abs_peak_nm"]
     out["diameter_nm"] = ab["diameter_nm"]
     out["pl_peak_nm"] = pl["pl_peak_nm"]
     out["pl_fwhm_nm"] = pl["pl_fwhm_nm"]
+    if pl["pl_peak_nm"] is None:
+        reasons.append("no_pl_peak")
+    elif pl["pl_fwhm_nm"] is None:
+        reasons.append("no_pl_width")
+    if ab["abs_peak_nm"] is None:
+        reasons.append("no_abs_peak")
+    elif ab["diameter_nm"] is None:
+        reasons.append("no_diameter")
     a_exc = ab["abs_at_excitation"]
     if a_exc is not None and integration_ms > 0 and plqy_reference_counts_per_ms > 0:
         absorbed = 1.0 - 10.0 ** (-max(a_exc, 0.0))
         if absorbed > 1e-6:
             q = pl["pl_integrated_counts"] / (integration_ms * absorbed * plqy_reference_counts_per_ms)
             out["plqy"] = _finite(min(1.0, max(0.0, q)))
+    if out["plqy"] is None:
+        reasons.append("no_plqy")
     a_y = ab["abs_at_yield"]
     denom = path_length_cm * float(optics.absorbance_per_mM_cm) * limiting_mM
     if a_y is not None and denom > 0:
         out["yield"] = _finite(min(1.0, max(0.0, a_y / denom)))
+    out["quality"] = ",".join(reasons) or "ok"
     return out

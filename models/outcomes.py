@@ -20,7 +20,7 @@ from typing import Any
 
 from models.errors import ConfigurationError
 
-__all__ = ["Outcome", "FIGURES_OF_MERIT", "BOOKKEEPING", "figure_names", "unit_of", "dtype_of", "outcome_references",
+__all__ = ["Outcome", "FIGURES_OF_MERIT", "BOOKKEEPING", "figure_names", "quality_names", "unit_of", "dtype_of", "outcome_references",
            "check_outcome_names", "unknown_name_message"]
 
 
@@ -33,6 +33,8 @@ class Outcome:
     unit: str
     description: str
     dtype: str = "number"
+    quality: bool = False
+    """A measurement-quality outcome (how well the spectra support the figures, docs/adr/0008)."""
 
 
 #: What the spectrum analysis measures for each experiment, by name. The single list of figures of merit.
@@ -43,6 +45,12 @@ FIGURES_OF_MERIT: dict[str, Outcome] = {o.name: o for o in (
     Outcome("pl_fwhm_nm", "nm", "photoluminescence full width at half maximum"),
     Outcome("plqy", "", "relative photoluminescence quantum yield, 0-1"),
     Outcome("yield", "", "fraction of the limiting precursor turned into dots, 0-1"),
+    Outcome("pl_snr", "", "PL peak height over the per-pixel noise sigma", quality=True),
+    Outcome("abs_snr", "", "exciton second-derivative depth over its noise", quality=True),
+    Outcome("quality", "", "why a figure is missing or suspect (models.analysis.QUALITY_REASONS), or empty",
+            dtype="string", quality=True),
+    Outcome("abs_integration_ms", "ms", "integration time the absorbance channel used", quality=True),
+    Outcome("pl_integration_ms", "ms", "integration time the PL channel used", quality=True),
 )}
 
 #: Keys a campaign records beside the outcomes, and an optimiser's rows may carry; never an objective.
@@ -56,6 +64,11 @@ BOOKKEEPING: dict[str, str] = {
 def figure_names() -> tuple[str, ...]:
     """Names of the figures of merit, in :data:`FIGURES_OF_MERIT` order."""
     return tuple(FIGURES_OF_MERIT)
+
+
+def quality_names() -> tuple[str, ...]:
+    """Names of the measurement-quality outcomes (signal-to-noise, flags, exposures)."""
+    return tuple(n for n, o in FIGURES_OF_MERIT.items() if o.quality)
 
 
 def unit_of(name: str) -> str:

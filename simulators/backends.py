@@ -156,12 +156,16 @@ class SimSpectrometer:
 
     def set_integration_time_ms(self, channel: Channel, ms: float) -> None:
         self._channel(channel)
-        if not np.isfinite(ms) or ms <= 0 or ms > 60_000:
-            raise DeviceError(f"sim spectrometer: integration time must be in (0, 60000] ms, got {ms}")
+        if not np.isfinite(ms) or ms < 0.1 or ms > 60_000:
+            raise DeviceError(f"sim spectrometer: integration time must be in [0.1, 60000] ms, got {ms}")
         self._ms[channel] = float(ms)
 
     def integration_time_ms(self, channel: Channel) -> float:
         return self._ms[self._channel(channel)]
+
+    def integration_limits_ms(self) -> tuple[float, float]:
+        """Shortest and longest integration time this detector accepts (ms)."""
+        return (0.1, 60_000.0)
 
     def acquire(self, channel: Channel, *, source_on: bool) -> np.ndarray:
         if not self._connected:

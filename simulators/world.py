@@ -482,6 +482,16 @@ class SimWorld:
         shape = 0.35 + 0.65 * np.exp(-0.5 * ((x - 0.55) / 0.35) ** 2)
         return _LAMP_PEAK_PER_MS * shape * self.lamp_factor(t)
 
+    def _cell_now(self, t: float) -> dict[str, Any]:
+        """``cell_content(t)``, computed once for the scans an exposure takes at one instant (the clock
+        does not move between them) and again when the flows or the heater change."""
+        key = (t, len(self._hist_t), self._hist_flows[-1], len(self._heat_t), self._stalled)
+        cached = getattr(self, "_cell_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self.cell_content(t))
+            self._cell_cache = cached
+        return cached[1]
+
     def acquire(self, channel: str, integration_ms: float, source_on: bool) -> np.ndarray:
         t = self._advance()
         wl = spectrometer_grid_nm(self.material)
@@ -489,7 +499,7 @@ class SimWorld:
         dark = _DARK_OFFSET + _DARK_PER_MS * ms + _fixed_pattern(self.material, self.seed)
         signal = np.zeros_like(wl)
         if source_on:
-            cell = self.cell_content(t)
+            cell = self._cell_now(t)
             if channel == "absorbance":
                 signal = self.lamp_counts_per_ms(t) * ms * 10.0 ** (-cell["absorbance"])
             elif channel == "pl":

@@ -118,6 +118,11 @@ class SeabreezeSpectrometer:
                                      f"range [{low / 1000:g}, {high / 1000:g}] ms")
         self._integration_ms[channel] = float(ms)
 
+    def integration_limits_ms(self) -> tuple[float, float]:
+        """The spectrometer's shortest and longest integration time (ms), as it reports them."""
+        low, high = self._limits_us
+        return (low / 1000.0, high / 1000.0)
+
     def acquire(self, channel: Channel, *, source_on: bool) -> np.ndarray:
         device = self._require()
         try:

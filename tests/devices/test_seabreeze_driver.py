@@ -83,3 +83,22 @@ def test_wrong_serial_and_missing_lamp_line_are_clear_errors():
     with pytest.raises(DeviceError, match="no lamp-enable line"):
         SeabreezeSpectrometer(spectrometers=_module(device)).connect()
     assert device.closed
+
+
+def test_auto_exposure_on_the_seabreeze_driver_stays_within_the_devices_limits():
+    """The exposure rule is the device layer's: on the seabreeze driver it is bounded by what the
+    spectrometer reports (1 ms - 10 s here), whatever lab.toml allows (docs/adr/0008)."""
+    from devices.spectrometer import Exposure, Spectrometer
+
+    device = _Device()
+    backend = SeabreezeSpectrometer(spectrometers=_module(device))
+    spec = Spectrometer(backend, exposure=Exposure(min_ms=0.1, max_ms=60_000.0), name="spec")
+    spec.connect()
+    assert backend.integration_limits_ms() == (1.0, 10_000.0)
+    spec.set("dark")
+    spec.set("reference")
+    spec.trigger()
+    times_us = set(device.integration)
+    assert min(times_us) >= 1000 and max(times_us) <= 10_000_000
+    reading = spec.read()
+    assert 1.0 <= reading["spec_pl_integration_time"]["value"] <= 10_000.0

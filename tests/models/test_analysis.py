@@ -123,7 +123,9 @@ def test_no_particles_gives_none_figures():
     rng = np.random.default_rng(0)
     out = figures_of_merit(WL, rng.normal(0, 0.002, WL.size), WL, 100 + rng.normal(0, 40, WL.size), **_fom())
     assert out["failure"] == "no_particles"
-    assert all(out[k] is None for k in FIGURES_OF_MERIT if k != "failure")
+    assert out["quality"] == "no_particles"
+    figures = ("abs_peak_nm", "diameter_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield")
+    assert all(out[k] is None for k in figures)
 
 
 def test_saturated_flag_is_reported():
@@ -157,3 +159,72 @@ def test_pl_peak_of_a_broad_shot_noisy_line_scatters_well_under_a_nanometre():
     assert abs(np.mean(peaks) - 524.3) < 0.3
     assert np.std(peaks) < 0.6
     assert abs(np.mean(widths) - 37.0) < 0.8 and np.std(widths) < 0.8
+
+
+# ---------------------------------------------------------------- quality flags (docs/adr/0008)
+from models.analysis import MIN_PL_SNR, QUALITY_REASONS  # noqa: E402
+
+PBS_WL = np.linspace(350.0, 2600.0, 1024)  # the simulated PbS spectrometer's pixels
+
+
+def _pbs_absorbance(center_nm, *, seed=0, height=0.05):
+    """A PbS-like spectrum: continuum rising to the blue, a broad exciton of 100 meV FWHM at
+    ``center_nm``, and shot noise that grows where little lamp light is transmitted."""
+    from models.sizing import HC_EV_NM
+
+    e = HC_EV_NM / PBS_WL
+    e0 = HC_EV_NM / center_nm
+    a = 0.12 * np.maximum(e - 0.41, 0.0) ** 1.5 + height * np.exp(-0.5 * ((e - e0) / (0.1 / 2.3548)) ** 2)
+    i0 = 30000.0
+    rng = np.random.default_rng(seed)
+    return a + 0.434 * rng.normal(0.0, 1.0, a.size) * np.sqrt(2.0 / (i0 * 10 ** -a)) / np.sqrt(16)
+
+
+def test_pure_noise_pl_is_flagged_not_a_number():
+    rng = np.random.default_rng(7)
+    out = figures_of_merit(WL, absorbance(540.0), WL, rng.normal(0.0, 15.0, WL.size), **_fom())
+    assert out["pl_peak_nm"] is None and out["pl_fwhm_nm"] is None
+    assert out["pl_snr"] is not None and out["pl_snr"] < MIN_PL_SNR
+    assert "no_pl_peak" in out["quality"].split(",")
+    assert set(out["quality"].split(",")) <= set(QUALITY_REASONS)
+
+
+def test_good_spectra_are_ok_with_their_signal_to_noise():
+    out = figures_of_merit(WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom(), abs_integration_ms=20.0)
+    assert out["quality"] == "ok"
+    assert out["pl_snr"] > 50 and out["abs_snr"] > 10
+    assert out["pl_integration_ms"] == 100.0 and out["abs_integration_ms"] == 20.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_broad_swir_exciton_is_found_on_the_energy_axis(seed):
+    """At 1250 nm a 100 meV exciton is 160 nm wide; a 21 nm smoothing window saw only noise there."""
+    r = analyze_absorbance(PBS_WL, _pbs_absorbance(1250.0, seed=seed), "PbS")
+    assert r["abs_peak_nm"] == pytest.approx(1250.0, abs=15.0)
+    assert r["abs_snr"] >= 10
+
+
+def test_pure_noise_absorbance_has_no_band_edge():
+    rng = np.random.default_rng(4)
+    a = 0.3 * np.exp(-(PBS_WL - 350.0) / 300.0) + rng.normal(0.0, 0.004, PBS_WL.size)
+    r = analyze_absorbance(PBS_WL, a, "PbS")
+    assert r["abs_peak_nm"] is None
+    assert r["abs_snr"] < 10
+
+
+def test_a_dip_red_of_the_emission_is_not_the_band_edge():
+    """The "absorption 1573 nm with PL 883 nm" reading: the longest-wavelength dip of the second
+    derivative was taken as the exciton even when it lay red of the emission."""
+    a = absorbance(540.0, noise=0.0) + gauss(WL, 620.0, 25.0, 0.05)  # scatter / impurity feature
+    out = figures_of_merit(WL, a, WL, pl(555.0, 28.0), **_fom())
+    assert out["abs_peak_nm"] == pytest.approx(540.0, abs=1.5)
+    assert out["abs_peak_nm"] < out["pl_peak_nm"]
+
+
+def test_pl_peak_is_looked_for_in_the_materials_emission_range():
+    """Scattered excitation (405 nm) is brighter than a weak SWIR line; the emission is the line."""
+    counts = 20000.0 * np.exp(-0.5 * ((PBS_WL - 405.0) / 3.0) ** 2) + 3000.0 * np.exp(
+        -0.5 * ((PBS_WL - 1300.0) / 150.0) ** 2) + np.random.default_rng(0).normal(0, 20, PBS_WL.size)
+    a = _pbs_absorbance(1200.0)
+    out = figures_of_merit(PBS_WL, a, PBS_WL, counts, **_fom(material="PbS"))
+    assert out["pl_peak_nm"] == pytest.approx(1300.0, abs=10.0)
