@@ -1,7 +1,5 @@
 """Steady-state physics of the simulated reactor: emergent behaviour and calibration ranges."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -140,21 +138,5 @@ def test_other_stocks_change_the_outcome():
     with pytest.raises(Exception, match="unknown stream"):
         simulators.evaluate_true("CdSe", {}, stocks_mM={"zn": 1.0})
 
-
-def test_evaluate_many_throughput_cdse(sobol):
-    conds = sobol("CdSe", 1024, seed=3)
-    simulators.evaluate_many("CdSe", conds)
-    best = np.inf
-    for _ in range(2):
-        t0 = time.perf_counter()
-        simulators.evaluate_many("CdSe", conds)
-        best = min(best, time.perf_counter() - t0)
-    assert 1024 / best >= 1000, f"{1024 / best:.0f} evaluations/s"
-
-
-def test_evaluate_true_single_call_is_fast():
-    simulators.evaluate_true("CdSe", {})
-    t0 = time.perf_counter()
-    for _ in range(10):
-        simulators.evaluate_true("CdSe", {"temperature": 260.0 + _})
-    assert (time.perf_counter() - t0) / 10 < 0.05
+# Throughput is a benchmark, not a test (a loaded machine must not fail the suite):
+# `qdlab simulate --benchmark N` prints evaluations per second.
