@@ -35,7 +35,7 @@ from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_force, completed,
                          experiments_from_documents)
 from lab.rig_builder import BuiltRig, build_rig
-from lab.stop_signals import StopRequested, StopSignals
+from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from models.errors import ConfigurationError, Interrupted, LogError
 from models.objective import make_objective
@@ -178,7 +178,8 @@ class CampaignSession:
         if self.progress:
             self.progress(len(records), budget, None)
         # no bluesky SigintHandler (a deferred pause at a checkpoint): StopSignals stops on the first signal
-        run_engine = RunEngine({}, **{"context_managers": [], **self.run_engine_kwargs})
+        run_engine = RunEngine({}, **{"context_managers": [], "during_task": PollingDuringTask(),
+                                        **self.run_engine_kwargs})
         run_engine.subscribe(log)
         for sub in self.subscribers:
             run_engine.subscribe(sub)

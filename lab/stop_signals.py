@@ -16,13 +16,31 @@ import logging
 import signal
 import threading
 
-__all__ = ["STOP_SIGNALS", "StopSignals", "StopRequested"]
+__all__ = ["STOP_SIGNALS", "StopSignals", "StopRequested", "PollingDuringTask"]
 
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 """The signals that stop a campaign; each exits with 128 + its number (130, 143, 129)."""
 
 _log = logging.getLogger("qdlab.stop")
 _RETRY_S = 0.05  # how often the watcher retries while the RunEngine is between calls (wall seconds)
+
+
+class PollingDuringTask:
+    """The RunEngine's ``during_task``: the main thread waits for the plan in short timed waits.
+
+    bluesky's default waits on an untimed ``Event.wait()``. A signal sent with kill(2) may be delivered
+    to any thread of the process (the RunEngine's loop, a serial reader, a Dask worker); the main thread,
+    blocked in that untimed wait, then never runs the Python handler, and one Ctrl-C took effect only
+    when the campaign ended. Waking every ``period_s`` (wall seconds) lets the handler run within that
+    time wherever the signal landed.
+    """
+
+    def __init__(self, period_s: float = 0.1):
+        self.period_s = period_s
+
+    def block(self, blocking_event: threading.Event) -> None:
+        while not blocking_event.wait(self.period_s):
+            pass
 
 
 class StopRequested(Exception):

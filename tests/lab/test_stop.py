@@ -287,3 +287,19 @@ def test_a_suspension_after_the_measurement_does_not_measure_again():
     assert _heater_sets(sent, 1) == [TEMPERATURES[1]]  # no re-settle: the measurement was already taken
     triggers = [obj for command, obj, _ in sent[1] if command == "trigger" and obj == "spectrometer"]
     assert triggers == ["spectrometer"]
+
+
+def test_a_signal_delivered_to_a_worker_thread_still_stops_at_once(tmp_path):
+    """kill(2) may hand the signal to any thread; with bluesky's untimed wait in the main thread the
+    handler ran only when the campaign had finished all its experiments (exit 130 after 12 of 12)."""
+    campaign = tmp_path / "c.toml"
+    campaign.write_text((ROOT / "campaigns" / "examples" / "cdse-green.toml").read_text()
+                        .replace('strategy = "botorch"', 'strategy = "sobol"'))
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "lab" / "worker_signal_probe.py"), str(campaign),
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    done = completed(experiments_from_documents(read_documents(out / "documents.jsonl")))
+    assert len(done) < BUDGET, proc.stderr[-3000:]
+    assert start_stop(out / "documents.jsonl")[-1] == ("stop", "abort")
