@@ -301,4 +301,6 @@ def test_emulated_cdse_green_full_budget_completes_with_refills(tmp_path):
     estimate = {r.pump: r for r in session.estimate.reagents}
     assert estimate["se"].refills_worst >= 1
     for name in ("cd", "se"):
-        assert estimate[name].expected_ul == pytest.approx(_dispensed_from_log(out, name, lab), rel=0.25)
+        # the emulators' clock runs 200x the host's, so every host second (proposals, the wire) pumps
+        # for 200 s more than the plan asks: more than expected, less than the worst case
+        assert 0.8 * estimate[name].expected_ul < _dispensed_from_log(out, name, lab) < estimate[name].worst_ul
