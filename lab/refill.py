@@ -75,7 +75,8 @@ class RefillDesk:
         """A plan waits: record what for, tell the operator, watch for ``qdlab refill``."""
         pumps = {name: {"reagent": self.lab.pumps[name].reagent, "need_ul": need, "remaining_ul": left,
                         "syringe_ul": self.lab.pumps[name].syringe_volume} for name, (need, left) in request.items()}
-        _write_atomic(self.directory / WANTED_NAME, {"pumps": pumps})
+        _write_atomic(self.directory / WANTED_NAME, {
+            "pumps": pumps, "syringes_ul": {n: p.syringe_volume for n, p in self.lab.pumps.items()}})
         what = "; ".join(f"syringe of pump {n} ({p['reagent']}, {_litres(p['syringe_ul'])}) holds "
                          f"{_litres(max(p['remaining_ul'], 0.0))}, the next experiment needs {_litres(p['need_ul'])}"
                          for n, p in pumps.items())
@@ -105,21 +106,14 @@ class RefillDesk:
             path.unlink(missing_ok=True)
             names = request.get("pumps")
             volume = request.get("volume_ul")
-            if names == "all":
-                names = list(self.lab.pumps)
-            self.station.refill(names, None if volume is None else float(volume))
+            self.station.refill(list(self.lab.pumps) if names == "all" else names,
+                                None if volume is None else float(volume))
         except (OSError, ValueError, TypeError, AttributeError, DeviceError) as exc:
             path.unlink(missing_ok=True)
             self.notify(f"refill request not taken: {exc}")
-            if self.station is not None and self.station.pending:
-                self.on_request_again()
-
-    def on_request_again(self) -> None:
-        wanted = self.directory / WANTED_NAME
-        if wanted.exists():
-            pumps = json.loads(wanted.read_text())["pumps"]
-            self.notify(f"still waiting for: qdlab refill {self.directory} "
-                        + " ".join(f"--pump {n}" for n in sorted(pumps) if n in (self.station.pending or [])))
+        pending = self.station.pending if self.station is not None else []
+        if pending:
+            self.notify(f"still waiting for: qdlab refill {self.directory} " + " ".join(f"--pump {n}" for n in pending))
 
     def close(self) -> None:
         self._stop.set()
@@ -133,8 +127,6 @@ def request_refill(directory: Path, *, pumps: list[str] | None, every: bool, vol
 
     ConfigurationError when nothing waits, a pump is unknown, or the volume does not fit a syringe.
     """
-    from lab.files import load_lab
-
     directory = Path(directory)
     wanted_path = directory / WANTED_NAME
     if not (directory / "lab.toml").is_file():
@@ -143,15 +135,18 @@ def request_refill(directory: Path, *, pumps: list[str] | None, every: bool, vol
         raise ConfigurationError(f"no campaign in {directory} is waiting for a refill", source="qdlab refill")
     if pumps and every:
         raise ConfigurationError("give --pump NAME or --all, not both", source="qdlab refill")
-    lab = load_lab(directory / "lab.toml")
-    waiting = list(json.loads(wanted_path.read_text()).get("pumps", {}))
-    names = list(lab.pumps) if every else (pumps or waiting)
-    unknown = [n for n in names if n not in lab.pumps]
+    try:  # what the running campaign wrote: its pumps and their syringes (uL)
+        wanted = json.loads(wanted_path.read_text())
+        waiting, syringes = list(wanted["pumps"]), {str(k): float(v) for k, v in wanted["syringes_ul"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot read {wanted_path}: {exc}", source="qdlab refill") from None
+    names = list(syringes) if every else (pumps or waiting)
+    unknown = [n for n in names if n not in syringes]
     if unknown:
-        raise ConfigurationError(f"no pump {', '.join(unknown)} in this lab; pumps: {', '.join(lab.pumps)}",
+        raise ConfigurationError(f"no pump {', '.join(unknown)} in this lab; pumps: {', '.join(syringes)}",
                                  source="--pump")
     if volume_ul is not None:
-        too_small = [n for n in names if volume_ul > lab.pumps[n].syringe_volume * (1 + 1e-9)]
+        too_small = [n for n in names if volume_ul > syringes[n] * (1 + 1e-9)]
         if volume_ul <= 0 or too_small:
             raise ConfigurationError(f"{_litres(volume_ul)} does not fit the syringe of "
                                      f"{', '.join(too_small) or 'any pump'}", source="--volume")

@@ -104,14 +104,13 @@ def _refill_events(directory: Path) -> list[dict]:
     return [d["data"] for n, d in docs if n == "event" and d.get("descriptor") in streams]
 
 
-def _dispensed_from_log(directory: Path, pump: str) -> float:
+def _dispensed_from_log(directory: Path, pump: str, lab: Path) -> float:
     """What ``pump`` dispensed over the campaign, from its ``dispensed`` readings in the log (summed
     over refills: each refill event says what was left when it was asked for)."""
     docs = list(read_documents(directory / "documents.jsonl"))
     names = {d["uid"]: d.get("name") for n, d in docs if n == "descriptor"}
-    total, last, filled = 0.0, 0.0, None
-    lab = load_lab(directory / "lab.toml")
-    filled = lab.pumps[pump].syringe_volume
+    total, last = 0.0, 0.0
+    filled = load_lab(lab).pumps[pump].syringe_volume
     for n, d in docs:
         if n != "event":
             continue
@@ -150,7 +149,7 @@ def test_estimate_is_close_to_what_a_simulated_campaign_dispensed(tmp_path):
             modelled[reagent] = modelled.get(reagent, 0.0) + ul
         previous = sp
     for r in estimate.reagents:
-        logged = _dispensed_from_log(tmp_path / "run", r.pump)
+        logged = _dispensed_from_log(tmp_path / "run", r.pump, SIM_LAB)
         assert logged == pytest.approx(world.dispensed_between(r.reagent, 0.0, world.clock.now()), rel=1e-6)
         if r.reagent != "solvent":  # the solvent's calibration flush is not an experiment's
             assert modelled[r.reagent] == pytest.approx(logged, rel=0.02), r.reagent
@@ -235,7 +234,7 @@ def test_qdlab_refill_refuses_bad_requests_with_one_line(tmp_path, capsys):
     (tmp_path / "lab.toml").write_text(SIM_LAB.read_text())
     assert main(["refill", str(tmp_path)]) == 2
     assert "is waiting for a refill" in capsys.readouterr().err
-    (tmp_path / WANTED_NAME).write_text(json.dumps({"pumps": {"cd": {}}}))
+    (tmp_path / WANTED_NAME).write_text(json.dumps({"pumps": {"cd": {}}, "syringes_ul": {"cd": 10000.0}}))
     assert main(["refill", str(tmp_path), "--pump", "zn"]) == 2
     assert "no pump zn" in capsys.readouterr().err
     assert main(["refill", str(tmp_path), "--volume", "20 mL"]) == 2
@@ -282,7 +281,7 @@ def test_emulated_rig_waits_for_qdlab_refill_from_another_process_then_completes
     # the NE-1000's own counter (DIS), summed over refills (CLD), is what the emulated world delivered
     world = result.world
     for name in ("cd", "se"):
-        assert _dispensed_from_log(out, name) == pytest.approx(
+        assert _dispensed_from_log(out, name, lab) == pytest.approx(
             world.dispensed_between(name, 0.0, world.clock.now()), rel=0.05, abs=20.0)
 
 
@@ -302,4 +301,6 @@ def test_emulated_cdse_green_full_budget_completes_with_refills(tmp_path):
     estimate = {r.pump: r for r in session.estimate.reagents}
     assert estimate["se"].refills_worst >= 1
     for name in ("cd", "se"):
-        assert estimate[name].expected_ul == pytest.approx(_dispensed_from_log(out, name), rel=0.25)
+        # the emulators' clock runs 200x the host's, so every host second (proposals, the wire) pumps
+        # for 200 s more than the plan asks: more than expected, less than the worst case
+        assert 0.8 * estimate[name].expected_ul < _dispensed_from_log(out, name, lab) < estimate[name].worst_ul
