@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from lab.files import EXAMPLES, load_campaign, load_lab
 from lab.session import CampaignSession
 
@@ -22,6 +24,12 @@ def second_half_failures(tmp_path, strategy: str, seed: int) -> tuple[int, list]
     return sum(1 for f in failures[BUDGET // 2:] if f), failures
 
 
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "measured 2026-12-01: BoTorch 5 clogs against random's 3 in the second halves of seeds 1-3. The "
+    "property held only while dim red samples beside the clog corner measured no PL peak and counted as "
+    "failures (an instrument artefact, fixed by auto-exposure: docs/adr/0008); the feasibility threshold "
+    "tuned on it is left for the held-out optimiser benchmark (issue 14)"))
 def test_botorch_proposes_fewer_clogging_conditions_than_random_in_its_second_half(tmp_path):
     botorch = [second_half_failures(tmp_path, "botorch", s) for s in SEEDS]
     random = [second_half_failures(tmp_path, "random", s) for s in SEEDS]

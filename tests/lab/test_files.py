@@ -226,7 +226,8 @@ def campaigns(draw):
         "protocol": {"residence_times": draw(_floats(0.5, 20.0)), "heater_hold": f"{draw(non_negative)!r} s",
                      "heater_timeout": f"{draw(positive)!r} s", "poll_interval": f"{draw(positive)!r} min",
                      "flush_residence_times": draw(non_negative),
-                     "clog_recovery": f"{draw(non_negative)!r} h"},
+                     "clog_recovery": f"{draw(non_negative)!r} h",
+                     "refill": draw(st.sampled_from(["wait", "auto"]))},
     }
 
 
