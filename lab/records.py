@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from models.errors import LogError
 
 __all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "budget_in_force", "LOG_FORMAT",
-           "BUDGET_PLAN", "Usage", "resource_use"]
+           "BUDGET_PLAN", "Usage", "resource_use", "syringe_holdings"]
 
 OUTCOME_PREFIX = "outcomes_"
 LOG_FORMAT = 1
@@ -179,3 +180,53 @@ def resource_use(runs: Iterable[ExperimentRecord]) -> list[Usage]:
                 total_ul[pump] = total_ul.get(pump, 0.0) + ul
         out.append(Usage(r.index, r.uid, r.completed, reactor_s, used, total_s, dict(total_ul)))
     return out
+
+
+def syringe_holdings(docs: Iterable[tuple[str, dict]], syringes_ul: dict[str, float],
+                     unlogged_ul: Callable[[dict[str, Any]], dict[str, float]] | None = None) -> dict[str, float]:
+    """What each pump's syringe holds (uL) where the log ends, by pump name.
+
+    ``syringes_ul``: each pump's syringe volume (what it held when the log began). Each session's
+    pumps count ``<pump>_dispensed`` from zero (a pump is cleared when it connects, and again when it is
+    refilled); a session begins with the start document that carries ``preflight_estimate``; a
+    ``refill`` event sets what a syringe holds. A run that closed before its measurement (an abort)
+    logged no reading of what it dispensed: ``unlogged_ul(setpoints)`` says what it may have used
+    (pump name -> uL), and is counted in full, so a resumed campaign errs towards asking for a refill.
+    """
+    filled = dict(syringes_ul)
+    counter = dict.fromkeys(syringes_ul, 0.0)
+    streams: dict[str, tuple[str, str]] = {}
+    measured: dict[str, bool] = {}
+    setpoints: dict[str, dict] = {}
+    for name, doc in docs:
+        if name == "start" and "experiment_index" in doc:
+            if "preflight_estimate" in doc:  # a new session: its counters start from zero
+                filled = {p: filled[p] - counter[p] for p in filled}
+                counter = dict.fromkeys(filled, 0.0)
+            measured[doc["uid"]] = False
+            setpoints[doc["uid"]] = dict(doc.get("setpoints") or {})
+        elif name == "descriptor" and doc.get("run_start") in measured:
+            streams[doc["uid"]] = (doc["run_start"], doc.get("name", "primary"))
+        elif name == "event" and doc.get("descriptor") in streams:
+            run, stream = streams[doc["descriptor"]]
+            data = doc.get("data", {})
+            if stream == "primary":
+                measured[run] = True
+                for pump in counter:
+                    if isinstance(data.get(f"{pump}_dispensed"), (int, float)):
+                        counter[pump] = float(data[f"{pump}_dispensed"])
+            elif stream == "refill":
+                try:
+                    refilled = json.loads(data.get("refill_refilled") or "{}")
+                except ValueError:
+                    refilled = {}
+                for pump, volume in refilled.items():
+                    if pump in filled and isinstance(volume, (int, float)):
+                        filled[pump], counter[pump] = float(volume), 0.0
+        elif name == "stop" and doc.get("run_start") in measured:
+            run = doc["run_start"]
+            if not measured[run] and unlogged_ul is not None:
+                for pump, ul in unlogged_ul(setpoints[run]).items():
+                    if pump in filled:
+                        filled[pump] -= ul
+    return {p: filled[p] - counter[p] for p in filled}

@@ -20,20 +20,20 @@ from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
 from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
-from campaigns.plans import calibrate, closed_loop
+from campaigns.plans import calibrate, closed_loop, syringe_need_ul
 from campaigns.outcomes import outcomes_device
 from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
-from devices import HeaterLimits, PumpLimits, RefillStation, WallClock
+from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, WallClock
 from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
 from lab.refill import RefillDesk, refill_mode
 from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_force, completed,
-                         experiments_from_documents)
+                         experiments_from_documents, syringe_holdings)
 from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
@@ -242,6 +242,7 @@ class CampaignSession:
             with stop:
                 try:
                     rig.connect()
+                    self._restore_syringes(rig)
                     if len(indices):
                         stop.check()
                         run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
@@ -276,6 +277,37 @@ class CampaignSession:
                 "campaign_id": self.spec.id, "budget": self.spec.budget,
                 "previous_budget": self.budget_changed_from, "completed": done,
                 "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
+
+    def _restore_syringes(self, rig) -> None:
+        """A resumed campaign's pumps hold what the log says they held when it stopped (connecting
+        clears a pump's counter, and would otherwise take every syringe for full), so the refill check
+        asks before a syringe runs dry. A syringe refilled while the campaign was stopped is simply asked
+        for once more: ``qdlab refill DIR`` answers."""
+        path = self.directory / LOG_NAME
+        docs = read_documents(path) if path.exists() else []
+        if not any(name == "start" and "experiment_index" in doc for name, doc in docs):
+            return
+        protocol, transfer_ul = self.spec.protocol, self.lab.reactor.transfer_volume
+
+        def unlogged(setpoints: dict) -> dict[str, float]:
+            total = float(setpoints.get("total_flow_ul_min") or 0.0)
+            if total <= 0:
+                return {}
+            tau_s = float(setpoints.get("residence_time_s") or 0.0)
+            wait_s = transfer_ul / total * 60.0 + protocol.residence_times * tau_s
+            return {self.lab.pump_for(r): syringe_need_ul(float(q), wait_s)
+                    for r, q in (setpoints.get("flows_ul_min") or {}).items() if self.lab.pump_for(r)}
+
+        held = syringe_holdings(docs, {p.name: p.limits.syringe_volume_ul for p in rig.pumps.values()}, unlogged)
+        lines = []
+        for pump in rig.pumps.values():
+            volume = held[pump.name]
+            if volume < pump.limits.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL:
+                pump.refill(max(volume, SYRINGE_EMPTY_TOLERANCE_UL))
+                lines.append(f"{pump.name} {max(volume, 0.0) / 1000:.2f} mL")
+        if lines:
+            self.notify(f"syringes as the log left them: {', '.join(lines)}; one refilled while the campaign was "
+                        f"stopped is asked for again when needed: answer with qdlab refill {self.directory}")
 
     @staticmethod
     def make_safe(rig) -> "SafeReport":

@@ -304,3 +304,48 @@ def test_emulated_cdse_green_full_budget_completes_with_refills(tmp_path):
         # the emulators' clock runs 200x the host's, so every host second (proposals, the wire) pumps
         # for 200 s more than the plan asks: more than expected, less than the worst case
         assert 0.8 * estimate[name].expected_ul < _dispensed_from_log(out, name, lab) < estimate[name].worst_ul
+
+
+def test_syringe_holdings_follow_sessions_refills_and_aborted_runs():
+    from lab.records import syringe_holdings
+
+    def start(uid, estimate=False, flows=None):
+        doc = {"uid": uid, "experiment_index": 0, "setpoints": {"flows_ul_min": flows or {}}}
+        return ("start", {**doc, **({"preflight_estimate": {}} if estimate else {})})
+
+    def event(desc, data):
+        return ("event", {"descriptor": desc, "data": data})
+
+    docs = [start("a", estimate=True), ("descriptor", {"uid": "pa", "run_start": "a", "name": "primary"}),
+            event("pa", {"cd_dispensed": 300.0}), ("stop", {"run_start": "a", "exit_status": "success"}),
+            start("b"), ("descriptor", {"uid": "rb", "run_start": "b", "name": "refill"}),
+            event("rb", {"refill_refilled": json.dumps({"cd": 800.0})}),
+            ("descriptor", {"uid": "pb", "run_start": "b", "name": "primary"}),
+            event("pb", {"cd_dispensed": 100.0}), ("stop", {"run_start": "b", "exit_status": "success"}),
+            start("c", estimate=True, flows={"cd": 10.0}),  # a resumed session, aborted before measuring
+            ("stop", {"run_start": "c", "exit_status": "abort"})]
+    held = syringe_holdings(docs, {"cd": 1000.0}, unlogged_ul=lambda sp: {"cd": 50.0})
+    assert held == {"cd": pytest.approx(800.0 - 100.0 - 50.0)}
+
+
+def test_a_resumed_campaign_carries_what_its_syringes_held(tmp_path):
+    """Connecting clears a pump's counter; a resume used to take every syringe for full again, so a
+    syringe the log left nearly empty could run dry in the middle of an experiment."""
+    lab = _lab_with_syringes(tmp_path / "lab.toml", SIM_LAB, {"cd": "2.5 mL", "se": "2.5 mL"})
+    out = tmp_path / "run"
+    assert main(["run", str(_campaign(tmp_path, budget=2)), "--lab", str(lab), "--out", str(out)]) == 0
+    assert not _refill_events(out)
+    from lab.records import syringe_holdings
+    from lab.session import open_for_resume
+
+    left = syringe_holdings(read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0, "solvent": 50000.0})
+    assert 1000.0 < left["se"] < 2400.0
+    lines: list[str] = []
+    session = open_for_resume(out, budget=4)
+    session.notify = lines.append
+    session.run(resume=True)
+    carried = [line for line in lines if line.startswith("syringes as the log left them:")]
+    assert carried and f"se {left['se'] / 1000:.2f} mL" in carried[0], lines
+    # what the resumed session dispensed is counted from what was left, not from a full syringe
+    assert syringe_holdings(read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0,
+                                                                      "solvent": 50000.0})["se"] < left["se"]
