@@ -16,8 +16,10 @@ demo: $(STAMP)
 	$(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
 	$(BIN)/qdlab report runs/demo
 
+# Two workers (-n 2, pytest-xdist): the suite's campaigns run in simulated time but are CPU-bound, and
+# CI and our machines have 2 cores; --dist loadfile keeps each file's module fixtures in one worker.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Headless Chromium renders the report in tests/lab/test_report.py (skipped, with the reason, without it).
 browser:

@@ -242,8 +242,8 @@ class _Screen:
                          status="" if state.status == "running" else state.status)
         yield progress_text(line, options.max_width)
         if state.status == "waiting":
-            yield Text(f"waiting for {state.directory or state.name}: no campaign there yet", no_wrap=True,
-                       overflow="ellipsis")
+            # folded, not cut: the whole path is what the operator checks
+            yield Text(f"waiting for {state.directory or state.name}: no campaign there yet", overflow="fold")
             return
         if state.status == "stopped":
             what = Text(f"stopped: {state.reason}; continue with: qdlab resume {state.directory}".rstrip(),
