@@ -26,7 +26,7 @@ from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
-from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, WallClock
+from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, SyringeBackend, WallClock
 from lab.config import LabConfig
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
@@ -302,7 +302,10 @@ class CampaignSession:
         lines = []
         for pump in rig.pumps.values():
             volume = held[pump.name]
-            if volume < pump.limits.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL:
+            if not isinstance(pump.backend, SyringeBackend):  # a driver that cannot be told: say so
+                lines.append(f"{pump.name} {max(volume, 0.0) / 1000:.2f} mL by the log (not set: its driver "
+                             "has no refill)")
+            elif volume < pump.limits.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL:
                 pump.refill(max(volume, SYRINGE_EMPTY_TOLERANCE_UL))
                 lines.append(f"{pump.name} {max(volume, 0.0) / 1000:.2f} mL")
         if lines:
