@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["err", "out", "emit_json", "campaign_progress", "outcome_table", "fmt", "duration", "LineState",
+__all__ = ["err", "out", "emit_json", "campaign_progress", "outcome_table", "fmt", "duration", "volume_ml", "LineState",
            "CampaignLine", "progress_text", "figure_label"]
 
 err = Console(stderr=True, highlight=False)
@@ -49,6 +49,11 @@ def duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def volume_ml(ul: float) -> str:
+    """A volume given in uL, written in mL to three significant figures: ``3.28 mL``."""
+    return f"{ul / 1000.0:.3g} mL"
 
 
 _LABELS = {"pl_peak_nm": ("PL", "nm"), "pl_fwhm_nm": ("FWHM", "nm"), "abs_peak_nm": ("abs", "nm"),

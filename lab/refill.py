@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.console import volume_ml
 from lab.config import LabConfig
 from models.errors import ConfigurationError, DeviceError
 
@@ -42,7 +43,7 @@ def _write_atomic(path: Path, data: dict) -> None:
 
 
 def _litres(ul: float) -> str:
-    return f"{ul / 1000:.3g} mL" if abs(ul) >= 100 else f"{ul:.3g} uL"
+    return volume_ml(ul) if abs(ul) >= 100 else f"{ul:.3g} uL"
 
 
 class RefillDesk:

@@ -28,7 +28,7 @@ import numpy as np
 from campaigns import scoring
 from campaigns.spec import parameter_unit
 from lab import plots
-from lab.console import duration, figure_label
+from lab.console import duration, figure_label, volume_ml
 from lab.plots import FigureTrack, ParameterAxis
 from lab.records import ExperimentRecord, Usage, resource_use
 from lab.sources import CampaignData, open_campaign, spectrometer_wavelengths
@@ -332,11 +332,11 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         at = usage_of.get(next(r.uid for r in records if r.index == first_on_target))
         if at is not None:
             target_text += (f", after {duration(at.cumulative_reactor_s)} of reactor time and "
-                            f"{sum(at.cumulative_reagents_ul.values()) / 1000.0:.3g} mL of reagents")
+                            f"{volume_ml(sum(at.cumulative_reagents_ul.values()))} of reagents")
         target_text += "."
     spent_text = "Reactor time and reagent use: not recorded."
     if total is not None:
-        volumes = ", ".join(f"{html.escape(reagents.get(p, p))} {v / 1000.0:.3g} mL"
+        volumes = ", ".join(f"{html.escape(reagents.get(p, p))} {volume_ml(v)}"
                             for p, v in total.cumulative_reagents_ul.items())
         spent_text = (f"Reactor time {html.escape(duration(total.cumulative_reactor_s))}"
                       + (f"; dispensed {volumes}" if volumes else "") + ".")
@@ -411,7 +411,7 @@ def run_report(directory: Path | None, *, tiled: str | None = None, campaign_id:
         console.print(f"target reached at experiment {s['reached_at']}" if s["reached_at"] is not None
                       else "target not reached")
     if s["reactor_s"] is not None:
-        volumes = ", ".join(f"{k} {v / 1000.0:.3g} mL" for k, v in s["reagents_ul"].items())
+        volumes = ", ".join(f"{k} {volume_ml(v)}" for k, v in s["reagents_ul"].items())
         spent = f"reactor time {duration(s['reactor_s'])}"
         console.print(spent + (f"; dispensed {volumes}" if volumes else ""))
     if s["best"] is None:

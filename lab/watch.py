@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from campaigns.scoring import best_index, reached_at
-from lab.console import LineState, duration, progress_text
+from lab.console import LineState, duration, progress_text, volume_ml
 from lab.files import load_campaign
 from lab.records import ExperimentRecord, Usage, budget_in_force, completed, experiments_from_documents, \
     resource_use
@@ -134,7 +134,7 @@ def usage_text(usage: Usage | None, *, reagents: dict[str, str] | None = None) -
     if usage is None:
         return "reactor time -"
     names = reagents or {}
-    volumes = ", ".join(f"{names.get(p, p)} {v / 1000.0:.3g} mL"
+    volumes = ", ".join(f"{names.get(p, p)} {volume_ml(v)}"
                         for p, v in usage.cumulative_reagents_ul.items())
     text = f"reactor time {duration(usage.cumulative_reactor_s)}"
     return text + (f"; dispensed {volumes}" if volumes else "")

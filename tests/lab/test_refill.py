@@ -200,12 +200,17 @@ def test_auto_refill_on_the_simulated_rig_is_recorded(tmp_path):
     assert all(e["refill_waited"] == 0.0 for e in events)
 
 
-def test_a_refill_wait_is_interrupted_by_sigterm_and_the_run_closes_as_abort(tmp_path):
+def _small_syringe_session(tmp_path: Path, *, budget: int) -> tuple[CampaignSession, Path]:
+    """A simulated campaign with 1 mL syringes of cd and se that waits for refills, and its directory."""
     lab = _lab_with_syringes(tmp_path / "lab.toml", SIM_LAB, {"cd": "1 mL", "se": "1 mL"})
-    campaign = _campaign(tmp_path, budget=6, refill="wait")
     out = tmp_path / "run"
-    session = _session(campaign, lab, out)
+    session = _session(_campaign(tmp_path, budget=budget, refill="wait"), lab, out)
     session.notify = lambda line: None
+    return session, out
+
+
+def test_a_refill_wait_is_interrupted_by_sigterm_and_the_run_closes_as_abort(tmp_path):
+    session, out = _small_syringe_session(tmp_path, budget=6)
     stopped_at: list[float] = []
 
     def terminate_when_waiting() -> None:
@@ -213,8 +218,7 @@ def test_a_refill_wait_is_interrupted_by_sigterm_and_the_run_closes_as_abort(tmp
         while not (out / WANTED_NAME).exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         stopped_at.append(time.monotonic())
-        # to the main thread: a process-directed signal may land on a worker thread, and the main
-        # thread, blocked in bluesky's untimed wait, would not run the handler (see the report)
+        # to the main thread; a signal that lands on a worker thread is tested in test_stop.py
         signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
 
     thread = threading.Thread(target=terminate_when_waiting, daemon=True)
@@ -245,11 +249,7 @@ def test_qdlab_refill_refuses_bad_requests_with_one_line(tmp_path, capsys):
 
 
 def test_a_partial_refill_counts_what_the_syringe_holds(tmp_path):
-    lab = _lab_with_syringes(tmp_path / "lab.toml", SIM_LAB, {"cd": "1 mL", "se": "1 mL"})
-    campaign = _campaign(tmp_path, budget=4, refill="wait")
-    out = tmp_path / "run"
-    session = _session(campaign, lab, out)
-    session.notify = lambda line: None
+    session, out = _small_syringe_session(tmp_path, budget=4)
     with _Refiller(out, first_options=["--all", "--volume", "0.9 mL"]) as refiller:
         result = session.run()
     assert refiller.codes and set(refiller.codes) == {0} and len(result.records) == 4
