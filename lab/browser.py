@@ -75,7 +75,9 @@ def inspect_page(html_path: Path, *, width: int = 1200, height: int = 900, full_
     if chromium is None:
         raise FileNotFoundError("chromium not found (apt-get install chromium, or make browser)")
     url = Path(html_path).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="qdlab-chromium-") as profile:
+    # Chromium's helper processes may still be writing the profile after the browser has exited;
+    # a leftover in /tmp must not fail the check (it did once under load: "Directory not empty").
+    with tempfile.TemporaryDirectory(prefix="qdlab-chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
                                  "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
