@@ -1,7 +1,7 @@
 """What an ophyd device needs from the thing behind it (a driver or a simulated world).
 
 A backend does the I/O; the ophyd device on top gives plans signals to read and move and enforces the
-lab's limits. Real drivers (``devices.drivers``) and simulated views (``simulators.backends``) both
+lab's limits. Real drivers (``devices.drivers``) and simulated views (``simulators.rig.backends``) both
 implement these protocols, and ``devices.registry`` picks one by the ``type`` in ``lab.toml``.
 Construction does no I/O: ``connect()`` is explicit.
 """

@@ -93,8 +93,8 @@ class WorldSpectrometerView:
     """``SpectrometerBackend``: the world's flow cell seen by one spectrometer with two sources."""
 
     def __init__(self, world: Any):
-        from simulators.optics import spectrometer_grid_nm
-        from simulators.world import SATURATION_COUNTS
+        from simulators.chemistry.optics import spectrometer_grid_nm
+        from simulators.rig.world import SATURATION_COUNTS
 
         self.world = world
         self._lock = world_lock(world)

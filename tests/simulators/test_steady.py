@@ -6,7 +6,7 @@ import pytest
 import simulators
 from models.materials import MATERIALS, get_optics
 from models.sizing import band_edge_nm
-from simulators.steady import steady_state_arrays
+from simulators.chemistry.steady import steady_state_arrays
 
 KEYS = {"residence_time_s", "diameter_nm", "size_rsd", "abs_peak_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure"}
 

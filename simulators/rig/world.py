@@ -34,10 +34,10 @@ from scipy.special import gammaincinv
 from devices.clock import Clock, SimClock
 from models.errors import ConfigurationError
 from models.materials import get_optics
-from simulators.optics import _gauss, absorbance_per_mM_cm, pl_basis, size_bins, spectrometer_grid_nm
-from simulators.parameters import load_params
-from simulators.reactor import ReactorGeometry, residence_time_s
-from simulators.steady import _row, clog_risk, steady_state_arrays
+from simulators.chemistry.optics import _gauss, absorbance_per_mM_cm, pl_basis, size_bins, spectrometer_grid_nm
+from simulators.chemistry.parameters import load_params
+from simulators.chemistry.reactor import ReactorGeometry, residence_time_s
+from simulators.chemistry.steady import _row, clog_risk, steady_state_arrays
 
 __all__ = ["SimWorld", "PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS"]
 

@@ -1,4 +1,4 @@
-"""Calibration constants per material, read from ``simulators/data/<material>.toml``."""
+"""Calibration constants per material, read from ``simulators/chemistry/data/<material>.toml``."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def load_params(material: str) -> MaterialParams:
     """The calibration of ``material`` (case-insensitive)."""
     name = canonical_material(material)
     fname = _FILES[name]
-    text = resources.files("simulators").joinpath("data", fname).read_text()
+    text = resources.files("simulators.chemistry").joinpath("data", fname).read_text()
     try:
         raw = tomllib.loads(text)
         streams = tuple(

@@ -11,8 +11,8 @@ import numpy as np
 from devices.backends import Channel, HeaterBackend, PumpBackend, SpectrometerBackend
 from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, check_syringe
 from models.errors import DeviceError
-from simulators.optics import spectrometer_grid_nm
-from simulators.world import SATURATION_COUNTS, SimWorld
+from simulators.chemistry.optics import spectrometer_grid_nm
+from simulators.rig.world import SATURATION_COUNTS, SimWorld
 
 __all__ = ["SimPump", "SimHeater", "SimSpectrometer"]
 

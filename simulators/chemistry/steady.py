@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from models.errors import ConfigurationError
-from simulators.kinetics import KineticArrays, TimeGrid, integrate_batch, make_time_grid
-from simulators.optics import figures_of_merit, size_bins, smooth_hist
-from simulators.parameters import MaterialParams, load_params
-from simulators.reactor import ReactorGeometry
+from simulators.chemistry.kinetics import KineticArrays, TimeGrid, integrate_batch, make_time_grid
+from simulators.chemistry.optics import figures_of_merit, size_bins, smooth_hist
+from simulators.chemistry.parameters import MaterialParams, load_params
+from simulators.chemistry.reactor import ReactorGeometry
 
 __all__ = ["clog_risk", "describe", "evaluate_true", "evaluate_many", "steady_state_arrays", "condition_names", "FIGURES"]
 

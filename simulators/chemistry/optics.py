@@ -24,7 +24,7 @@ import numpy as np
 
 from models.materials import get_optics
 from models.sizing import HC_EV_NM, band_edge_ev
-from simulators.parameters import MaterialParams, load_params
+from simulators.chemistry.parameters import MaterialParams, load_params
 
 __all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "spectrometer_grid_nm",
            "pl_basis", "spectral_peak_fwhm"]
