@@ -1,6 +1,7 @@
 """Plots for docs/simulator.md: size vs temperature and residence time, example spectra, a transient.
 
-Run: .venv/bin/python scripts/plot_simulator.py  (writes docs/img/sim_*.png)
+Run: .venv/bin/python scripts/plot_simulator.py  (writes docs/img/sim_*.png); scripts/simulator_doc.py
+calls ``main`` when it regenerates docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def size_map() -> None:
         ax.set_ylabel("residence time (s)")
         ax.set_title(f"CdSe, Cd:Se 1:1, 8 mM: {label}")
     fig.tight_layout()
-    fig.savefig(OUT / "sim_cdse_size_map.png", dpi=110)
+    fig.savefig(OUT / "sim_cdse_size_map.png", dpi=100)
     plt.close(fig)
 
 
@@ -60,7 +61,7 @@ def size_vs_tau() -> None:
     ax.set_title("CdSe: growth, then ripening at long residence times")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(OUT / "sim_cdse_size_vs_tau.png", dpi=110)
+    fig.savefig(OUT / "sim_cdse_size_vs_tau.png", dpi=100)
     plt.close(fig)
 
 
@@ -94,7 +95,7 @@ def spectra() -> None:
         ax.set_xlim(wl[0], min(wl[-1], hi + 300))
         ax.set_xlabel("wavelength (nm)")
     fig.tight_layout()
-    fig.savefig(OUT / "sim_spectra.png", dpi=110)
+    fig.savefig(OUT / "sim_spectra.png", dpi=100)
     plt.close(fig)
 
 
@@ -128,14 +129,18 @@ def transient() -> None:
     ax.set_title("CdSe: PL after a flow change (tau = %.0f s)" % tau)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(OUT / "sim_transient.png", dpi=110)
+    fig.savefig(OUT / "sim_transient.png", dpi=100)
     plt.close(fig)
 
 
-if __name__ == "__main__":
+def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     size_map()
     size_vs_tau()
     spectra()
     transient()
     print("wrote", sorted(p.name for p in OUT.glob("sim_*.png")))
+
+
+if __name__ == "__main__":
+    main()

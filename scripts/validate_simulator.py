@@ -153,6 +153,8 @@ def figure_ranges(material: str, n: int = 256, seed: int = 0) -> dict[str, Any]:
         "fwhm_near_min_nm": float(np.min(fwhm[sel])) if sel.any() else None,
         "plqy_near_span": _span(plqy[sel]) if sel.any() else None,
         "plqy_span": _span(plqy),
+        "diameter_span_nm": _span(out["diameter_nm"]),
+        "size_rsd_min": float(np.nanmin(out["size_rsd"])) if np.isfinite(out["size_rsd"]).any() else None,
         "fail_no_particles": float(np.mean(fail == "no_particles")),
         "fail_clog": float(np.mean(fail == "clog")),
     }
@@ -245,6 +247,8 @@ def mass_balance(material: str, n: int = 512, seed: int = 0, *, threshold: float
     mass_error = out.get("mass_error")  # absent before the kinetics rewrite adds it
     tau = out["residence_time_s"]
     r_ok = ratio[ok]
+    bounds = simulators.describe(material)
+    inside = ok & np.all([(cond[d["name"]] >= d["low"]) | (cond[d["name"]] == 0) for d in bounds], axis=0)
     worst = int(np.nanargmax(np.where(ok, ratio, -np.inf))) if ok.any() else None
     return {
         "material": material,
@@ -254,6 +258,9 @@ def mass_balance(material: str, n: int = 512, seed: int = 0, *, threshold: float
         "frac_above": float(np.mean(r_ok > threshold)) if ok.any() else None,
         "threshold": threshold,
         "max_ratio": float(r_ok.max()) if ok.any() else None,
+        "n_in_bounds": int(inside.sum()),
+        "frac_above_in_bounds": float(np.mean(ratio[inside] > threshold)) if inside.any() else None,
+        "max_ratio_in_bounds": float(ratio[inside].max()) if inside.any() else None,
         "median_ratio": float(np.median(r_ok)) if ok.any() else None,
         "max_ratio_exact_hist": float(np.nanmax(exact)) if np.isfinite(exact).any() else None,
         "frac_above_exact_hist": float(np.mean(exact[np.isfinite(exact)] > threshold)) if np.isfinite(exact).any() else None,
@@ -538,7 +545,7 @@ def _g(x: float | None, fmt: str = "{:.3g}") -> str:
 def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) -> str:
     cli = {r["material"]: r for r in cli_rows}
     head = ["material", "conditions (with dots)", "longest tau (s)", "median ratio", f"fraction > {rows[0]['threshold']}",
-            "max ratio", "max ratio, exact <d^3> incl. clusters", "max yield/converted", "max abs mass_error",
+            "max ratio", "in describe() bounds: fraction > 1.1 / max (n)", "max ratio, exact <d^3> incl. clusters", "max yield/converted", "max abs mass_error",
             "CLI: max ratio (n) / max diff vs API"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -547,6 +554,8 @@ def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) 
         lines.append("| " + " | ".join([
             r["material"], f"{r['n']} ({r['n_with_dots']})", f"{r['tau_max_s']:.0f}", _g(r["median_ratio"]),
             _g(None if r["frac_above"] is None else 100 * r["frac_above"], "{:.1f} %"), _g(r["max_ratio"]),
+            f"{_g(None if r['frac_above_in_bounds'] is None else 100 * r['frac_above_in_bounds'], '{:.1f} %')} / "
+            f"{_g(r['max_ratio_in_bounds'])} ({r['n_in_bounds']})",
             _g(r["max_ratio_exact_hist"]), _g(r["max_yield_over_converted"]), _g(r["max_abs_mass_error"]), c_txt,
         ]) + " |")
     return "\n".join(lines)
