@@ -345,8 +345,13 @@ def replace_blocks(doc: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
 
 def blocks(res: dict[str, Any], before: dict[str, Any] | None, figures: list[str]) -> dict[str, str]:
     now = vs.public(res)
-    stamp = ("\"Before\" is docs/simulator-before.json (the simulator before the mass-balance and convergence "
-             "rewrite); \"now\" is this run." if before else "No docs/simulator-before.json: only this run is shown.")
+    def when(r: dict[str, Any] | None) -> str:
+        m = (r or {}).get("meta", {})
+        return f"commit {m.get('commit', '?')}, {m.get('date', '?')}"
+
+    stamp = (f"\"Before\" is docs/simulator-before.json ({when(before)}: the simulator before the mass-balance and "
+             f"convergence rewrite); \"now\" is this run ({when(now)})." if before
+             else f"No docs/simulator-before.json: only this run ({when(now)}) is shown.")
     validation = "\n\n".join([
         f"{stamp} Conditions: {now['ranges'][0]['n']} scrambled-Sobol points of `describe()` per material "
         f"(a, d); {now['mass'][0]['n']} fuzzed points per material down to {vs.PUMP_MIN_UL_MIN} uL/min per stream (b). "

@@ -437,7 +437,7 @@ def refined(factor: int) -> Iterator[dict[str, Any]]:
 
     original = _steady._grid
     steps = _default_steps() * factor
-    _steady._grid = lambda n_tanks: make_time_grid(n_tanks, n_steps=steps)
+    _steady._grid = lambda n_tanks, *_, **__: make_time_grid(n_tanks, n_steps=steps)
     try:
         yield {}
     finally:
@@ -529,8 +529,24 @@ def smoothness(material: str, t_span_c: float = 30.0, t_step_c: float = 0.5, n_t
 # report
 
 
+def _meta() -> dict[str, Any]:
+    """Which simulator produced the numbers: the last commit touching simulators/ or models/ (marked if
+    they have uncommitted changes) and the date."""
+    import datetime
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else "?"
+
+    dirty = git("status", "--porcelain", "--", "simulators", "models")
+    return {"commit": git("log", "-1", "--format=%h", "--", "simulators", "models")
+            + ("+uncommitted simulators/models" if dirty else ""),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
 def run_all(n: int = 256, n_fuzz: int = 512, materials: tuple[str, ...] = MATERIALS, cli: bool = True) -> dict[str, Any]:
     res: dict[str, Any] = {
+        "meta": _meta(),
         "ranges": [figure_ranges(m, n) for m in materials],
         "mass": [mass_balance(m, n_fuzz) for m in materials],
         "mass_cli": [cli_mass_check(m) for m in materials] if cli else [],
@@ -560,7 +576,7 @@ def _g(x: float | None, fmt: str = "{:.3g}") -> str:
 
 def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) -> str:
     cli = {r["material"]: r for r in cli_rows}
-    head = ["material", "conditions (with dots)", "longest tau (s)", "median ratio", f"fraction > {rows[0]['threshold']}",
+    head = ["material", "conditions (with dots)", "longest tau (s)", "median ratio", f"fraction > {rows[0]['threshold']} (of those with dots)",
             "max ratio", "in describe() bounds: fraction > 1.1 / max (n)", "max ratio, exact <d^3> incl. clusters", "error of d^3 (1 + 3 RSD^2) vs exact: median / max", "max yield/converted", "max abs mass_error",
             "CLI: max ratio (n) / max diff vs API"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
