@@ -36,7 +36,7 @@ def draw_lot(rng: np.random.Generator, nominal_mM: Mapping[str, float], *, varia
 
 
 class Drift:
-    """Fouling and lamp drift from ``t0`` (s); ``enabled`` False: none (the draws still fix the wobble)."""
+    """Fouling and lamp drift from ``t0`` (s), its rates drawn from ``rng``; ``enabled`` False: none."""
 
     def __init__(self, rng: np.random.Generator, t0: float, *, enabled: bool):
         self.enabled = bool(enabled)
