@@ -62,7 +62,8 @@ def _faults(specs: list[str], seed: int, source: str) -> Any:
 
 def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml") -> EmulatedLab:
     """Start the emulators of ``lab`` (one per pump port, one for the heater) on one world."""
-    from simulators.emulators import ModbusTC, NE1000Bus, NE1000Model, PtyServer, WorldHeaterView, WorldPumpView
+    from simulators.emulators import ModbusTC, NE1000Bus, NE1000Model, PtyServer
+    from simulators import SimHeater, SimPump
 
     settings = lab.emulator
     if settings is None:
@@ -76,7 +77,7 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
             raise ConfigurationError("an emulated lab's pumps are type = \"ne1000\" with a port",
                                      source=source, key=f"pumps.{name}")
         by_port.setdefault(pump.port, []).append(
-            NE1000Model(pump.address, WorldPumpView(world, pump.reagent), clock=clock,
+            NE1000Model(pump.address, SimPump(world, pump.reagent), clock=clock,
                         diameter_mm=pump.syringe_diameter or _DEFAULT_DIAMETER_MM))
     if lab.heater.type != "eurotherm" or not lab.heater.port:
         raise ConfigurationError("an emulated lab's heater is type = \"eurotherm\" with a port", source=source,
@@ -85,7 +86,7 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
         for port, models in by_port.items():
             emulated.servers.append(PtyServer(NE1000Bus(models), link=port,
                                               faults=_faults(settings.faults, seed, source)).start())
-        tc = ModbusTC(WorldHeaterView(world), clock=clock, address=lab.heater.address,
+        tc = ModbusTC(SimHeater(world, reading_noise=False), clock=clock, address=lab.heater.address,
                       sp_low_c=lab.heater.min_temperature, sp_high_c=lab.heater.max_temperature)
         emulated.servers.append(PtyServer(tc, link=lab.heater.port, faults=_faults(settings.faults, seed, source)).start())
     except (OSError, FileExistsError) as exc:
@@ -98,7 +99,8 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
 def serve_forever(device: str, *, link: Path, addresses: list[int], speed: float, faults: list[str], seed: int,
                   material: str = "CdSe", tc_address: int = 1, announce=print) -> None:
     """``qdlab emulate``: serve one emulator on ``link`` until SIGINT or SIGTERM."""
-    from simulators.emulators import ModbusTC, NE1000Bus, NE1000Model, PtyServer, WorldHeaterView, WorldPumpView
+    from simulators.emulators import ModbusTC, NE1000Bus, NE1000Model, PtyServer
+    from simulators import SimHeater, SimPump
 
     if device not in DEVICES:
         raise ConfigurationError(f"unknown device '{device}'; emulators: {', '.join(DEVICES)}", source="qdlab emulate")
@@ -113,11 +115,11 @@ def serve_forever(device: str, *, link: Path, addresses: list[int], speed: float
                 any(not 0 <= a <= 99 for a in addresses):
             raise ConfigurationError(f"give up to {len(world.streams)} distinct addresses 0-99 (one per stream of "
                                      f"{world.material}: {', '.join(world.streams)})", source="--address")
-        model = NE1000Bus([NE1000Model(a, WorldPumpView(world, s), clock=clock)
+        model = NE1000Bus([NE1000Model(a, SimPump(world, s), clock=clock)
                            for a, s in zip(addresses, world.streams)])
         what = ", ".join(f"address {a} -> {s}" for a, s in zip(addresses, world.streams))
     else:
-        model = ModbusTC(WorldHeaterView(world), clock=clock, address=tc_address)
+        model = ModbusTC(SimHeater(world, reading_noise=False), clock=clock, address=tc_address)
         what = f"Modbus address {tc_address}, 9600 8N1"
     try:
         server = PtyServer(model, link=link, faults=fault_set).start()

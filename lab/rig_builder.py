@@ -48,9 +48,9 @@ def _emulated_spectrometer(*, world=None, **_: Any) -> Any:
     if world is None:
         raise ConfigurationError("type = \"emulated\" reads the emulators' world: add an [emulator] section",
                                  key="spectrometer.type")
-    from simulators.emulators import WorldSpectrometerView
+    from simulators import SimSpectrometer
 
-    return WorldSpectrometerView(world)
+    return SimSpectrometer(world)
 
 
 def _register_drivers() -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 from lab.console import emit_json, err, out, outcome_table
 from models.errors import ConfigurationError
-from models.units import parse_quantity
 
 __all__ = ["run_simulate", "parse_assignments"]
 
@@ -23,6 +22,7 @@ def _jsonable(value: Any) -> Any:
 
 def parse_assignments(material: str, assignments: list[str], *, source: str = "--set") -> dict[str, float]:
     """``["temperature=250 degC", "flow_cd=40"]`` -> {name: value in the listed unit}."""
+    from models.units import parse_quantity  # pint (and the dask it probes for): not for --describe
     from simulators import describe
 
     table = {d["name"]: d for d in describe(material)}

@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import simulators  # noqa: E402
+import simulators.chemistry  # noqa: E402
 from simulators.chemistry import steady as _steady  # noqa: E402
 
 MATERIALS = ("CdSe", "PbS", "InP", "CsPbBr3")
@@ -198,7 +199,7 @@ def ranges_table(rows: list[dict[str, Any]]) -> str:
 
 def formula_units_per_dot(material: str, diameter_nm: np.ndarray, size_rsd: np.ndarray) -> np.ndarray:
     """Formula units in a dot of number-mean diameter d and RSD s: (pi/6) d^3 (1 + 3 s^2) rho / M N_A."""
-    p = simulators.load_params(material)
+    p = simulators.chemistry.load_params(material)
     d = np.asarray(diameter_nm, dtype=float)
     s = np.nan_to_num(np.asarray(size_rsd, dtype=float), nan=0.0)
     d3 = d**3 * (1.0 + 3.0 * s**2)  # <d^3>, nm^3 (exact for a symmetric distribution)
@@ -249,7 +250,7 @@ def mass_balance(material: str, n: int = 512, seed: int = 0, *, threshold: float
     ok = np.isfinite(ratio)
     # exact: all particles in the histogram (clusters included) and dots only, in mM
     d, _ = _hist_bins(material)
-    p = simulators.load_params(material)
+    p = simulators.chemistry.load_params(material)
     per_nm3 = 1e-21 * p.density_g_cm3 / p.molar_mass_g_mol * N_A  # formula units per nm3
     hist = out["hist"]  # number density, 1/m3, per bin
     all_mM = (hist * (np.pi / 6.0 * d**3)).sum(axis=1) * per_nm3 / N_A  # mol/m3 = mM
@@ -485,7 +486,7 @@ def hot_slow_corner(material: str, margin: float = 0.95) -> dict[str, Any]:
     q_hi = min(d["high"] / frac[k] for k, d in flows.items() if frac[k] > 0)
     q = np.geomspace(q_lo, q_hi, 400)
     cond = {temp["name"]: np.full_like(q, temp["high"]), **{k: q * f for k, f in frac.items()}}
-    risk = simulators.clog_risk(material, cond)
+    risk = simulators.chemistry.clog_risk(material, cond)
     ok = np.nonzero(risk < margin)[0]
     if ok.size == 0:
         raise RuntimeError(f"{material}: every flow clogs at {temp['high']} degC")

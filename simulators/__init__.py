@@ -1,10 +1,10 @@
-"""The simulated flow reactor ("digital twin"), in two halves:
+"""The simulated flow reactor ("digital twin"), in two halves (docs/adr/0011-simulator-two-halves.md):
 
 - ``simulators.chemistry``: the noise-free chemistry (parameters, reactor geometry, kinetics, optics,
   steady state). numpy/scipy only, so ``import simulators`` stays cheap.
-- ``simulators.rig``: the rig in time (flow history, clogging, drift, flow cell, instrument) behind
-  ``SimWorld``, and the simulated device backends ``SimPump``, ``SimHeater``, ``SimSpectrometer``.
-  Loaded on first use of one of its names.
+- ``simulators.rig``: the rig in time (flow history, coil, clogging, drift, flow cell, instrument)
+  composed behind ``SimWorld``, and the one set of simulated devices on it, ``SimPump``, ``SimHeater``,
+  ``SimSpectrometer``. Loaded on first use of one of its names.
 
 Public API:
 
@@ -15,39 +15,17 @@ Public API:
 - ``SimWorld``, ``SimPump``, ``SimHeater``, ``SimSpectrometer``, ``PL_REFERENCE_COUNTS_PER_MS``,
   ``SATURATION_COUNTS``: the rig (see ``simulators.rig``).
 
-See docs/simulator.md for the model and its calibration.
+The chemistry's other names (``clog_risk``, ``load_params``, ``residence_time_s``, ...) are
+``simulators.chemistry``'s. See docs/simulator.md for the model and its calibration.
 """
 
 from typing import Any
 
-from simulators.chemistry import (
-    FIGURES,
-    ReactorGeometry,
-    clog_risk,
-    describe,
-    evaluate_many,
-    evaluate_true,
-    load_params,
-    residence_time_s,
-    rtd_step_response,
-    spectrometer_grid_nm,
-)
+from simulators.chemistry import ReactorGeometry, describe, evaluate_many, evaluate_true
 
 _RIG = ("PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS", "SimHeater", "SimPump", "SimSpectrometer", "SimWorld")
 
-__all__ = [
-    "FIGURES",
-    "ReactorGeometry",
-    "clog_risk",
-    "describe",
-    "evaluate_many",
-    "evaluate_true",
-    "load_params",
-    "residence_time_s",
-    "rtd_step_response",
-    "spectrometer_grid_nm",
-    *_RIG,
-]
+__all__ = ["ReactorGeometry", "describe", "evaluate_many", "evaluate_true", *_RIG]
 
 
 def __getattr__(name: str) -> Any:

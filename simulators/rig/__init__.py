@@ -1,7 +1,15 @@
-"""The simulated rig in time: one ``SimWorld`` (flow history, clogging, drift, flow cell, instrument)
-and the simulated device backends that are views on it."""
+"""The simulated rig in time, composed behind one ``SimWorld``, and the simulated devices on it.
 
-from simulators.rig.backends import SimHeater, SimPump, SimSpectrometer
-from simulators.rig.world import PL_REFERENCE_COUNTS_PER_MS, SATURATION_COUNTS, SimWorld
+Parts (each a module): ``flow_history`` (delivered volume, entry time of a fluid element), ``coil``
+(the heater's lag), ``clogging`` (pressure, stall, back-flush), ``drift`` (lots, fouling, lamp),
+``flow_cell`` (RTD-weighted cell content from cached steady-state products), ``instrument`` (spectrum
+acquisition: dark, noise, saturation); ``world`` composes them; ``backends`` are the device views
+(``SimPump``, ``SimHeater``, ``SimSpectrometer``), one set for the sim lab and the emulators.
+"""
 
-__all__ = ["PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS", "SimHeater", "SimPump", "SimSpectrometer", "SimWorld"]
+from simulators.rig.backends import SimHeater, SimPump, SimSpectrometer, world_lock
+from simulators.rig.instrument import PL_REFERENCE_COUNTS_PER_MS, SATURATION_COUNTS
+from simulators.rig.world import SimWorld
+
+__all__ = ["PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS", "SimHeater", "SimPump", "SimSpectrometer", "SimWorld",
+           "world_lock"]

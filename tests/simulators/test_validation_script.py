@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import simulators
+import simulators.chemistry
 from simulators.chemistry import steady
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -111,7 +112,7 @@ def test_reversals_and_smoothness(vs):
     assert vs._reversals(np.array([0.0, 1.0, 1.0, 2.0, np.nan, 3.0])) == 0
     res = vs.smoothness("CdSe", t_span_c=2.0, n_tau=5)
     assert res["temperature_scan"]["t_c"] == (318.0, 320.0, 0.5)
-    assert simulators.clog_risk("CdSe", {"temperature": 320.0, **{k: res["corner"]["q_total"] * f for k, f in
+    assert simulators.chemistry.clog_risk("CdSe", {"temperature": 320.0, **{k: res["corner"]["q_total"] * f for k, f in
                                          vs.hot_slow_corner("CdSe")["fractions"].items()}})[0] < 1.0
 
 
