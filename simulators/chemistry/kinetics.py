@@ -69,12 +69,12 @@ _TOL_S = 0.08  # change of ln(S + 0.1)
 _TOL_J = 0.25  # change of ln J while the step's nuclei are > 1e-3 of all nuclei
 _TOL_MERGE = 0.01  # nuclei join the open section if their radius is within this fraction of it
 _EPS_MERGE = 0.00125  # sections whose ln r fall in the same cell of this width are merged (number and volume kept)
-_CONSOLIDATE_EVERY = 4
+_CONSOLIDATE_EVERY = 8
 _REJECT = 2.5  # a step whose tolerance ratio exceeds this is repeated with a shorter step
 _MIDPOINT = True
 _SHRINK_SHARE = 0.05
 _GROW_SHARE = 0.02
-_W_MIN = 1e-12  # output points with a smaller RTD weight are not visited
+_W_MIN = 1e-8  # output points with a smaller RTD weight are not visited
 # Newton on S: the monomer is taken from the balance itself, so mass is exact at any tolerance; S only
 # sets the growth rates of the step.
 _NEWTON_MAX = 30
