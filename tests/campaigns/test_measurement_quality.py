@@ -30,8 +30,8 @@ CASES = {
         {"temperature": 241.0, "residence_time": 100.0, "conc_cd": 2.0, "ratio_se_cd": 0.48},  # dim
     ]),
     "PbS": ("sim-pbs.toml", [
-        {"temperature": 123.3, "residence_time": 525.0, "conc_pb": 1.44, "ratio_s_pb": 0.67},  # 1283 nm
-        {"temperature": 125.4, "residence_time": 344.0, "conc_pb": 1.44, "ratio_s_pb": 0.32},  # 1270 nm
+        {"temperature": 123.3, "residence_time": 525.0, "conc_pb": 1.44, "ratio_s_pb": 0.67},  # ~1320 nm
+        {"temperature": 120.0, "residence_time": 344.0, "conc_pb": 1.44, "ratio_s_pb": 0.32},  # ~1330 nm
         {"temperature": 115.0, "residence_time": 107.0, "conc_pb": 4.3, "ratio_s_pb": 0.59},  # bright
         {"temperature": 101.0, "residence_time": 100.0, "conc_pb": 1.8, "ratio_s_pb": 0.48},  # dim
     ]),
