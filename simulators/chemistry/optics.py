@@ -29,8 +29,11 @@ from simulators.chemistry.parameters import MaterialParams, load_params
 __all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "spectrometer_grid_nm",
            "pl_basis", "spectral_peak_fwhm"]
 
-_HIST_RANGE_NM = {"CdSe": (0.6, 14.0), "PbS": (0.8, 24.0), "InP": (0.6, 12.0), "CsPbBr3": (1.0, 40.0)}
-_N_BINS = 160
+# Diameter range of the outlet histogram. Wide enough that ripened populations at the pumps' slowest
+# flows (residence ~15,000 s) stay inside; particles above the top are counted as overflow by the
+# kinetics. All materials share the bin width in ln d (that of 160 bins over 0.6-14 nm).
+_HIST_RANGE_NM = {"CdSe": (0.6, 24.0), "PbS": (0.8, 64.0), "InP": (0.6, 24.0), "CsPbBr3": (1.0, 64.0)}
+_DLN_D = float(np.log(14.0 / 0.6) / 160)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class SizeBins:
 def size_bins(material: str) -> SizeBins:
     p = load_params(material)
     lo, hi = _HIST_RANGE_NM[p.name]
-    edges = np.geomspace(lo, hi, _N_BINS + 1)
+    n_bins = int(np.ceil(np.log(hi / lo) / _DLN_D - 1e-9))
+    edges = lo * np.exp(_DLN_D * np.arange(n_bins + 1))
     d = np.sqrt(edges[:-1] * edges[1:])
     e_abs = np.asarray(band_edge_ev(p.name, d, out_of_range="extrapolate"))
     o = p.optics

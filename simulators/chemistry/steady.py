@@ -76,9 +76,12 @@ def _as_arrays(p: MaterialParams, conditions: Mapping[str, Any] | Sequence[Mappi
     return cols
 
 
+_N_OUTPUT_STEPS = 150  # log-theta output points at resolution 1
+
+
 @functools.lru_cache(maxsize=16)
-def _grid(n_tanks: float) -> TimeGrid:
-    return make_time_grid(n_tanks)
+def _grid(n_tanks: float, resolution: float = 1.0) -> TimeGrid:
+    return make_time_grid(n_tanks, n_steps=int(round(_N_OUTPUT_STEPS * resolution)))
 
 
 def _arrh(ref: float, e_kj: float, t_k: np.ndarray, t_ref_k: float) -> np.ndarray:
@@ -137,12 +140,20 @@ def steady_state_arrays(
     reactivity_factor: float = 1.0,
     temperature_offset_c: float = 0.0,
     with_hist: bool = False,
+    resolution: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """Vectorised steady state; figures as float arrays (NaN where they do not exist) and ``failure``.
 
     ``reactivity_factor`` scales the conversion rate (precursor lot); ``temperature_offset_c`` shifts
     the reactor temperature the chemistry sees (fouled walls). With ``with_hist`` the smoothed outlet
-    size histogram (N, n_bins) is returned under ``hist``.
+    size histogram (N, n_bins) is returned under ``hist``. ``resolution`` refines the time grid (output
+    points and sub-step tolerances, ``integrate_batch``); 4 is the convergence reference.
+
+    Besides the figures, the population balance's outlet diagnostics are returned for every condition
+    (defined also where a figure is not): ``converted``, ``yield`` (particle material / limiting
+    precursor, NaN only for a clog), ``mass_error``, ``supersat_out``, ``growth_nm_s``,
+    ``shrinking_mass_frac``, ``dissolved_frac`` (``ripened``), ``overflow_frac``, ``limiting_mM`` and
+    ``dots_uM`` (0 for ``no_particles``) - see ``integrate_batch`` for their definitions.
     """
     p = load_params(material)
     reactor = reactor or _DEFAULT_REACTOR
@@ -174,7 +185,8 @@ def steady_state_arrays(
         nuc_a=np.full_like(tau, kin["nucleation_a"]),
         vm_m3_mol=vm,
     )
-    res = integrate_batch(karr, _grid(float(reactor.n_tanks)), size_bins(p.name).edges_nm)
+    res = integrate_batch(karr, _grid(float(reactor.n_tanks), float(resolution)), size_bins(p.name).edges_nm,
+                          resolution=resolution)
     hist = smooth_hist(p.name, res["hist"])
     fom = figures_of_merit(p.name, hist)
 
@@ -211,14 +223,14 @@ def steady_state_arrays(
         out[k] = np.where(good, fom[k], np.nan)
     out["plqy"] = np.where(good, plqy, np.nan)
     out["yield"] = np.where(failure == "clog", np.nan, res["yield"])
-    out["converted"] = res["converted"]
-    out["ripened"] = res["dissolved_frac"]
-    out["growth_nm_s"] = res["growth_nm_s"]
-    out["shrinking_mass_frac"] = res["shrinking_mass_frac"]
+    for key in ("converted", "ripened", "dissolved_frac", "mass_error", "supersat_out", "growth_nm_s",
+                "shrinking_mass_frac", "overflow_frac", "substeps"):
+        out[key] = res[key]
     out["ligand_coverage"] = theta
     out["free_passivant_mM"] = free_mM
     out["limiting_mM"] = p0
-    out["dots_uM"] = np.where(good, fom["n_dots"] / _NA * 1e3, np.nan)
+    # number of dots (uM); a no-particles condition says 0 (or the few it has), not NaN
+    out["dots_uM"] = np.where(failure == "clog", np.nan, fom["n_dots"] / _NA * 1e3)
     out["failure"] = failure
     if with_hist:
         out["hist"] = hist
