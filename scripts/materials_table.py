@@ -58,7 +58,7 @@ def yang() -> dict:
     rows = []
     for tau in (8.0, 9.0, 10.0):
         q = lab.reactor.volume / (tau / 60.0)
-        for t in (260.0, 280.0, 300.0, 320.0):
+        for t in (240.0, 260.0, 280.0, 300.0, 320.0):
             for f_cd, f_se in ((0.5, 0.5), (0.6, 0.4), (0.4, 0.6), (0.3, 0.3), (0.25, 0.5), (0.2, 0.2)):
                 rows.append({"temperature": t, "flow_cd": f_cd * q, "flow_se": f_se * q, "flow_solvent": (1 - f_cd - f_se) * q})
     out = simulators.evaluate_many("CdSe", rows, reactor=reactor, stocks_mM=stocks)
