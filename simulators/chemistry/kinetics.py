@@ -18,20 +18,26 @@ and dissolve, returning monomer) emerge from the equations.
 Numerics (REFERENCE.md section 7):
 
 - Exact mass balance. Each sub-step freezes the rate coefficients a_i = g0 / (r_i + delta) and
-  b_i = exp(r_cap / r_i) at the step start, so r_i'(S) = max(r_i + dt a_i (S - b_i), 0), and solves
+  b_i = exp(r_cap / r_i), so r_i'(S) = max(r_i + dt a_i (S - b_i), 0), and solves
   S C_inf = c + supply - sum_i n_i (4 pi / 3) (r_i'^3 - r_i^3) for S with the *exact* volume change
-  of every section. The right-hand side is convex and increasing in S, so Newton's method started
-  from the linearised solution (which lies above the root) converges monotonically. A section that
-  dissolves within a step returns exactly what it held; nuclei take their monomer from the same
-  balance (at most half of the monomer above saturation per step, so monomer stays >= 0). The balance
-  particles + monomer - converted precursor is tracked and returned (``mass_error``).
-- Adaptive sub-steps between the shared log-theta output points, per condition: the step is chosen
-  from the last step's largest relative radius change, its change of ln(S + 0.1) and, while
-  nucleation matters, its change of ln J; ``resolution`` tightens all tolerances (and the output grid
-  is made finer by the caller).
-- Sections that hold a negligible number are pruned (their monomer returned); the active sections of
-  each condition are compacted, padded to the largest active count; finished conditions leave the
-  working set.
+  of every section. The right-hand side is convex and increasing in S, so Newton's method converges
+  monotonically (``_solve_step``). The monomer is then taken from the balance itself, so a section
+  that dissolves within a step returns exactly what it held, whatever the solver tolerance. The
+  coefficients are first taken at the step start, then (second order) at the mid radius of that
+  first solve and the balance solved again. Nuclei take their monomer from the same balance (at most
+  half of the monomer above saturation per step, so monomer stays >= 0); nuclei too few for a
+  section of their own are held as a count until they are, so the number nucleated does not depend
+  on the step. particles + monomer - converted is tracked and returned (``mass_error``).
+- Adaptive sub-steps, per condition, between the shared log-theta output points that carry outlet
+  fluid: the next step follows from the last one's largest relative radius change (each section
+  weighted by its share of the number or material, so a collapsing or freshly nucleated trickle does
+  not set the step of the whole population), its change of ln(S + 0.1) and, while nucleation
+  matters, its change of ln J; a step far beyond the tolerances is repeated shorter. ``resolution``
+  divides all tolerances (the caller makes the output grid finer too).
+- Sections: nuclei join the newest open section when their radius is within 1 % of it (number and
+  volume conserved); every few steps sections holding a negligible number are pruned (their monomer
+  returned), sections within 0.125 % in radius merged (number and volume conserved), and the live
+  sections compacted, padded to the largest count; finished conditions leave the working set.
 - Outlet histogram: each section is deposited into the two neighbouring bins in ln d (cloud in cell,
   number conserving), so the histogram moves smoothly with the sizes; particles above the top edge
   are counted as overflow.
@@ -58,16 +64,21 @@ _KB = 1.380649e-23
 _NA = 6.02214076e23
 
 # Per-step tolerances at resolution 1 (divided by ``resolution``).
-_TOL_R = 0.04  # relative radius change (relative to max(r, half the volume-mean radius))
+_TOL_R = 0.035  # relative radius change (relative to max(r, half the volume-mean radius))
 _TOL_S = 0.08  # change of ln(S + 0.1)
-_TOL_J = 0.4  # change of ln J while the step's nuclei are > 1e-3 of all nuclei
+_TOL_J = 0.25  # change of ln J while the step's nuclei are > 1e-3 of all nuclei
 _TOL_MERGE = 0.01  # nuclei join the open section if their radius is within this fraction of it
-_EPS_MERGE = 0.005  # sections whose ln r fall in the same cell of this width are merged (number and volume kept)
+_EPS_MERGE = 0.00125  # sections whose ln r fall in the same cell of this width are merged (number and volume kept)
 _CONSOLIDATE_EVERY = 4
+_REJECT = 2.5  # a step whose tolerance ratio exceeds this is repeated with a shorter step
+_MIDPOINT = True
+_SHRINK_SHARE = 0.05
+_GROW_SHARE = 0.02
+_W_MIN = 1e-12  # output points with a smaller RTD weight are not visited
 # Newton on S: the monomer is taken from the balance itself, so mass is exact at any tolerance; S only
 # sets the growth rates of the step.
 _NEWTON_MAX = 30
-_NEWTON_RTOL = 1e-9
+_NEWTON_RTOL = 1e-8
 _PRUNE_REL = 1e-10  # a section whose n (4 pi/3) (1 nm)^3 is below this fraction of the precursor is pruned
 
 
@@ -114,7 +125,7 @@ class KineticArrays:
 
 
 _ROW_CONST = ("tau", "p0", "kc", "cinf", "g0", "delta", "rcap", "nb", "na", "n_floor", "ids")
-_ROW_STATE = ("c", "t", "conv", "nucleated", "dissolved", "jnext", "dt_ctrl", "open", "cnt", "r", "num")
+_ROW_STATE = ("pend", "c", "t", "conv", "nucleated", "dissolved", "jnext", "dt_ctrl", "open", "cnt", "r", "num")
 
 
 class _Rows:
@@ -163,24 +174,34 @@ def _consolidate(rows: _Rows, kv: float, eps: float) -> None:
     rows.open = np.full(nr, -1, dtype=np.int64)
 
 
-def _solve_step(r, nk, dta, b, cinf, base, v0sum):
+def _solve_step(r, nk, dta, b, cinf, base, v0sum, s_start=None):
     """Supersaturation S >= 0 of the exact monomer balance S cinf + g(S) = base, with
-    g(S) = sum_i nk_i (max(r_i + dta_i (S - b_i), 0)^3 - r_i^3); returns S and the new radii."""
-    w = 3.0 * nk * r * r * dta
-    s = np.maximum((base + (w * b).sum(axis=1)) / (cinf + w.sum(axis=1)), 0.0)  # linearised: above the root
+    g(S) = sum_i nk_i (max(r_i + dta_i (S - b_i), 0)^3 - r_i^3); returns S and the new radii.
+
+    f(S) = S cinf + g(S) - base is convex and increasing, so Newton's method converges from any start
+    (from the left it overshoots once, then descends monotonically); the linearised solution, used
+    when no start is given, lies to the right of the root."""
+    u = r - dta * b
+    if s_start is None:
+        w = 3.0 * nk * r * r * dta
+        s = np.maximum((base + (w * b).sum(axis=1)) / (cinf + w.sum(axis=1)), 0.0)
+    else:
+        s = s_start
+    nk3 = 3.0 * nk * dta
+    rhs = v0sum + base
     done = np.zeros(s.shape, dtype=bool)
     for _ in range(_NEWTON_MAX):
-        rp = np.maximum(r + dta * (s[:, None] - b), 0.0)
-        f = s * cinf + (nk * rp**3).sum(axis=1) - v0sum - base
-        fp = cinf + (3.0 * nk * rp * rp * dta).sum(axis=1)
+        rp = np.maximum(u + dta * s[:, None], 0.0)
+        rp2 = rp * rp
+        f = s * cinf + (nk * rp2 * rp).sum(axis=1) - rhs
+        fp = cinf + (nk3 * rp2).sum(axis=1)
         s_new = np.maximum(s - f / fp, 0.0)
         s_new = np.where(done, s, s_new)  # a converged row stays put: the result does not depend on the batch
         done = np.abs(s_new - s) <= _NEWTON_RTOL * np.maximum(s, 1e-300)
         s = s_new
         if done.all():
             break
-    rp = np.maximum(r + dta * (s[:, None] - b), 0.0)
-    return s, rp
+    return s, np.maximum(u + dta * s[:, None], 0.0)
 
 
 def integrate_batch(
@@ -234,6 +255,10 @@ def integrate_batch(
     acc = {name: np.zeros(n_cond) for name in
            ("vol", "conv", "mono", "s", "err", "gnum", "shrink", "nuc", "dis", "over", "num")}
     steps_taken = np.zeros(n_cond)
+    # output points: those of the grid that carry outlet fluid (the early log-theta points of a
+    # tanks-in-series RTD carry none; the sub-steps there are set by the dynamics alone)
+    keep_out = np.flatnonzero(w_rtd > _W_MIN)
+    t_out, w_out = theta[keep_out], w_rtd[keep_out]
 
     p0 = np.asarray(k.p0, dtype=float)
     go = (p0 > 0) & (k.tau_s > 0)
@@ -243,9 +268,9 @@ def integrate_batch(
         tau=k.tau_s[idx].astype(float), p0=p0[idx], kc=k.k_conv[idx], cinf=k.c_inf[idx], g0=k.growth_g0[idx],
         delta=k.delta_nm[idx], rcap=k.r_cap_nm[idx], nb=k.nuc_b[idx], na=k.nuc_a[idx],
         n_floor=_PRUNE_REL * p0[idx] / kv, ids=idx,
-        c=np.zeros(idx.size), t=np.zeros(idx.size), conv=np.zeros(idx.size), nucleated=np.zeros(idx.size),
-        dissolved=np.zeros(idx.size), jnext=np.ones(idx.size, dtype=np.int64),
-        dt_ctrl=theta[1] * k.tau_s[idx].astype(float), open=np.full(idx.size, -1, dtype=np.int64),
+        pend=np.zeros(idx.size), c=np.zeros(idx.size), t=np.zeros(idx.size), conv=np.zeros(idx.size), nucleated=np.zeros(idx.size),
+        dissolved=np.zeros(idx.size), jnext=np.zeros(idx.size, dtype=np.int64),
+        dt_ctrl=1e-3 * k.tau_s[idx].astype(float), open=np.full(idx.size, -1, dtype=np.int64),
         cnt=np.zeros(idx.size, dtype=np.int64), r=np.ones((idx.size, k0)), num=np.zeros((idx.size, k0)),
     )
 
@@ -254,7 +279,11 @@ def integrate_batch(
         it += 1
         nr = rows.ids.size
         ar = np.arange(nr)
-        t_next = theta[rows.jnext] * rows.tau
+        if rows.cnt.max(initial=0) >= rows.num.shape[1]:  # room for one new section per row
+            extra = max(8, rows.num.shape[1] // 2)
+            rows.num = np.concatenate([rows.num, np.zeros((nr, extra))], axis=1)
+            rows.r = np.concatenate([rows.r, np.ones((nr, extra))], axis=1)
+        t_next = t_out[rows.jnext] * rows.tau
         rem = t_next - rows.t
         dt = np.where(rem <= 1.25 * rows.dt_ctrl, rem, np.minimum(rows.dt_ctrl, 0.5 * rem))
         reached = dt >= rem
@@ -274,26 +303,43 @@ def integrate_batch(
         s_old = c_old / cinf
         base = c_old + supply
         s, rp = _solve_step(r, nk, dta, b, cinf, base, v0sum)
+        if _MIDPOINT:
+            # second order: the coefficients at the step's mid radius, from the first solve
+            r_mid = np.where(live, np.maximum(0.5 * (r + rp), 0.5 * r_min_nm), 1.0)
+            a = rows.g0[:, None] / (r_mid + rows.delta[:, None])
+            b = np.exp(np.minimum(rows.rcap[:, None] / r_mid, 50.0))
+            dta = dt[:, None] * a
+            s, rp = _solve_step(r, nk, dta, b, cinf, base, v0sum, s_start=s)
         rp = np.where(live, rp, 1.0)
         vp = nk * rp**3
         c = base - (vp.sum(axis=1) - v0sum)
+        dissolved = rows.dissolved
 
         # sections that dissolved (or fell below the smallest radius) return exactly what they hold
         gone = live & (rp < r_min_nm)
         if gone.any():
             c = c + np.where(gone, vp, 0.0).sum(axis=1)
-            rows.dissolved = rows.dissolved + np.where(gone, num, 0.0).sum(axis=1)
+            dissolved = dissolved + np.where(gone, num, 0.0).sum(axis=1)
             num = np.where(gone, 0.0, num)
             rp = np.where(gone, 1.0, rp)
+            vp = np.where(gone, 0.0, vp)
             live = live & ~gone
         c = np.maximum(c, 0.0)
+        any_live = live.any(axis=1)
 
-        # step-size control from this step's changes (applied to the next step)
-        vol_live = np.where(live, vp, 0.0)
-        vsum = vol_live.sum(axis=1)
-        r_mean = np.where(vsum > 0, (vol_live * rp).sum(axis=1) / np.where(vsum > 0, vsum, 1.0), 1.0)
+        # step-size control from this step's changes
+        vsum = vp.sum(axis=1)
+        r_mean = np.where(vsum > 0, (vp * rp).sum(axis=1) / np.where(vsum > 0, vsum, 1.0), 1.0)
         r_ref = np.maximum(r, 0.5 * r_mean[:, None])
-        ratio_r = np.where(live, np.abs(rp - r) / r_ref, 0.0).max(axis=1) if live.shape[1] else np.zeros(nr)
+        # a section counts in proportion to its share of the particles' number or material (up to
+        # _SHARE): when a small one collapses, only the timing of the little monomer it returns is at
+        # stake; a trickle of fresh nuclei does not set the step of the whole population
+        v0 = nk * r**3
+        v0s = np.maximum(v0.sum(axis=1), 1e-300)[:, None]
+        n0s = np.maximum(num.sum(axis=1), 1e-300)[:, None]
+        frac = np.maximum(v0 / v0s, num / n0s)
+        share = np.where(rp < r, np.minimum(v0 / (_SHRINK_SHARE * v0s), 1.0), np.minimum(frac / _GROW_SHARE, 1.0))
+        ratio_r = np.where(live, np.abs(rp - r) / r_ref * share, 0.0).max(axis=1)
 
         # nucleation at the new supersaturation, from the same balance
         ln_s = np.log(np.maximum(s, 1.0 + 1e-12))
@@ -304,59 +350,74 @@ def integrate_batch(
         dn_want = jrate * dt
         cap = 0.5 * np.maximum(c - cinf, 0.0) / vn
         dn = np.minimum(dn_want, cap)
-        limited = dn_want > cap * 1.0000001
-        sig = dn > rows.n_floor
-        dn = np.where(sig, dn, 0.0)
+        limit_ratio = np.where(dn_want > cap * 1.0000001, 3.0 * dn_want / np.maximum(cap, 1e-300), 0.0)
+        # nuclei too few for a section of their own wait (as a count, their monomer not yet taken)
+        # until they are: the number nucleated then does not depend on the step size
+        pend = rows.pend + dn
+        sig = pend > rows.n_floor
+        dn = np.where(sig, np.minimum(pend, cap), 0.0)
+        pend = np.where(sig, 0.0, pend)
         ratio_j = np.zeros(nr)
+        nucleated, open_, cnt = rows.nucleated, rows.open, rows.cnt
         if sig.any():
             ln_s0 = np.log(np.maximum(s_old, 1.0 + 1e-12))
             expo0 = np.where(s_old > 1.0 + 1e-9, np.minimum(rows.nb / (ln_s0 * ln_s0), 700.0), 700.0)
-            matters = sig & (dn > 1e-3 * (rows.nucleated + dn))
+            matters = sig & (dn > 1e-3 * (nucleated + dn))
             ratio_j = np.where(matters, np.abs(expo - expo0), 0.0)
             c = c - dn * vn
-            rows.nucleated = rows.nucleated + dn
-            o = rows.open
-            has_open = o >= 0
-            oc = np.where(has_open, o, 0)
+            nucleated = nucleated + dn
+            num = num.copy()
+            has_open = open_ >= 0
+            oc = np.where(has_open, open_, 0)
             r_o = rp[ar, oc]
             n_o = num[ar, oc]
             merge = sig & has_open & (n_o > 0) & (np.abs(r_o - r_nuc) <= tol_merge * r_nuc)
             if merge.any():
-                n_m = n_o + dn
-                r_m = np.cbrt((n_o * r_o**3 + dn * r_nuc**3) / np.where(merge, n_m, 1.0))
                 mi = np.flatnonzero(merge)
-                num[mi, oc[mi]] = n_m[mi]
-                rp[mi, oc[mi]] = r_m[mi]
-            new = sig & ~merge
-            if new.any():
-                ni = np.flatnonzero(new)
-                col = rows.cnt[ni]
-                if col.max() >= num.shape[1]:
-                    extra = max(8, num.shape[1] // 2)
-                    num = np.concatenate([num, np.zeros((nr, extra))], axis=1)
-                    rp = np.concatenate([rp, np.ones((nr, extra))], axis=1)
+                n_m = n_o[mi] + dn[mi]
+                num[mi, oc[mi]] = n_m
+                rp[mi, oc[mi]] = np.cbrt((n_o[mi] * r_o[mi] ** 3 + dn[mi] * r_nuc[mi] ** 3) / n_m)
+            newsec = sig & ~merge
+            if newsec.any():
+                ni = np.flatnonzero(newsec)
+                col = cnt[ni]
                 num[ni, col] = dn[ni]
                 rp[ni, col] = r_nuc[ni]
-                rows.open = rows.open.copy()
-                rows.open[ni] = col
-                rows.cnt = rows.cnt.copy()
-                rows.cnt[ni] = col + 1
-            live = num > 0
+                open_ = open_.copy()
+                open_[ni] = col
+                cnt = cnt.copy()
+                cnt[ni] = col + 1
         c = np.maximum(c, 0.0)
         s_end = c / cinf
-        ratio_s = np.abs(np.log((s_end + 0.1) / (s_old + 0.1)))
-        fac = np.maximum.reduce([ratio_r / tol_r, ratio_s / tol_s, ratio_j / tol_j, np.where(limited, 2.0, 0.0)])
+        # S matters through growth only where there are particles (before, nucleation is the control)
+        ratio_s = np.where(any_live, np.abs(np.log((s_end + 0.1) / (s_old + 0.1))), 0.0)
+        fac = np.maximum.reduce([ratio_r / tol_r, ratio_s / tol_s, ratio_j / tol_j, limit_ratio])
+        # a step far beyond the tolerances is taken again, shorter
+        accept = (fac <= _REJECT) | (dt <= 1e-9 * rows.tau)
         grow_cap = 2.0 * np.maximum(dt, rows.dt_ctrl)
         dt_ctrl = np.minimum(0.8 * dt / np.maximum(fac, 1e-12), grow_cap)
-        rows.dt_ctrl = np.maximum(dt_ctrl, 0.2 * dt)
-
-        rows.r, rows.num, rows.c, rows.t, rows.conv = rp, num, c, t_new, conv
+        rows.dt_ctrl = np.maximum(dt_ctrl, np.where(accept, 0.2, 0.05) * dt)
         steps_taken[rows.ids] += 1
+        if not accept.all():
+            keep = accept[:, None]
+            rp = np.where(keep, rp, r)
+            num = np.where(keep, num, rows.num)
+            c = np.where(accept, c, c_old)
+            t_new = np.where(accept, t_new, rows.t)
+            conv = np.where(accept, conv, rows.conv)
+            nucleated = np.where(accept, nucleated, rows.nucleated)
+            pend = np.where(accept, pend, rows.pend)
+            dissolved = np.where(accept, dissolved, rows.dissolved)
+            open_ = np.where(accept, open_, rows.open)
+            cnt = np.where(accept, cnt, rows.cnt)
+            reached = reached & accept
+        rows.r, rows.num, rows.c, rows.t, rows.conv = rp, num, c, t_new, conv
+        rows.nucleated, rows.dissolved, rows.open, rows.cnt, rows.pend = nucleated, dissolved, open_, cnt, pend
 
         # outlet: deposit the conditions that reached an output point
         if reached.any():
             ri = np.flatnonzero(reached)
-            wj = w_rtd[rows.jnext[ri]]
+            wj = w_out[rows.jnext[ri]]
             ids = rows.ids[ri]
             rr, nn = rp[ri], num[ri]
             nkr = nn * kv * rr**3
@@ -367,32 +428,32 @@ def integrate_batch(
             acc["mono"][ids] += wj * cc
             acc["s"][ids] += wj * cc / ci
             acc["err"][ids] += wj * np.abs(vol + cc - cv)
-            acc["nuc"][ids] += wj * rows.nucleated[ri]
-            acc["dis"][ids] += wj * rows.dissolved[ri]
+            acc["nuc"][ids] += wj * nucleated[ri]
+            acc["dis"][ids] += wj * dissolved[ri]
             drdt = rows.g0[ri, None] / (rr + rows.delta[ri, None]) * (
                 (cc / ci)[:, None] - np.exp(np.minimum(rows.rcap[ri, None] / rr, 50.0)))
             acc["gnum"][ids] += wj * (nkr * drdt).sum(axis=1)
             acc["shrink"][ids] += wj * np.where(drdt < 0, nkr, 0.0).sum(axis=1)
             # two-bin (cloud-in-cell) deposition in ln d, overflow above the top edge
-            ln_d = np.log(2.0 * rr)
+            sel = nn > 0
+            ln_d = np.log(2.0 * rr[sel])
             x = (ln_d - ln_lo) * inv_dln - 0.5
             i0 = np.floor(x)
             f = x - i0
             i0 = i0.astype(np.int64)
-            low = i0 < 0
-            top = i0 >= n_bins - 1
-            f = np.where(low | top, 0.0, f)
+            f = np.where((i0 < 0) | (i0 >= n_bins - 1), 0.0, f)
             i0 = np.clip(i0, 0, n_bins - 1)
             i1 = np.minimum(i0 + 1, n_bins - 1)
             over = ln_d > ln_hi
-            wn = np.where(over, 0.0, nn) * wj[:, None]
-            acc["over"][ids] += (np.where(over, nn, 0.0) * wj[:, None]).sum(axis=1)
-            acc["num"][ids] += (nn * wj[:, None]).sum(axis=1)
-            off = (ids * n_bins)[:, None]
-            sel = nn > 0
+            wn = (nn * wj[:, None])[sel]
+            off = np.broadcast_to((ids * n_bins)[:, None], nn.shape)[sel]
+            rowpos = np.broadcast_to(ri[:, None], nn.shape)[sel]
+            wn_in = np.where(over, 0.0, wn)
+            acc["over"][ids] += np.bincount(rowpos, weights=np.where(over, wn, 0.0), minlength=nr)[ri]
+            acc["num"][ids] += np.bincount(rowpos, weights=wn, minlength=nr)[ri]
             hist_flat += np.bincount(
-                np.concatenate([(i0 + off)[sel], (i1 + off)[sel]]),
-                weights=np.concatenate([(wn * (1.0 - f))[sel], (wn * f)[sel]]),
+                np.concatenate([i0 + off, i1 + off]),
+                weights=np.concatenate([wn_in * (1.0 - f), wn_in * f]),
                 minlength=n_cond * n_bins,
             )
             jn = rows.jnext.copy()
@@ -402,7 +463,7 @@ def integrate_batch(
         # prune negligible sections, merge sections closer than a cell in ln r, compact the columns
         if it % _CONSOLIDATE_EVERY == 0:
             _consolidate(rows, kv, eps_merge)
-        done = rows.jnext >= m
+        done = rows.jnext >= t_out.size
         if done.any():
             rows.keep(~done)
 

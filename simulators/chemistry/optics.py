@@ -32,7 +32,7 @@ __all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", 
 # Diameter range of the outlet histogram. Wide enough that ripened populations at the pumps' slowest
 # flows (residence ~15,000 s) stay inside; particles above the top are counted as overflow by the
 # kinetics. All materials share the bin width in ln d (that of 160 bins over 0.6-14 nm).
-_HIST_RANGE_NM = {"CdSe": (0.6, 24.0), "PbS": (0.8, 64.0), "InP": (0.6, 24.0), "CsPbBr3": (1.0, 64.0)}
+_HIST_RANGE_NM = {"CdSe": (0.6, 24.0), "PbS": (0.8, 256.0), "InP": (0.6, 24.0), "CsPbBr3": (1.0, 256.0)}
 _DLN_D = float(np.log(14.0 / 0.6) / 160)
 
 
