@@ -70,7 +70,8 @@ def test_longer_residence_never_shrinks_particles_before_ripening():
 
 
 def test_faster_conversion_at_full_conversion_gives_more_smaller_particles():
-    c = {"temperature": 270.0, "flow_cd": 8.0, "flow_se": 8.0, "flow_solvent": 4.0}  # tau 12.5 min
+    # tau 60 s: fully converted, not yet ripening (after 12.5 min both would be ripening-dominated)
+    c = {"temperature": 270.0, "flow_cd": 100.0, "flow_se": 100.0, "flow_solvent": 50.0}
     slow = steady_state_arrays("CdSe", c, reactivity_factor=1.0)
     fast = steady_state_arrays("CdSe", c, reactivity_factor=3.0)
     assert slow["converted"][0] > 0.99 and fast["converted"][0] > 0.99
@@ -101,9 +102,16 @@ def test_sobol_outcomes_span_the_material_ranges(material, sobol_results):
     inside = np.mean((pl >= lo - margin) & (pl <= hi + margin))
     assert inside >= 0.85, f"only {inside:.0%} of PL peaks near {lo}-{hi} nm"
     assert covered >= 0.6 * (hi - lo), (pl.min(), pl.max())
-    fw = out["pl_fwhm_nm"][np.isfinite(out["pl_fwhm_nm"])]
+    ok = np.isfinite(out["pl_fwhm_nm"])
+    fw = out["pl_fwhm_nm"][ok]
     assert fw.min() <= optics.fwhm_range_nm[1]
-    assert fw.min() >= 0.6 * optics.fwhm_range_nm[0]  # not unphysically narrow
+    if material == "PbS":
+        # Table 1 gives PbS linewidths at 1500 nm (~150 nm = 83 meV); a 650 nm PbS line of the same
+        # energy width is 28 nm wide, so compare in energy
+        fw_mev = 1e3 * 1239.84 * fw / out["pl_peak_nm"][ok] ** 2
+        assert fw_mev.min() >= 0.6 * 1e3 * 1239.84 * optics.fwhm_range_nm[0] / 1500.0**2
+    else:
+        assert fw.min() >= 0.6 * optics.fwhm_range_nm[0]  # not unphysically narrow
     assert np.mean(out["failure"] == "clog") < 0.1
 
 
