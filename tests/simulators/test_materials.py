@@ -90,10 +90,15 @@ def test_hotter_gives_redder_dots_at_a_fixed_short_residence_time():
     assert np.all(np.diff(pl, axis=0) > 0)
 
 
-def test_plqy_is_not_pinned_to_a_temperature_or_ratio_optimum():
-    # The old model's Gaussians made ln PLQY ~95 % a function of T and ln(Cd:Se). Now PLQY comes from
-    # the chemistry: at fixed T and ratio it still varies strongly with residence time and dilution.
-    q = np.geomspace(20.0, 450.0, 12)
-    out = simulators.evaluate_many("CdSe", {"temperature": 270.0, "flow_cd": 0.4 * q, "flow_se": 0.4 * q,
-                                            "flow_solvent": 0.2 * q})
-    assert np.nanmax(out["plqy"]) - np.nanmin(out["plqy"]) > 0.05
+def test_plqy_is_not_a_function_of_temperature_and_ratio_alone(sobol_results, sobol):
+    # The old model's Gaussians made ln PLQY ~95 % a quadratic in T and ln(Cd:Se) over the Sobol space.
+    # Now PLQY comes from the chemistry (coverage, growth, ripening, size): that fit explains far less.
+    out, c = sobol_results("CdSe"), sobol("CdSe")
+    q = out["plqy"]
+    ok = np.isfinite(q) & (q > 0)
+    t, lr = c["temperature"][ok], np.log(c["flow_cd"][ok] / c["flow_se"][ok])  # equal stocks
+    x = np.column_stack([np.ones_like(t), t, t**2, lr, lr**2, t * lr])
+    y = np.log(q[ok])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    r2 = 1.0 - ((y - x @ coef) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    assert r2 < 0.8, r2
