@@ -174,6 +174,30 @@ def _consolidate(rows: _Rows, kv: float, eps: float) -> None:
     rows.open = np.full(nr, -1, dtype=np.int64)
 
 
+def _regroup(groups: list[_Rows], rows_per_group: int = 192) -> list[_Rows]:
+    """Pool the working sets (just after consolidation, so each row's sections are its first ``cnt``
+    columns) and split them into groups of rows with similar section counts."""
+    width = max(g.num.shape[1] for g in groups)
+    parts = {}
+    for name in _ROW_CONST + _ROW_STATE:
+        vals = [getattr(g, name) for g in groups]
+        if name in ("r", "num"):
+            fill = 1.0 if name == "r" else 0.0
+            vals = [np.pad(v, ((0, 0), (0, width - v.shape[1])), constant_values=fill) for v in vals]
+        parts[name] = np.concatenate(vals)
+    order = np.argsort(parts["cnt"], kind="stable")
+    n = order.size
+    n_groups = max(1, min(4, n // rows_per_group))
+    out = []
+    for chunk in np.array_split(order, n_groups):
+        w = max(int(parts["cnt"][chunk].max(initial=0)) + 2, 4)
+        fields = {name: parts[name][chunk] for name in parts}
+        fields["r"] = fields["r"][:, :w]
+        fields["num"] = fields["num"][:, :w]
+        out.append(_Rows(**fields))
+    return out
+
+
 def _solve_step(r, nk, dta, b, cinf, base, v0sum, s_start=None):
     """Supersaturation S >= 0 of the exact monomer balance S cinf + g(S) = base, with
     g(S) = sum_i nk_i (max(r_i + dta_i (S - b_i), 0)^3 - r_i^3); returns S and the new radii.
@@ -274,9 +298,8 @@ def integrate_batch(
         cnt=np.zeros(idx.size, dtype=np.int64), r=np.ones((idx.size, k0)), num=np.zeros((idx.size, k0)),
     )
 
-    it = 0
-    while rows.ids.size:
-        it += 1
+    def advance(rows: _Rows) -> None:
+        """One sub-step of every row of ``rows`` (a working set)."""
         nr = rows.ids.size
         ar = np.arange(nr)
         if rows.cnt.max(initial=0) >= rows.num.shape[1]:  # room for one new section per row
@@ -451,7 +474,7 @@ def integrate_batch(
             wn_in = np.where(over, 0.0, wn)
             acc["over"][ids] += np.bincount(rowpos, weights=np.where(over, wn, 0.0), minlength=nr)[ri]
             acc["num"][ids] += np.bincount(rowpos, weights=wn, minlength=nr)[ri]
-            hist_flat += np.bincount(
+            hist_flat[:] += np.bincount(
                 np.concatenate([i0 + off, i1 + off]),
                 weights=np.concatenate([wn_in * (1.0 - f), wn_in * f]),
                 minlength=n_cond * n_bins,
@@ -460,12 +483,25 @@ def integrate_batch(
             jn[ri] += 1
             rows.jnext = jn
 
-        # prune negligible sections, merge sections closer than a cell in ln r, compact the columns
+    # The working set is split into groups of rows with similar section counts (re-formed every few
+    # consolidations), so the padding to the largest count of a group stays small. Each row's steps
+    # do not depend on its group.
+    groups = [rows]
+    it = 0
+    while groups:
+        it += 1
+        for g in groups:
+            advance(g)
         if it % _CONSOLIDATE_EVERY == 0:
-            _consolidate(rows, kv, eps_merge)
-        done = rows.jnext >= t_out.size
-        if done.any():
-            rows.keep(~done)
+            for g in groups:
+                _consolidate(g, kv, eps_merge)
+        for g in groups:
+            done = g.jnext >= t_out.size
+            if done.any():
+                g.keep(~done)
+        groups = [g for g in groups if g.ids.size]
+        if it % (4 * _CONSOLIDATE_EVERY) == 0 and groups:
+            groups = _regroup(groups)
 
     p0s = np.where(p0 > 0, p0, 1.0)
     vol = acc["vol"]
