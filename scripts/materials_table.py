@@ -65,12 +65,12 @@ def yang() -> dict:
     return {"rows": rows, "out": out}
 
 
-def green_fraction(n: int = 4096) -> float:
+def green_fraction(n: int = 4096, campaign: str = "cdse-green", lab_file: str = "sim-cdse.toml") -> float:
     from campaigns.conditions import to_setpoints
     from lab.files import load_lab
 
-    spec = tomllib.loads((ROOT / "campaigns" / "examples" / "cdse-green.toml").read_text())
-    lab = load_lab(ROOT / "lab" / "examples" / "sim-cdse.toml")
+    spec = tomllib.loads((ROOT / "campaigns" / "examples" / f"{campaign}.toml").read_text())
+    lab = load_lab(ROOT / "lab" / "examples" / lab_file)
     stocks = {p.reagent: p.stock for p in lab.pumps.values()}
     params = spec["search"]["parameters"]
 
@@ -93,7 +93,7 @@ def green_fraction(n: int = 4096) -> float:
         ok.append(True)
         conds.append({"temperature": sp.temperature_c, **{f"flow_{r}": f for r, f in sp.flows_ul_min.items()}})
     good = [c for c in conds if c is not None]
-    out = simulators.evaluate_many("CdSe", good, reactor=simulators.ReactorGeometry(reactor_volume_ul=lab.reactor.volume),
+    out = simulators.evaluate_many(spec["material"], good, reactor=simulators.ReactorGeometry(reactor_volume_ul=lab.reactor.volume),
                                    stocks_mM=stocks)
     reach = spec["objective"]["reached"]
     hit = np.ones(len(good), bool)
@@ -125,6 +125,8 @@ def main() -> None:
     if not quick:
         frac, _ = green_fraction()
         print(f"cdse-green target reached at {frac:.2%} of 4096 Sobol points")
+        frac, _ = green_fraction(1024, "pbs-swir", "sim-pbs.toml")
+        print(f"pbs-swir target reached at {frac:.2%} of 1024 Sobol points")
 
 
 if __name__ == "__main__":
