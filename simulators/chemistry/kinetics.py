@@ -79,6 +79,7 @@ _W_MIN = 1e-12  # output points with a smaller RTD weight are not visited
 # sets the growth rates of the step.
 _NEWTON_MAX = 30
 _NEWTON_RTOL = 1e-8
+_NEWTON_RTOL_PREDICT = 1e-4  # the first (predictor) solve only sets the mid radius
 _PRUNE_REL = 1e-10  # a section whose n (4 pi/3) (1 nm)^3 is below this fraction of the precursor is pruned
 
 
@@ -198,7 +199,7 @@ def _regroup(groups: list[_Rows], rows_per_group: int = 192) -> list[_Rows]:
     return out
 
 
-def _solve_step(r, nk, dta, b, cinf, base, v0sum, s_start=None):
+def _solve_step(r, nk, dta, b, cinf, base, v0sum, s_start=None, rtol=None):
     """Supersaturation S >= 0 of the exact monomer balance S cinf + g(S) = base, with
     g(S) = sum_i nk_i (max(r_i + dta_i (S - b_i), 0)^3 - r_i^3); returns S and the new radii.
 
@@ -221,7 +222,7 @@ def _solve_step(r, nk, dta, b, cinf, base, v0sum, s_start=None):
         fp = cinf + (nk3 * rp2).sum(axis=1)
         s_new = np.maximum(s - f / fp, 0.0)
         s_new = np.where(done, s, s_new)  # a converged row stays put: the result does not depend on the batch
-        done = np.abs(s_new - s) <= _NEWTON_RTOL * np.maximum(s, 1e-300)
+        done = np.abs(s_new - s) <= (_NEWTON_RTOL if rtol is None else rtol) * np.maximum(s, 1e-300)
         s = s_new
         if done.all():
             break
@@ -321,11 +322,12 @@ def integrate_batch(
         b = np.exp(np.minimum(rows.rcap[:, None] / r, 50.0))
         dta = dt[:, None] * a
         nk = num * kv
-        v0sum = (nk * r**3).sum(axis=1)
+        v0 = nk * r**3
+        v0sum = v0.sum(axis=1)
         c_old = rows.c
         s_old = c_old / cinf
         base = c_old + supply
-        s, rp = _solve_step(r, nk, dta, b, cinf, base, v0sum)
+        s, rp = _solve_step(r, nk, dta, b, cinf, base, v0sum, rtol=_NEWTON_RTOL_PREDICT)
         if _MIDPOINT:
             # second order: the coefficients at the step's mid radius, from the first solve
             r_mid = np.where(live, np.maximum(0.5 * (r + rp), 0.5 * r_min_nm), 1.0)
@@ -357,12 +359,11 @@ def integrate_batch(
         # a section counts in proportion to its share of the particles' number or material (up to
         # _SHARE): when a small one collapses, only the timing of the little monomer it returns is at
         # stake; a trickle of fresh nuclei does not set the step of the whole population
-        v0 = nk * r**3
-        v0s = np.maximum(v0.sum(axis=1), 1e-300)[:, None]
-        n0s = np.maximum(num.sum(axis=1), 1e-300)[:, None]
-        frac = np.maximum(v0 / v0s, num / n0s)
-        share = np.where(rp < r, np.minimum(v0 / (_SHRINK_SHARE * v0s), 1.0), np.minimum(frac / _GROW_SHARE, 1.0))
-        ratio_r = np.where(live, np.abs(rp - r) / r_ref * share, 0.0).max(axis=1)
+        vf = v0 * (1.0 / np.maximum(v0sum, 1e-300))[:, None]
+        nf = num * (1.0 / np.maximum(num.sum(axis=1), 1e-300))[:, None]
+        share = np.where(rp < r, np.minimum(vf * (1.0 / _SHRINK_SHARE), 1.0),
+                         np.minimum(np.maximum(vf, nf) * (1.0 / _GROW_SHARE), 1.0))
+        ratio_r = np.where(live, np.abs(rp - r) * share / r_ref, 0.0).max(axis=1)
 
         # nucleation at the new supersaturation, from the same balance
         ln_s = np.log(np.maximum(s, 1.0 + 1e-12))

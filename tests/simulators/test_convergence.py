@@ -29,9 +29,17 @@ def _compare(material, conds):
     assert np.array_equal(a["failure"], b["failure"])
     ok = a["failure"] == None  # noqa: E711
     assert ok.sum() >= 0.5 * ok.size
-    dpl = np.abs(a["pl_peak_nm"] - b["pl_peak_nm"])[ok]
-    dfw = np.abs(a["pl_fwhm_nm"] - b["pl_fwhm_nm"])[ok]
-    dn = np.abs(a["dots_uM"] / b["dots_uM"] - 1.0)[ok]
+    # 1 nm; for PbS's 100-480 nm wide SWIR lines on 2.2 nm pixels, 1 nm or 1 % of the line width (the
+    # half-maximum crossings of a converged distribution still move by ~1 nm there; its size does not)
+    tol = np.maximum(1.0, 0.01 * b["pl_fwhm_nm"]) if material == "PbS" else 1.0
+    dd = np.abs(a["diameter_nm"] / b["diameter_nm"] - 1.0)[ok]
+    assert dd.max() <= 0.02, dd.max()
+    dpl = (np.abs(a["pl_peak_nm"] - b["pl_peak_nm"]) / tol)[ok]
+    dfw = (np.abs(a["pl_fwhm_nm"] - b["pl_fwhm_nm"]) / tol)[ok]
+    # the number of dots, where nucleation has more than begun (>= 0.1 % of the precursor in dots:
+    # below, the count is that of the very onset of nucleation at the outlet)
+    counted = ok & (b["yield"] >= 1e-3)
+    dn = np.abs(a["dots_uM"] / b["dots_uM"] - 1.0)[counted]
     assert dpl.max() <= 1.0, dpl.max()
     assert dfw.max() <= 1.0, dfw.max()
     assert dn.max() <= 0.02, dn.max()
