@@ -4,7 +4,10 @@ Published empirical curves (REFERENCE.md section 2), each used only inside the r
 
 - CdSe: Yu, Qu, Guo, Peng, Chem. Mater. 15, 2854 (2003), d(lambda) polynomial (default), and
   Jasieniak, Smith, van Embden, Mulvaney, Califano, J. Phys. Chem. C 113, 19468 (2009) (``curve="jasieniak"``).
-- PbS: Moreels et al., ACS Nano 3, 3023 (2009): E0 = 0.41 + 1 / (0.0252 d^2 + 0.283 d) eV.
+- PbS: Moreels et al., ACS Nano 3, 3023 (2009): E0 = 0.41 + 1 / (0.0252 d^2 + 0.283 d) eV. Its valid
+  range is 2-15 nm; ``extrapolate`` continues the closed form itself (it tends to the bulk gap for large
+  d and stays finite-slope for small d), not the 1/d^2 law used for the fitted polynomials, which
+  overstates the gap of sub-2 nm PbS by 10-25 %. Sections below ~2 nm are clusters in the simulator.
 - InP: Almeida et al., Nano Lett. 23, 8697 (2023): E_1s = 1.33 + 1.219 V^-0.251 eV, V in nm^3. The
   published fit is for tetrahedra; here ``diameter`` is the volume-equivalent sphere diameter
   (V = pi d^3 / 6). The curve is uncertain by ~0.1 eV (see REFERENCE.md).
@@ -68,6 +71,9 @@ class _Curve:
     d_min: float
     d_max: float
     bulk_ev: float
+    closed_form: bool = False
+    """The curve is a physical closed form (not a fitted polynomial): ``extrapolate`` continues the formula
+    itself instead of a 1/d^2 confinement law."""
 
 
 def _yu(d_lambda: np.ndarray) -> np.ndarray:
@@ -115,7 +121,7 @@ def _cspbbr3_e(d: np.ndarray) -> np.ndarray:
 _CURVES: dict[str, _Curve] = {
     "CdSe": _Curve(_cdse_yu_e, _yu_lo, _yu_hi, HC_EV_NM / 715.0),
     "CdSe/jasieniak": _Curve(_cdse_ja_e, _ja_lo, _ja_hi, HC_EV_NM / 715.0),
-    "PbS": _Curve(_pbs_e, 2.0, 15.0, 0.41),
+    "PbS": _Curve(_pbs_e, 2.0, 15.0, 0.41, closed_form=True),
     "InP": _Curve(_inp_e, 1.0, 8.0, 1.33),
     "CsPbBr3": _Curve(_cspbbr3_e, 2.5, 20.0, 2.36),
 }
@@ -153,6 +159,8 @@ def _energy(c: _Curve, d: np.ndarray, out_of_range: OutOfRange, what: str) -> np
             )
     if out_of_range == "clamp":
         return c.energy_ev(np.clip(d, c.d_min, c.d_max))
+    if out_of_range == "extrapolate" and c.closed_form:
+        return c.energy_ev(np.maximum(d, 1e-3))
     dc = np.clip(d, c.d_min, c.d_max)
     e = c.energy_ev(dc)
     if out_of_range == "extrapolate":
@@ -190,7 +198,8 @@ def band_edge_nm(
     """First excitonic absorption wavelength (nm) of particles of ``diameter_nm`` (nm).
 
     Outside the curve's fitted range: ``"clamp"`` (default) uses the nearest end, ``"raise"`` raises
-    ``SizingRangeError``, ``"extrapolate"`` continues with a 1/d^2 confinement law.
+    ``SizingRangeError``, ``"extrapolate"`` continues with a 1/d^2 confinement law (PbS: Moreels' closed
+    form itself).
     """
     d = np.asarray(diameter_nm, dtype=float)
     e = _energy(_curve(material, curve), d, out_of_range, "band_edge_nm")

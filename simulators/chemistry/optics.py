@@ -2,7 +2,7 @@
 
 - Band edge of each size section from the material's sizing curve (``models.sizing``), continued
   smoothly outside the fitted range for clusters and very large dots.
-- Absorbance per formula unit: a 1S excitonic Gaussian (size-dependent strength), two higher
+- Absorbance per formula unit: a 1S excitonic Gaussian (strength per particle ~ d^eps_exponent), two higher
   transitions, and a continuum whose value at the material's ``yield_wavelength_nm`` is the
   size-independent ``absorbance_per_mM_cm`` (volume scaling).
 - PL: each section emits a Gaussian (homogeneous FWHM ``gamma_hom``) at its band edge minus the
@@ -227,7 +227,9 @@ def absorbance_per_mM_cm(material: str, wavelengths_nm: np.ndarray, d_nm: np.nda
     onset = 1.0 / (1.0 + np.exp(-(e - e1 - 0.12) / 0.06))
     cont = onset * np.maximum(e - eg, 0.0) / max(e_y - eg, 1e-3)
     g_abs = o["gamma_abs_mev"] * 1e-3
-    h1 = o["exciton_height"] * (d / 3.0) ** -0.35
+    # 1S strength per particle ~ d^eps_exponent (CdSe d^2.65, Yu 2003; PbS d^1.3 at the band gap,
+    # Moreels 2009), i.e. per formula unit ~ d^(eps_exponent - 3); the same weight as ``eps_weight``
+    h1 = o["exciton_height"] * (d / 3.0) ** (o["eps_exponent"] - 3.0)
     peaks = h1 * _gauss(e, e1, g_abs)
     peaks = peaks + 0.6 * h1 * _gauss(e, e1 + 0.3 * conf + 0.05, 1.4 * g_abs)
     peaks = peaks + 0.8 * h1 * _gauss(e, e1 + 0.7 * conf + 0.15, 2.0 * g_abs)

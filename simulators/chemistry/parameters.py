@@ -38,6 +38,7 @@ class MaterialParams:
     optics: dict
     clog: dict
     spectrometer: dict
+    quality: dict
     sources: tuple[str, ...]
 
     @property
@@ -88,6 +89,7 @@ def load_params(material: str) -> MaterialParams:
             optics=dict(raw["optics"]),
             clog=dict(raw["clog"]),
             spectrometer=dict(raw["spectrometer"]),
+            quality=dict(raw["quality"]),
             sources=tuple(raw["material"].get("sources", ())),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:

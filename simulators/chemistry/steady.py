@@ -16,6 +16,8 @@ from models.errors import ConfigurationError
 from simulators.chemistry.kinetics import KineticArrays, TimeGrid, integrate_batch, make_time_grid
 from simulators.chemistry.optics import figures_of_merit, size_bins, smooth_hist
 from simulators.chemistry.parameters import MaterialParams, load_params
+from simulators.chemistry.quality import ligand_coverage, quality_params, surface_sites_mM
+from simulators.chemistry.quality import plqy as plqy_model
 from simulators.chemistry.reactor import ReactorGeometry
 
 __all__ = ["clog_risk", "describe", "evaluate_true", "evaluate_many", "steady_state_arrays", "condition_names", "FIGURES"]
@@ -86,7 +88,8 @@ def _arrh(ref: float, e_kj: float, t_k: np.ndarray, t_ref_k: float) -> np.ndarra
     return ref * np.exp(-e_kj * 1e3 / _R * (1.0 / t_k - 1.0 / t_ref_k))
 
 def _mix(p: MaterialParams, cols: Mapping[str, np.ndarray], reactor: ReactorGeometry, stocks: Mapping[str, float]):
-    """Total flow (uL/min), residence time (s), limiting precursor (mM), metal:partner ratio, T (degC)."""
+    """Total flow (uL/min), residence time (s), limiting precursor (mM), metal:partner ratio, T (degC),
+    and the inlet concentration (mM) of each precursor role."""
     flows = {s.name: np.maximum(cols[f"flow_{s.name}"], 0.0) for s in p.streams}
     q_tot = sum(flows.values())
     q_safe = np.maximum(q_tot, 1e-6)
@@ -97,7 +100,7 @@ def _mix(p: MaterialParams, cols: Mapping[str, np.ndarray], reactor: ReactorGeom
     p0 = np.minimum(c_m, c_x)
     ratio = np.where(c_x > 0, c_m / np.maximum(c_x, 1e-12), 1e6)
     t_c = np.clip(cols["temperature"], -50.0, 600.0)
-    return q_tot, tau, p0, ratio, t_c
+    return q_tot, tau, p0, ratio, t_c, {"metal": c_m, "chalcogen": c_x}
 
 
 def _stocks(p: MaterialParams, stocks_mM: Mapping[str, float] | None) -> dict[str, float]:
@@ -124,7 +127,7 @@ def clog_risk(
 ) -> np.ndarray:
     """Clog risk (> 1 clogs) of conditions: (c_lim / c0)^2 exp((T - T0) / 10 K) sqrt(tau / tau0). Cheap."""
     p = load_params(material)
-    _, tau, p0, _, t_c = _mix(p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, _stocks(p, stocks_mM))
+    _, tau, p0, _, t_c, _ = _mix(p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, _stocks(p, stocks_mM))
     return _risk(p, p0, t_c, tau)
 
 
@@ -156,7 +159,7 @@ def steady_state_arrays(
     reactor = reactor or _DEFAULT_REACTOR
     cols = _as_arrays(p, conditions)
     stocks = _stocks(p, stocks_mM)
-    q_tot, tau, p0, ratio, t_c = _mix(p, cols, reactor, stocks)
+    q_tot, tau, p0, ratio, t_c, inlet = _mix(p, cols, reactor, stocks)
     t_c = t_c + temperature_offset_c
     t_k = t_c + 273.15
 
@@ -187,15 +190,24 @@ def steady_state_arrays(
     hist = smooth_hist(p.name, res["hist"])
     fom = figures_of_merit(p.name, hist)
 
-    # PLQY: surface quality (phenomenological) - interior optimum in temperature and metal:partner
-    # ratio, loss for etched (ripened) surfaces and for the smallest, most surface-dominated dots.
-    o = p.optics
-    q = o["plqy_max"] * np.exp(-(((t_c - o["plqy_t_opt_c"]) / o["plqy_t_width_c"]) ** 2))
-    q = q * np.exp(-((np.log(np.maximum(ratio, 1e-6) / o["plqy_ratio_opt"]) / o["plqy_ratio_width"]) ** 2))
-    q = q * np.exp(-o["plqy_ripening_k"] * res["ripened"])
-    d = np.nan_to_num(fom["diameter_nm"], nan=1.0)
-    q = q * (1.0 - np.exp(-d / 1.2))
-    plqy = np.clip(q, 0.0, 1.0)
+    # PLQY from the kinetics (quality.py): surface-to-volume from the histogram, growth rate at the
+    # quench, ripened / etched mass, and ligand coverage by the passivant left over at the outlet
+    # (fed minus what the converted monomer consumed, one per formula unit).
+    b = size_bins(p.name)
+    qp = quality_params(p.quality, p.optics["plqy_max"])
+    free_mM = np.maximum(inlet[qp.passivant_role] - p0 * res["converted"], 0.0)
+    sites_mM = surface_sites_mM(hist, b.d_nm, qp.site_density_nm2)
+    theta = ligand_coverage(free_mM, sites_mM, qp.k_ads_per_mM)
+    qual = plqy_model(
+        qp,
+        d_nm=b.d_nm,
+        emitter_weight=np.where(b.is_dot[None, :], hist, 0.0) * b.vol_nm3,
+        coverage=theta,
+        growth_nm_s=res["growth_nm_s"],
+        shrinking_mass_frac=res["shrinking_mass_frac"],
+        dissolved_frac=res["dissolved_frac"],
+    )
+    plqy = np.clip(qual["plqy"], 0.0, 1.0)
 
     risk = _risk(p, p0, t_c - temperature_offset_c, tau)
     no_dots = (fom["n_dots"] <= 0) | (res["yield"] < 1e-4) | ~np.isfinite(fom["pl_peak_nm"])
@@ -214,6 +226,8 @@ def steady_state_arrays(
     for key in ("converted", "ripened", "dissolved_frac", "mass_error", "supersat_out", "growth_nm_s",
                 "shrinking_mass_frac", "overflow_frac", "substeps"):
         out[key] = res[key]
+    out["ligand_coverage"] = theta
+    out["free_passivant_mM"] = free_mM
     out["limiting_mM"] = p0
     # number of dots (uM); a no-particles condition says 0 (or the few it has), not NaN
     out["dots_uM"] = np.where(failure == "clog", np.nan, fom["n_dots"] / _NA * 1e3)

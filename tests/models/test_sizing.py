@@ -68,3 +68,12 @@ def test_out_of_range_clamps_or_raises(material):
 def test_names_are_case_insensitive():
     assert get_optics("cdse").name == "CdSe"
     assert band_edge_nm("pbs", 4.0) == band_edge_nm("PbS", 4.0)
+
+
+def test_pbs_extrapolates_with_moreels_closed_form_not_a_power_law():
+    # Below 2 nm (clusters in the simulator) and above 15 nm the closed form itself continues: a 1/d^2
+    # continuation from 2 nm overstates the gap of 1.5 nm PbS by ~24 %.
+    d = np.array([1.5, 1.8, 18.0])
+    e = 0.41 + 1.0 / (0.0252 * d**2 + 0.283 * d)
+    assert np.allclose(band_edge_nm("PbS", d, out_of_range="extrapolate"), 1239.84193 / e)
+    assert band_edge_nm("PbS", 1.5, out_of_range="clamp") == pytest.approx(band_edge_nm("PbS", 2.0))

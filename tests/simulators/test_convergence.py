@@ -96,7 +96,7 @@ def test_temperature_scan_has_no_jumps_in_energy(material):
     e = 1239.84 / out["pl_peak_nm"][ok]
     assert ok.sum() >= 10
     de = np.abs(np.diff(e)) * 1e3  # meV
-    assert de.max() <= 3.0, de.max()
+    assert de.max() <= 4.5, de.max()  # PbS (issue-13 calibration) moves ~3.9 meV per 0.5 degC, smoothly
     # no isolated spikes: the second difference stays below the first's scale
     assert np.abs(np.diff(e, 2)).max() * 1e3 <= max(1.0, 0.5 * de.max()), np.abs(np.diff(e, 2)).max() * 1e3
 
@@ -107,6 +107,11 @@ def test_histogram_deposits_each_section_into_two_bins():
     a = steady_state_arrays("CdSe", c, with_hist=True)
     b = steady_state_arrays("CdSe", {**c, "temperature": 280.01}, with_hist=True)
     ha, hb = a["hist"][0], b["hist"][0]
-    assert np.abs(ha - hb).sum() / ha.sum() < 0.01
+    # since the issue-13 calibration this condition ripens (tau 150 s, 13 % dissolved): the number
+    # histogram's small-size tail moves ~1.5 % per 0.01 degC - linearly (half as much for 0.005 degC)
+    h2 = steady_state_arrays("CdSe", {**c, "temperature": 280.005}, with_hist=True)["hist"][0]
+    l1, l1_half = np.abs(ha - hb).sum() / ha.sum(), np.abs(ha - h2).sum() / ha.sum()
+    assert l1 < 0.02
+    assert 0.35 * l1 < l1_half < 0.65 * l1  # no jump: proportional to the change
     assert abs(a["pl_peak_nm"][0] - b["pl_peak_nm"][0]) < 0.05
     assert a["overflow_frac"][0] == 0.0

@@ -46,10 +46,12 @@ def test_evaluate_true_is_deterministic_and_matches_many():
 
 
 def test_cdse_525_nm_reachable_with_narrow_line_in_the_interior():
-    # Regression anchor of the calibration: a green emitter inside the space, not at a corner.
-    r = simulators.evaluate_true("CdSe", {"temperature": 300.0, "flow_cd": 120.0, "flow_se": 120.0, "flow_solvent": 60.0})
+    # Regression anchor of the calibration: a green, bright emitter inside the space, not at a corner
+    # (245 degC, tau 56 s, Cd:Se 1.5).
+    r = simulators.evaluate_true("CdSe", {"temperature": 245.0, "flow_cd": 90.0, "flow_se": 60.0, "flow_solvent": 120.0})
     assert 505 < r["pl_peak_nm"] < 545
     assert r["pl_fwhm_nm"] < 36
+    assert r["plqy"] > 0.3
 
 
 def test_longer_residence_never_shrinks_particles_before_ripening():
@@ -68,7 +70,8 @@ def test_longer_residence_never_shrinks_particles_before_ripening():
 
 
 def test_faster_conversion_at_full_conversion_gives_more_smaller_particles():
-    c = {"temperature": 270.0, "flow_cd": 8.0, "flow_se": 8.0, "flow_solvent": 4.0}  # tau 12.5 min
+    # tau 60 s: fully converted, not yet ripening (after 12.5 min both would be ripening-dominated)
+    c = {"temperature": 270.0, "flow_cd": 100.0, "flow_se": 100.0, "flow_solvent": 50.0}
     slow = steady_state_arrays("CdSe", c, reactivity_factor=1.0)
     fast = steady_state_arrays("CdSe", c, reactivity_factor=3.0)
     assert slow["converted"][0] > 0.99 and fast["converted"][0] > 0.99
@@ -99,21 +102,29 @@ def test_sobol_outcomes_span_the_material_ranges(material, sobol_results):
     inside = np.mean((pl >= lo - margin) & (pl <= hi + margin))
     assert inside >= 0.85, f"only {inside:.0%} of PL peaks near {lo}-{hi} nm"
     assert covered >= 0.6 * (hi - lo), (pl.min(), pl.max())
-    fw = out["pl_fwhm_nm"][np.isfinite(out["pl_fwhm_nm"])]
+    ok = np.isfinite(out["pl_fwhm_nm"])
+    fw = out["pl_fwhm_nm"][ok]
     assert fw.min() <= optics.fwhm_range_nm[1]
-    assert fw.min() >= 0.6 * optics.fwhm_range_nm[0]  # not unphysically narrow
+    if material == "PbS":
+        # Table 1 gives PbS linewidths at 1500 nm (~150 nm = 83 meV); a 650 nm PbS line of the same
+        # energy width is 28 nm wide, so compare in energy
+        fw_mev = 1e3 * 1239.84 * fw / out["pl_peak_nm"][ok] ** 2
+        assert fw_mev.min() >= 0.6 * 1e3 * 1239.84 * optics.fwhm_range_nm[0] / 1500.0**2
+    else:
+        assert fw.min() >= 0.6 * optics.fwhm_range_nm[0]  # not unphysically narrow
     assert np.mean(out["failure"] == "clog") < 0.1
 
 
-@pytest.mark.parametrize("material", MATERIALS)
-def test_plqy_has_an_interior_optimum_in_temperature(material):
-    d = {x["name"]: x["default"] for x in simulators.describe(material)}
-    ds = simulators.describe(material)[0]
-    t = np.linspace(ds["low"], ds["high"], 13)
-    out = simulators.evaluate_many(material, {**d, "temperature": t})
-    q = out["plqy"]
-    i = int(np.nanargmax(q))
-    assert 0 < i < len(t) - 1
+def test_plqy_follows_the_free_metal_not_a_written_in_ratio_optimum():
+    # Same total flow and limiting precursor: a Cd excess leaves free Cd oleate to passivate the surface,
+    # a Se excess leaves none (dangling-bond traps). More Cd excess saturates the coverage.
+    base = {"temperature": 245.0, "flow_solvent": 120.0}
+    cd_rich = simulators.evaluate_true("CdSe", {**base, "flow_cd": 90.0, "flow_se": 60.0})
+    se_rich = simulators.evaluate_true("CdSe", {**base, "flow_cd": 60.0, "flow_se": 90.0})
+    more_cd = simulators.evaluate_true("CdSe", {**base, "flow_cd": 100.0, "flow_se": 50.0})
+    assert cd_rich["ligand_coverage"] > 0.9 > 0.2 > se_rich["ligand_coverage"]
+    assert cd_rich["plqy"] > 2.0 * se_rich["plqy"]
+    assert more_cd["plqy"] == pytest.approx(cd_rich["plqy"], abs=0.1)
 
 
 def test_clogging_only_at_extreme_corners():
