@@ -253,6 +253,14 @@ def summary_table(now: dict[str, Any], before: dict[str, Any] | None) -> str:
 # figures
 
 
+def _save(fig: Any, name: str) -> str:
+    """Lay out, write docs/img/NAME and close ``fig``; returns NAME."""
+    fig.tight_layout()
+    fig.savefig(IMG / name, dpi=DPI)
+    plt.close(fig)
+    return name
+
+
 def fig_mass(res: dict[str, Any]) -> str:
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), sharey=True)
     for ax, r in zip(axes, res["mass"]):
@@ -270,10 +278,7 @@ def fig_mass(res: dict[str, Any]) -> str:
                      f" ({int(low.sum())} below 0.01 on the edge)", fontsize=9)
     axes[0].set_ylabel("particle material / converted precursor")
     fig.suptitle("Mass from the outputs: dots x (pi/6) d^3 (1 + 3 RSD^2) x rho / M, fuzzed conditions", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(IMG / "sim_mass_balance.png", dpi=DPI)
-    plt.close(fig)
-    return "sim_mass_balance.png"
+    return _save(fig, "sim_mass_balance.png")
 
 
 def fig_convergence(res: dict[str, Any]) -> str:
@@ -288,10 +293,7 @@ def fig_convergence(res: dict[str, Any]) -> str:
         ax.set_xlabel("PL peak, default grid (nm)")
         ax.set_title(f"{r['material']}: max abs dPL {vs._g(r['d_pl_nm']['max'], '{:.1f}')} nm", fontsize=10)
     axes[0].set_ylabel(f"PL peak, {res['convergence'][0]['factor']}x finer grid (nm)")
-    fig.tight_layout()
-    fig.savefig(IMG / "sim_convergence.png", dpi=DPI)
-    plt.close(fig)
-    return "sim_convergence.png"
+    return _save(fig, "sim_convergence.png")
 
 
 def fig_scans(res: dict[str, Any]) -> str:
@@ -309,10 +311,7 @@ def fig_scans(res: dict[str, Any]) -> str:
         ax.set_title(f"{r['material']}: {r['corner']['temperature_c']:.0f} degC", fontsize=10)
     axes[0, 0].set_ylabel("PL peak (nm), 0.5 degC steps")
     axes[1, 0].set_ylabel("PL peak (nm)")
-    fig.tight_layout()
-    fig.savefig(IMG / "sim_scans.png", dpi=DPI)
-    plt.close(fig)
-    return "sim_scans.png"
+    return _save(fig, "sim_scans.png")
 
 
 # ----------------------------------------------------------------------------------------------

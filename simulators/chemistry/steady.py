@@ -20,7 +20,7 @@ from simulators.chemistry.quality import ligand_coverage, quality_params, surfac
 from simulators.chemistry.quality import plqy as plqy_model
 from simulators.chemistry.reactor import ReactorGeometry
 
-__all__ = ["clog_risk", "describe", "evaluate_true", "evaluate_many", "steady_state_arrays", "condition_names", "FIGURES"]
+__all__ = ["clog_risk", "describe", "evaluate_true", "evaluate_many", "steady_state_arrays", "FIGURES"]
 
 _R = 8.314462618
 _KB = 1.380649e-23
@@ -49,10 +49,6 @@ def describe(material: str) -> list[dict[str, Any]]:
             {"name": f"flow_{s.name}", "unit": "uL/min", "low": s.low, "high": s.high, "default": s.default, "kind": "flow"}
         )
     return out
-
-
-def condition_names(material: str) -> list[str]:
-    return [d["name"] for d in describe(material)]
 
 
 def _as_arrays(p: MaterialParams, conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
