@@ -47,14 +47,16 @@ class PtyServer:
         self._link_made = False
 
     def start(self) -> "PtyServer":
+        if self.link is not None and os.path.lexists(self.link):
+            if not _stale_link(self.link):
+                what = f"a symbolic link to {os.readlink(self.link)}" if self.link.is_symlink() else "not a link"
+                raise FileExistsError(f"{self.link} exists ({what}); an emulator replaces only a stale link of its "
+                                      "own (to a pseudo-terminal that is gone): remove it or choose another path")
+            self.link.unlink()  # what an emulator killed by kill -9 leaves: it points nowhere
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no CR/LF translation: bytes as on a serial line
         self.path = os.ttyname(self._slave)
         if self.link is not None:
-            if self.link.is_symlink():
-                self.link.unlink()  # a stale link from an emulator that died
-            elif self.link.exists():
-                raise FileExistsError(f"{self.link} exists and is not a symlink; choose another --link")
             self.link.symlink_to(self.path)
             self._link_made = True
         self._thread = threading.Thread(target=self._serve, name=f"emulator {self.link or self.path}", daemon=True)
@@ -121,3 +123,8 @@ class PtyServer:
             getattr(self.device, "inject_stall", lambda: None)()
         if faults.power_cycle_after is not None and self.requests == faults.power_cycle_after:
             getattr(self.device, "power_cycle", lambda: None)()
+
+
+def _stale_link(path: Path) -> bool:
+    """A symbolic link into /dev whose target is gone: a dead emulator's link to its pseudo-terminal."""
+    return path.is_symlink() and not path.exists() and os.readlink(path).startswith("/dev/")
