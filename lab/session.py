@@ -28,6 +28,7 @@ from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, SyringeBackend, WallClock
 from lab.config import LabConfig
+from lab.emulate import check_ports
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
 from lab.refill import RefillDesk, refill_mode
@@ -106,6 +107,8 @@ class CampaignSession:
                                              self.lab.heater.safe_temperature, self.lab.heater.tolerance),
                   source=self.campaign_source, transfer_volume_ul=self.lab.reactor.transfer_volume)
         self.refill_mode = refill_mode(self.spec.protocol.refill, self.lab, source=self.campaign_source)
+        if self.lab.emulator is not None:  # its port links: taken by nothing the emulators did not leave
+            check_ports(self.lab, source=self.lab_source)
         done = len(self.existing_records()) if self.directory.is_dir() and not fresh else 0
         self.estimate = estimate(
             self.spec, experiments=max(0, self.spec.budget - done), reactor_volume_ul=self.lab.reactor.volume,

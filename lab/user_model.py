@@ -92,8 +92,10 @@ def _checked(returned: Any) -> dict[str, Any]:
 
 
 def _failure(exc: Exception) -> str:
-    if isinstance(exc, (_Garbage, ConfigurationError)):  # said by qdlab (or ReactorModel's own check)
+    if isinstance(exc, _Garbage):
         what = str(exc)
+    elif isinstance(exc, ConfigurationError):  # lab.bench.ReactorModel's own check: the model is named once
+        what = str(exc).removeprefix(f"{exc.source}: ") if exc.source else str(exc)
     else:
         what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     what = " ".join(what.split())

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from simulators.emulators.faults import Faults
 
-__all__ = ["ByteDevice", "PtyServer"]
+__all__ = ["ByteDevice", "PtyServer", "check_link"]
 
 
 class ByteDevice(Protocol):
@@ -48,10 +48,7 @@ class PtyServer:
 
     def start(self) -> "PtyServer":
         if self.link is not None and os.path.lexists(self.link):
-            if not _stale_link(self.link):
-                what = f"a symbolic link to {os.readlink(self.link)}" if self.link.is_symlink() else "not a link"
-                raise FileExistsError(f"{self.link} exists ({what}); an emulator replaces only a stale link of its "
-                                      "own (to a pseudo-terminal that is gone): remove it or choose another path")
+            check_link(self.link)
             self.link.unlink()  # what an emulator killed by kill -9 leaves: it points nowhere
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no CR/LF translation: bytes as on a serial line
@@ -125,6 +122,19 @@ class PtyServer:
             getattr(self.device, "power_cycle", lambda: None)()
 
 
-def _stale_link(path: Path) -> bool:
-    """A symbolic link into /dev whose target is gone: a dead emulator's link to its pseudo-terminal."""
-    return path.is_symlink() and not path.exists() and os.readlink(path).startswith("/dev/")
+def check_link(link: str | os.PathLike) -> None:
+    """FileExistsError unless ``link`` is free for an emulator: absent, or a stale link of a dead emulator
+    (a symbolic link into /dev whose target is gone: it points nowhere, so replacing it loses nothing).
+    Anything else there (a file, a live link, a link to anything else) is never removed."""
+    path = Path(link)
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink():
+        target = os.readlink(path)
+        if target.startswith("/dev/") and not path.exists():
+            return
+        what = f"a symbolic link to {target}"
+    else:
+        what = "a directory" if path.is_dir() else "a file"
+    raise FileExistsError(f"{path} exists ({what}); an emulator replaces only a stale link of its own (to a "
+                          "pseudo-terminal that is gone): remove it or choose another path")
