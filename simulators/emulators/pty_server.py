@@ -8,6 +8,7 @@ minimalmodbus, a terminal program) opens ``PATH`` as if it were the instrument's
 from __future__ import annotations
 
 import os
+import re
 import select
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Protocol
 from simulators.emulators.faults import Faults
 
 __all__ = ["ByteDevice", "PtyServer", "check_link"]
+
+_PTY = re.compile(r"^/dev/(pts/\d+|ttys\d+)$")  # a pseudo-terminal's slave side (Linux, macOS)
 
 
 class ByteDevice(Protocol):
@@ -49,7 +52,7 @@ class PtyServer:
     def start(self) -> "PtyServer":
         if self.link is not None and os.path.lexists(self.link):
             check_link(self.link)
-            self.link.unlink()  # what an emulator killed by kill -9 leaves: it points nowhere
+            self.link.unlink()  # an emulator's link to a pseudo-terminal (a stale one, after kill -9)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no CR/LF translation: bytes as on a serial line
         self.path = os.ttyname(self._slave)
@@ -123,18 +126,19 @@ class PtyServer:
 
 
 def check_link(link: str | os.PathLike) -> None:
-    """FileExistsError unless ``link`` is free for an emulator: absent, or a stale link of a dead emulator
-    (a symbolic link into /dev whose target is gone: it points nowhere, so replacing it loses nothing).
-    Anything else there (a file, a live link, a link to anything else) is never removed."""
+    """FileExistsError unless ``link`` is free for an emulator: absent, or an emulator's link, a symbolic
+    link to a pseudo-terminal (``/dev/pts/N``; ``/dev/ttysN`` on macOS), such as one killed by kill -9
+    leaves behind; it holds nothing, so replacing it loses nothing. Anything else there (a file, a
+    directory, a link to a file or to a real serial port such as ``/dev/ttyUSB0``) is never removed."""
     path = Path(link)
     if not os.path.lexists(path):
         return
     if path.is_symlink():
         target = os.readlink(path)
-        if target.startswith("/dev/") and not path.exists():
+        if _PTY.match(target):
             return
         what = f"a symbolic link to {target}"
     else:
         what = "a directory" if path.is_dir() else "a file"
-    raise FileExistsError(f"{path} exists ({what}); an emulator replaces only a stale link of its own (to a "
-                          "pseudo-terminal that is gone): remove it or choose another path")
+    raise FileExistsError(f"{path} exists ({what}); an emulator replaces only a link to a pseudo-terminal: "
+                          "remove it or choose another path")

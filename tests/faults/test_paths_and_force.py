@@ -280,7 +280,8 @@ def test_the_emulated_lab_never_unlinks_a_port_it_did_not_make(tmp_path, capsys,
     assert not (tmp_path / "out").exists()
 
 
-def test_the_pty_server_keeps_a_live_link_and_replaces_only_a_dead_emulators(tmp_path):
+@pytest.mark.parametrize("target", ["file", "serial port"])
+def test_the_pty_server_replaces_only_a_link_to_a_pseudo_terminal(tmp_path, target):
     from simulators.emulators import PtyServer
 
     class Silent:
@@ -293,12 +294,12 @@ def test_the_pty_server_keeps_a_live_link_and_replaces_only_a_dead_emulators(tmp
     other = tmp_path / "other-target"
     other.write_text("x")
     link = tmp_path / "port"
-    link.symlink_to(other)
+    link.symlink_to(other if target == "file" else "/dev/ttyUSB7")  # a real port's link: never removed
     with pytest.raises(FileExistsError, match="a symbolic link to"):
         PtyServer(Silent(), link=link).start()
-    assert link.is_symlink() and os.readlink(link) == str(other)
+    assert link.is_symlink() and os.readlink(link) == (str(other) if target == "file" else "/dev/ttyUSB7")
     link.unlink()
-    link.symlink_to("/dev/pts/999999")  # what an emulator killed by kill -9 leaves: its pty is gone
+    link.symlink_to("/dev/pts/999999")  # what an emulator killed by kill -9 leaves behind
     server = PtyServer(Silent(), link=link).start()
     try:
         assert os.readlink(link) == server.path
