@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# A previous demo is moved aside to runs/demo.replaced-<time> by --force, never deleted (make clean removes runs/).
 demo: $(STAMP)
 	$(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
 	$(BIN)/qdlab report runs/demo

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from models.validation import Quantity, quantity
 
-__all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit"]
+__all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit", "NAME_MAX_BYTES"]
 
 _PATTERNS: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"^temperature$"), "degC", "both"),
@@ -133,8 +133,24 @@ class ProtocolSpec(_Strict):
     auto on a simulated lab, wait on any other (docs/hardware.md)."""
 
 
+NAME_MAX_BYTES = 255
+"""The longest campaign name (bytes): the name is its directory's (``runs/NAME``), one path component,
+and 255 bytes is the most a component holds on the usual file systems (ext4, XFS, btrfs, APFS, NTFS)."""
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _directory_name(name: str) -> str:
+    """A campaign name is one directory name: never '.', '..', a path, empty, or too long to create."""
+    if not _NAME.match(name) or name in (".", ".."):
+        raise ValueError("must be one directory name of letters, digits, '_', '.' and '-' (not '.' or '..')")
+    if len(name.encode()) > NAME_MAX_BYTES:
+        raise ValueError(f"is {len(name.encode())} characters long; a directory name holds at most "
+                         f"{NAME_MAX_BYTES}")
+    return name
+
+
 class CampaignSpec(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Annotated[str, AfterValidator(_directory_name)]
     id: str | None = None
     material: str
     description: str = ""

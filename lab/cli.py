@@ -41,7 +41,8 @@ def run(
     budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments to carry through")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="seed of optimiser and simulator")] = None,
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing campaign directory")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace a campaign already in --out (moved aside to "
+                                                         "DIR.replaced-<time>, never deleted)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
     tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream the documents to this Tiled "
                                                               "server, e.g. http://localhost:8000")] = None,
@@ -49,9 +50,8 @@ def run(
         "--reactor-model", help="PATH.py:FUNC, your steady-state model in place of the simulator's chemistry")] = None,
 ) -> None:
     """Run a campaign on a simulated (--sim) or real (--lab) rig."""
-    import shutil
-
     from lab.files import load_campaign, load_lab
+    from lab.out_dir import check_out_dir
 
     if sim == (lab is not None):
         raise ConfigurationError("give exactly one of --sim or --lab LAB.toml", source="qdlab run")
@@ -65,25 +65,28 @@ def run(
     spec = spec.model_copy(update=updates) if updates else spec
     lab_path = _sim_lab_path(spec.material) if sim else lab
     lab_cfg = load_lab(lab_path)
+    if model is not None and any(p.type != "sim" for p in lab_cfg.pumps.values()):
+        raise ConfigurationError("--reactor-model replaces the simulator: use it with --sim or a simulated lab",
+                                 source="--reactor-model")
     directory = out or Path("runs") / spec.name
-    if directory.exists() and any(directory.iterdir()):
-        if not force:
-            raise ConfigurationError(f"{directory} already holds a campaign; use qdlab resume {directory}, "
-                                     "another --out, or --force to replace it", source="--out")
-        shutil.rmtree(directory)
-    if model is not None:
-        if any(p.type != "sim" for p in lab_cfg.pumps.values()):
-            raise ConfigurationError("--reactor-model replaces the simulator: use it with --sim or a simulated lab",
-                                     source="--reactor-model")
-    from lab.session import CampaignSession  # torch, BoTorch, bluesky: only once the files are good
+    target = check_out_dir(directory, force=force)  # holds a campaign it replaces by its lock from here
+    try:
+        from lab.session import CampaignSession  # torch, BoTorch, bluesky: only once the files are good
 
-    session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign), lab_source=str(lab_path),
-                              realtime=realtime, reactor_model=model)
-    session.preflight()  # before the progress bar: a refused campaign prints one line only
+        session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign),
+                                  lab_source=str(lab_path), realtime=realtime, reactor_model=model)
+        session.preflight(fresh=True)  # before the progress bar: a refused campaign prints one line only
+        if tiled:
+            from lab.tiled import TiledSink
+
+            session.subscribers.append(TiledSink(tiled, directory, session.spec.id).connect())
+        moved = target.replace()  # the whole command is checked: only now is an old campaign moved aside
+    finally:
+        target.release()
+    if moved is not None:
+        err.print(f"moved the campaign that was in {directory} aside to {moved}", soft_wrap=True, markup=False,
+                  highlight=False)
     if tiled:
-        from lab.tiled import TiledSink
-
-        session.subscribers.append(TiledSink(tiled, directory, session.spec.id).connect())
         err.print(f"streaming to Tiled at {tiled}, campaign id {session.spec.id}")
     _run_session(session, json_out)
 

@@ -21,7 +21,7 @@ from devices import WallClock
 from lab.config import LabConfig
 from models.errors import ConfigurationError
 
-__all__ = ["EmulatedLab", "start_emulated_lab", "serve_forever", "DEVICES"]
+__all__ = ["EmulatedLab", "start_emulated_lab", "check_ports", "serve_forever", "DEVICES"]
 
 DEVICES = ("ne1000", "tc")
 _DEFAULT_DIAMETER_MM = 14.57  # a 10 mL glass syringe
@@ -60,6 +60,19 @@ def _faults(specs: list[str], seed: int, source: str) -> Any:
         raise ConfigurationError(str(exc), source=source, key="fault") from None
 
 
+def check_ports(lab: LabConfig, *, source: str = "lab.toml") -> None:
+    """Refuse (one line) an emulated lab whose port links are taken by something the emulators did not
+    leave: checked in pre-flight, before anything is written or moved, and again as they start."""
+    from simulators.emulators import check_link
+
+    for key, port in [*((f"pumps.{n}", p.port) for n, p in lab.pumps.items()), ("heater", lab.heater.port)]:
+        try:
+            if port:
+                check_link(port)
+        except FileExistsError as exc:
+            raise ConfigurationError(f"cannot start the emulators: {exc}", source=source, key=f"{key}.port") from None
+
+
 def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml") -> EmulatedLab:
     """Start the emulators of ``lab`` (one per pump port, one for the heater) on one world."""
     from simulators.emulators import ModbusTC, NE1000Bus, NE1000Model, PtyServer
@@ -68,6 +81,7 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
     settings = lab.emulator
     if settings is None:
         raise ConfigurationError("not an emulated lab: add an [emulator] section", source=source)
+    check_ports(lab, source=source)
     clock = WallClock(speed=settings.speed)
     world = _world(material, clock=clock, seed=seed, lab=lab)
     emulated = EmulatedLab(world=world, clock=clock)

@@ -28,6 +28,7 @@ from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, SyringeBackend, WallClock
 from lab.config import LabConfig
+from lab.emulate import check_ports
 from lab.files import dump_campaign, dump_lab
 from lab.interlocks import install_interlocks
 from lab.refill import RefillDesk, refill_mode
@@ -37,6 +38,7 @@ from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_fo
 from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
+from lab.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError
 from models.objective import make_objective
 from models.validation import validate_model
@@ -93,9 +95,10 @@ class CampaignSession:
         """Shows one line to the operator (a refill prompt); the terminal's stderr unless replaced."""
 
     # -- checks before anything moves -------------------------------------------------------------
-    def preflight(self) -> CampaignEstimate:
+    def preflight(self, *, fresh: bool = False) -> CampaignEstimate:
         """Refuse a campaign the lab cannot make; estimate (and keep as ``self.estimate``) the reagent
-        and reactor time its remaining experiments need."""
+        and reactor time its remaining experiments need. ``fresh``: a new campaign (``qdlab run``), whatever
+        the directory holds now is not its own (``--force`` moves it aside once every check has passed)."""
         stocks = {p.reagent: p.stock for p in self.lab.pumps.values()}
         preflight(self.spec, reactor_volume_ul=self.lab.reactor.volume, stocks_mM=stocks,
                   pump_limits={p.reagent: PumpLimits(p.min_rate, p.max_rate, p.syringe_volume)
@@ -104,7 +107,9 @@ class CampaignSession:
                                              self.lab.heater.safe_temperature, self.lab.heater.tolerance),
                   source=self.campaign_source, transfer_volume_ul=self.lab.reactor.transfer_volume)
         self.refill_mode = refill_mode(self.spec.protocol.refill, self.lab, source=self.campaign_source)
-        done = len(self.existing_records()) if self.directory.is_dir() else 0
+        if self.lab.emulator is not None:  # its port links: taken by nothing the emulators did not leave
+            check_ports(self.lab, source=self.lab_source)
+        done = len(self.existing_records()) if self.directory.is_dir() and not fresh else 0
         self.estimate = estimate(
             self.spec, experiments=max(0, self.spec.budget - done), reactor_volume_ul=self.lab.reactor.volume,
             transfer_volume_ul=self.lab.reactor.transfer_volume, stocks_mM=stocks,
@@ -168,8 +173,9 @@ class CampaignSession:
         multi = is_multi(self.objective)
         constrained = tuple(c.get("outcome") for c in self.spec.outcome_constraints if c.get("outcome"))
         rig.outcomes = outcomes_device((*self.objective.outcomes, *constrained, *(("pareto_front",) if multi else ())))
-        if self.reactor_model is not None:
-            rig.model = self.reactor_model
+        guard = None
+        if self.reactor_model is not None:  # its errors are failed experiments (lab/user_model.py)
+            guard = rig.model = GuardedModel(self.reactor_model, rig.outcomes.keys)
         optimizer = optimizer_for(self.spec)
         if done:
             optimizer.ingest([r.outcome_row() for r in done])
@@ -217,6 +223,8 @@ class CampaignSession:
             records.append(record)
             if self.progress:
                 self.progress(len(records), budget, record)
+            if guard is not None:
+                guard.check(done=len(records), budget=budget)
 
         def annotate(outcomes: dict) -> dict:
             """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""
@@ -252,6 +260,12 @@ class CampaignSession:
                                                objective=lambda o: scalar_value(self.objective, o),
                                                annotate=annotate if multi else None))
                         stop.check()
+                except ReactorModelBroken as exc:  # recorded, between experiments: no run is open
+                    if watch is not None:
+                        watch.stop()
+                    safe = self.make_safe(rig)
+                    made_safe = True
+                    raise ReactorModelBroken(f"{exc}; {safe.summary()}") from None
                 except (RunEngineInterrupted, StopRequested):
                     how = stop.received or "SIGINT"
                     if not run_engine.state.is_idle:

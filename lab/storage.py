@@ -22,7 +22,7 @@ from event_model import sanitize_doc
 
 from models.errors import LogError
 
-__all__ = ["DocumentLog", "read_documents", "LOG_NAME", "is_campaign_dir"]
+__all__ = ["DocumentLog", "read_documents", "LOG_NAME", "is_campaign_dir", "lock_campaign"]
 
 LOG_NAME = "documents.jsonl"
 TORN_NAME = "documents.torn"
@@ -48,6 +48,19 @@ def is_campaign_dir(path: Path) -> bool:
     return (path / LOG_NAME).is_file() and (path / "campaign.toml").is_file()
 
 
+def lock_campaign(directory: Path):
+    """Take ``directory``'s exclusive campaign lock, the one a running qdlab holds while it writes the log:
+    the open lock file (closing it releases the lock), or a LogError when another process holds it."""
+    lock = open(Path(directory) / LOCK_NAME, "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise LogError(f"{directory}: another qdlab process is writing this campaign; "
+                       "wait for it to finish or stop it first") from None
+    return lock
+
+
 class DocumentLog:
     """A RunEngine subscriber ``log(name, doc)`` appending to ``DIR/documents.jsonl``."""
 
@@ -62,14 +75,7 @@ class DocumentLog:
 
     def open(self) -> "DocumentLog":
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.directory / LOCK_NAME, "a")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            self._lock = None
-            raise LogError(f"{self.directory}: another qdlab process is writing this campaign; "
-                           "wait for it to finish or stop it first") from None
+        self._lock = lock_campaign(self.directory)
         self._set_aside_torn_tail()
         self._file = open(self.path, "ab")
         return self

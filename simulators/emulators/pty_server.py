@@ -8,6 +8,7 @@ minimalmodbus, a terminal program) opens ``PATH`` as if it were the instrument's
 from __future__ import annotations
 
 import os
+import re
 import select
 import threading
 import time
@@ -17,7 +18,9 @@ from typing import Protocol
 
 from simulators.emulators.faults import Faults
 
-__all__ = ["ByteDevice", "PtyServer"]
+__all__ = ["ByteDevice", "PtyServer", "check_link"]
+
+_PTY = re.compile(r"^/dev/(pts/\d+|ttys\d+)$")  # a pseudo-terminal's slave side (Linux, macOS)
 
 
 class ByteDevice(Protocol):
@@ -47,14 +50,13 @@ class PtyServer:
         self._link_made = False
 
     def start(self) -> "PtyServer":
+        if self.link is not None and os.path.lexists(self.link):
+            check_link(self.link)
+            self.link.unlink()  # an emulator's link to a pseudo-terminal (a stale one, after kill -9)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no CR/LF translation: bytes as on a serial line
         self.path = os.ttyname(self._slave)
         if self.link is not None:
-            if self.link.is_symlink():
-                self.link.unlink()  # a stale link from an emulator that died
-            elif self.link.exists():
-                raise FileExistsError(f"{self.link} exists and is not a symlink; choose another --link")
             self.link.symlink_to(self.path)
             self._link_made = True
         self._thread = threading.Thread(target=self._serve, name=f"emulator {self.link or self.path}", daemon=True)
@@ -121,3 +123,22 @@ class PtyServer:
             getattr(self.device, "inject_stall", lambda: None)()
         if faults.power_cycle_after is not None and self.requests == faults.power_cycle_after:
             getattr(self.device, "power_cycle", lambda: None)()
+
+
+def check_link(link: str | os.PathLike) -> None:
+    """FileExistsError unless ``link`` is free for an emulator: absent, or an emulator's link, a symbolic
+    link to a pseudo-terminal (``/dev/pts/N``; ``/dev/ttysN`` on macOS), such as one killed by kill -9
+    leaves behind; it holds nothing, so replacing it loses nothing. Anything else there (a file, a
+    directory, a link to a file or to a real serial port such as ``/dev/ttyUSB0``) is never removed."""
+    path = Path(link)
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink():
+        target = os.readlink(path)
+        if _PTY.match(target):
+            return
+        what = f"a symbolic link to {target}"
+    else:
+        what = "a directory" if path.is_dir() else "a file"
+    raise FileExistsError(f"{path} exists ({what}); an emulator replaces only a link to a pseudo-terminal: "
+                          "remove it or choose another path")
