@@ -127,13 +127,22 @@ def sync(
 ) -> None:
     """Bring a Tiled server up to date with a campaign directory (after the server went away mid-campaign,
     or for a campaign run without --tiled): sends the runs it lacks or holds in part; runs nothing."""
+    import fcntl
+
     from lab.sources import open_directory
+    from lab.storage import LOCK_NAME
     from lab.tiled import TiledSink, shown
 
     spec = open_directory(directory).spec
     if not spec.id:
         raise LogError(f"{directory}: campaign.toml has no campaign id; it cannot be stored in Tiled")
-    result = TiledSink(tiled, directory, spec.id).connect().backfill()
+    with open(directory / LOCK_NAME, "a") as lock:  # the lock a running campaign holds (lab.storage)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LogError(f"{directory}: a qdlab process is running this campaign; sync it once that ends "
+                           "(or continue it with qdlab resume DIR --tiled URI)") from None
+        result = TiledSink(tiled, directory, spec.id).connect().backfill()
     out.print(f"Tiled at {shown(tiled)}, campaign id {spec.id}: {result.line()}", markup=False, soft_wrap=True)
 
 
