@@ -76,10 +76,12 @@ def run(
         session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign),
                                   lab_source=str(lab_path), realtime=realtime, reactor_model=model)
         session.preflight(fresh=True)  # before the progress bar: a refused campaign prints one line only
+        sink = None
         if tiled:
             from lab.tiled import TiledSink
 
-            session.subscribers.append(TiledSink(tiled, directory, session.spec.id).connect())
+            sink = TiledSink(tiled, directory, session.spec.id).connect()
+            session.subscribers.append(sink)
         moved = target.replace()  # the whole command is checked: only now is an old campaign moved aside
     finally:
         target.release()
@@ -87,8 +89,10 @@ def run(
         err.print(f"moved the campaign that was in {directory} aside to {moved}", soft_wrap=True, markup=False,
                   highlight=False)
     if tiled:
-        err.print(f"streaming to Tiled at {tiled}, campaign id {session.spec.id}")
-    _run_session(session, json_out)
+        from lab.tiled import shown
+
+        err.print(f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id}", markup=False, soft_wrap=True)
+    _run_streaming(session, json_out, sink)
 
 
 @app.command()
@@ -109,14 +113,51 @@ def resume(
     if session.budget_changed_from is not None:
         err.print(f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments "
                   "(recorded in the log; campaign.toml stays as it began)")
+    sink = None
     if tiled:
-        from lab.tiled import TiledSink
+        from lab.tiled import TiledSink, shown
 
         sink = TiledSink(tiled, directory, session.spec.id).connect()
-        sent = sink.backfill()
+        synced = sink.backfill()
         session.subscribers.append(sink)
-        err.print(f"streaming to Tiled at {tiled}, campaign id {session.spec.id} ({sent} logged runs sent first)")
-    _run_session(session, json_out, resume=True)
+        err.print(f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id} (first the log: "
+                  f"{synced.line()})", markup=False, soft_wrap=True)
+    _run_streaming(session, json_out, sink, resume=True)
+
+
+@app.command()
+def sync(
+    directory: Annotated[Path, typer.Argument(help="campaign directory whose log the server should hold")],
+    tiled: Annotated[str, typer.Option("--tiled", help="the Tiled server, e.g. http://localhost:8000")],
+) -> None:
+    """Bring a Tiled server up to date with a campaign directory (after the server went away mid-campaign,
+    or for a campaign run without --tiled): sends the runs it lacks or holds in part; runs nothing."""
+    import fcntl
+
+    from lab.sources import open_directory
+    from lab.storage import LOCK_NAME
+    from lab.tiled import TiledSink, shown
+
+    spec = open_directory(directory).spec
+    if not spec.id:
+        raise LogError(f"{directory}: campaign.toml has no campaign id; it cannot be stored in Tiled")
+    with open(directory / LOCK_NAME, "a") as lock:  # the lock a running campaign holds (lab.storage)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LogError(f"{directory}: a qdlab process is running this campaign; sync it once that ends "
+                           "(or continue it with qdlab resume DIR --tiled URI)") from None
+        result = TiledSink(tiled, directory, spec.id).connect().backfill()
+    out.print(f"Tiled at {shown(tiled)}, campaign id {spec.id}: {result.line()}", markup=False, soft_wrap=True)
+
+
+def _run_streaming(session, json_out: bool, sink, *, resume: bool = False) -> None:
+    """:func:`_run_session`, then wait (bounded) for the Tiled sink's last documents."""
+    try:
+        _run_session(session, json_out, resume=resume)
+    finally:
+        if sink is not None:
+            sink.close()
 
 
 def _run_session(session, json_out: bool, *, resume: bool = False) -> None:

@@ -8,16 +8,25 @@ and stop documents as metadata, one node per stream with the descriptor as metad
 table columns and arrays). :func:`open_tiled` turns that back into the document stream, so replay and
 report read a campaign from Tiled exactly as from its directory.
 
-The directory stays the source of truth: if the server goes away mid-campaign the campaign goes on
-and a warning says which experiments Tiled lacks. The API key comes from ``TILED_API_KEY``.
+The directory stays the source of truth: documents go to the server from a thread of their own, so a
+server that dies, hangs or refuses writes never holds up the campaign; the user is told once, in one
+line, from which experiment the server lacks documents, and ``qdlab sync DIR --tiled URI`` (or
+``qdlab resume DIR --tiled URI``) later sends what it lacks, whole runs compared (:mod:`lab.tiled_sync`).
+
+The API key comes from ``TILED_API_KEY`` (or an ``?api_key=`` in the URI, as the Tiled client takes it);
+no message shows it: they name the server by :func:`shown` and pass client errors through :func:`redact`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import queue
 import sys
+import threading
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +34,56 @@ from lab.files import campaign_from_table
 from lab.sources import CampaignData
 from models.errors import ConfigurationError, LogError
 
-__all__ = ["TiledSink", "open_tiled", "list_campaigns"]
+__all__ = ["TiledSink", "open_tiled", "list_campaigns", "shown", "redact", "DRAIN_S"]
+
+# How long the end of a campaign waits for the server to take one more of the documents still queued.
+DRAIN_S = 10.0
+
+
+def shown(uri: str) -> str:
+    """``uri`` as messages, documents and reports name it: without its query (``?api_key=``) or user info."""
+    parts = urllib.parse.urlsplit(uri)
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _keys(uri: str) -> list[str]:
+    """The secrets a message could carry: the API key from the environment and any in the URI."""
+    parts = urllib.parse.urlsplit(uri)
+    found = [os.environ.get("TILED_API_KEY") or "", *urllib.parse.parse_qs(parts.query).get("api_key", [])]
+    if parts.password:
+        found.append(parts.password)
+    return [k for k in found if k]
+
+
+def redact(text: str, uri: str) -> str:
+    """``text`` on one line with the URI shown as :func:`shown` does and every key (or the 8-character
+    prefix the Tiled client prints of one) replaced by ``***``."""
+    text = " ".join(str(text).split()).replace(uri, shown(uri))
+    for key in sorted(_keys(uri), key=len, reverse=True):
+        text = text.replace(key, "***")
+        if len(key) >= 16:
+            text = text.replace(key[:8], "***")
+    return text
 
 
 def _reachable(uri: str, what: str, timeout_s: float = 5.0) -> None:
     """Fail in seconds when nothing listens (the client itself retries for half a minute)."""
     import urllib.error
-    import urllib.parse
     import urllib.request
 
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"expected a Tiled server URL such as http://localhost:8000, got {uri!r}",
-                                 source=what)
+        raise ConfigurationError(f"expected a Tiled server URL such as http://localhost:8000, got "
+                                 f"{shown(uri)!r}", source=what)
+    host = parts.netloc.rpartition("@")[2]
     try:
-        urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/healthz", timeout=timeout_s).close()
+        urllib.request.urlopen(f"{parts.scheme}://{host}/healthz", timeout=timeout_s).close()
     except urllib.error.HTTPError:
         return  # something answered: let the client judge
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot reach the Tiled server at {uri}: {exc}", source=what) from None
+        raise ConfigurationError(f"cannot reach the Tiled server at {shown(uri)}: {redact(exc, uri)}",
+                                 source=what) from None
 
 
 def _connect(uri: str, what: str) -> Any:
@@ -53,87 +93,120 @@ def _connect(uri: str, what: str) -> Any:
         raise ConfigurationError("the tiled client is not installed (pip install 'tiled[client]')",
                                  source=what) from None
     _reachable(uri, what)
-    try:
-        return from_uri(uri, api_key=os.environ.get("TILED_API_KEY"))
+    in_uri = "api_key" in urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
+    try:  # an ?api_key= in the URI wins (the client refuses both)
+        return from_uri(uri, api_key=None if in_uri else os.environ.get("TILED_API_KEY"))
     except Exception as exc:  # noqa: BLE001 - httpx, auth and URL errors all mean: cannot use this server
-        raise ConfigurationError(f"cannot reach the Tiled server at {uri}: {type(exc).__name__}: {exc} "
-                                 "(is it running? is TILED_API_KEY set?)", source=what) from None
+        raise ConfigurationError(f"cannot reach the Tiled server at {shown(uri)}: {type(exc).__name__}: "
+                                 f"{redact(exc, uri)} (is it running? is TILED_API_KEY set?)", source=what) from None
 
 
 class TiledSink:
-    """A RunEngine subscriber that streams a campaign's documents into Tiled.
+    """A RunEngine subscriber that streams a campaign's documents into Tiled, from a thread of its own.
 
     Call :meth:`connect` before the campaign starts (fails fast, nothing has moved); the campaign's
-    container is made on the first start document, once the session has written its TOML files.
+    container is made on the first start document, once the session has written its TOML files; call
+    :meth:`close` when the campaign ends (it waits up to ``drain_s`` for the documents still queued).
 
-    :meth:`backfill` (``qdlab resume --tiled``) first sends the runs already in the directory's log that
-    the server lacks - all of them for a campaign that started without ``--tiled``, the tail for one
-    whose server went away - so the server holds the whole campaign again.
+    The first write that fails (server gone, hung past the client's retries, or refusing writes) ends the
+    streaming: one line on stderr says so and from which run the server lacks documents; the campaign
+    never waits on the server. :meth:`backfill` (``qdlab sync``, ``qdlab resume --tiled``) brings the
+    server up to date from the directory's log, whole runs compared (:func:`lab.tiled_sync.sync`).
     """
 
-    def __init__(self, uri: str, directory: Path, campaign_id: str):
+    def __init__(self, uri: str, directory: Path, campaign_id: str, *, drain_s: float | None = None):
         self.uri = uri
         self.directory = Path(directory)
         self.campaign_id = campaign_id
+        self.drain_s = DRAIN_S if drain_s is None else drain_s
+        self._taken = 0  # documents the server took
         self._client: Any = None
         self._writer: Any = None
         self._failed: str | None = None
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._run = "the first run"  # the run being written, for the warning
 
     def connect(self) -> "TiledSink":
         self._client = _connect(self.uri, "--tiled")
         return self
 
-    def _open_container(self) -> Any:
+    def open_writer(self) -> Any:
+        """A fresh :class:`TiledWriter` into the campaign's container (made, with its TOML tables, if new)."""
         from bluesky.callbacks.tiled_writer import TiledWriter
 
+        return TiledWriter(self.container())
+
+    def container(self) -> Any:
+        if self._client is None:
+            self.connect()
         if self.campaign_id in self._client:
-            container = self._client[self.campaign_id]
-        else:
-            tables = {}
-            for key, name in (("campaign", "campaign.toml"), ("lab", "lab.toml")):
-                path = self.directory / name
-                tables[key] = tomllib.loads(path.read_text()) if path.is_file() else {}
-            container = self._client.create_container(key=self.campaign_id, metadata={"qdlab": tables})
-        return TiledWriter(container)
+            return self._client[self.campaign_id]
+        tables = {}
+        for key, name in (("campaign", "campaign.toml"), ("lab", "lab.toml")):
+            path = self.directory / name
+            tables[key] = tomllib.loads(path.read_text()) if path.is_file() else {}
+        return self._client.create_container(key=self.campaign_id, metadata={"qdlab": tables})
 
     def __call__(self, name: str, doc: dict) -> None:
         if self._failed is not None:
             return
-        try:
-            if self._writer is None:
-                if self._client is None:
-                    self.connect()
-                self._writer = self._open_container()
-            self._writer(name, doc)
-        except Exception as exc:  # noqa: BLE001 - the reactor must not stop because a mirror failed
-            self._failed = f"{type(exc).__name__}: {exc}"
-            index = doc.get("experiment_index", "?") if name == "start" else "?"
-            sys.stderr.write(f"qdlab: warning: stopped streaming to Tiled at {self.uri} ({self._failed}) "
-                             f"near experiment {index}; the campaign directory {self.directory} is complete\n")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="qdlab-tiled", daemon=True)
+            self._thread.start()
+        self._queue.put((name, copy.deepcopy(doc)))
 
-    def backfill(self) -> int:
-        """Send the runs of the directory's log that the campaign's container lacks (by run uid), in
-        log order, before any new document; returns how many. A torn last line is not sent."""
-        from lab.storage import LOG_NAME, read_documents
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._failed is not None:
+                continue  # drain: the rest is for qdlab sync
+            name, doc = item
+            if name == "start":
+                index = doc.get("experiment_index")
+                self._run = f"experiment {index}" if index is not None else f"the {doc.get('plan_name', '?')} run"
+            try:
+                if self._writer is None:
+                    self._writer = self.open_writer()
+                self._writer(name, doc)
+                self._taken += 1
+            except Exception as exc:  # noqa: BLE001 - the reactor must not stop because a mirror failed
+                self._fail(f"{type(exc).__name__}: {exc}")
 
-        if self._client is None:
-            self.connect()
-        self._writer = self._writer or self._open_container()
-        have = set(self._client[self.campaign_id].keys())
-        sent, sending = 0, False
-        try:
-            for name, doc in read_documents(self.directory / LOG_NAME):
-                if name == "start":
-                    sending = doc["uid"] not in have
-                    sent += sending
-                if sending:
-                    self._writer(name, doc)
-        except LogError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - as in __call__: the campaign does not depend on the mirror
-            raise ConfigurationError(f"could not send the logged runs to {self.uri} ({type(exc).__name__}: {exc})",
-                                     source="--tiled") from None
-        return sent
+    def _fail(self, reason: str) -> None:
+        """Stop streaming and say so, once."""
+        with self._lock:
+            if self._failed is not None:
+                return
+            self._failed = redact(reason, self.uri)
+        where = shown(self.uri)
+        sys.stderr.write(f"qdlab: warning: Tiled at {where} stopped taking documents at {self._run} "
+                         f"({self._failed}); the campaign goes on and {self.directory} holds every document: "
+                         f"run qdlab sync {self.directory} --tiled {where} once the server is back\n")
+
+    def close(self) -> None:
+        """Wait for the queued documents while the server takes one at least every ``drain_s``; what is
+        left then is said, once, and left to ``qdlab sync``."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        taken = -1
+        while self._thread.is_alive() and self._failed is None:
+            if self._taken == taken:
+                self._fail(f"no reply for {self.drain_s:g} s at the end of the campaign")
+                return
+            taken = self._taken
+            self._thread.join(self.drain_s)
+
+    def backfill(self) -> "Any":
+        """Bring the server up to date with the directory's log, before any new document (a
+        :class:`lab.tiled_sync.SyncResult`: runs sent, runs replaced, runs already complete)."""
+        from lab.tiled_sync import sync
+
+        return sync(self)
 
     @property
     def failed(self) -> str | None:
@@ -203,14 +276,14 @@ def _stream_documents(run_uid: str, key: str, stream: Any) -> list[tuple[str, di
 
 def open_tiled(uri: str, campaign_id: str | None) -> CampaignData:
     """Read a campaign that ``qdlab run --tiled URI`` streamed, as :class:`CampaignData`."""
-    origin = f"{uri} campaign {campaign_id}"
+    origin = f"{shown(uri)} campaign {campaign_id}"
     if not campaign_id:
         known = ", ".join(f"{k} ({n})" for k, n in list_campaigns(uri)) or "none"
-        raise ConfigurationError(f"give --campaign-id; campaigns at {uri}: {known}", source="--campaign-id")
+        raise ConfigurationError(f"give --campaign-id; campaigns at {shown(uri)}: {known}", source="--campaign-id")
     client = _connect(uri, "--tiled")
     if campaign_id not in client:
         known = ", ".join(f"{k} ({n})" for k, n in list_campaigns(uri)) or "none"
-        raise LogError(f"{uri}: no campaign {campaign_id}; campaigns there: {known}")
+        raise LogError(f"{shown(uri)}: no campaign {campaign_id}; campaigns there: {known}")
     node = client[campaign_id]
     tables = _plain(node.metadata).get("qdlab")
     if not isinstance(tables, dict) or not tables.get("campaign"):

@@ -216,11 +216,18 @@ def test_driver_runs_the_emulated_pump(emulate):
     server, bus, backends = emulate()
     pump = _driver(server, syringe_diameter_mm=14.57)
     pump.connect()
+    clock = backends[0].clock
+    before = clock.now()
     pump.set_flow_ul_min(600.0)  # 10 uL per emulated second, 60 emulated seconds per wall second
+    running = clock.now()
     time.sleep(0.25)
     assert pump.flow_ul_min() == 600.0
     assert backends[0].flow_ul_min() == 600.0
-    assert 100.0 < pump.dispensed_ul() < 250.0
+    read_from = clock.now()
+    dispensed = pump.dispensed_ul()
+    # what the emulator's own clock says ran, however fast the wall clock went (the reply has 3 decimals
+    # of mL: 1 uL)
+    assert 10.0 * (read_from - running) - 1.0 <= dispensed <= 10.0 * (clock.now() - before) + 1.0
     pump.set_flow_ul_min(0.1234)  # while running: a rate change in uL/h
     assert bus.pumps[0].rate_unit == "UH" and backends[0].flow_ul_min() == pytest.approx(0.1234, rel=1e-3)
     pump.stop()

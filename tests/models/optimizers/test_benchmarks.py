@@ -71,7 +71,7 @@ def test_failing_region_is_avoided_over_more_seeds():
 
 @pytest.mark.slow
 def test_report_proposal_latency_at_100_observations():
-    """Reported, not asserted tightly: p50/p95 wall time of one proposal at 100 observations, d = 5."""
+    """Reported, not asserted: p50/p95 wall time of one proposal at 100 observations, d = 5."""
     rng = np.random.default_rng(0)
     d = 5
     params = [{"name": f"x{i}", "low": 0.0, "high": 1.0} for i in range(d)]
@@ -94,8 +94,8 @@ def test_report_proposal_latency_at_100_observations():
             ts.append(time.perf_counter() - t)
             opt.ingest([rows[100 + k]])
         p50, p95 = np.percentile(ts, [50, 95])
+        # a bench figure, not a threshold: it depends on the machine and its load (qdlab bench reports it)
         print(f"\nlatency {list(objective)[0]} cores={os.cpu_count()}: p50 {p50:.3f} s, p95 {p95:.3f} s")
-        assert p95 < 10.0
 
 
 def _synthesis(x, rng):

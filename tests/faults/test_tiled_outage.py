@@ -1,0 +1,241 @@
+"""A real local Tiled server stopped in the middle of a run: the campaign goes on, the log stays complete,
+the user is told once, and `qdlab sync` / `qdlab resume --tiled` bring the server up to date, the
+half-written run included. The API key (a recognisable fake) shows nowhere."""
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from lab.cli import main
+from lab.storage import LOG_NAME, read_documents
+from lab.tiled import TiledSink
+from tests.lab.conftest import write_fast_campaign
+
+KEY = "qdlabFAKEKEYdoNotPrint7f3a9c0b"  # what must never appear in a message, a file or a report
+WARNING = "stopped taking documents"
+
+
+class Server:
+    """`tiled serve catalog` on a persistent catalog, so that a stopped server restarts with its data."""
+
+    def __init__(self, root: Path, port: int):
+        self.root, self.port = root, port
+        self.uri = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        tiled = Path(sys.executable).parent / "tiled"
+        if not tiled.exists():
+            pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
+        self.log = open(self.root / "server.log", "a")
+        self.proc = subprocess.Popen(
+            [str(tiled), "serve", "catalog", str(self.root / "catalog.db"), "-w", str(self.root / "data"),
+             "-w", f"duckdb:///{self.root / 'tables.duckdb'}", "--init", "--api-key", KEY,
+             "--host", "127.0.0.1", "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120  # a hang guard only
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.uri}/healthz", timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"tiled server did not start: {(self.root / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("tiled"), _free_port())
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def key_in_env(monkeypatch):
+    monkeypatch.setenv("TILED_API_KEY", KEY)
+
+
+@pytest.fixture
+def campaign_file(tmp_path):
+    return write_fast_campaign(tmp_path / "cdse-sobol.toml")
+
+
+def _stop_server_before_stop_document(monkeypatch, server, run_number):
+    """Stop the server just before the sink writes the stop document of run ``run_number`` (1-based): the
+    server then holds that run's start and descriptors but not its end. The client tries once (its own
+    retries would outlive the test's restart of the server and finish the run behind its back). Returns
+    the undo."""
+    import tiled.client.utils
+
+    real = TiledSink.open_writer
+    stops = []
+
+    def open_writer(self):
+        writer = real(self)
+
+        def write(name, doc):
+            if name == "stop":
+                stops.append(doc["uid"])
+                if len(stops) == run_number:
+                    server.stop()
+            writer(name, doc)
+        return write
+
+    attempts = tiled.client.utils.TILED_RETRY_ATTEMPTS
+    monkeypatch.setattr(TiledSink, "open_writer", open_writer)
+    monkeypatch.setattr(tiled.client.utils, "TILED_RETRY_ATTEMPTS", 1)
+
+    def undo():
+        monkeypatch.setattr(TiledSink, "open_writer", real)
+        monkeypatch.setattr(tiled.client.utils, "TILED_RETRY_ATTEMPTS", attempts)
+    return undo
+
+
+def _campaign_id(out: Path) -> str:
+    return next(line.split('"')[1] for line in (out / "campaign.toml").read_text().splitlines()
+                if line.startswith("id ="))
+
+
+def _mismatched(uri: str, out: Path) -> list[str]:
+    """The logged runs the server does not hold whole (missing, or a stream / the stop that differs)."""
+    from tiled.client import from_uri
+
+    from lab.tiled_sync import log_runs, server_shape
+
+    container = from_uri(uri, api_key=KEY)[_campaign_id(out)]
+    return [uid for uid, (shape, _) in log_runs(read_documents(out / LOG_NAME)).items()
+            if uid not in container or server_shape(container[uid]) != shape]
+
+
+def _replay(argv):
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(argv)
+    return code, json.loads(buf.getvalue())
+
+
+def _assert_server_equals_log(uri: str, out: Path, experiments: int) -> None:
+    assert _mismatched(uri, out) == []
+    code, from_dir = _replay(["replay", str(out), "--json"])
+    code_t, from_tiled = _replay(["replay", "--tiled", f"{uri}?api_key={KEY}", "--campaign-id", _campaign_id(out),
+                                  "--json"])
+    assert code == code_t == 0
+    assert from_tiled == from_dir and len(from_dir["experiments"]) == experiments
+
+
+def _assert_no_key(*texts: str, directory: Path | None = None) -> None:
+    for text in texts:
+        assert KEY not in text and KEY[:8] not in text
+    for path in (directory.rglob("*") if directory else ()):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_server_stopped_mid_run_then_sync_and_resume_complete_every_run(server, key_in_env, campaign_file,
+                                                                         tmp_path, monkeypatch, capsys):
+    out = tmp_path / "c"
+    undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
+    try:
+        assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "2",
+                     "--tiled", server.uri]) == 0
+    finally:
+        undo()
+        if server.proc is None:
+            server.start()  # the rest of this test and the module's other test need it back
+    run_err = capsys.readouterr().err
+    # the campaign went on: the log holds both experiments
+    assert [d["experiment_index"] for n, d in read_documents(out / LOG_NAME) if n == "start"] == [0, 1]
+    # told once, on one line, naming the run and the command that mends it
+    told = [line for line in run_err.splitlines() if WARNING in line]
+    assert len(told) == 1 and run_err.count("Tiled at") == 2, run_err  # and "streaming to Tiled at"
+    assert "experiment 0" in told[0] and f"qdlab sync {out} --tiled {server.uri}" in told[0]
+    # the restarted server holds run 0 without its end and lacks run 1: what a backfill by uid misses
+    assert _mismatched(server.uri, out) == [d["uid"] for n, d in read_documents(out / LOG_NAME) if n == "start"]
+
+    assert main(["sync", str(out), "--tiled", server.uri]) == 0
+    said = capsys.readouterr().out
+    assert "1 runs sent, 1 incomplete runs sent again, 0 already complete" in " ".join(said.split())
+    assert _mismatched(server.uri, out) == []
+
+    # resume --tiled finds the server whole, then streams the budget run and experiment 2
+    assert main(["resume", str(out), "--budget", "3", "--tiled", server.uri]) == 0
+    resume_err = capsys.readouterr().err
+    assert "0 runs sent, 0 incomplete runs sent again, 2 already complete" in " ".join(resume_err.split())
+    assert WARNING not in resume_err
+    _assert_server_equals_log(server.uri, out, 3)
+    _assert_no_key(run_err, said, resume_err, directory=out)
+
+
+def test_resume_with_tiled_sends_the_half_written_run_again(server, key_in_env, campaign_file, tmp_path,
+                                                            monkeypatch, capsys):
+    """The campaign itself stopped too (a crash, Ctrl-C) while the server was down: resume mends both."""
+    out = tmp_path / "c"
+    undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
+    try:
+        assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "1",
+                     "--tiled", server.uri]) == 0
+    finally:
+        undo()
+        if server.proc is None:
+            server.start()
+    capsys.readouterr()
+    assert main(["resume", str(out), "--budget", "2", "--tiled", server.uri]) == 0
+    err = capsys.readouterr().err
+    assert "0 runs sent, 1 incomplete runs sent again, 0 already complete" in " ".join(err.split()), err
+    _assert_server_equals_log(server.uri, out, 2)
+    _assert_no_key(err, directory=out)
+
+
+def test_sync_to_a_stopped_server_is_one_line_and_the_key_shows_nowhere(server, key_in_env, campaign_file,
+                                                                        tmp_path, capsys):
+    out = tmp_path / "c"
+    keyed = f"{server.uri}?api_key={KEY}"  # the Tiled client also takes the key in the URI
+    os.environ.pop("TILED_API_KEY")
+    assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "1", "--tiled", keyed]) == 0
+    texts = [capsys.readouterr().err]
+    assert f"streaming to Tiled at {server.uri}," in " ".join(texts[0].split())
+    _assert_server_equals_log(server.uri, out, 1)
+    code, _ = _replay(["report", str(tmp_path / "r"), "--tiled", keyed, "--campaign-id", _campaign_id(out),
+                       "--json"])
+    assert code == 0
+    texts.append(capsys.readouterr().err)
+    # a wrong key: refused in one line that names neither key
+    os.environ["TILED_API_KEY"] = KEY[::-1]
+    assert main(["sync", str(out), "--tiled", f"{server.uri}?api_key={KEY}x"]) == 2
+    texts.append(capsys.readouterr().err)
+    os.environ["TILED_API_KEY"] = KEY
+    dead = f"http://127.0.0.1:{_free_port()}?api_key={KEY}"
+    assert main(["sync", str(out), "--tiled", dead]) == 2
+    texts.append(capsys.readouterr().err)
+    assert "cannot reach the Tiled server" in texts[-1] and len(texts[-1].strip().splitlines()) == 1
+    _assert_no_key(*texts, directory=out)
+    _assert_no_key(directory=tmp_path / "r")
