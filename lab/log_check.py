@@ -75,9 +75,6 @@ class LogCheck:
             self._stopped[run] = line
 
     def _start(self, line: int, doc: dict, uid: object) -> None:
-        if uid in self._runs:
-            self._refuse(line, f"a second start document for run {uid} (first at line {self._runs[uid]}): "
-                               "documents were duplicated")
         campaign = doc.get("campaign_id")
         if campaign is not None:
             if self.campaign_id is None:
@@ -86,6 +83,9 @@ class LogCheck:
                 where = f"line {self._id_line}" if self._id_line else "campaign.toml"
                 self._refuse(line, f"a run of another campaign (campaign id {campaign}; this campaign's is "
                                    f"{self.campaign_id}, from {where}): another log was appended to this one")
+        if uid in self._runs:
+            self._refuse(line, f"a second start document for run {uid} (first at line {self._runs[uid]}): "
+                               "documents were duplicated")
         if "experiment_index" in doc:
             index = doc["experiment_index"]
             if not isinstance(index, int) or isinstance(index, bool) or index < 0:
