@@ -179,3 +179,55 @@ def test_resume_continues_with_the_reactor_model_the_campaign_ran_with(campaign_
     err = refused(capsys, "resume", out, "--budget", "4")
     assert f"{model.resolve()} is no longer there: restore it to resume" in err
     assert len(completed(experiments_from_documents(read_documents(out / "documents.jsonl")))) == 3  # nothing ran
+
+
+# ----- the check itself, document by document -----
+
+def _run(uid, index=0, campaign="c1"):
+    return [("start", {"uid": uid, "time": 1.0, "campaign_id": campaign, "experiment_index": index}),
+            ("descriptor", {"uid": f"{uid}-d", "run_start": uid, "name": "outcomes"}),
+            ("event", {"uid": f"{uid}-e", "descriptor": f"{uid}-d", "data": {}}),
+            ("stop", {"uid": f"{uid}-s", "run_start": uid, "exit_status": "success"})]
+
+
+@pytest.mark.parametrize("docs, line, what", [
+    (_run("a") + _run("a"), 5, "a second start document for run a (first at line 1): documents were duplicated"),
+    (_run("a") + _run("a")[3:], 5, "a second stop document for run a (first at line 4)"),
+    (_run("a")[:2] + _run("a")[1:2], 3, "a second descriptor a-d (first at line 2)"),
+    (_run("a") + [("event", {"uid": "x", "descriptor": "a-d", "data": {}})], 5, "an event after its run's stop"),
+    (_run("a", index=-1), 1, "experiment_index must be a whole number >= 0, got -1"),
+    (_run("a", index="2"), 1, "experiment_index must be a whole number >= 0, got '2'"),
+    (_run("a") + _run("b", index=1, campaign="c2"), 5, "a run of another campaign (campaign id c2; this "
+                                                       "campaign's is c1, from line 1)"),
+], ids=["start twice", "stop twice", "descriptor twice", "event after stop", "negative index", "text index",
+        "foreign"])
+def test_each_wrong_document_is_named_with_its_line(docs, line, what):
+    from lab.log_check import LogCheck
+    from models.errors import LogError
+
+    check = LogCheck("x/documents.jsonl")
+    with pytest.raises(LogError) as caught:
+        for number, (name, doc) in enumerate(docs, start=1):
+            check.feed(number, name, doc)
+    assert str(caught.value).startswith(f"x/documents.jsonl: line {line}: {what}"), caught.value
+
+
+def test_a_run_cut_short_by_a_crash_and_run_again_is_no_error():
+    from lab.log_check import LogCheck
+
+    check = LogCheck("x/documents.jsonl")
+    for number, (name, doc) in enumerate(_run("a")[:2] + _run("b"), start=1):  # a: no stop (a crash)
+        check.feed(number, name, doc)
+
+
+def test_a_model_given_from_python_cannot_be_reloaded_by_the_command_line():
+    from lab.model_record import load_logged_model, model_record
+    from models.errors import ConfigurationError
+
+    def mine(conditions):
+        return {}
+
+    record = model_record(mine)
+    assert record["ref"] is None and record["name"].endswith("mine")
+    with pytest.raises(ConfigurationError, match=r"given in Python .*open_for_resume\(DIR, reactor_model=\.\.\.\)"):
+        load_logged_model(record, source="x/documents.jsonl")
