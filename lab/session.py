@@ -195,6 +195,17 @@ class CampaignSession:
         for sub in self.subscribers:
             run_engine.subscribe(sub)
 
+        try:  # before any device is connected (and before the interlocks watch the heater)
+            if self.budget_changed_from is not None:
+                run_engine(_record_run(self._budget_md(len(records))))
+            if self.reactor_model is not None and not done:
+                run_engine(_record_run(self._model_md()))
+        except Exception as exc:
+            if log.failure is None:
+                raise
+            raise LogWriteError(f"campaign not started: could not write {log.path} ({log.failure}); no device was "
+                                f"moved; continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
+                                reason=log.failure) from exc
         proposed: dict[int, dict] = {}
 
         def propose(index: int) -> tuple[dict, Setpoints, dict]:
@@ -251,10 +262,6 @@ class CampaignSession:
         try:
             with stop:
                 try:
-                    if self.budget_changed_from is not None:
-                        run_engine(_record_run(self._budget_md(len(records))))
-                    if self.reactor_model is not None and not done:
-                        run_engine(_record_run(self._model_md()))
                     rig.connect()
                     self._restore_syringes(rig)
                     if len(indices):
