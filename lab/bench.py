@@ -19,7 +19,7 @@ from typing import Any
 
 from campaigns.spec import CampaignSpec
 from lab.config import LabConfig
-from lab.files import campaign_to_data, lab_to_data
+from lab.files import campaign_to_data, file_digest, lab_to_data
 from models.errors import ConfigurationError
 from models.outcomes import BOOKKEEPING, figure_names, unknown_name_message
 
@@ -34,11 +34,16 @@ class ReactorModel:
     the spectrum analysis). A returned key outside them (and ``failure``) is a ConfigurationError.
     """
 
-    def __init__(self, func, outcomes: tuple[str, ...], *, declared: bool, source: str):
+    def __init__(self, func, outcomes: tuple[str, ...], *, declared: bool, source: str,
+                 reference: str | None = None, digest: str | None = None):
         self.func = func
         self.outcomes = outcomes
         self.declared = declared
         self.source = source
+        self.reference = reference
+        """``/absolute/path.py:func``: how to load it again (what a campaign's log records)."""
+        self.digest = digest
+        """:func:`lab.files.file_digest` of the file as it was loaded."""
 
     def __call__(self, conditions: dict) -> dict:
         result = self.func(conditions)
@@ -83,6 +88,7 @@ def load_reactor_model(ref: str) -> ReactorModel:
     path = Path(path_text)
     if not path.is_file():
         raise ConfigurationError("no such file", source=f"--reactor-model {path}")
+    digest = file_digest(path)  # of the bytes about to run
     spec = importlib.util.spec_from_file_location(f"qdlab_reactor_model_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -93,7 +99,8 @@ def load_reactor_model(ref: str) -> ReactorModel:
     if not callable(func):
         raise ConfigurationError(f"has no function {func_name!r}", source=str(path))
     declared = _declared_outcomes(module, func, str(path))
-    return ReactorModel(func, declared or figure_names(), declared=declared is not None, source=f"{path}:{func_name}")
+    return ReactorModel(func, declared or figure_names(), declared=declared is not None, source=f"{path}:{func_name}",
+                        reference=f"{path.resolve()}:{func_name}", digest=digest)
 
 
 def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]],

@@ -1,7 +1,8 @@
 """``qdlab``: the command line (DESIGN.md, Command line).
 
-Exit status: 0 success, 1 campaign failed (device or safety stop), 2 bad usage or bad input,
-130 / 143 / 129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP (resumable).
+Exit status: 0 success, 1 campaign failed (device or safety stop, or its document log could not be
+written: disk full, I/O error; resumable), 2 bad usage or bad input, 130 / 143 / 129 stopped by SIGINT
+(Ctrl-C) / SIGTERM / SIGHUP (resumable).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typer
 from typer._click import exceptions as typer_click  # typer 0.29 vendors its own click
 
 from lab.console import campaign_progress, emit_json, err, fmt, out, outcome_table
-from models.errors import ConfigurationError, LogError, QdlabError
+from models.errors import ConfigurationError, LogError, LogWriteError, QdlabError
 
 __all__ = ["app", "main"]
 
@@ -110,6 +111,9 @@ def resume(
     from lab.session import open_for_resume
 
     session = open_for_resume(directory, budget=budget, realtime=realtime)
+    if session.reactor_model is not None:
+        err.print(f"reactor model: {session.reactor_model.source} (as the campaign ran)", soft_wrap=True,
+                  highlight=False, markup=False)
     if session.budget_changed_from is not None:
         err.print(f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments "
                   "(recorded in the log; campaign.toml stays as it began)")
@@ -461,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         _error(f"qdlab: {exc}")
         return exc.exit_status
+    except LogWriteError as exc:  # the campaign stopped safely; resumable once the disk is fixed
+        _error(f"qdlab: {exc}")
+        return 1
     except QdlabError as exc:
         _error(f"qdlab: {type(exc).__name__}: {exc}")
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +18,17 @@ from models.outcomes import check_outcome_names
 from models.validation import validate_model
 
 __all__ = ["load_toml", "load_campaign", "campaign_from_table", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
-           "EXAMPLES"]
+           "EXAMPLES", "file_digest"]
 
 EXAMPLES = {
     "campaigns": Path(__file__).resolve().parent.parent / "campaigns" / "examples",
     "lab": Path(__file__).resolve().parent / "examples",
 }
+
+
+def file_digest(path: Path | str) -> str:
+    """The first 16 hex digits of the file's SHA-256: what the log records of a file a campaign ran with."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def load_toml(path: Path | str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from models.errors import LogError
 
-__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "budget_in_force", "LOG_FORMAT",
+__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "in_log_order", "missing_indices",
+           "budget_in_force", "LOG_FORMAT",
            "BUDGET_PLAN", "Usage", "resource_use", "syringe_holdings"]
 
 OUTCOME_PREFIX = "outcomes_"
@@ -94,6 +95,27 @@ def completed(records: Iterable[ExperimentRecord]) -> list[ExperimentRecord]:
         if record.completed:
             by_index[record.index] = record
     return [by_index[i] for i in sorted(by_index)]
+
+
+def in_log_order(records: Iterable[ExperimentRecord]) -> list[ExperimentRecord]:
+    """Completed experiments, one per index as :func:`completed` picks them, in the order the log
+    completed them: the order the optimiser learnt them in (an index re-run to fill a gap comes after
+    the experiments that were proposed before it), so resume and replay ingest the same rows."""
+    records = list(records)
+    chosen = {id(r) for r in completed(records)}
+    return [r for r in records if id(r) in chosen]
+
+
+def missing_indices(records: Iterable[ExperimentRecord]) -> list[int]:
+    """Experiment indices below the highest completed one that no completed run holds: a gap, lines
+    lost from the middle of the log (``qdlab resume`` re-runs them). The index of a run still open at the
+    log's end (running now, or cut short by a crash) is not missing: it is being, or will be, re-run."""
+    records = list(records)
+    done = {r.index for r in completed(records)}
+    if not done:
+        return []
+    open_now = {records[-1].index} if records and records[-1].exit_status is None else set()
+    return [i for i in range(max(done)) if i not in done and i not in open_now]
 
 
 def budget_in_force(docs: Iterable[tuple[str, dict]], budget: int) -> int:

@@ -27,15 +27,33 @@ def configure_numerics(threads: int = 1) -> None:
         torch.set_num_threads(threads)
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A file handler that, when its file cannot be written (a full disk), drops the record quietly:
+    logging's default prints a traceback on the terminal, where the campaign's one-line stop message
+    must stand alone. The document log, not this file, is the record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+    def close(self) -> None:
+        """Closes even when what is still buffered cannot be written (a full disk)."""
+        try:
+            super().close()
+        except OSError:
+            self.stream = None
+            logging.Handler.close(self)
+
+
 @contextmanager
 def library_logs_to(path: Path, level: int = logging.INFO) -> Iterator[None]:
     """Send bluesky's, ophyd's and qdlab's log records to ``path`` (appended) instead of the terminal.
 
     The terminal keeps the progress line and qdlab's one-line errors; the tracebacks bluesky logs
     when a run aborts (a device that stops answering, say) go to the campaign's own log file, next to
-    its documents, where nothing is lost and nothing clutters the error a chemist has to read.
+    its documents, where nothing is lost and nothing clutters the error a chemist has to read. A record
+    that cannot be written (a full disk) is dropped without a word on the terminal.
     """
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _QuietFileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(level)
     saved = []

@@ -6,7 +6,7 @@ is in its directory: the resolved ``campaign.toml`` and ``lab.toml`` and the doc
 
 from __future__ import annotations
 
-import hashlib
+import errno
 import logging
 import time
 import uuid
@@ -29,17 +29,19 @@ from campaigns.strategy import optimizer_for
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, SyringeBackend, WallClock
 from lab.config import LabConfig
 from lab.emulate import check_ports
-from lab.files import dump_campaign, dump_lab
+from lab.files import dump_campaign, dump_lab, file_digest
+from lab.log_check import read_log
+from lab.model_record import MODEL_KEY, MODEL_PLAN, model_record
 from lab.interlocks import install_interlocks
 from lab.refill import RefillDesk, refill_mode
 from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
 from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_force, completed,
-                         experiments_from_documents, syringe_holdings)
+                         experiments_from_documents, in_log_order, syringe_holdings)
 from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from lab.user_model import GuardedModel, ReactorModelBroken
-from models.errors import ConfigurationError, Interrupted, LogError
+from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError
 from models.objective import make_objective
 from models.validation import validate_model
 
@@ -49,10 +51,6 @@ __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "ope
 HEATER_TIME_CONSTANT_S = 90.0
 """The heater's first-order time constant the estimate assumes (s) unless ``[sim]
 heater_time_constant_s`` says otherwise: the simulated coil's, typical of a small heated coil."""
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 @dataclass
@@ -78,7 +76,8 @@ class CampaignSession:
                  lab_source: str, realtime: bool = False,
                  progress: Callable[[int, int, ExperimentRecord | None], None] | None = None,
                  subscribers: list[Callable[[str, dict], None]] | None = None, run_engine_kwargs: dict | None = None,
-                 reactor_model: Callable[[dict], dict] | None = None):
+                 reactor_model: Callable[[dict], dict] | None = None,
+                 log_opener: Callable[[Path], Any] | None = None):
         self.spec = spec if spec.id else spec.model_copy(update={"id": str(uuid.uuid4())})
         self.lab = lab
         self.directory = Path(directory)
@@ -90,6 +89,8 @@ class CampaignSession:
         self.run_engine_kwargs = run_engine_kwargs or {}
         self.objective = make_objective(self.spec.objective)
         self.reactor_model = reactor_model
+        self.log_opener = log_opener
+        """How the document log's file is opened (:class:`DocumentLog`'s ``opener``; None: the default)."""
         self.budget_changed_from: int | None = None  # open_for_resume(budget=...); logged before experiments
         self.notify: Callable[[str], None] = _to_stderr
         """Shows one line to the operator (a refill prompt); the terminal's stderr unless replaced."""
@@ -139,8 +140,11 @@ class CampaignSession:
         dump_lab(self.lab, self.directory / "lab.toml")
 
     def existing_records(self) -> list[ExperimentRecord]:
-        path = self.directory / LOG_NAME
-        return completed(experiments_from_documents(read_documents(path))) if path.exists() else []
+        """Completed experiments of the log (checked: lab.log_check), in the order the log completed them."""
+        if not (self.directory / LOG_NAME).exists():
+            return []
+        return in_log_order(experiments_from_documents(read_log(self.directory, campaign_id=self.spec.id,
+                                                                gaps=True)))
 
     def run(self, *, resume: bool = False) -> SessionResult:
         """Run the campaign to its budget. With ``resume``, the directory's files are used as they are
@@ -149,7 +153,7 @@ class CampaignSession:
         if not resume:
             self.write_files()
         self.digests = {name: file_digest(self.directory / name) for name in ("campaign.toml", "lab.toml")}
-        log = DocumentLog(self.directory).open()
+        log = DocumentLog(self.directory, opener=self.log_opener).open()
         try:
             with library_logs_to(self.directory / RUN_LOG_NAME):
                 return self._run_logged(log)
@@ -181,6 +185,13 @@ class CampaignSession:
             optimizer.ingest([r.outcome_row() for r in done])
         records = list(done)
         budget = self.spec.budget
+        done_indices = {r.index for r in done}
+        gap = [i for i in range(max(done_indices, default=-1)) if i not in done_indices]
+        if gap:  # lines lost from the log's middle: re-run those indices, never renumber what follows
+            self.notify(f"{self.directory / LOG_NAME}: experiment{'s' if len(gap) > 1 else ''} "
+                        f"{', '.join(map(str, gap))} missing from the log: re-running "
+                        f"{'them' if len(gap) > 1 else 'it'} under the same number")
+        indices = [i for i in range(budget) if i not in done_indices]
         if self.progress:
             self.progress(len(records), budget, None)
         # no bluesky SigintHandler (a deferred pause at a checkpoint): StopSignals stops on the first signal
@@ -189,9 +200,18 @@ class CampaignSession:
         run_engine.subscribe(log)
         for sub in self.subscribers:
             run_engine.subscribe(sub)
-        if self.budget_changed_from is not None:
-            run_engine(_budget_run(self._budget_md(len(records))))
 
+        try:  # before any device is connected (and before the interlocks watch the heater)
+            if self.budget_changed_from is not None:
+                run_engine(_record_run(self._budget_md(len(records))))
+            if self.reactor_model is not None and not done:
+                run_engine(_record_run(self._model_md()))
+        except Exception as exc:
+            if log.failure is None:
+                raise
+            raise LogWriteError(f"campaign not started: could not write {log.path} ({log.failure}); no device was "
+                                f"moved; continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
+                                reason=log.failure) from exc
         proposed: dict[int, dict] = {}
 
         def propose(index: int) -> tuple[dict, Setpoints, dict]:
@@ -206,7 +226,9 @@ class CampaignSession:
                   "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
                   "decision": decision, "campaign_digest": self.digests["campaign.toml"],
                   "lab_digest": self.digests["lab.toml"], "proposal_latency_s": latency_s}
-            if index == indices.start:  # what this session expects to spend, on its first start document
+            if self.reactor_model is not None:
+                md[MODEL_KEY] = model_record(self.reactor_model)
+            if index == indices[0]:  # what this session expects to spend, on its first start document
                 md["preflight_estimate"] = self.estimate.as_dict()
             proposed[index] = md
             return parameters, setpoints, md
@@ -234,7 +256,6 @@ class CampaignSession:
             return {"pareto_front": pareto_indices(self.objective, rows)}
 
         flush_flow = self.flush_flow_ul_min()
-        indices = range(len(records), budget)
         desk = RefillDesk(self.directory, self.lab, self.notify)
         rig.refills = RefillStation({p.name: p for p in rig.pumps.values()}, rig.timer.clock,
                                     auto=self.refill_mode == "auto")
@@ -277,6 +298,21 @@ class CampaignSession:
                     raise Interrupted(f"campaign stopped by {how} after {len(records)} of {budget} experiments; "
                                       f"{safe.summary()}; continue with: qdlab resume {self.directory}",
                                       signal_name=how) from None
+                except Exception as exc:
+                    if log.failure is None:
+                        raise
+                    # the log could not be written (disk full, I/O error): stop as for a signal
+                    if not run_engine.state.is_idle:
+                        run_engine.abort("the document log could not be written")
+                    if watch is not None:
+                        watch.stop()
+                    safe = self.make_safe(rig)
+                    made_safe = True
+                    raise LogWriteError(
+                        f"campaign stopped: could not write {log.path} ({log.failure}) after {len(records)} of "
+                        f"{budget} experiments; {safe.summary()}; the documents written before are intact; "
+                        f"continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
+                        reason=log.failure) from exc
         finally:
             if watch is not None:
                 watch.stop()
@@ -290,6 +326,11 @@ class CampaignSession:
         return {"plan_name": BUDGET_PLAN, "log_format": LOG_FORMAT, "campaign": self.spec.name,
                 "campaign_id": self.spec.id, "budget": self.spec.budget,
                 "previous_budget": self.budget_changed_from, "completed": done,
+                "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
+
+    def _model_md(self) -> dict[str, Any]:
+        return {"plan_name": MODEL_PLAN, "log_format": LOG_FORMAT, "campaign": self.spec.name,
+                "campaign_id": self.spec.id, MODEL_KEY: model_record(self.reactor_model),
                 "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
 
     def _restore_syringes(self, rig) -> None:
@@ -391,8 +432,15 @@ class SafeReport:
         return f"{pumps}, heater at its safe set point ({self.safe_temperature_c:g} degC)"
 
 
-def _budget_run(md: dict[str, Any]):
-    """A run with no events whose start document records a new budget (``qdlab resume --budget``)."""
+def _once_fixed(failure: str) -> str:
+    """What the operator must fix first, from :func:`lab.storage.describe_os_error`'s text."""
+    full = any(f"({errno.errorcode[c]})" in failure for c in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+    return "once there is space" if full else "once the disk is writable again"
+
+
+def _record_run(md: dict[str, Any]):
+    """A run with no events whose start document records something: a new budget (``qdlab resume
+    --budget``), the reactor model."""
     yield from bps.open_run(md)
     yield from bps.close_run()
 
@@ -410,8 +458,13 @@ def open_for_resume(directory: Path, *, budget: int | None = None,
     Its budget is the one in force (campaign.toml's, or the last one a resume set); ``budget`` sets a
     new one (extending a finished campaign, say), logged as a budget run before the next experiment
     (campaign.toml stays as it began); one below the experiments already completed is refused.
+
+    The log is checked (lab.log_check: one campaign, in order; a gap is re-run). A campaign that ran with
+    a reactor model continues with it, loaded from the log's record (lab.model_record) unless
+    ``reactor_model`` is given, or is refused.
     """
     from lab.files import campaign_to_data, load_campaign, load_lab
+    from lab.model_record import load_logged_model, logged_model
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -419,10 +472,15 @@ def open_for_resume(directory: Path, *, budget: int | None = None,
     missing = [n for n in ("campaign.toml", "lab.toml", LOG_NAME) if not (directory / n).is_file()]
     if missing:
         raise LogError(f"{directory}: not a campaign directory (missing {', '.join(missing)})")
-    spec = load_campaign(directory / "campaign.toml")
+    spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # its id, to check the log
     lab = load_lab(directory / "lab.toml")
-    docs = list(read_documents(directory / LOG_NAME))
+    docs = read_log(directory, campaign_id=spec.id, gaps=True)
     starts = [doc for name, doc in docs if name == "start"]
+    record = logged_model(starts, source=str(directory / LOG_NAME))
+    if record is not None and session_kwargs.get("reactor_model") is None:
+        session_kwargs["reactor_model"] = load_logged_model(record, source=str(directory / LOG_NAME))
+    spec = load_campaign(directory / "campaign.toml",
+                         outcomes=getattr(session_kwargs.get("reactor_model"), "outcomes", None))
     for name, key in (("campaign.toml", "campaign_digest"), ("lab.toml", "lab_digest")):
         logged = {doc.get(key) for doc in starts if doc.get(key)}
         now = file_digest(directory / name)
@@ -431,8 +489,6 @@ def open_for_resume(directory: Path, *, budget: int | None = None,
                 f"changed since the campaign began (digest {now}, the log's experiments used "
                 f"{', '.join(sorted(logged))}); a resumed campaign must run as it started: restore the file, "
                 f"or start a new campaign with qdlab run", source=str(directory / name))
-        if spec.id and any(doc.get("campaign_id") not in (None, spec.id) for doc in starts):
-            raise ConfigurationError("the log belongs to another campaign id", source=str(directory / name))
     in_force = budget_in_force(docs, spec.budget)
     if budget is not None:
         done = len(completed(experiments_from_documents(docs)))

@@ -9,7 +9,8 @@ from typing import Any
 from campaigns.spec import CampaignSpec
 from lab.files import load_campaign, load_toml
 from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
-from lab.storage import LOG_NAME, read_documents
+from lab.log_check import read_log
+from lab.storage import LOG_NAME
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["CampaignData", "open_campaign", "open_directory", "spectrometer_wavelengths"]
@@ -53,7 +54,8 @@ def open_directory(directory: Path | str) -> CampaignData:
         raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
     spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it ran
     lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
-    return CampaignData(spec, lab, list(read_documents(directory / LOG_NAME)), origin=str(directory))
+    # checked (lab.log_check): one campaign's runs, in order, no experiment missing
+    return CampaignData(spec, lab, read_log(directory, campaign_id=spec.id), origin=str(directory))
 
 
 def open_campaign(directory: Path | str | None, *, tiled: str | None = None,

@@ -5,28 +5,38 @@ event-model (numpy arrays to lists; NaN to null so every line is strict JSON). A
 flushed and fsync'd before the RunEngine moves on, so a crash loses at most the line being written; a
 torn last line is set aside into ``documents.torn`` on the next open, never fatal. An exclusive lock
 stops two processes writing one campaign directory.
+
+A line is whole or absent: a write or fsync that fails (disk full, I/O error, read-only file system)
+is cut back to the end of the last whole line before anything else happens, the log takes no further
+document, and the failure is raised once as :class:`LogWriteError` (the session stops the campaign
+safely). Where even the cut fails (a file system gone read-only), the fragment is unterminated, so
+readers skip it and the next open sets it aside: the next document never lands on its line.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import logging
 import math
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from event_model import sanitize_doc
 
-from models.errors import LogError
+from models.errors import LogError, LogWriteError
 
-__all__ = ["DocumentLog", "read_documents", "LOG_NAME", "is_campaign_dir", "lock_campaign"]
+__all__ = ["DocumentLog", "read_documents", "read_lines", "open_append", "LOG_NAME", "is_campaign_dir",
+           "lock_campaign"]
 
 LOG_NAME = "documents.jsonl"
 TORN_NAME = "documents.torn"
 LOCK_NAME = ".lock"
+_log = logging.getLogger("qdlab.storage")
 
 
 def _finite(obj: Any) -> Any:
@@ -42,6 +52,19 @@ def _finite(obj: Any) -> Any:
 def encode(name: str, doc: dict) -> str:
     """One log line (without the newline) for a document."""
     return json.dumps({"name": name, "doc": _finite(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":"))
+
+
+def open_append(path: Path) -> BinaryIO:
+    """The log's file: unbuffered appends (each ``write`` goes straight to the OS, so a failed one is
+    seen at once and nothing is left in a buffer for ``close`` to fail on)."""
+    return open(path, "ab", buffering=0)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``"No space left on device (ENOSPC)"``: the OS's words and the errno's name."""
+    code = errno.errorcode.get(exc.errno or 0)
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return f"{text} ({code})" if code else text
 
 
 def is_campaign_dir(path: Path) -> bool:
@@ -64,11 +87,17 @@ def lock_campaign(directory: Path):
 class DocumentLog:
     """A RunEngine subscriber ``log(name, doc)`` appending to ``DIR/documents.jsonl``."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, opener: Callable[[Path], BinaryIO] | None = None):
+        """``opener(path)`` opens the log for appending (default :func:`open_append`); tests pass one
+        whose file fails, to see what a full disk does."""
         self.directory = Path(directory)
         self.path = self.directory / LOG_NAME
+        self._opener = opener or open_append
         self._file = None
         self._lock = None
+        self._size = 0  # bytes of whole lines in the file
+        self.failure: str | None = None
+        """Why the log stopped taking documents (``describe_os_error``), or None while it works."""
         self._written = 0
         # Fault injection for the crash tests: die by SIGKILL half-way through writing document N.
         self._torn_at = int(os.environ.get("QDLAB_FAULT_TORN_WRITE", "0") or 0)
@@ -77,7 +106,9 @@ class DocumentLog:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = lock_campaign(self.directory)
         self._set_aside_torn_tail()
-        self._file = open(self.path, "ab")
+        self._file = self._opener(self.path)
+        self._size = os.fstat(self._file.fileno()).st_size
+        self.failure = None
         return self
 
     def _set_aside_torn_tail(self) -> None:
@@ -104,6 +135,8 @@ class DocumentLog:
             os.fsync(f.fileno())
 
     def __call__(self, name: str, doc: dict) -> None:
+        if self.failure is not None:
+            return  # the campaign is stopping: what the RunEngine still emits (the stop) cannot be logged
         if self._file is None:
             raise LogError(f"{self.path}: log is not open")
         line = (encode(name, doc) + "\n").encode()
@@ -113,13 +146,36 @@ class DocumentLog:
             self._file.flush()
             os.fsync(self._file.fileno())
             os.kill(os.getpid(), signal.SIGKILL)
-        self._file.write(line)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            view = memoryview(line)
+            while view:
+                n = self._file.write(view)
+                if not n:
+                    raise OSError(errno.EIO, "the file system accepted no bytes")
+                view = view[n:]
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            self._fail(exc)
+        self._size += len(line)
+
+    def _fail(self, exc: OSError) -> None:
+        """Cut the file back to its last whole line, take no more documents, raise LogWriteError."""
+        self.failure = describe_os_error(exc)
+        try:
+            self._file.truncate(self._size)
+            os.fsync(self._file.fileno())
+        except OSError as cut:  # read-only now: the unterminated fragment is set aside on the next open
+            _log.warning("%s: could not cut a failed write back to line end (%s)", self.path,
+                         describe_os_error(cut))
+        raise LogWriteError(f"could not write to {self.path} ({self.failure})", reason=self.failure) from exc
 
     def close(self) -> None:
+        """Never raises: every line was fsync'd as it was written, and this runs on every way out."""
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:
+                _log.warning("%s: closing the log: %s", self.path, describe_os_error(exc))
             self._file = None
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
@@ -134,7 +190,15 @@ class DocumentLog:
 
 
 def read_documents(path: Path) -> Iterator[tuple[str, dict]]:
-    """Yield (name, doc) from a log. A torn last line is skipped; a bad line elsewhere is a LogError."""
+    """Yield (name, doc) from a log. A torn last line is skipped; a bad line elsewhere is a LogError.
+
+    The raw reader: :func:`lab.log_check.read_log` also checks that the documents make one campaign."""
+    for _, name, doc in read_lines(path):
+        yield name, doc
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, str, dict]]:
+    """Yield (line number, name, doc) from a log (line numbers from 1), as :func:`read_documents`."""
     path = Path(path)
     if not path.is_file():
         raise LogError(f"{path}: no such document log")
@@ -154,4 +218,4 @@ def read_documents(path: Path) -> Iterator[tuple[str, dict]]:
                 continue
             raise LogError(f"{path}: line {number}: not a document line "
                            "(expected {\"name\": ..., \"doc\": {...}}); the log is corrupted there") from None
-        yield name, doc
+        yield number, name, doc

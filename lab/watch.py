@@ -24,6 +24,7 @@ from lab.console import LineState, duration, progress_text, volume_ml
 from lab.files import load_campaign
 from lab.records import ExperimentRecord, Usage, budget_in_force, completed, experiments_from_documents, \
     resource_use
+from lab.log_check import LogCheck, check_gaps
 from lab.storage import LOG_NAME
 from models.errors import LogError
 from models.objective import MultiObjective, failure_reason, make_objective
@@ -43,6 +44,9 @@ class LogTail:
         self._offset = 0
         self._partial = b""
         self._inode: int | None = None
+        self._lines = 0  # whole lines read so far
+        self.numbered: list[tuple[int, str, dict]] = []
+        """The last :meth:`poll`'s documents with their line numbers (from 1), for lab.log_check."""
         self.restarted = False
         """True after a :meth:`poll` that found the log replaced (``qdlab run --force``): it read it anew."""
 
@@ -54,6 +58,7 @@ class LogTail:
             inode = os.fstat(f.fileno()).st_ino
             if f.seek(0, 2) < self._offset or (self._inode is not None and inode != self._inode):
                 self._offset, self._partial, self.restarted = 0, b"", True  # replaced: start over
+                self._lines = 0
             self._inode = inode
             f.seek(self._offset)
             chunk = f.read()
@@ -61,7 +66,9 @@ class LogTail:
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()  # an unterminated line is still being written
         docs = []
+        self.numbered = []
         for raw in lines:
+            self._lines += 1
             if not raw.strip():
                 continue
             try:
@@ -69,6 +76,7 @@ class LogTail:
                 docs.append((entry["name"], entry["doc"]))
             except (ValueError, KeyError, TypeError):
                 continue  # a torn line: qdlab run sets it aside; nothing to show
+            self.numbered.append((self._lines, *docs[-1]))
         return docs
 
 
@@ -312,18 +320,24 @@ def watch(directory: Path, *, once: bool = False, interval_s: float = 1.0, conso
     tail = LogTail(directory / LOG_NAME)
     docs: list[tuple[str, dict]] = []
     spec = None
+    check = None
 
     def look() -> CampaignState:
-        nonlocal spec, docs
+        nonlocal spec, docs, check
         if not (directory / "campaign.toml").is_file():  # qdlab run writes it first
             spec, docs = None, []
             return _waiting(directory)
         if spec is None:
             spec = load_campaign(directory / "campaign.toml", check_outcomes=False)
         new = tail.poll()
-        if tail.restarted:  # qdlab run --force replaced the campaign
-            docs, spec = [], load_campaign(directory / "campaign.toml")
+        if tail.restarted or check is None:  # qdlab run --force replaced the campaign
+            if tail.restarted:
+                docs, spec = [], load_campaign(directory / "campaign.toml", check_outcomes=False)
+            check = LogCheck(str(directory / LOG_NAME), campaign_id=spec.id)
+        for number, name, doc in tail.numbered:  # the one check of resume, replay and report
+            check.feed(number, name, doc)
         docs.extend(new)
+        check_gaps(check, experiments_from_documents(docs), directory=directory)
         activity = _mtime(directory / LOG_NAME) or _mtime(directory / "campaign.toml")
         state = campaign_state(spec, docs, last_activity=activity, stale_after=stale_after_s)
         state.directory = str(directory)

@@ -14,6 +14,7 @@ __all__ = [
     "SafetyError",
     "OptimizerError",
     "LogError",
+    "LogWriteError",
     "Interrupted",
 ]
 
@@ -59,6 +60,18 @@ class OptimizerError(QdlabError):
 
 class LogError(QdlabError):
     """A campaign's document log is unreadable, locked or not a campaign directory."""
+
+
+class LogWriteError(QdlabError):
+    """A document could not be written to the campaign's log (disk full, I/O error, read-only file
+    system). The campaign stops safely (exit status 1); ``qdlab resume DIR`` continues once it is fixed.
+
+    ``reason``: what the operating system said, e.g. "No space left on device (ENOSPC)".
+    """
+
+    def __init__(self, message: str, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
 
 
 class Interrupted(QdlabError):
