@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-campaign clean browser screenshot
+.PHONY: demo test bench clean browser screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 2; }
@@ -53,6 +53,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --suite $(SUITE) --strategies $(STRATEGIES) --repeats $(REPEATS) $(if $(BUDGET),--budget $(BUDGET)) --out bench-out/suite.json
 	mkdir -p docs/img && cp bench-out/suite.png docs/img/bench-suite.png
 
+.PHONY: bench-campaign
 bench-campaign: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,ax,baybe,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
 
