@@ -56,7 +56,20 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"
 	touch $(BENCH_STAMP)
 
+# The suite's reporting problems (docs/benchmarks.md): bench-out/suite.{json,md,png}, the plot also as
+# docs/img/bench-suite.png. Options: make bench REPEATS=3 BUDGET=20 SUITE=reporting STRATEGIES=botorch,sobol,random
+# (BUDGET empty: each problem's own budget). The single-campaign comparison is bench-campaign.
+SUITE ?= reporting
+REPEATS ?= 10
+BUDGET ?=
+STRATEGIES ?= botorch,ax,baybe,sobol,random
+
 bench: $(BENCH_STAMP)
+	$(BIN)/qdlab bench --suite $(SUITE) --strategies $(STRATEGIES) --repeats $(REPEATS) $(if $(BUDGET),--budget $(BUDGET)) --out bench-out/suite.json
+	mkdir -p docs/img && cp bench-out/suite.png docs/img/bench-suite.png
+
+.PHONY: bench-campaign
+bench-campaign: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,ax,baybe,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
 
 clean:

@@ -9,6 +9,7 @@ spectra: the same campaign runs, and its outcomes come from ``FUNC`` (which is t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import statistics
@@ -23,7 +24,7 @@ from lab.files import campaign_to_data, file_digest, lab_to_data
 from models.errors import ConfigurationError
 from models.outcomes import BOOKKEEPING, figure_names, unknown_name_message
 
-__all__ = ["bench_task", "run_bench", "summarise", "load_reactor_model", "ReactorModel"]
+__all__ = ["bench_task", "run_bench", "summarise", "load_reactor_model", "ReactorModel", "dask_client"]
 
 
 class ReactorModel:
@@ -129,13 +130,17 @@ def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]
 
 
 def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budget: int,
-               reactor_model: str | None = None) -> dict[str, Any]:
-    """One campaign; returns per-experiment true objective, reached flags and proposal latencies."""
+               reactor_model: str | None = None, hv_target: float | None = None) -> dict[str, Any]:
+    """One campaign; returns per-experiment true objective, reached flags and proposal latencies.
+
+    A multi-objective campaign's "best true" is the hypervolume of the true outcomes run so far
+    (``models.benchmarks.hypervolume``), and its target is reached when that is at least ``hv_target``.
+    """
     import numpy as np
 
     from lab.runtime import configure_numerics
 
-    from models.objective import make_objective
+    from models.objective import MultiObjective, make_objective
     from models.optimizers.base import derive_seed
 
     configure_numerics()  # one campaign per core, one thread each
@@ -150,6 +155,16 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
     else:
         rows, world = _sim_campaign(spec, lab)
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
+    if isinstance(objective, MultiObjective):
+        from models.benchmarks.hypervolume import hypervolume_trace
+
+        trace = hypervolume_trace(objective, spec.outcome_constraints, true_outcomes)
+        first = next((i + 1 for i, v in enumerate(trace) if hv_target is not None and v >= hv_target), None)
+        return {"strategy": strategy, "repeat": repeat, "seed": seed, "experiments_to_target": first,
+                "best_true": trace[-1] if trace else None, "best_true_trace": trace,
+                "proposal_latency_s": [r["latency_s"] for r in rows],
+                "failures": sum(1 for r in rows if r["measured"].get("failure")),
+                "wall_s": time.perf_counter() - started, "n_experiments": len(rows), "mean_true_objective": None}
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
     # the incumbent: the best *measured* experiment, scored on its true outcome
@@ -218,19 +233,12 @@ def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repe
               on_done=None, first_repeat: int = 0) -> dict[str, Any]:
     """Run every (strategy, repeat) campaign on a Dask cluster and summarise. Repeats are numbered
     from ``first_repeat``: a later block of repeats meets fresh simulated worlds (held-out checks)."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     # TOML-like data with units: the worker validates exactly what the command line did
     spec_data = json.loads(json.dumps(campaign_to_data(spec)))
     lab_data = json.loads(json.dumps(lab_to_data(lab)))
-    if scheduler:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
-        client = Client(cluster)
-    try:
+    with dask_client(scheduler, workers) as client:
         futures = [client.submit(bench_task, spec_data, lab_data, s, r, budget, reactor_model, pure=False,
                                  key=f"bench-{s}-{r}") for s in strategies
                    for r in range(first_repeat, first_repeat + repeats)]
@@ -239,13 +247,29 @@ def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repe
             results.append(future.result())
             if on_done:
                 on_done(results[-1])
+    return {"campaign": spec.name, "material": spec.material, "budget": budget, "repeats": repeats,
+            "first_repeat": first_repeat,
+            "reactor_model": reactor_model, "strategies": summarise(results, budget=budget), "runs": results}
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, workers: int):
+    """A Dask client on ``scheduler`` (an address), or on a local cluster of ``workers`` processes with
+    one thread each; closed (and the local cluster shut down) on exit."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40)
+        client = Client(cluster)
+    try:
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    return {"campaign": spec.name, "material": spec.material, "budget": budget, "repeats": repeats,
-            "first_repeat": first_repeat,
-            "reactor_model": reactor_model, "strategies": summarise(results, budget=budget), "runs": results}
 
 
 def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations: int, *,

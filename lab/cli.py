@@ -362,7 +362,10 @@ def emulate(
 
 @app.command()
 def bench(
-    campaign: Annotated[Path, typer.Option("--campaign", help="campaign TOML file")],
+    campaign: Annotated[Optional[Path], typer.Option("--campaign", help="campaign TOML file")] = None,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="a benchmark suite (tuning, reporting, independent, "
+                                                             "all, functions, smoke) or problems, comma-separated "
+                                                             "(docs/benchmarks.md)")] = None,
     strategies: Annotated[str, typer.Option("--strategies", help="comma-separated")] = "botorch,sobol,random",
     repeats: Annotated[int, typer.Option("--repeats", min=1)] = 5,
     first_repeat: Annotated[int, typer.Option("--first-repeat", min=0, help="number repeats from here (fresh "
@@ -377,8 +380,20 @@ def bench(
     latency_observations: Annotated[int, typer.Option(
         "--latency-observations", min=0, help="also time proposals with this many observations (0: skip)")] = 100,
 ) -> None:
-    """Compare strategies on simulated campaigns (simulated time, parallel on Dask)."""
+    """Compare strategies on simulated campaigns or a benchmark suite (simulated time, parallel on Dask)."""
     import json as _json
+
+    if (campaign is None) == (suite is None):
+        raise ConfigurationError("give one of --campaign FILE or --suite NAME", source="bench")
+    if suite is not None:
+        if reactor_model or lab or first_repeat:
+            raise ConfigurationError("--reactor-model, --lab and --first-repeat apply to --campaign only",
+                                     source="--suite")
+        from lab.bench_suite import suite_command
+
+        suite_command(suite, strategies=strategies, repeats=repeats, budget=budget, scheduler=scheduler,
+                      workers=workers, out=out, json_out=json_out)
+        return
 
     from lab.bench import load_reactor_model, run_bench
     from lab.console import out as out_console  # `out` is the option here
