@@ -138,19 +138,27 @@ def _solve(nk, nk3dta, dta, u, cnt, cinf, rhs, s, newton_max, rtol):
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _consolidate(r, num, cnt, c, n_floor, kv, eps):
+def _consolidate(r, num, cnt, c, n_floor, kv, eps, key, order, n_new, v_new, r_new):
     """Prune sections below ``n_floor`` (their monomer back to the solution), merge those whose
     ln r share a cell of width ``eps`` (number and volume kept), compact them sorted by radius.
-    Returns (new count, new monomer)."""
-    key = np.empty(cnt)
+    ``key`` .. ``r_new`` are scratch arrays of at least ``cnt``. Returns (new count, new monomer)."""
     for i in range(cnt):
-        if num[i] > 0.0 and num[i] < n_floor:
-            c += num[i] * kv * r[i] ** 3
-            num[i] = 0.0
-        key[i] = math.floor(math.log(r[i]) / eps) if num[i] > 0.0 else np.inf
-    order = np.argsort(key, kind="mergesort")
-    n_new = np.zeros(cnt)
-    v_new = np.zeros(cnt)
+        tiny = num[i] > 0.0 and num[i] < n_floor
+        c += num[i] * kv * r[i] ** 3 if tiny else 0.0
+        num[i] = 0.0 if tiny else num[i]
+    for i in range(cnt):
+        key[i] = math.floor(_log(r[i]) / eps)
+    for i in range(cnt):
+        key[i] = key[i] if num[i] > 0.0 else np.inf
+    # stable insertion sort: the sections were left sorted by the last consolidation and new ones
+    # are appended, so the keys are nearly sorted and this is ~linear
+    for j in range(cnt):
+        kj = key[j]
+        m = j
+        while m > 0 and key[order[m - 1]] > kj:
+            order[m] = order[m - 1]
+            m -= 1
+        order[m] = j
     g = -1
     last = np.nan
     for j in range(cnt):
@@ -160,12 +168,17 @@ def _consolidate(r, num, cnt, c, n_floor, kv, eps):
         if g < 0 or key[i] != last:
             g += 1
             last = key[i]
-        n_new[g] += num[i]
-        v_new[g] += num[i] * r[i] ** 3
+            n_new[g] = num[i]
+            v_new[g] = num[i] * r[i] ** 3
+            r_new[g] = r[i]  # a section merged with none keeps its radius exactly
+        else:
+            n_new[g] += num[i]
+            v_new[g] += num[i] * r[i] ** 3
+            r_new[g] = -1.0
     ng = g + 1
     for j in range(ng):
         num[j] = n_new[j]
-        r[j] = np.cbrt(v_new[j] / n_new[j])
+        r[j] = r_new[j] if r_new[j] > 0.0 else np.cbrt(v_new[j] / n_new[j])
     for j in range(ng, cnt):
         num[j] = 0.0
         r[j] = 1.0
@@ -209,6 +222,7 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
         nk3dta = np.zeros(cap)
         u = np.zeros(cap)
         v0 = np.zeros(cap)
+        order = np.zeros(cap, dtype=np.int64)
         pend = 0.0
         c = 0.0
         t = 0.0
@@ -233,6 +247,7 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
                 nk3dta = np.zeros(cap)
                 u = np.zeros(cap)
                 v0 = np.zeros(cap)
+                order = np.zeros(cap, dtype=np.int64)
             t_next = t_out[jnext] * tau_i
             rem = t_next - t
             dt = rem if rem <= 1.25 * dt_ctrl else min(dt_ctrl, 0.5 * rem)
@@ -419,6 +434,6 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
                 jnext += 1
             it += 1
             if it % every == 0:
-                cnt, c = _consolidate(r, num, cnt, c, n_floor, kv, eps)
+                cnt, c = _consolidate(r, num, cnt, c, n_floor, kv, eps, nk, order, dta, u, v0)
                 open_ = -1
         acc[ic, A_STEPS] = steps
