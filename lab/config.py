@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.validation import quantity
+from models.validation import MAX_LIST_ITEMS, MAX_TEXT_CHARS, quantity
 
 __all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig", "EmulatorConfig"]
 
@@ -17,7 +17,7 @@ Millimolar = Annotated[float, quantity("mM"), Field(ge=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT_CHARS)
 
 
 class ReactorConfig(_Strict):
@@ -88,7 +88,7 @@ class EmulatorConfig(_Strict):
     """An emulated lab: ``qdlab run`` serves the wire emulators itself (docs/adr/0003)."""
 
     speed: float = Field(default=100.0, gt=0)  # emulated seconds per wall second
-    faults: list[str] = Field(default_factory=list)  # e.g. ["drop:0.02"], see simulators.emulators.faults
+    faults: list[str] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)  # e.g. ["drop:0.02"], see simulators.emulators.faults
 
 
 class LabConfig(_Strict):
@@ -96,7 +96,7 @@ class LabConfig(_Strict):
 
     name: str = "lab"
     reactor: ReactorConfig
-    pumps: dict[str, PumpConfig]
+    pumps: dict[str, PumpConfig] = Field(max_length=MAX_LIST_ITEMS)
     heater: HeaterConfig
     spectrometer: SpectrometerConfig
     sim: dict[str, Any] = Field(default_factory=dict)
