@@ -1,7 +1,8 @@
 """``qdlab``: the command line (DESIGN.md, Command line).
 
-Exit status: 0 success, 1 campaign failed (device or safety stop), 2 bad usage or bad input,
-130 / 143 / 129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP (resumable).
+Exit status: 0 success, 1 campaign failed (device or safety stop, or a stop that could not confirm a
+device safe), 2 bad usage or bad input, 130 / 143 / 129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP
+(resumable).
 """
 
 from __future__ import annotations
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"qdlab: {exc}")
         return exc.exit_status
     except QdlabError as exc:
-        _error(f"qdlab: {type(exc).__name__}: {exc}")
+        _error(f"qdlab: {type(exc).__name__}: {exc}" + (f"; {exc.made_safe}" if exc.made_safe else ""))
         return 1
     return 0
 
