@@ -208,8 +208,6 @@ def _many_parameters(n):
 
 
 LIMIT_CASES = {
-    "too many parameters": ('[objective]', _many_parameters(MAX_PARAMETERS) + "\n[objective]",
-                            ["search.parameters", f"at most {MAX_PARAMETERS}"]),
     "budget": ("budget = 30", "budget = 10001", ["budget", "less than or equal to 10000"]),
     "long string": ('strategy = "botorch"', f'strategy = "{"x" * 1001}"', ["strategy", "at most 1000 characters"]),
     "long description": ('description = "', f'description = "{"d" * 20_001}', ["description", "at most 20000"]),
@@ -234,6 +232,22 @@ def test_a_limit_that_bounds_memory_or_time_is_one_line_exit_2(tmp_path, capsys,
     for fragment in expected:
         assert fragment in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_too_many_parameters_is_one_line_exit_2(tmp_path):
+    """In a child process with its address space capped: without the limit, pre-flight tried 2^65 corners."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    path = _variant(tmp_path, "[objective]", _many_parameters(MAX_PARAMETERS) + "\n[objective]")
+    proc = subprocess.run([sys.executable, "-m", "lab.cli", "run", str(path), "--sim", "--out", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, preexec_fn=cap,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"})
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and len(err.splitlines()) == 1, err[-2000:]
+    assert "search.parameters" in err and f"at most {MAX_PARAMETERS}" in err, err
 
 
 def test_a_lab_with_too_many_pumps_is_one_line_exit_2(tmp_path, capsys):
