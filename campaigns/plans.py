@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+import math
+import numbers
+
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 
@@ -18,12 +21,32 @@ from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
 from devices import SYRINGE_EMPTY_TOLERANCE_UL
 from models.analysis import figures_of_merit
-from models.errors import DeviceError
+from models.errors import DeviceError, SafetyError
 
 __all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s", "model_conditions",
-           "syringe_need_ul", "refill_if_short", "REFILL_MARGIN"]
+           "syringe_need_ul", "refill_if_short", "REFILL_MARGIN", "NON_FINITE_OUTCOME", "non_finite"]
 
 Plan = Generator[Any, Any, Any]
+
+NON_FINITE_OUTCOME = "non_finite_outcome"
+"""An experiment's ``failure`` when a measured outcome (or its objective value) is NaN or infinite: its
+outcomes are then recorded as None, so no NaN reaches a device, the log or the optimiser."""
+
+
+def non_finite(values: dict[str, Any]) -> list[str]:
+    """Keys of ``values`` holding a NaN or infinite number."""
+    return [k for k, v in values.items()
+            if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isfinite(v)]
+
+
+def _check_setpoints(index: int, setpoints: Setpoints) -> None:
+    """A proposal whose set points are not finite numbers stops the campaign before anything moves."""
+    values = {"temperature_c": setpoints.temperature_c, "residence_time_s": setpoints.residence_time_s,
+              **{f"flow {r} (uL/min)": q for r, q in setpoints.flows_ul_min.items()}}
+    bad = non_finite(values)
+    if bad:
+        raise SafetyError(f"experiment {index}: the proposed set points are not finite numbers "
+                          f"({', '.join(f'{k}={values[k]!r}' for k in bad)}); nothing was moved")
 
 
 def steady_state_wait_s(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> float:
@@ -158,6 +181,9 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
                 limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]),
                 abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"])
         yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
+        if non_finite(outcomes):
+            outcomes = dict.fromkeys(outcomes)
+            outcomes["failure"] = NON_FINITE_OUTCOME
         alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
         if any(alarms.values()):
             outcomes = dict.fromkeys(outcomes)
@@ -166,6 +192,8 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
                 yield from bps.stop(pump)
             yield from bps.mv(rig.timer, protocol.clog_recovery)  # the line is flushed (back-flush/operator)
         outcomes["objective"] = objective(outcomes) if objective is not None else None
+        if non_finite({"objective": outcomes["objective"]}):
+            outcomes = {**dict.fromkeys(outcomes), "failure": NON_FINITE_OUTCOME}
         if annotate is not None:
             outcomes.update(annotate(outcomes))
         moves = []
@@ -193,6 +221,7 @@ def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dic
     """
     for index in indices:
         parameters, setpoints, md = propose(index)
+        _check_setpoints(index, setpoints)
         outcomes = yield from experiment(rig, setpoints, protocol, material=material, objective=objective,
                                          annotate=annotate, md=md)
         learn(index, parameters, outcomes)

@@ -2,7 +2,11 @@
 what the campaign will cost in reagent and reactor hours.
 
 Checked on the corners of the box and a scrambled Sobol sample before anything moves, so a campaign
-never stops half-way because the optimiser found a corner the pumps cannot deliver.
+never stops half-way because the optimiser found a corner the pumps cannot deliver. Up to
+``ALL_CORNERS_MAX_DIMS`` parameters every one of the 2^N corners is checked; beyond that (2^N would not
+fit in memory), the two opposite corners, each axis' two extremes (the corner with only that parameter
+high, and the one with only it low) and ``CORNER_SAMPLE`` corners drawn with a fixed seed: 2 + 2N + 256
+corners, linear in N and the same on every run.
 
 ``estimate`` follows the plans (``campaigns.plans``) step by step for each sampled point: the heater
 settles from the previous experiment's temperature while the previous flows run (a first-order heater
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -30,25 +35,49 @@ from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
 from models.errors import ConfigurationError
 
-__all__ = ["preflight", "sample_points", "estimate", "experiment_cost", "heater_settle_s", "CampaignEstimate",
+__all__ = ["preflight", "sample_points", "iter_points", "corner_points", "ALL_CORNERS_MAX_DIMS", "CORNER_SAMPLE",
+           "estimate", "experiment_cost", "heater_settle_s", "CampaignEstimate",
            "ReagentEstimate", "ExperimentCost"]
 
 
-def sample_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True) -> list[dict[str, float]]:
-    """The box's corners (unless ``corners=False``) then ``n_sobol`` scrambled Sobol points (seed 0)."""
+ALL_CORNERS_MAX_DIMS = 10
+"""Up to this many parameters, pre-flight checks all 2^N corners of the box (1,024 at most)."""
+CORNER_SAMPLE = 256
+"""Beyond ``ALL_CORNERS_MAX_DIMS``, this many corners drawn at random (seed 0) join the axis extremes."""
+
+
+def corner_points(n_dims: int, *, seed: int = 0) -> np.ndarray:
+    """The corners pre-flight checks, in the unit cube (``m x n_dims``, entries 0 or 1).
+
+    All 2^N for N <= ``ALL_CORNERS_MAX_DIMS``; else 2 + 2N + ``CORNER_SAMPLE`` (module docstring), so
+    memory and time are linear in N.
+    """
+    if n_dims <= ALL_CORNERS_MAX_DIMS:
+        return np.array(list(itertools.product([0.0, 1.0], repeat=n_dims)), dtype=float).reshape(-1, n_dims)
+    eye = np.eye(n_dims)
+    sampled = np.random.default_rng(seed).integers(0, 2, size=(CORNER_SAMPLE, n_dims)).astype(float)
+    return np.vstack([np.zeros((1, n_dims)), np.ones((1, n_dims)), eye, 1.0 - eye, sampled])
+
+
+def iter_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True) -> Iterator[dict[str, float]]:
+    """The checked corners (unless ``corners=False``, see ``corner_points``) then ``n_sobol`` scrambled
+    Sobol points (seed 0), one dict of parameter values at a time."""
     params = spec.search.parameters
     lows = np.array([p.low for p in params])
     highs = np.array([p.high for p in params])
-    box = np.array(list(itertools.product([0.0, 1.0], repeat=len(params))))[: 2 ** min(len(params), 10)]
-    unit = np.vstack([box if corners else np.empty((0, len(params))),
-                      qmc.Sobol(len(params), scramble=True, seed=0).random(n_sobol)])
-    points = []
-    for row in unit:
-        values = dict(spec.search.fixed)
-        for p, u, lo, hi in zip(params, row, lows, highs):
-            values[p.name] = float(np.exp(np.log(lo) + u * np.log(hi / lo))) if p.log else float(lo + u * (hi - lo))
-        points.append(values)
-    return points
+    blocks = [corner_points(len(params))] if corners else []
+    blocks.append(qmc.Sobol(len(params), scramble=True, seed=0).random(n_sobol))
+    for block in blocks:
+        for row in block:
+            values = dict(spec.search.fixed)
+            for p, u, lo, hi in zip(params, row, lows, highs):
+                values[p.name] = float(np.exp(np.log(lo) + u * np.log(hi / lo))) if p.log else float(lo + u * (hi - lo))
+            yield values
+
+
+def sample_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True) -> list[dict[str, float]]:
+    """``iter_points`` as a list."""
+    return list(iter_points(spec, n_sobol, corners=corners))
 
 
 def preflight(spec: CampaignSpec, *, reactor_volume_ul: float, stocks_mM: dict[str, float],
@@ -56,7 +85,7 @@ def preflight(spec: CampaignSpec, *, reactor_volume_ul: float, stocks_mM: dict[s
               transfer_volume_ul: float | None = None) -> None:
     """Raise ``ConfigurationError`` naming the first point of the search space the lab cannot make
     (with ``transfer_volume_ul``, also one whose experiment needs more than a full syringe)."""
-    for values in sample_points(spec):
+    for values in iter_points(spec):
         where = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         try:
             sp = to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM)

@@ -12,9 +12,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
-from models.validation import Quantity, quantity
+from models.validation import MAX_DESCRIPTION_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, Quantity, quantity
 
-__all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit", "NAME_MAX_BYTES"]
+__all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit", "NAME_MAX_BYTES", "MAX_PARAMETERS",
+           "MIN_POLL_INTERVAL_S", "MAX_WAIT_S"]
+
+MAX_PARAMETERS = MAX_LIST_ITEMS
+"""Most searched parameters a campaign may have (a rig has a handful of pumps and one heater)."""
+MIN_POLL_INTERVAL_S = 0.1
+"""Shortest ``poll_interval``: the heater settle loop reads the controller once per interval."""
+MAX_WAIT_S = 86_400.0
+"""Longest ``heater_hold``, ``heater_timeout`` and ``clog_recovery`` (one day)."""
 
 _PATTERNS: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"^temperature$"), "degC", "both"),
@@ -42,7 +50,7 @@ def _parameter_quantity(unit: str) -> Quantity:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT_CHARS)
 
 
 class ParameterSpec(_Strict):
@@ -56,8 +64,8 @@ class ParameterSpec(_Strict):
 
 class SearchSpec(_Strict):
     kind: Literal["chemical", "flows"]
-    parameters: list[ParameterSpec] = Field(min_length=1)
-    fixed: dict[str, Any] = Field(default_factory=dict)
+    parameters: list[ParameterSpec] = Field(min_length=1, max_length=MAX_PARAMETERS)
+    fixed: dict[str, Any] = Field(default_factory=dict, max_length=MAX_LIST_ITEMS)
 
     @model_validator(mode="before")
     @classmethod
@@ -121,11 +129,11 @@ class ProtocolSpec(_Strict):
     """How one experiment is measured."""
 
     residence_times: float = Field(default=3.0, ge=0.5, le=20)
-    heater_hold: Annotated[float, quantity("s"), Field(ge=0)] = 30.0
-    heater_timeout: Annotated[float, quantity("s"), Field(gt=0)] = 1800.0
-    poll_interval: Annotated[float, quantity("s"), Field(gt=0)] = 5.0
-    flush_residence_times: float = Field(default=2.0, ge=0)
-    clog_recovery: Annotated[float, quantity("s"), Field(ge=0)] = 900.0
+    heater_hold: Annotated[float, quantity("s"), Field(ge=0, le=MAX_WAIT_S)] = 30.0
+    heater_timeout: Annotated[float, quantity("s"), Field(gt=0, le=MAX_WAIT_S)] = 1800.0
+    poll_interval: Annotated[float, quantity("s"), Field(ge=MIN_POLL_INTERVAL_S, le=MAX_WAIT_S)] = 5.0
+    flush_residence_times: float = Field(default=2.0, ge=0, le=20)
+    clog_recovery: Annotated[float, quantity("s"), Field(ge=0, le=MAX_WAIT_S)] = 900.0
     """After a clog the pumps stop and the plan waits this long for the line to be flushed clear."""
     refill: Literal["wait", "auto"] | None = None
     """A syringe that cannot see the next experiment through: "wait" stops the pumps and waits for
@@ -153,15 +161,15 @@ class CampaignSpec(_Strict):
     name: Annotated[str, AfterValidator(_directory_name)]
     id: str | None = None
     material: str
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     budget: int = Field(ge=1, le=10_000)
     seed: int = Field(default=0, ge=0)
     strategy: str = "botorch"
     strategy_options: dict[str, Any] = Field(default_factory=dict)
     search: SearchSpec
-    objective: dict[str, Any] | list[dict[str, Any]]
-    constraints: list[dict[str, Any]] = Field(default_factory=list)
+    objective: dict[str, Any] | Annotated[list[dict[str, Any]], Field(max_length=MAX_LIST_ITEMS)]
+    constraints: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     """Linear constraints on searched parameters, e.g. {coefficients = {flow_cd = 1, flow_se = 1}, op = "<=", rhs = 300}."""
-    outcome_constraints: list[dict[str, Any]] = Field(default_factory=list)
+    outcome_constraints: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     """E.g. {outcome = "plqy", op = ">=", value = 0.3}."""
     protocol: ProtocolSpec = ProtocolSpec()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from models.errors import DeviceError, SafetyError
@@ -36,8 +37,8 @@ class PumpLimits:
     syringe_volume_ul: float
 
     def check_rate(self, device: str, flow_ul_min: float) -> None:
-        if flow_ul_min != flow_ul_min:  # NaN
-            raise SafetyError(f"{device}: flow rate is not a number")
+        if not math.isfinite(flow_ul_min):  # NaN or infinite: refused, never sent (a set that cannot complete)
+            raise SafetyError(f"{device}: flow rate {flow_ul_min!r} uL/min is not a finite number; refused")
         if flow_ul_min == 0:
             return
         if not self.min_rate_ul_min <= flow_ul_min <= self.max_rate_ul_min:
@@ -57,7 +58,9 @@ class HeaterLimits:
     tolerance_c: float = 2.0
 
     def check_setpoint(self, device: str, setpoint_c: float) -> None:
-        if setpoint_c != setpoint_c or not self.min_temperature_c <= setpoint_c <= self.max_temperature_c:
+        if not math.isfinite(setpoint_c):
+            raise SafetyError(f"{device}: set point {setpoint_c!r} degC is not a finite number; refused")
+        if not self.min_temperature_c <= setpoint_c <= self.max_temperature_c:
             raise SafetyError(
                 f"{device}: set point {setpoint_c:g} degC is outside the lab's limits "
                 f"[{self.min_temperature_c:g}, {self.max_temperature_c:g}] degC"

@@ -6,10 +6,14 @@ Classic ophyd signals hold a cached value; these ask the parent device for a fre
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from typing import Any
 
 from ophyd.signal import Signal, SignalRO
+
+from models.errors import SafetyError
 
 __all__ = ["BackendReadback", "SoftValue"]
 
@@ -44,12 +48,19 @@ class BackendReadback(SignalRO):
 
 
 class SoftValue(Signal):
-    """A value a plan writes and reads back (set points, computed outcomes); None is allowed."""
+    """A value a plan writes and reads back (set points, computed outcomes); None is allowed, a NaN or
+    infinite number is refused with ``SafetyError`` (ophyd's ``set`` waits for the read-back to equal
+    the value, which NaN never does: the plan would hang)."""
 
     def __init__(self, *, dtype: str = "number", units: str | None = None, **kwargs: Any):
         super().__init__(value=None, **kwargs)
         self._dtype = dtype
         self._units = units
+
+    def set(self, value: Any, **kwargs: Any):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isfinite(value):
+            raise SafetyError(f"{self.name}: {value!r} is not a finite number; refused")
+        return super().set(value, **kwargs)
 
     def describe(self) -> dict:
         value = self.get()

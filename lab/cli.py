@@ -1,8 +1,8 @@
 """``qdlab``: the command line (DESIGN.md, Command line).
 
-Exit status: 0 success, 1 campaign failed (device or safety stop, or its document log could not be
-written: disk full, I/O error; resumable), 2 bad usage or bad input, 130 / 143 / 129 stopped by SIGINT
-(Ctrl-C) / SIGTERM / SIGHUP (resumable).
+Exit status: 0 success, 1 campaign failed (device or safety stop, a stop that could not confirm a
+device safe, or its document log could not be written: disk full, I/O error; resumable), 2 bad usage or
+bad input, 130 / 143 / 129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP (resumable).
 """
 
 from __future__ import annotations
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"qdlab: {exc}")
         return 1
     except QdlabError as exc:
-        _error(f"qdlab: {type(exc).__name__}: {exc}")
+        _error(f"qdlab: {type(exc).__name__}: {exc}" + (f"; {exc.made_safe}" if exc.made_safe else ""))
         return 1
     return 0
 

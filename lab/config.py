@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.validation import quantity
+from models.validation import MAX_LIST_ITEMS, MAX_TEXT_CHARS, quantity
 
-__all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig", "EmulatorConfig"]
+__all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig", "EmulatorConfig",
+           "WATCHDOG_DEFAULT_S", "WATCHDOG_FLOOR_S"]
+
+WATCHDOG_DEFAULT_S = 10.0
+"""A hardware pump's safe-mode timeout unless its ``watchdog`` says otherwise (s): an NE-1000 whose
+controller went quiet this long stops infusing (its driver's keep-alive polls every third of it)."""
+WATCHDOG_FLOOR_S = 2.0
+"""The shortest ``watchdog`` a lab file may give (s): below it a busy host or a retried reply (three
+tries of 0.5 s) could let a healthy campaign's pump time out. The NE-1000's ceiling is 255 s."""
 
 Microlitres = Annotated[float, quantity("uL"), Field(gt=0)]
 FlowRate = Annotated[float, quantity("uL/min"), Field(ge=0)]
@@ -17,7 +25,7 @@ Millimolar = Annotated[float, quantity("mM"), Field(ge=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT_CHARS)
 
 
 class ReactorConfig(_Strict):
@@ -36,7 +44,17 @@ class PumpConfig(_Strict):
     port: str | None = None
     address: int = Field(default=0, ge=0, le=99)
     syringe_diameter: Annotated[float, quantity("mm"), Field(gt=0)] | None = None
-    watchdog: Annotated[float, quantity("s"), Field(ge=0)] = 0.0
+    watchdog: Annotated[float, quantity("s")] = WATCHDOG_DEFAULT_S
+    """Safe-mode timeout of a hardware pump (docs/hardware.md): on by default, never below the floor."""
+
+    @field_validator("watchdog")
+    @classmethod
+    def _watchdog_on(cls, value: float) -> float:
+        if not WATCHDOG_FLOOR_S <= value <= 255:
+            raise ValueError(f"the pump watchdog must be {WATCHDOG_FLOOR_S:g} to 255 s (default "
+                             f"{WATCHDOG_DEFAULT_S:g} s), got {value:g} s: it stops the pump if qdlab goes quiet, "
+                             "and cannot be turned off")
+        return value
 
     @model_validator(mode="after")
     def _rates_ordered(self) -> "PumpConfig":
@@ -88,7 +106,7 @@ class EmulatorConfig(_Strict):
     """An emulated lab: ``qdlab run`` serves the wire emulators itself (docs/adr/0003)."""
 
     speed: float = Field(default=100.0, gt=0)  # emulated seconds per wall second
-    faults: list[str] = Field(default_factory=list)  # e.g. ["drop:0.02"], see simulators.emulators.faults
+    faults: list[str] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)  # e.g. ["drop:0.02"], see simulators.emulators.faults
 
 
 class LabConfig(_Strict):
@@ -96,7 +114,7 @@ class LabConfig(_Strict):
 
     name: str = "lab"
     reactor: ReactorConfig
-    pumps: dict[str, PumpConfig]
+    pumps: dict[str, PumpConfig] = Field(max_length=MAX_LIST_ITEMS)
     heater: HeaterConfig
     spectrometer: SpectrometerConfig
     sim: dict[str, Any] = Field(default_factory=dict)

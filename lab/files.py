@@ -15,7 +15,7 @@ from lab.config import LabConfig
 from models.objective import make_objective
 from models.errors import ConfigurationError
 from models.outcomes import check_outcome_names
-from models.validation import validate_model
+from models.validation import MAX_FILE_BYTES, check_nesting, validate_model
 
 __all__ = ["load_toml", "load_campaign", "campaign_from_table", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
            "EXAMPLES", "file_digest"]
@@ -39,11 +39,19 @@ def load_toml(path: Path | str) -> dict[str, Any]:
         raise ConfigurationError("is a directory, expected a TOML file", source=str(path))
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            raw = f.read(MAX_FILE_BYTES + 1)  # never more than the limit in memory, whatever the file is
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigurationError(f"larger than {MAX_FILE_BYTES // 1024} KiB, the most a campaign or lab file "
+                                     "may be", source=str(path))
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"not valid TOML: {exc}", source=str(path)) from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigurationError("tables and arrays nest too deeply to read", source=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read: {exc}", source=str(path)) from None
+    check_nesting(data, source=str(path))
+    return data
 
 
 def campaign_from_table(table: dict[str, Any], source: str, *, outcomes: Sequence[str] | None = None,

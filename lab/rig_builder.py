@@ -21,15 +21,32 @@ class BuiltRig:
     clock: Clock
     world: Any | None  # the simulated world when the lab is simulated (or emulated)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    claimed: list[Any] = field(default_factory=list)
+
+    def _backends(self) -> list[Any]:
+        rig = self.rig
+        return [p.backend for p in rig.pumps.values()] + [rig.heater.backend, rig.spectrometer.backend]
+
+    def claim_ports(self) -> None:
+        """Open every serial port of the rig (exclusively) before any device is connected, so a port
+        another process holds is refused (``PortBusy``) before a byte is sent on any of them."""
+        for backend in self._backends():
+            transport = getattr(backend, "transport", None)
+            if transport is None or any(t is transport for t in self.claimed):
+                continue
+            transport.open()
+            self.claimed.append(transport)
 
     def close(self) -> None:
         """Release ports and stop in-process emulators (after the rig has been made safe); never raises."""
-        rig = self.rig
-        for backend in [p.backend for p in rig.pumps.values()] + [rig.heater.backend, rig.spectrometer.backend]:
+        for backend in self._backends():
             try:
                 backend.close()
             except Exception:  # noqa: BLE001 - every device gets its close
                 pass
+        for transport in self.claimed:
+            transport.close()
+        self.claimed.clear()
         for close in self.closers:
             close()
 

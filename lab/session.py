@@ -41,7 +41,7 @@ from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from lab.user_model import GuardedModel, ReactorModelBroken
-from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError
+from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
 from models.objective import make_objective
 from models.validation import validate_model
 
@@ -167,6 +167,7 @@ class CampaignSession:
         built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed + 1_000_003 * len(done),
                           source=self.lab_source, clock=clock)
         try:
+            built.claim_ports()  # a port another process holds: refused here, before any device is connected
             return self._run(built, log, done)
         finally:
             built.close()  # ports and in-process emulators, after make_safe
@@ -297,22 +298,29 @@ class CampaignSession:
                     made_safe = True
                     raise Interrupted(f"campaign stopped by {how} after {len(records)} of {budget} experiments; "
                                       f"{safe.summary()}; continue with: qdlab resume {self.directory}",
-                                      signal_name=how) from None
+                                      signal_name=how, unsafe=not safe.ok) from None
                 except Exception as exc:
-                    if log.failure is None:
+                    if log.failure is not None:
+                        # the log could not be written (disk full, I/O error): stop as for a signal
+                        if not run_engine.state.is_idle:
+                            run_engine.abort("the document log could not be written")
+                        if watch is not None:
+                            watch.stop()
+                        safe = self.make_safe(rig)
+                        made_safe = True
+                        raise LogWriteError(
+                            f"campaign stopped: could not write {log.path} ({log.failure}) after {len(records)} of "
+                            f"{budget} experiments; {safe.summary()}; the documents written before are intact; "
+                            f"continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
+                            reason=log.failure) from exc
+                    if not isinstance(exc, QdlabError):
                         raise
-                    # the log could not be written (disk full, I/O error): stop as for a signal
-                    if not run_engine.state.is_idle:
-                        run_engine.abort("the document log could not be written")
+                    # a device or safety stop: the rig is made safe, the line says how
                     if watch is not None:
                         watch.stop()
-                    safe = self.make_safe(rig)
+                    exc.made_safe = self.make_safe(rig).summary()
                     made_safe = True
-                    raise LogWriteError(
-                        f"campaign stopped: could not write {log.path} ({log.failure}) after {len(records)} of "
-                        f"{budget} experiments; {safe.summary()}; the documents written before are intact; "
-                        f"continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
-                        reason=log.failure) from exc
+                    raise
         finally:
             if watch is not None:
                 watch.stop()
@@ -371,14 +379,18 @@ class CampaignSession:
     def make_safe(rig) -> "SafeReport":
         """Stop every pump and send the heater to its safe set point; never raises.
 
-        Returns what was done: the heater's set point is read back, so ``summary()`` says "at its safe
-        set point" only when the controller confirms it.
+        Returns what was verified: each pump's flow is read back after its stop, the heater's set point
+        after its write, so ``summary()`` names what is confirmed safe and every device that is not.
         """
         report = SafeReport(safe_temperature_c=rig.heater.limits.safe_temperature_c, heater_name=rig.heater.name)
         for pump in rig.pumps.values():
             try:
                 pump.stop()
-                report.pumps_stopped.append(pump.name)
+                flow = float(pump.flow.get())
+                if flow != 0.0:
+                    report.failures[pump.name] = f"it still reads {flow:g} uL/min after its stop"
+                else:
+                    report.pumps_stopped.append(pump.name)
             except Exception as exc:  # noqa: BLE001 - every pump must get its stop, whatever the others do
                 report.failures[pump.name] = _describe(exc)
         try:
@@ -403,8 +415,9 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass
 class SafeReport:
-    """What ``CampaignSession.make_safe`` did: the pumps that took their stop, what failed (device name ->
-    error), and the heater's set point as read back (degC; None if it could not be read)."""
+    """What ``CampaignSession.make_safe`` verified: the pumps read back stopped (by name), what could not
+    be confirmed safe (device name -> why), and the heater's set point as read back (degC; None if it
+    could not be read)."""
 
     safe_temperature_c: float
     pumps_stopped: list[str] = field(default_factory=list)
@@ -417,19 +430,20 @@ class SafeReport:
         return not self.failures
 
     def summary(self) -> str:
-        """One clause, truthful: e.g. "pumps stopped, heater at its safe set point (25 degC)" or
-        "pumps stopped; heater NOT confirmed safe: <error>"."""
-        pump_failures = {k: v for k, v in self.failures.items() if k != self.heater_name}
-        if not pump_failures:
-            pumps = "pumps stopped"
-        else:
-            pumps = "; ".join(f"pump {name} NOT confirmed stopped: {error}" for name, error in pump_failures.items())
-            if self.pumps_stopped:
-                pumps = f"pumps {', '.join(self.pumps_stopped)} stopped; {pumps}"
-        if self.heater_name in self.failures:
-            heater = f"heater NOT confirmed safe: {self.failures[self.heater_name]}"
-            return f"{pumps}; {heater}"
-        return f"{pumps}, heater at its safe set point ({self.safe_temperature_c:g} degC)"
+        """One clause, truthful: e.g. "pumps cd, se read back stopped, heater set point read back 25 degC
+        (its safe set point)", or "NOT SAFE: heater could not be confirmed safe (no reply ...), check it
+        by hand; pumps cd, se read back stopped"."""
+        verified = []
+        if self.pumps_stopped:
+            verified.append(f"pumps {', '.join(self.pumps_stopped)} read back stopped")
+        if self.heater_name not in self.failures and self.heater_setpoint_c is not None:
+            verified.append(f"heater set point read back {self.heater_setpoint_c:g} degC (its safe set point)")
+        done = ", ".join(verified)
+        if self.ok:
+            return done
+        names = ", ".join(self.failures)
+        why = "; ".join(f"{name}: {error}" for name, error in self.failures.items())
+        return f"NOT SAFE: {names} could not be confirmed safe ({why}), check by hand" + (f"; {done}" if done else "")
 
 
 def _once_fixed(failure: str) -> str:

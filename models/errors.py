@@ -20,7 +20,12 @@ __all__ = [
 
 
 class QdlabError(Exception):
-    """Root of all qdlab errors. The message says what failed and what to do."""
+    """Root of all qdlab errors. The message says what failed and what to do.
+
+    ``made_safe``: when the error stopped a campaign, what making the rig safe verified (set by the
+    session, added to the error's line by the command line)."""
+
+    made_safe: str | None = None
 
 
 class ConfigurationError(QdlabError):
@@ -79,11 +84,13 @@ class Interrupted(QdlabError):
 
     _EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}  # 128 + the signal's number (POSIX shells)
 
-    def __init__(self, message: str, *, signal_name: str = "SIGINT"):
+    def __init__(self, message: str, *, signal_name: str = "SIGINT", unsafe: bool = False):
         super().__init__(message)
         self.signal_name = signal_name
+        self.unsafe = unsafe
 
     @property
     def exit_status(self) -> int:
-        """The process exit status for this stop: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP)."""
-        return self._EXIT_STATUS.get(self.signal_name, 130)
+        """The process exit status for this stop: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP); 1 when a
+        device could not be confirmed safe (``unsafe``): the stop did not leave the rig as it should."""
+        return 1 if self.unsafe else self._EXIT_STATUS.get(self.signal_name, 130)

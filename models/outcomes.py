@@ -55,8 +55,8 @@ FIGURES_OF_MERIT: dict[str, Outcome] = {o.name: o for o in (
 
 #: Keys a campaign records beside the outcomes, and an optimiser's rows may carry; never an objective.
 BOOKKEEPING: dict[str, str] = {
-    "failure": "None for a good experiment, else a word: clog, pump_alarm, no_particles, saturated, ...; "
-               "model_error: <what> when a user reactor model failed on it",
+    "failure": "None for a good experiment, else a word: clog, pump_alarm, no_particles, saturated, "
+               "non_finite_outcome, ...; model_error: <what> when a user reactor model failed on it",
     "objective": "the campaign objective's value for the experiment (recomputed, never learned from)",
     "pareto_front": "indices of the Pareto-optimal experiments so far (multi-objective campaigns)",
 }

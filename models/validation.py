@@ -12,9 +12,40 @@ from pydantic_core import core_schema
 from models.errors import ConfigurationError
 from models.units import parse_quantity
 
-__all__ = ["validate_model", "quantity", "Quantity"]
+__all__ = ["validate_model", "quantity", "Quantity", "MAX_FILE_BYTES", "MAX_NESTING", "MAX_TEXT_CHARS",
+           "MAX_DESCRIPTION_CHARS", "MAX_LIST_ITEMS", "check_nesting"]
 
 M = TypeVar("M", bound=BaseModel)
+
+# -- limits on what a campaign or lab file may hold (each bounds memory or time; docs/writing-a-campaign.md)
+MAX_FILE_BYTES = 1_048_576
+"""A campaign or lab file larger than this (1 MiB) is refused before it is parsed."""
+MAX_NESTING = 8
+"""Tables and arrays nested deeper than this are refused (the deepest qdlab reads is 4: objective terms)."""
+MAX_TEXT_CHARS = 1_000
+"""Longest string field of a campaign or lab file (names, reagents, ports, strategy), ``description`` aside."""
+MAX_DESCRIPTION_CHARS = 20_000
+"""Longest campaign ``description``."""
+MAX_LIST_ITEMS = 64
+"""Most entries of a list or table a campaign or lab file may give: search parameters, fixed values,
+constraints, outcome constraints, objectives, pumps, emulator faults."""
+
+
+def check_nesting(data: Any, *, source: str, limit: int = MAX_NESTING) -> None:
+    """``ConfigurationError`` if tables and arrays in ``data`` nest deeper than ``limit``."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= limit:
+            raise ConfigurationError(f"tables and arrays nest deeper than {limit} levels; qdlab reads at most "
+                                     f"{limit}", source=source)
+        stack.extend((child, depth + 1) for child in children)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ volume accounting, alarms, the safe-mode watchdog) are separate.
 
 - ``connect()`` brings the pump to basic mode with a safe-framed ``SAF0`` (accepted in both modes),
   checks the firmware (``VER``), sets the syringe diameter, infuse direction, clears the dispensed
-  counters (``connect`` assumes a freshly filled syringe) and, when ``watchdog_s`` > 0, turns on safe
-  mode ``SAF n``: the pump then stops itself with alarm ``A?T`` if it hears no valid packet for n
-  seconds. A keep-alive thread polls the status every n/3 s, so the watchdog is a dead-man switch
-  held by this process: if the controller dies or hangs, the pump stops.
+  counters (``connect`` assumes a freshly filled syringe) and, when ``watchdog_s`` > 0 (a lab file's
+  pump always has one: ``lab.config.PumpConfig.watchdog``, 10 s unless set), turns on safe mode ``SAF n``: the pump then stops itself with alarm ``A?T``
+  if it hears no valid packet for n seconds. A keep-alive thread polls the status every n/3 s, so the
+  watchdog is a dead-man switch held by this process: if the controller dies or hangs, the pump stops.
+  A keep-alive that has died (its port lost, an unexpected error) is reported by the next call on the
+  pump (``DeviceError``), so a campaign stops safely instead of running on an unwatched pump.
 - Every run gets a volume target (``VOL``) of what is left in the syringe, so the pump stops by
   itself when the syringe is empty even if the controller is gone; the driver then reports
   ``alarm() == "empty"`` and refuses to run again until the syringe is refilled: ``refill(volume)``
@@ -46,12 +48,14 @@ class NE1000Pump:
 
     ``syringe_volume_ul`` is the filled volume (the syringe is assumed full at ``connect``);
     ``syringe_diameter_mm`` is written to the pump when given (else the pump's setting is kept);
-    ``watchdog_s`` > 0 turns on safe mode with that timeout (rounded up to whole seconds, <= 255);
+    ``watchdog_s`` > 0 turns on safe mode with that timeout (rounded up to whole seconds, <= 255); it has
+    no default, so no caller forgets it; 0 is off, for tools and tests on a recorded or emulated port
+    only (a lab file cannot ask for it);
     ``timeout_s`` bounds one reply; ``retries`` extra tries follow a timeout or a garbled reply.
     """
 
     def __init__(self, transport: SerialTransport, *, address: int = 0, syringe_volume_ul: float,
-                 syringe_diameter_mm: float | None = None, watchdog_s: float = 0.0, timeout_s: float = 0.5,
+                 syringe_diameter_mm: float | None = None, watchdog_s: float, timeout_s: float = 0.5,
                  retries: int = 2, name: str = "pump"):
         if not 0 <= address <= 99:
             raise ConfigurationError(f"NE-1000 address must be 0-99, got {address}")
@@ -203,6 +207,11 @@ class NE1000Pump:
     def _check_connected(self) -> None:
         if not self._connected:
             raise DeviceError(f"{self._where()}: not connected; call connect() first")
+        keepalive = self._keepalive
+        if self._safe and keepalive is not None and not keepalive.is_alive() and not self._keepalive_stop.is_set():
+            why = self.keepalive_error or "it stopped"
+            raise DeviceError(f"{self._where()}: the watchdog keep-alive is dead ({why}); the pump's watchdog "
+                              f"stops it within {self.watchdog_s} s: check the port, then qdlab resume")
 
     def set_flow_ul_min(self, flow_ul_min: float) -> None:
         with self._lock:
@@ -314,6 +323,9 @@ class NE1000Pump:
                     return  # nothing to keep alive: the pump's watchdog now stops it
                 except DeviceError as exc:
                     self.keepalive_error = exc
+                except Exception as exc:  # noqa: BLE001 - a dead keep-alive is reported by the next call
+                    self.keepalive_error = DeviceError(f"{type(exc).__name__}: {exc}")
+                    return
 
         self._keepalive = threading.Thread(target=run, name=f"{self.name}-keepalive", daemon=True)
         self._keepalive.start()

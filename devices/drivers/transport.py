@@ -4,17 +4,23 @@ A transport wraps a pyserial port object (``serial.Serial`` on a real port or a 
 ``serial.serial_for_url("loop://")`` in tests, or any object with ``write``/``read``/``in_waiting``/
 ``reset_input_buffer``/``close``). Transactions hold ``lock`` so that several pumps on one RS-232
 daisy chain (or a keep-alive thread) never interleave their bytes.
+
+A port is opened exclusively (pyserial ``exclusive=True``: an ``flock(LOCK_EX | LOCK_NB)`` on POSIX;
+on Windows a COM port is exclusive by itself), so a second qdlab on the same port is refused with
+``PortBusy`` before it writes a byte, instead of driving the first one's pumps. The lock is advisory:
+programs that do not take it (a terminal program, say) are not kept out.
 """
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from typing import Any, Callable
 
-from models.errors import DeviceError
+from models.errors import ConfigurationError, DeviceError
 
-__all__ = ["SerialTransport", "PortLost", "shared_transport", "open_serial"]
+__all__ = ["SerialTransport", "PortLost", "PortBusy", "shared_transport", "open_serial"]
 
 _READ_SLICE_S = 0.01  # port read timeout; a read of the whole reply is bounded by the caller's deadline
 
@@ -23,14 +29,22 @@ class PortLost(DeviceError):
     """The serial port went away (cable pulled, USB adapter reset, emulator killed)."""
 
 
+class PortBusy(ConfigurationError):
+    """Another process holds the serial port (exit status 2: nothing was sent on it)."""
+
+
 def open_serial(url: str, *, baudrate: int) -> Any:
-    """Open ``url`` (a device path, a pty path or a pyserial URL such as ``loop://``), 8N1."""
+    """Open ``url`` (a device path, a pty path or a pyserial URL such as ``loop://``), 8N1, exclusively:
+    ``PortBusy`` if another process holds it."""
     import serial
 
     try:
         return serial.serial_for_url(url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
-                                     timeout=_READ_SLICE_S, write_timeout=1.0)
+                                     timeout=_READ_SLICE_S, write_timeout=1.0, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) and "lock" in str(exc):
+            raise PortBusy(f"serial port {url} is held by another process (another qdlab running on this lab?); "
+                           "stop it first, or give this lab its own port in lab.toml", key="port") from None
         raise DeviceError(f"cannot open serial port {url}: {exc}; check the cable, the port name in lab.toml "
                           "and that no other program holds the port") from None
 
@@ -51,7 +65,7 @@ class SerialTransport:
 
     # -- life cycle -------------------------------------------------------------------------------
     def open(self) -> None:
-        """Open the port (once, however many devices share it)."""
+        """Open the port (once, however many devices share it); each ``open`` is matched by a ``close``."""
         with self.lock:
             if self._port is None:
                 self._port = self._opener()

@@ -5,6 +5,10 @@ set-point rate limit (degC/min, 0 = off); values are signed 16-bit integers with
 (x10). Function codes 3 and 4 (read), 6 (write one) and 16 (write several); exception 01 for another
 function, 02 for an unknown register or a write to a read-only one, 03 for a value outside the
 controller's set-point range. Frames with a bad CRC are ignored, as a real slave does.
+
+The modelled register map has no communications watchdog: a controller that stops hearing its master
+keeps regulating at its last set point (docs/hardware.md, "When the link is lost"). ``power_off()``
+makes it stop answering while the coil keeps that set point, the worst case for a safe stop.
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ class ModbusTC:
         self._ramp_t = clock.now()
         self._buffer = bytearray()
         self._since = wall()
+        self.powered = True
+
+    def power_off(self) -> None:
+        """The controller stops answering (its comms or its supply lost); the coil holds its set point."""
+        self.powered = False
 
     # -- registers --------------------------------------------------------------------------------
     def read(self, register: int) -> float:
@@ -93,6 +102,9 @@ class ModbusTC:
 
     # -- RTU frames -------------------------------------------------------------------------------
     def receive(self, data: bytes) -> list[bytes]:
+        if not self.powered:
+            self._buffer.clear()
+            return []
         if data:
             if not self._buffer:
                 self._since = self.wall()

@@ -54,6 +54,7 @@ class NE1000Model:
         self.pending_alarm: str | None = "R"  # first reply after power-up
         self.safe_timeout_s = 0
         self.safe = False
+        self.powered = True
         self.last_packet = wall()
         self._infused_cleared = 0.0
         self._withdrawn = 0.0
@@ -95,6 +96,11 @@ class NE1000Model:
 
     def power_cycle(self) -> None:
         self.alarm("R")
+
+    def power_off(self) -> None:
+        """Mains lost (or the pump switched off): the motor stops and the pump never answers again."""
+        self._halt()
+        self.powered = False
 
     def tick(self) -> None:
         if self.status in ("I", "X") and self.backend.alarm() == "stall":
@@ -293,7 +299,7 @@ class NE1000Bus:
             except ProtocolError:
                 digits = re.match(rb"\x02.(\d{1,2})", frame)
                 pump = self.pumps.get(int(digits.group(1))) if digits else None
-                if pump is None:
+                if pump is None or not pump.powered:
                     return b""
                 return proto.encode_reply(pump.address, f"{pump.status}?COM", safe=True)
         else:
@@ -307,7 +313,7 @@ class NE1000Bus:
             return b""
         address = int(match.group(1) or 0)
         pump = self.pumps.get(address)
-        if pump is None:
+        if pump is None or not pump.powered:
             return b""
         if not safe and pump.safe:
             return proto.encode_reply(address, f"{pump.status}?COM", safe=True)  # safe mode wants safe packets

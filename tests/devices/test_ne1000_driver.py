@@ -97,7 +97,8 @@ CONNECT = [
 
 
 def _pump(port, **kwargs):
-    options = dict(address=0, syringe_volume_ul=1000.0, syringe_diameter_mm=14.57, timeout_s=0.05, retries=1)
+    options = dict(address=0, syringe_volume_ul=1000.0, syringe_diameter_mm=14.57, timeout_s=0.05, retries=1,
+                   watchdog_s=0)  # the recordings are of basic mode
     options.update(kwargs)
     return NE1000Pump(SerialTransport(port, name="recorded port"), **options)
 
@@ -182,7 +183,7 @@ def test_recorded_garbage_then_good_reply_recovers(scripted):
 
 def test_loop_url_echo_is_not_mistaken_for_a_pump():
     pump = NE1000Pump(SerialTransport(open_serial("loop://", baudrate=19200)), syringe_volume_ul=1000,
-                      timeout_s=0.05, retries=0)
+                      timeout_s=0.05, retries=0, watchdog_s=0)
     with pytest.raises(ProtocolError):
         pump.connect()  # the loop echoes our own request back: not an NE-1000 reply
 
@@ -206,7 +207,7 @@ def emulate(tmp_path):
 
 
 def _driver(server, address=0, **kwargs):
-    options = dict(syringe_volume_ul=10000.0, timeout_s=0.2, retries=2, name=f"pump{address}")
+    options = dict(syringe_volume_ul=10000.0, timeout_s=0.2, retries=2, name=f"pump{address}", watchdog_s=0)
     options.update(kwargs)
     return NE1000Pump(SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port),
                       address=address, **options)
@@ -238,7 +239,8 @@ def test_driver_runs_the_emulated_pump(emulate):
 def test_several_pumps_share_one_port(emulate):
     server, bus, backends = emulate((0, 1, 2))
     transport = SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port)
-    pumps = [NE1000Pump(transport, address=a, syringe_volume_ul=10000, timeout_s=0.2, name=f"p{a}") for a in range(3)]
+    pumps = [NE1000Pump(transport, address=a, syringe_volume_ul=10000, timeout_s=0.2, name=f"p{a}", watchdog_s=0)
+             for a in range(3)]
     for pump in pumps:
         pump.connect()
     for pump, rate in zip(pumps, (10.0, 20.0, 30.0)):

@@ -158,7 +158,7 @@ def _pumps(draw, reagent, address):
             "syringe_volume": f"{draw(positive)!r} uL",
             "min_rate": f"{low!r} uL/min", "max_rate": f"{high!r} uL/min",
             "port": "/dev/ttyUSB0", "address": address, "syringe_diameter": f"{draw(positive)!r} mm",
-            "watchdog": f"{draw(non_negative)!r} s"}
+            "watchdog": f"{draw(_floats(2.0, 255.0))!r} s"}  # within the floor and the NE-1000's 255 s
 
 
 @st.composite
@@ -223,10 +223,12 @@ def campaigns(draw):
         "objective": {"name": "plqy", "goal": "maximize"},
         "constraints": [{"coefficients": {"temperature": 1.0}, "op": "<=", "rhs": 330.0}],
         "outcome_constraints": [{"outcome": "pl_peak_nm", "op": ">=", "value": 500.0}],
-        "protocol": {"residence_times": draw(_floats(0.5, 20.0)), "heater_hold": f"{draw(non_negative)!r} s",
-                     "heater_timeout": f"{draw(positive)!r} s", "poll_interval": f"{draw(positive)!r} min",
-                     "flush_residence_times": draw(non_negative),
-                     "clog_recovery": f"{draw(non_negative)!r} h",
+        # within the stated limits (campaigns/spec.py: a day at most, polls of 0.1 s or more)
+        "protocol": {"residence_times": draw(_floats(0.5, 20.0)), "heater_hold": f"{draw(_floats(0.0, 86_400.0))!r} s",
+                     "heater_timeout": f"{draw(_floats(1e-6, 86_400.0))!r} s",
+                     "poll_interval": f"{draw(_floats(0.01, 1000.0))!r} min",
+                     "flush_residence_times": draw(_floats(0.0, 20.0)),
+                     "clog_recovery": f"{draw(_floats(0.0, 23.9))!r} h",
                      "refill": draw(st.sampled_from(["wait", "auto"]))},
     }
 

@@ -79,7 +79,7 @@ def test_one_signal_stops_the_simulated_campaign_and_resume_continues(campaign, 
     wait_for_first_start(proc, out / "documents.jsonl")
     proc.send_signal(getattr(signal, name))  # exactly one
     line = assert_stopped(proc, name, out)
-    assert "pumps stopped, heater at its safe set point (25 degC)" in line
+    assert "pumps cd, se, solvent read back stopped, heater set point read back 25 degC (its safe set point)" in line
     resumed = qdlab("resume", out)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
     log = out / "documents.jsonl"
@@ -132,7 +132,7 @@ def test_one_sigint_stops_every_pump_and_cools_the_emulated_rig(campaign, tmp_pa
     assert marker.exists(), proc.stderr.read().decode()[-2000:]
     proc.send_signal(signal.SIGINT)
     line = assert_stopped(proc, "SIGINT", out)
-    assert "pumps stopped, heater at its safe set point (25 degC)" in line
+    assert "pumps cd, se, solvent read back stopped, heater set point read back 25 degC (its safe set point)" in line
     state = json.loads(state_file.read_text())
     assert "error" not in state, state
     assert set(state["pumps"]) == {"cd", "se", "solvent"}
@@ -147,12 +147,15 @@ def test_one_sigint_stops_every_pump_and_cools_the_emulated_rig(campaign, tmp_pa
 # -- make_safe says what it did ------------------------------------------------------------------------
 
 class _Backend:
-    def __init__(self, fail: Exception | None = None, setpoint_c: float | None = None):
-        self.fail, self.fixed_setpoint_c, self.setpoint = fail, setpoint_c, 200.0
+    def __init__(self, fail: Exception | None = None, setpoint_c: float | None = None, flow: float = 0.0):
+        self.fail, self.fixed_setpoint_c, self.setpoint, self.flow = fail, setpoint_c, 200.0, flow
 
     def stop(self):
         if self.fail:
             raise self.fail
+
+    def flow_ul_min(self):
+        return self.flow
 
     def set_setpoint_c(self, value):
         if self.fail:
@@ -163,12 +166,12 @@ class _Backend:
         return self.setpoint if self.fixed_setpoint_c is None else self.fixed_setpoint_c
 
 
-def _rig(*, pump_fail=None, heater_fail=None, heater_stuck_c=None):
+def _rig(*, pump_fail=None, heater_fail=None, heater_stuck_c=None, pump_still_flows=0.0):
     from campaigns.rig import Rig
     from devices import Heater, HeaterLimits, PumpLimits, SyringePump
 
-    pumps = {r: SyringePump(_Backend(pump_fail if r == "se" else None), PumpLimits(0.5, 500.0, 10000.0), reagent=r,
-                            name=f"pump_{r}") for r in ("cd", "se")}
+    pumps = {r: SyringePump(_Backend(pump_fail if r == "se" else None, flow=pump_still_flows if r == "se" else 0.0),
+                            PumpLimits(0.5, 500.0, 10000.0), reagent=r, name=f"pump_{r}") for r in ("cd", "se")}
     heater = Heater(_Backend(heater_fail, heater_stuck_c), HeaterLimits(20.0, 330.0, 25.0, 2.0), name="heater")
     return Rig(pumps=pumps, heater=heater, spectrometer=None, timer=None, reactor_volume_ul=250.0,
                transfer_volume_ul=50.0, path_length_cm=0.1, plqy_reference=1.0, stocks_mM={})
@@ -177,18 +180,26 @@ def _rig(*, pump_fail=None, heater_fail=None, heater_stuck_c=None):
 def test_make_safe_reports_success_only_when_it_happened():
     report = CampaignSession.make_safe(_rig())
     assert isinstance(report, SafeReport) and report.ok
-    assert report.summary() == "pumps stopped, heater at its safe set point (25 degC)"
+    assert report.summary() == ("pumps pump_cd, pump_se read back stopped, heater set point read back 25 degC "
+                                "(its safe set point)")
 
     report = CampaignSession.make_safe(_rig(heater_fail=OSError("no reply from the controller")))
     assert not report.ok and report.pumps_stopped == ["pump_cd", "pump_se"]
-    assert report.summary() == "pumps stopped; heater NOT confirmed safe: no reply from the controller"
+    assert report.summary() == ("NOT SAFE: heater could not be confirmed safe (heater: no reply from the controller), "
+                                "check by hand; pumps pump_cd, pump_se read back stopped")
 
     report = CampaignSession.make_safe(_rig(heater_stuck_c=250.0))  # accepted the write, reads back 250
-    assert "heater NOT confirmed safe: its set point reads 250 degC, not 25 degC" in report.summary()
+    assert "NOT SAFE: heater could not be confirmed safe (heater: its set point reads 250 degC, not 25 degC)" \
+        in report.summary()
 
     report = CampaignSession.make_safe(_rig(pump_fail=OSError("port lost")))
-    assert report.summary() == ("pumps pump_cd stopped; pump pump_se NOT confirmed stopped: port lost, heater at "
-                                "its safe set point (25 degC)")
+    assert report.summary() == ("NOT SAFE: pump_se could not be confirmed safe (pump_se: port lost), check by hand; "
+                                "pumps pump_cd read back stopped, heater set point read back 25 degC (its safe set "
+                                "point)")
+
+    report = CampaignSession.make_safe(_rig(pump_still_flows=12.5))  # took its stop, still reads a flow
+    assert not report.ok and report.pumps_stopped == ["pump_cd"]
+    assert "pump_se: it still reads 12.5 uL/min after its stop" in report.summary()
 
 
 def test_a_signal_between_runengine_calls_is_kept_for_the_next_check():

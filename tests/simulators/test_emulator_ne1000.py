@@ -142,7 +142,7 @@ def test_kill_9_of_the_emulator_process_is_a_lost_port(tmp_path):
     try:
         _wait_for(link)
         pump = NE1000Pump(SerialTransport(lambda: open_serial(str(link), baudrate=19200)), syringe_volume_ul=1000,
-                          timeout_s=0.3)
+                          timeout_s=0.3, watchdog_s=0)
         pump.connect()
         pump.set_flow_ul_min(10.0)
         assert pump.flow_ul_min() == 10.0
