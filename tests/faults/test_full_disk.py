@@ -132,7 +132,7 @@ def test_a_full_disk_stops_the_campaign_safely_and_resume_completes_it(tmp_path,
     assert len(said) == 1, err  # one line says it all
     line = said[0]
     assert line.startswith("qdlab: campaign stopped: could not write") and f"{out}/documents.jsonl" in line
-    assert "pumps stopped, heater at its safe set point" in line  # read back by make_safe
+    assert "read back stopped, heater set point read back" in line and "(its safe set point)" in line
     assert f"continue with: qdlab resume {out} {fix}" in line
     assert "after 1 of 4 experiments" in line
     raw = (out / "documents.jsonl").read_bytes()

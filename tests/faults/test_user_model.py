@@ -132,7 +132,7 @@ def test_a_model_failing_on_each_of_the_first_experiments_stops_the_campaign(tmp
     assert f"the reactor model {model}:predict failed on each of the first {FAILURES_TO_STOP} experiments" in line
     assert "(last: model_error: ZeroDivisionError: division by zero)" in line
     assert f"campaign stopped after {FAILURES_TO_STOP} of 8 experiments" in line
-    assert "pumps stopped, heater at its safe set point" in line
+    assert "read back stopped, heater set point read back" in line and "(its safe set point)" in line
     records = _records(out)
     assert len(records) == FAILURES_TO_STOP  # not the whole budget
     assert all(r.exit_status == "success" and r.outcomes["failure"].startswith("model_error: ZeroDivisionError")
