@@ -120,7 +120,7 @@ def test_sigterm_closes_the_run_as_aborted_makes_safe_and_is_resumable(campaign,
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 143
     err = proc.stderr.read().decode()
-    assert "SIGTERM" in err and "qdlab resume" in err and "pumps stopped" in err
+    assert "SIGTERM" in err and "qdlab resume" in err and "read back stopped" in err
     stops = [d for n, d in read_documents(log) if n == "stop"]
     assert stops and stops[-1]["exit_status"] == "abort"
     assert completed(experiments_from_documents(read_documents(log))) == []
