@@ -15,8 +15,8 @@ import lab.storage
 from lab.cli import main
 from lab.records import completed, experiments_from_documents
 from lab.storage import DocumentLog, read_documents
+from tests.lab.conftest import write_fast_campaign
 
-ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 4
 ROOM = 150_000  # bytes: a campaign's experiment logs ~87 kB, so this fills in experiment 1's spectra
 
@@ -56,10 +56,7 @@ class FullDisk:
 
 @pytest.fixture(scope="module")
 def campaign_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml"
-    text = (ROOT / "campaigns" / "examples" / "cdse-green.toml").read_text()
-    path.write_text(text.replace('strategy = "botorch"', 'strategy = "sobol"'))
-    return path
+    return write_fast_campaign(tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml")
 
 
 def _completed_indices(directory: Path) -> list[int]:

@@ -14,18 +14,15 @@ import pytest
 from lab.cli import main
 from lab.records import completed, experiments_from_documents
 from lab.storage import read_documents
+from tests.lab.conftest import write_fast_campaign
 
-ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 4
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @pytest.fixture(scope="module")
 def campaign_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml"
-    text = (ROOT / "campaigns" / "examples" / "cdse-green.toml").read_text()
-    path.write_text(text.replace('strategy = "botorch"', 'strategy = "sobol"'))
-    return path
+    return write_fast_campaign(tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml")
 
 
 @pytest.fixture(scope="module")
