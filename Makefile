@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-under-load bench clean browser screenshot
+.PHONY: demo test lint test-under-load bench clean browser screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 2; }
@@ -24,8 +24,14 @@ WORKERS ?= 2
 TESTS ?=
 PYTEST = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile $(TESTS)
 
-test: $(STAMP) browser
+test: lint browser
 	$(PYTEST)
+
+# Format and lint (ruff, configured in pyproject.toml); make test runs it first. The same hooks run
+# before each commit once `.venv/bin/pre-commit install` (optional) or by hand: make lint.
+lint: $(STAMP)
+	$(BIN)/ruff format --check --diff .
+	$(BIN)/ruff check .
 
 # The same suite with HOGS busy loops (default: one per core CI has) competing for the CPU, to show that
 # no test depends on how fast the wall clock runs (docs/reliability.md, A busy machine). The loops end

@@ -50,8 +50,9 @@ def _concentrations(values: dict[str, float]) -> dict[str, float]:
     return conc
 
 
-def to_setpoints(values: dict[str, float], *, kind: str, reactor_volume_ul: float,
-                 stocks_mM: dict[str, float]) -> Setpoints:
+def to_setpoints(
+    values: dict[str, float], *, kind: str, reactor_volume_ul: float, stocks_mM: dict[str, float]
+) -> Setpoints:
     """Convert searched plus fixed parameter values to set points.
 
     ``stocks_mM`` maps every reagent the lab holds to its stock concentration (the solvent's is 0).
@@ -87,7 +88,8 @@ def to_setpoints(values: dict[str, float], *, kind: str, reactor_volume_ul: floa
     if solvent < -1e-9 * total:
         raise ValueError(
             f"concentrations {', '.join(f'{r}={c:.3g} mM' for r, c in conc.items())} need more than the total "
-            f"flow with these stocks")
+            f"flow with these stocks"
+        )
     if SOLVENT in stocks_mM:
         flows[SOLVENT] = max(solvent, 0.0)
     elif solvent > 1e-9 * total:

@@ -23,8 +23,19 @@ from devices import SYRINGE_EMPTY_TOLERANCE_UL
 from models.analysis import figures_of_merit
 from models.errors import DeviceError, SafetyError
 
-__all__ = ["settle_heater", "experiment", "calibrate", "closed_loop", "steady_state_wait_s", "model_conditions",
-           "syringe_need_ul", "refill_if_short", "REFILL_MARGIN", "NON_FINITE_OUTCOME", "non_finite"]
+__all__ = [
+    "settle_heater",
+    "experiment",
+    "calibrate",
+    "closed_loop",
+    "steady_state_wait_s",
+    "model_conditions",
+    "syringe_need_ul",
+    "refill_if_short",
+    "REFILL_MARGIN",
+    "NON_FINITE_OUTCOME",
+    "non_finite",
+]
 
 Plan = Generator[Any, Any, Any]
 
@@ -35,23 +46,33 @@ outcomes are then recorded as None, so no NaN reaches a device, the log or the o
 
 def non_finite(values: dict[str, Any]) -> list[str]:
     """Keys of ``values`` holding a NaN or infinite number."""
-    return [k for k, v in values.items()
-            if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isfinite(v)]
+    return [
+        k
+        for k, v in values.items()
+        if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isfinite(v)
+    ]
 
 
 def _check_setpoints(index: int, setpoints: Setpoints) -> None:
     """A proposal whose set points are not finite numbers stops the campaign before anything moves."""
-    values = {"temperature_c": setpoints.temperature_c, "residence_time_s": setpoints.residence_time_s,
-              **{f"flow {r} (uL/min)": q for r, q in setpoints.flows_ul_min.items()}}
+    values = {
+        "temperature_c": setpoints.temperature_c,
+        "residence_time_s": setpoints.residence_time_s,
+        **{f"flow {r} (uL/min)": q for r, q in setpoints.flows_ul_min.items()},
+    }
     bad = non_finite(values)
     if bad:
-        raise SafetyError(f"experiment {index}: the proposed set points are not finite numbers "
-                          f"({', '.join(f'{k}={values[k]!r}' for k in bad)}); nothing was moved")
+        raise SafetyError(
+            f"experiment {index}: the proposed set points are not finite numbers "
+            f"({', '.join(f'{k}={values[k]!r}' for k in bad)}); nothing was moved"
+        )
 
 
 def steady_state_wait_s(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> float:
     """Dead time to the flow cell plus ``protocol.residence_times`` residence times (s)."""
-    return rig.dead_time_s(setpoints.total_flow_ul_min) + protocol.residence_times * setpoints.residence_time_s
+    return (
+        rig.dead_time_s(setpoints.total_flow_ul_min) + protocol.residence_times * setpoints.residence_time_s
+    )
 
 
 REFILL_MARGIN = (0.1, 60.0)
@@ -80,9 +101,11 @@ def refill_if_short(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> P
         for reagent, pump in rig.pumps.items():
             need = syringe_need_ul(setpoints.flows_ul_min.get(reagent, 0.0), wait_s)
             if need > pump.limits.syringe_volume_ul:
-                raise DeviceError(f"{pump.name}: this experiment needs {need:.0f} uL of {reagent}, more than its "
-                                  f"{pump.limits.syringe_volume_ul:g} uL syringe holds; use a larger syringe or "
-                                  "narrow the search space")
+                raise DeviceError(
+                    f"{pump.name}: this experiment needs {need:.0f} uL of {reagent}, more than its "
+                    f"{pump.limits.syringe_volume_ul:g} uL syringe holds; use a larger syringe or "
+                    "narrow the search space"
+                )
             if need > 0:
                 remaining = yield from bps.rd(pump.remaining)
                 if remaining < need:
@@ -104,13 +127,16 @@ def settle_heater(rig: Rig, setpoint_c: float, protocol: ProtocolSpec) -> Plan:
     waited = in_band_for = 0.0
     while True:
         temperature = yield from bps.rd(rig.heater.temperature)
-        in_band_for = in_band_for + protocol.poll_interval if abs(temperature - setpoint_c) <= tolerance else 0.0
+        in_band_for = (
+            in_band_for + protocol.poll_interval if abs(temperature - setpoint_c) <= tolerance else 0.0
+        )
         if in_band_for >= protocol.heater_hold:
             return waited
         if waited >= protocol.heater_timeout:
             raise DeviceError(
                 f"{rig.heater.name}: still at {temperature:.1f} degC after {waited:.0f} s, set point "
-                f"{setpoint_c:.1f} degC; check the heater and its thermocouple")
+                f"{setpoint_c:.1f} degC; check the heater and its thermocouple"
+            )
         yield from bps.mv(rig.timer, protocol.poll_interval)
         waited += protocol.poll_interval
 
@@ -130,9 +156,12 @@ def calibrate(rig: Rig, protocol: ProtocolSpec, *, flush_flow_ul_min: float) -> 
 def model_conditions(setpoints: Setpoints) -> dict[str, float]:
     """What a user's steady-state reactor model is given: temperature, flows, residence time and
     concentrations in the mixed stream (units in the names)."""
-    return {"temperature": setpoints.temperature_c, "residence_time_s": setpoints.residence_time_s,
-            **{f"flow_{r}": q for r, q in setpoints.flows_ul_min.items()},
-            **{f"conc_{r}_mM": c for r, c in setpoints.concentrations_mM.items()}}
+    return {
+        "temperature": setpoints.temperature_c,
+        "residence_time_s": setpoints.residence_time_s,
+        **{f"flow_{r}": q for r, q in setpoints.flows_ul_min.items()},
+        **{f"conc_{r}_mM": c for r, c in setpoints.concentrations_mM.items()},
+    }
 
 
 def _limiting_mM(setpoints: Setpoints) -> float:
@@ -140,9 +169,16 @@ def _limiting_mM(setpoints: Setpoints) -> float:
     return min(concentrations) if concentrations else 0.0
 
 
-def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, material: str,
-               objective: Callable[[dict], float | None] | None = None,
-               annotate: Callable[[dict], dict] | None = None, md: dict | None = None) -> Plan:
+def experiment(
+    rig: Rig,
+    setpoints: Setpoints,
+    protocol: ProtocolSpec,
+    *,
+    material: str,
+    objective: Callable[[dict], float | None] | None = None,
+    annotate: Callable[[dict], dict] | None = None,
+    md: dict | None = None,
+) -> Plan:
     """One experiment as one bluesky run; returns its outcomes (figures of merit and ``failure``).
 
     A chemistry failure (a clog stalls a pump, no particles, a saturated detector) is data: the run
@@ -165,21 +201,31 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
         yield from bps.mv(*moves)
         yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
         if rig.model is not None:
-            reading = yield from bps.trigger_and_read([rig.heater, *rig.pumps.values(), rig.timer], name="primary")
+            reading = yield from bps.trigger_and_read(
+                [rig.heater, *rig.pumps.values(), rig.timer], name="primary"
+            )
             outcomes = dict(rig.model(model_conditions(setpoints)))
             outcomes.setdefault("failure", None)
         else:
             reading = yield from bps.trigger_and_read(
-                [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary")
+                [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
+            )
             wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
             wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
             spec = rig.spectrometer.name
             outcomes = figures_of_merit(
-                wl_abs, reading[f"{spec}_absorbance"]["value"], wl_pl, reading[f"{spec}_pl"]["value"],
-                material=material, integration_ms=reading[f"{spec}_pl_integration_time"]["value"],
-                plqy_reference_counts_per_ms=rig.plqy_reference, path_length_cm=rig.path_length_cm,
-                limiting_mM=_limiting_mM(setpoints), saturated=bool(reading[f"{spec}_saturated"]["value"]),
-                abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"])
+                wl_abs,
+                reading[f"{spec}_absorbance"]["value"],
+                wl_pl,
+                reading[f"{spec}_pl"]["value"],
+                material=material,
+                integration_ms=reading[f"{spec}_pl_integration_time"]["value"],
+                plqy_reference_counts_per_ms=rig.plqy_reference,
+                path_length_cm=rig.path_length_cm,
+                limiting_mM=_limiting_mM(setpoints),
+                saturated=bool(reading[f"{spec}_saturated"]["value"]),
+                abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"],
+            )
         yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
         if non_finite(outcomes):
             outcomes = dict.fromkeys(outcomes)
@@ -199,7 +245,10 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
         moves = []
         for key, value in outcomes.items():
             if key in rig.outcomes.keys:
-                moves += [rig.outcomes.signal_for(key), "" if key in ("failure", "quality") and value is None else value]
+                moves += [
+                    rig.outcomes.signal_for(key),
+                    "" if key in ("failure", "quality") and value is None else value,
+                ]
         yield from bps.mv(*moves)
         yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
         yield from bps.checkpoint()  # recorded: nothing of this experiment is replayed into the next one
@@ -209,10 +258,17 @@ def experiment(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, materi
     return result
 
 
-def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dict]],
-                learn: Callable[[int, dict, dict], None], indices: range, protocol: ProtocolSpec,
-                material: str, objective: Callable[[dict], float | None] | None = None,
-                annotate: Callable[[dict], dict] | None = None) -> Plan:
+def closed_loop(
+    rig: Rig,
+    *,
+    propose: Callable[[int], tuple[dict, Setpoints, dict]],
+    learn: Callable[[int, dict, dict], None],
+    indices: range,
+    protocol: ProtocolSpec,
+    material: str,
+    objective: Callable[[dict], float | None] | None = None,
+    annotate: Callable[[dict], dict] | None = None,
+) -> Plan:
     """Propose, run, learn, for each experiment index in ``indices``.
 
     ``propose(index)`` returns (parameters, set points, start-document metadata); ``learn(index,
@@ -222,6 +278,7 @@ def closed_loop(rig: Rig, *, propose: Callable[[int], tuple[dict, Setpoints, dic
     for index in indices:
         parameters, setpoints, md = propose(index)
         _check_setpoints(index, setpoints)
-        outcomes = yield from experiment(rig, setpoints, protocol, material=material, objective=objective,
-                                         annotate=annotate, md=md)
+        outcomes = yield from experiment(
+            rig, setpoints, protocol, material=material, objective=objective, annotate=annotate, md=md
+        )
         learn(index, parameters, outcomes)

@@ -35,9 +35,20 @@ from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
 from models.errors import ConfigurationError
 
-__all__ = ["preflight", "sample_points", "iter_points", "corner_points", "ALL_CORNERS_MAX_DIMS", "CORNER_SAMPLE",
-           "estimate", "experiment_cost", "heater_settle_s", "CampaignEstimate",
-           "ReagentEstimate", "ExperimentCost"]
+__all__ = [
+    "preflight",
+    "sample_points",
+    "iter_points",
+    "corner_points",
+    "ALL_CORNERS_MAX_DIMS",
+    "CORNER_SAMPLE",
+    "estimate",
+    "experiment_cost",
+    "heater_settle_s",
+    "CampaignEstimate",
+    "ReagentEstimate",
+    "ExperimentCost",
+]
 
 
 ALL_CORNERS_MAX_DIMS = 10
@@ -59,7 +70,9 @@ def corner_points(n_dims: int, *, seed: int = 0) -> np.ndarray:
     return np.vstack([np.zeros((1, n_dims)), np.ones((1, n_dims)), eye, 1.0 - eye, sampled])
 
 
-def iter_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True) -> Iterator[dict[str, float]]:
+def iter_points(
+    spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True
+) -> Iterator[dict[str, float]]:
     """The checked corners (unless ``corners=False``, see ``corner_points``) then ``n_sobol`` scrambled
     Sobol points (seed 0), one dict of parameter values at a time."""
     params = spec.search.parameters
@@ -71,7 +84,9 @@ def iter_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = True)
         for row in block:
             values = dict(spec.search.fixed)
             for p, u, lo, hi in zip(params, row, lows, highs):
-                values[p.name] = float(np.exp(np.log(lo) + u * np.log(hi / lo))) if p.log else float(lo + u * (hi - lo))
+                values[p.name] = (
+                    float(np.exp(np.log(lo) + u * np.log(hi / lo))) if p.log else float(lo + u * (hi - lo))
+                )
             yield values
 
 
@@ -80,36 +95,60 @@ def sample_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = Tru
     return list(iter_points(spec, n_sobol, corners=corners))
 
 
-def preflight(spec: CampaignSpec, *, reactor_volume_ul: float, stocks_mM: dict[str, float],
-              pump_limits: dict[str, PumpLimits], heater_limits: HeaterLimits, source: str,
-              transfer_volume_ul: float | None = None) -> None:
+def preflight(
+    spec: CampaignSpec,
+    *,
+    reactor_volume_ul: float,
+    stocks_mM: dict[str, float],
+    pump_limits: dict[str, PumpLimits],
+    heater_limits: HeaterLimits,
+    source: str,
+    transfer_volume_ul: float | None = None,
+) -> None:
     """Raise ``ConfigurationError`` naming the first point of the search space the lab cannot make
     (with ``transfer_volume_ul``, also one whose experiment needs more than a full syringe)."""
     for values in iter_points(spec):
         where = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         try:
-            sp = to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM)
+            sp = to_setpoints(
+                values, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM
+            )
         except ValueError as exc:
-            raise ConfigurationError(f"at {where}: {exc}; narrow the bounds", source=source, key="search") from None
+            raise ConfigurationError(
+                f"at {where}: {exc}; narrow the bounds", source=source, key="search"
+            ) from None
         if not heater_limits.min_temperature_c <= sp.temperature_c <= heater_limits.max_temperature_c:
             raise ConfigurationError(
                 f"temperature {sp.temperature_c:g} degC is beyond the lab's heater limits "
                 f"[{heater_limits.min_temperature_c:g}, {heater_limits.max_temperature_c:g}] degC",
-                source=source, key="search.temperature")
+                source=source,
+                key="search.temperature",
+            )
         for reagent, flow in sp.flows_ul_min.items():
             limits = pump_limits[reagent]
-            if flow > 0 and not limits.min_rate_ul_min * (1 - 1e-9) <= flow <= limits.max_rate_ul_min * (1 + 1e-9):
+            if flow > 0 and not limits.min_rate_ul_min * (1 - 1e-9) <= flow <= limits.max_rate_ul_min * (
+                1 + 1e-9
+            ):
                 raise ConfigurationError(
                     f"at {where} the {reagent} pump would run at {flow:.4g} uL/min, outside the lab's limits "
                     f"[{limits.min_rate_ul_min:g}, {limits.max_rate_ul_min:g}] uL/min; narrow the bounds or "
-                    f"change the stock", source=source, key="search")
-            need = 0.0 if transfer_volume_ul is None else syringe_need_ul(
-                flow, _wait_s(sp, transfer_volume_ul, spec.protocol.residence_times))
+                    f"change the stock",
+                    source=source,
+                    key="search",
+                )
+            need = (
+                0.0
+                if transfer_volume_ul is None
+                else syringe_need_ul(flow, _wait_s(sp, transfer_volume_ul, spec.protocol.residence_times))
+            )
             if need > limits.syringe_volume_ul:
                 raise ConfigurationError(
                     f"at {where} one experiment needs {need / 1000:.3g} mL of {reagent}, more than its "
                     f"{limits.syringe_volume_ul / 1000:g} mL syringe holds; use a larger syringe or narrow the "
-                    f"bounds", source=source, key="search")
+                    f"bounds",
+                    source=source,
+                    key="search",
+                )
 
 
 @dataclass(frozen=True)
@@ -154,8 +193,16 @@ class CampaignEstimate:
         return data
 
 
-def heater_settle_s(from_c: float, to_c: float, *, tolerance_c: float, time_constant_s: float, hold_s: float,
-                    poll_s: float, timeout_s: float) -> float:
+def heater_settle_s(
+    from_c: float,
+    to_c: float,
+    *,
+    tolerance_c: float,
+    time_constant_s: float,
+    hold_s: float,
+    poll_s: float,
+    timeout_s: float,
+) -> float:
     """Time (s) ``settle_heater`` takes to see a first-order heater settle from ``from_c`` to ``to_c``."""
     gap = abs(to_c - from_c)
     enter_s = time_constant_s * math.log(gap / tolerance_c) if gap > tolerance_c else 0.0
@@ -163,25 +210,43 @@ def heater_settle_s(from_c: float, to_c: float, *, tolerance_c: float, time_cons
     return enter_s + max(0, math.ceil(hold_s / poll_s - 1e-9) - 1) * poll_s
 
 
-def experiment_cost(previous: Setpoints | None, setpoints: Setpoints, spec: CampaignSpec, *, transfer_volume_ul: float,
-                    tolerance_c: float, heater_time_constant_s: float, start_temperature_c: float = 25.0,
-                    flush_flow_ul_min: float = 0.0) -> ExperimentCost:
+def experiment_cost(
+    previous: Setpoints | None,
+    setpoints: Setpoints,
+    spec: CampaignSpec,
+    *,
+    transfer_volume_ul: float,
+    tolerance_c: float,
+    heater_time_constant_s: float,
+    start_temperature_c: float = 25.0,
+    flush_flow_ul_min: float = 0.0,
+) -> ExperimentCost:
     """One experiment after ``previous`` (None: the first, after calibration at ``flush_flow_ul_min``)."""
     protocol = spec.protocol
     before_c = start_temperature_c if previous is None else previous.temperature_c
     before_flows = {SOLVENT: flush_flow_ul_min} if previous is None else previous.flows_ul_min
-    settle = heater_settle_s(before_c, setpoints.temperature_c, tolerance_c=tolerance_c,
-                             time_constant_s=heater_time_constant_s, hold_s=protocol.heater_hold,
-                             poll_s=protocol.poll_interval, timeout_s=protocol.heater_timeout)
+    settle = heater_settle_s(
+        before_c,
+        setpoints.temperature_c,
+        tolerance_c=tolerance_c,
+        time_constant_s=heater_time_constant_s,
+        hold_s=protocol.heater_hold,
+        poll_s=protocol.poll_interval,
+        timeout_s=protocol.heater_timeout,
+    )
     total = setpoints.total_flow_ul_min
     wait = transfer_volume_ul / total * 60.0 + protocol.residence_times * setpoints.residence_time_s
     reagents = set(setpoints.flows_ul_min) | set(before_flows)
-    volumes = {r: (before_flows.get(r, 0.0) * settle + setpoints.flows_ul_min.get(r, 0.0) * wait) / 60.0
-               for r in reagents}
+    volumes = {
+        r: (before_flows.get(r, 0.0) * settle + setpoints.flows_ul_min.get(r, 0.0) * wait) / 60.0
+        for r in reagents
+    }
     return ExperimentCost(settle + wait, volumes, settle, wait)
 
 
-def _refills(syringe_ul: float, first_ul: float, settle_ul: float, wait_ul: float, need_ul: float, n: int) -> int:
+def _refills(
+    syringe_ul: float, first_ul: float, settle_ul: float, wait_ul: float, need_ul: float, n: int
+) -> int:
     """Refills ``refill_if_short`` asks for in ``n`` experiments that each use ``settle_ul`` while the
     heater settles (``first_ul`` for the first), then ``wait_ul``, and need ``need_ul`` at the check."""
     left, refills = syringe_ul, 0
@@ -193,61 +258,136 @@ def _refills(syringe_ul: float, first_ul: float, settle_ul: float, wait_ul: floa
     return refills
 
 
-def estimate(spec: CampaignSpec, *, experiments: int, reactor_volume_ul: float, transfer_volume_ul: float,
-             stocks_mM: dict[str, float], syringes: dict[str, tuple[str, float]], flush_flow_ul_min: float,
-             tolerance_c: float, heater_time_constant_s: float, start_temperature_c: float = 25.0,
-             n_sobol: int = 256) -> CampaignEstimate:
+def estimate(
+    spec: CampaignSpec,
+    *,
+    experiments: int,
+    reactor_volume_ul: float,
+    transfer_volume_ul: float,
+    stocks_mM: dict[str, float],
+    syringes: dict[str, tuple[str, float]],
+    flush_flow_ul_min: float,
+    tolerance_c: float,
+    heater_time_constant_s: float,
+    start_temperature_c: float = 25.0,
+    n_sobol: int = 256,
+) -> CampaignEstimate:
     """Reagent volumes and reactor time for ``experiments`` more experiments of ``spec``.
 
     ``syringes`` maps each reagent to (pump name, syringe volume in uL). Pure: no device, no file.
     """
     protocol = spec.protocol
-    points = [to_setpoints(v, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM)
-              for v in sample_points(spec, n_sobol, corners=False)]
-    common = dict(transfer_volume_ul=transfer_volume_ul, tolerance_c=tolerance_c,
-                  heater_time_constant_s=heater_time_constant_s)
+    points = [
+        to_setpoints(v, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM)
+        for v in sample_points(spec, n_sobol, corners=False)
+    ]
+    common = dict(
+        transfer_volume_ul=transfer_volume_ul,
+        tolerance_c=tolerance_c,
+        heater_time_constant_s=heater_time_constant_s,
+    )
     steps = [experiment_cost(a, b, spec, **common) for a, b in zip(points[:-1], points[1:])]
-    firsts = [experiment_cost(None, p, spec, start_temperature_c=start_temperature_c,
-                              flush_flow_ul_min=flush_flow_ul_min, **common) for p in points]
-    flush_s = (reactor_volume_ul + transfer_volume_ul) / flush_flow_ul_min * 60.0 * max(1.0, protocol.flush_residence_times)
+    firsts = [
+        experiment_cost(
+            None,
+            p,
+            spec,
+            start_temperature_c=start_temperature_c,
+            flush_flow_ul_min=flush_flow_ul_min,
+            **common,
+        )
+        for p in points
+    ]
+    flush_s = (
+        (reactor_volume_ul + transfer_volume_ul)
+        / flush_flow_ul_min
+        * 60.0
+        * max(1.0, protocol.flush_residence_times)
+    )
     lows = [p.temperature_c for p in points]
-    travel = heater_settle_s(min(lows), max(lows), hold_s=protocol.heater_hold, poll_s=protocol.poll_interval,
-                             timeout_s=protocol.heater_timeout, tolerance_c=tolerance_c,
-                             time_constant_s=heater_time_constant_s)
+    travel = heater_settle_s(
+        min(lows),
+        max(lows),
+        hold_s=protocol.heater_hold,
+        poll_s=protocol.poll_interval,
+        timeout_s=protocol.heater_timeout,
+        tolerance_c=tolerance_c,
+        time_constant_s=heater_time_constant_s,
+    )
     waits = [s.wait_s for s in steps]
     first_mean = float(np.mean([f.seconds for f in firsts])) if experiments else 0.0
     expected_s = flush_s + first_mean + max(0, experiments - 1) * float(np.mean([s.seconds for s in steps]))
     worst_first = max(f.seconds for f in firsts)
-    worst_s = flush_s + (worst_first + max(0, experiments - 1) * (travel + max(waits)) if experiments else 0.0)
+    worst_s = flush_s + (
+        worst_first + max(0, experiments - 1) * (travel + max(waits)) if experiments else 0.0
+    )
     reagents = []
     for reagent, (pump, syringe_ul) in syringes.items():
         flows = np.array([p.flows_ul_min.get(reagent, 0.0) for p in points])
-        wait_ul = flows * np.array([_wait_s(p, transfer_volume_ul, protocol.residence_times) for p in points]) / 60.0
+        wait_ul = (
+            flows
+            * np.array([_wait_s(p, transfer_volume_ul, protocol.residence_times) for p in points])
+            / 60.0
+        )
         settle_ul = float(np.mean([s.volumes_ul.get(reagent, 0.0) for s in steps])) - float(np.mean(wait_ul))
         first_ul = float(np.mean([f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul)]))
         calib_ul = flush_flow_ul_min * flush_s / 60.0 if reagent == SOLVENT else 0.0
-        needs = [syringe_need_ul(q, _wait_s(p, transfer_volume_ul, protocol.residence_times))
-                 for q, p in zip(flows, points)]
+        needs = [
+            syringe_need_ul(q, _wait_s(p, transfer_volume_ul, protocol.residence_times))
+            for q, p in zip(flows, points)
+        ]
         mean_wait_ul = float(np.mean(wait_ul))
-        expected_ul = calib_ul + (first_ul + experiments * mean_wait_ul + max(0, experiments - 1) * settle_ul
-                                  if experiments else 0.0)
+        expected_ul = calib_ul + (
+            first_ul + experiments * mean_wait_ul + max(0, experiments - 1) * settle_ul
+            if experiments
+            else 0.0
+        )
         worst_wait_ul = float(np.max(wait_ul))
         worst_settle_ul = float(np.max(flows)) * travel / 60.0
         worst_first_ul = max(f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul))
-        worst_ul = calib_ul + (worst_first_ul + experiments * worst_wait_ul + max(0, experiments - 1) * worst_settle_ul
-                               if experiments else 0.0)
-        reagents.append(ReagentEstimate(
-            reagent=reagent, pump=pump, expected_ul=expected_ul, worst_ul=worst_ul, syringe_ul=syringe_ul,
-            refills_expected=_refills(syringe_ul, calib_ul + first_ul, settle_ul, mean_wait_ul,
-                                      float(np.mean(needs)), experiments),
-            refills_worst=_refills(syringe_ul, calib_ul + worst_first_ul, worst_settle_ul, worst_wait_ul,
-                                   float(np.max(needs)), experiments)))
-    return CampaignEstimate(experiments=experiments, expected_s=expected_s, worst_s=worst_s,
-                            per_experiment_expected_s=float(np.mean([s.seconds for s in steps])),
-                            clog_recovery_s=protocol.clog_recovery, heater_time_constant_s=heater_time_constant_s,
-                            reagents=tuple(reagents))
+        worst_ul = calib_ul + (
+            worst_first_ul + experiments * worst_wait_ul + max(0, experiments - 1) * worst_settle_ul
+            if experiments
+            else 0.0
+        )
+        reagents.append(
+            ReagentEstimate(
+                reagent=reagent,
+                pump=pump,
+                expected_ul=expected_ul,
+                worst_ul=worst_ul,
+                syringe_ul=syringe_ul,
+                refills_expected=_refills(
+                    syringe_ul,
+                    calib_ul + first_ul,
+                    settle_ul,
+                    mean_wait_ul,
+                    float(np.mean(needs)),
+                    experiments,
+                ),
+                refills_worst=_refills(
+                    syringe_ul,
+                    calib_ul + worst_first_ul,
+                    worst_settle_ul,
+                    worst_wait_ul,
+                    float(np.max(needs)),
+                    experiments,
+                ),
+            )
+        )
+    return CampaignEstimate(
+        experiments=experiments,
+        expected_s=expected_s,
+        worst_s=worst_s,
+        per_experiment_expected_s=float(np.mean([s.seconds for s in steps])),
+        clog_recovery_s=protocol.clog_recovery,
+        heater_time_constant_s=heater_time_constant_s,
+        reagents=tuple(reagents),
+    )
 
 
 def _wait_s(setpoints: Setpoints, transfer_volume_ul: float, residence_times: float) -> float:
     """``steady_state_wait_s`` without a rig (s)."""
-    return transfer_volume_ul / setpoints.total_flow_ul_min * 60.0 + residence_times * setpoints.residence_time_s
+    return (
+        transfer_volume_ul / setpoints.total_flow_ul_min * 60.0 + residence_times * setpoints.residence_time_s
+    )

@@ -14,8 +14,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_seriali
 
 from models.validation import MAX_DESCRIPTION_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, Quantity, quantity
 
-__all__ = ["CampaignSpec", "ParameterSpec", "SearchSpec", "ProtocolSpec", "parameter_unit", "NAME_MAX_BYTES", "MAX_PARAMETERS",
-           "MIN_POLL_INTERVAL_S", "MAX_WAIT_S"]
+__all__ = [
+    "CampaignSpec",
+    "ParameterSpec",
+    "SearchSpec",
+    "ProtocolSpec",
+    "parameter_unit",
+    "NAME_MAX_BYTES",
+    "MAX_PARAMETERS",
+    "MIN_POLL_INTERVAL_S",
+    "MAX_WAIT_S",
+]
 
 MAX_PARAMETERS = MAX_LIST_ITEMS
 """Most searched parameters a campaign may have (a rig has a handful of pumps and one heater)."""
@@ -40,8 +49,11 @@ def parameter_unit(name: str, kind: str) -> str:
             if kinds not in ("both", kind):
                 raise ValueError(f"parameter '{name}' does not belong in a '{kind}' search space")
             return unit
-    allowed = ("temperature, residence_time, conc_<reagent>, ratio_<a>_<b>" if kind == "chemical"
-               else "temperature, flow_<reagent>")
+    allowed = (
+        "temperature, residence_time, conc_<reagent>, ratio_<a>_<b>"
+        if kind == "chemical"
+        else "temperature, flow_<reagent>"
+    )
     raise ValueError(f"unknown parameter '{name}'; allowed in a '{kind}' search space: {allowed}")
 
 
@@ -103,8 +115,9 @@ class SearchSpec(_Strict):
         for p in data["parameters"]:
             q = _parameter_quantity(parameter_unit(p["name"], self.kind))
             p["low"], p["high"] = q.text(p["low"]), q.text(p["high"])
-        data["fixed"] = {k: _parameter_quantity(parameter_unit(k, self.kind)).text(v)
-                         for k, v in self.fixed.items()}
+        data["fixed"] = {
+            k: _parameter_quantity(parameter_unit(k, self.kind)).text(v) for k, v in self.fixed.items()
+        }
         return data
 
     @model_validator(mode="after")
@@ -152,8 +165,9 @@ def _directory_name(name: str) -> str:
     if not _NAME.match(name) or name in (".", ".."):
         raise ValueError("must be one directory name of letters, digits, '_', '.' and '-' (not '.' or '..')")
     if len(name.encode()) > NAME_MAX_BYTES:
-        raise ValueError(f"is {len(name.encode())} characters long; a directory name holds at most "
-                         f"{NAME_MAX_BYTES}")
+        raise ValueError(
+            f"is {len(name.encode())} characters long; a directory name holds at most {NAME_MAX_BYTES}"
+        )
     return name
 
 

@@ -35,7 +35,13 @@ def optimizer_for(spec: CampaignSpec, *, seed: int | None = None, strategy: str 
     options = dict(spec.strategy_options)
     if name.startswith("botorch"):
         options.setdefault("time_budget_s", CAMPAIGN_TIME_BUDGET_S)
-    return make_optimizer(name, parameters=parameters_of(spec), objective=spec.objective,
-                          seed=spec.seed if seed is None else seed, constraints=spec.constraints or None,
-                          outcome_constraints=spec.outcome_constraints or None, options=options,
-                          outcomes=campaign_row_outcomes(spec))
+    return make_optimizer(
+        name,
+        parameters=parameters_of(spec),
+        objective=spec.objective,
+        seed=spec.seed if seed is None else seed,
+        constraints=spec.constraints or None,
+        outcome_constraints=spec.outcome_constraints or None,
+        options=options,
+        outcomes=campaign_row_outcomes(spec),
+    )

@@ -23,8 +23,10 @@ def check_syringe(device: str, *, dispensed_ul: float, filled_ul: float) -> floa
     """
     remaining = filled_ul - dispensed_ul
     if remaining <= SYRINGE_EMPTY_TOLERANCE_UL:
-        raise DeviceError(f"{device}: syringe empty ({dispensed_ul:.1f} of {filled_ul:g} uL dispensed); refill it "
-                          "(qdlab refill DIR while a campaign waits), or refill and continue with qdlab resume")
+        raise DeviceError(
+            f"{device}: syringe empty ({dispensed_ul:.1f} of {filled_ul:g} uL dispensed); refill it "
+            "(qdlab refill DIR while a campaign waits), or refill and continue with qdlab resume"
+        )
     return remaining
 
 
@@ -37,7 +39,9 @@ class PumpLimits:
     syringe_volume_ul: float
 
     def check_rate(self, device: str, flow_ul_min: float) -> None:
-        if not math.isfinite(flow_ul_min):  # NaN or infinite: refused, never sent (a set that cannot complete)
+        if not math.isfinite(
+            flow_ul_min
+        ):  # NaN or infinite: refused, never sent (a set that cannot complete)
             raise SafetyError(f"{device}: flow rate {flow_ul_min!r} uL/min is not a finite number; refused")
         if flow_ul_min == 0:
             return

@@ -76,11 +76,15 @@ class SyringePump(Device):
         be refilled in place or the volume does not fit the syringe."""
         volume_ul = self.limits.syringe_volume_ul if volume_ul is None else float(volume_ul)
         if not 0 < volume_ul <= self.limits.syringe_volume_ul * (1 + 1e-9):
-            raise DeviceError(f"{self.name}: a refill of {volume_ul:g} uL does not fit its "
-                              f"{self.limits.syringe_volume_ul:g} uL syringe")
+            raise DeviceError(
+                f"{self.name}: a refill of {volume_ul:g} uL does not fit its "
+                f"{self.limits.syringe_volume_ul:g} uL syringe"
+            )
         if not isinstance(self.backend, SyringeBackend):
-            raise DeviceError(f"{self.name}: this pump cannot be refilled while connected; stop the campaign, "
-                              "refill it and continue with qdlab resume")
+            raise DeviceError(
+                f"{self.name}: this pump cannot be refilled while connected; stop the campaign, "
+                "refill it and continue with qdlab resume"
+            )
         self._setpoint = 0.0
         self.backend.refill(volume_ul)
         self._filled_ul = volume_ul

@@ -42,9 +42,17 @@ class RefillStation(Device):
     waited = Cpt(SoftValue, units="s", kind="normal")
     how = Cpt(SoftValue, dtype="string", kind="normal")
 
-    def __init__(self, pumps: dict[str, SyringePump], clock: Clock, *, auto: bool = False,
-                 on_request: Callable[[RefillRequest], None] | None = None,
-                 on_refilled: Callable[[dict[str, float]], None] | None = None, name: str = "refill", **kwargs):
+    def __init__(
+        self,
+        pumps: dict[str, SyringePump],
+        clock: Clock,
+        *,
+        auto: bool = False,
+        on_request: Callable[[RefillRequest], None] | None = None,
+        on_refilled: Callable[[dict[str, float]], None] | None = None,
+        name: str = "refill",
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         self.pumps = dict(pumps)
         self.clock = clock
@@ -66,13 +74,17 @@ class RefillStation(Device):
     def set(self, request: RefillRequest) -> Status:
         unknown = sorted(set(request) - set(self.pumps))
         if unknown or not request:
-            raise DeviceError(f"{self.name}: cannot refill {', '.join(unknown) or 'nothing'}; pumps are "
-                              f"{', '.join(self.pumps)}")
+            raise DeviceError(
+                f"{self.name}: cannot refill {', '.join(unknown) or 'nothing'}; pumps are "
+                f"{', '.join(self.pumps)}"
+            )
         status = Status()
         with self._lock:
             self._pending, self._done, self._status = set(request), {}, status
             self._since = self.clock.now()
-        self.requested.put(json.dumps({k: {"need_ul": n, "remaining_ul": r} for k, (n, r) in request.items()}))
+        self.requested.put(
+            json.dumps({k: {"need_ul": n, "remaining_ul": r} for k, (n, r) in request.items()})
+        )
         if self.auto:
             self.refill(list(request), how="auto")
         else:
@@ -80,8 +92,9 @@ class RefillStation(Device):
                 self.on_request(request)
         return status
 
-    def refill(self, names: list[str] | None = None, volume_ul: float | None = None, *, how: str = "operator"
-               ) -> list[str]:
+    def refill(
+        self, names: list[str] | None = None, volume_ul: float | None = None, *, how: str = "operator"
+    ) -> list[str]:
         """The operator refilled ``names`` (default: every pump waited for) to ``volume_ul`` (default each
         syringe's volume). Returns the pumps refilled; the plan continues once none is pending."""
         with self._lock:

@@ -26,12 +26,15 @@ def known_types(kind: Kind) -> list[str]:
     return sorted(t for k, t in _REGISTRY if k == kind)
 
 
-def make_backend(kind: Kind, type_name: str, *, source: str = "lab.toml", key: str = "", **settings: Any) -> Any:
+def make_backend(
+    kind: Kind, type_name: str, *, source: str = "lab.toml", key: str = "", **settings: Any
+) -> Any:
     try:
         factory = _REGISTRY[(kind, type_name)]
     except KeyError:
         raise ConfigurationError(
             f"unknown {kind} type '{type_name}'; known types: {', '.join(known_types(kind)) or 'none'}",
-            source=source, key=key,
+            source=source,
+            key=key,
         ) from None
     return factory(**settings)

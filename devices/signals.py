@@ -24,8 +24,15 @@ class BackendReadback(SignalRO):
     ``dtype``/``shape`` describe the value for event descriptors ("number", "string", "array", ...).
     """
 
-    def __init__(self, *, reader: str, dtype: str = "number", shape: tuple[int, ...] = (), units: str | None = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        reader: str,
+        dtype: str = "number",
+        shape: tuple[int, ...] = (),
+        units: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(value=0.0, **kwargs)
         self._reader = reader
         self._dtype = dtype

@@ -60,11 +60,17 @@ class Exposure:
 
     def __post_init__(self) -> None:
         if self.fixed_ms is not None and not (np.isfinite(self.fixed_ms) and self.fixed_ms > 0):
-            raise ConfigurationError(f"spectrometer.integration_time must be a positive time, got {self.fixed_ms}")
+            raise ConfigurationError(
+                f"spectrometer.integration_time must be a positive time, got {self.fixed_ms}"
+            )
         if not (0 < self.min_ms <= self.max_ms and np.isfinite(self.max_ms)):
-            raise ConfigurationError(f"spectrometer integration bounds [{self.min_ms}, {self.max_ms}] ms are not ordered")
+            raise ConfigurationError(
+                f"spectrometer integration bounds [{self.min_ms}, {self.max_ms}] ms are not ordered"
+            )
         if not 0.05 <= self.target_fraction <= 0.95:
-            raise ConfigurationError(f"spectrometer.exposure_target {self.target_fraction} is not in [0.05, 0.95]")
+            raise ConfigurationError(
+                f"spectrometer.exposure_target {self.target_fraction} is not in [0.05, 0.95]"
+            )
 
     @property
     def auto(self) -> bool:
@@ -88,8 +94,15 @@ class Spectrometer(Device):
     abs_wavelengths = Cpt(BackendReadback, reader="_read_abs_wl", dtype="array", units="nm", kind="config")
     pl_wavelengths = Cpt(BackendReadback, reader="_read_pl_wl", dtype="array", units="nm", kind="config")
 
-    def __init__(self, backend: SpectrometerBackend, *, integration_time_ms: float | None = None,
-                 exposure: Exposure | None = None, name: str, **kwargs):
+    def __init__(
+        self,
+        backend: SpectrometerBackend,
+        *,
+        integration_time_ms: float | None = None,
+        exposure: Exposure | None = None,
+        name: str,
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         self.backend = backend
         if exposure is None:
@@ -119,7 +132,8 @@ class Spectrometer(Device):
             if lo > hi:
                 raise ConfigurationError(
                     f"spectrometer: integration bounds [{self.exposure.min_ms:g}, {self.exposure.max_ms:g}] ms do "
-                    f"not overlap this spectrometer's range [{dev_lo:g}, {dev_hi:g}] ms")
+                    f"not overlap this spectrometer's range [{dev_lo:g}, {dev_hi:g}] ms"
+                )
         self._bounds = (lo, hi)
         for channel in _CHANNELS:
             if self.exposure.auto:
@@ -140,8 +154,10 @@ class Spectrometer(Device):
     def _acquire_abs(self, *, source_on: bool) -> tuple[np.ndarray, bool]:
         """Mean of the absorbance scans at the channel's time, and whether any scan was clipped."""
         full = float(self.backend.saturation_counts())
-        scans = [self._acquire("absorbance", self._ms["absorbance"], source_on=source_on)
-                 for _ in range(self._abs_scans())]
+        scans = [
+            self._acquire("absorbance", self._ms["absorbance"], source_on=source_on)
+            for _ in range(self._abs_scans())
+        ]
         return np.mean(scans, axis=0), any(bool(np.any(s >= full)) for s in scans)
 
     def _offset(self, channel: Channel) -> np.ndarray | float:
@@ -238,12 +254,17 @@ class Spectrometer(Device):
         if self._reference is None:
             raise DeviceError(f"{self.name}: no reference spectrum; take a dark and a blank reference first")
         raw_abs, abs_clipped = self._acquire_abs(source_on=True)
-        raw_pl = self._expose("pl") if self.exposure.auto else self._acquire("pl", self._ms["pl"], source_on=True)
+        raw_pl = (
+            self._expose("pl") if self.exposure.auto else self._acquire("pl", self._ms["pl"], source_on=True)
+        )
         full = self.backend.saturation_counts()
         self._saturated = bool(abs_clipped or np.any(raw_pl >= full))
         sample = np.clip(raw_abs - self._dark["absorbance"], _MIN_TRANSMITTED_COUNTS, None)
         blank = np.clip(self._reference - self._dark["absorbance"], _MIN_TRANSMITTED_COUNTS, None)
-        self._last = {"absorbance": -np.log10(sample / blank), "pl": raw_pl - self._dark_at("pl", self._ms["pl"])}
+        self._last = {
+            "absorbance": -np.log10(sample / blank),
+            "pl": raw_pl - self._dark_at("pl", self._ms["pl"]),
+        }
         status = Status()
         status.set_finished()
         return status

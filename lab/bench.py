@@ -35,8 +35,16 @@ class ReactorModel:
     the spectrum analysis). A returned key outside them (and ``failure``) is a ConfigurationError.
     """
 
-    def __init__(self, func, outcomes: tuple[str, ...], *, declared: bool, source: str,
-                 reference: str | None = None, digest: str | None = None):
+    def __init__(
+        self,
+        func,
+        outcomes: tuple[str, ...],
+        *,
+        declared: bool,
+        source: str,
+        reference: str | None = None,
+        digest: str | None = None,
+    ):
         self.func = func
         self.outcomes = outcomes
         self.declared = declared
@@ -49,13 +57,20 @@ class ReactorModel:
     def __call__(self, conditions: dict) -> dict:
         result = self.func(conditions)
         if not isinstance(result, dict):
-            raise ConfigurationError(f"returned {type(result).__name__}, expected a dict of outcomes",
-                                     source=self.source)
+            raise ConfigurationError(
+                f"returned {type(result).__name__}, expected a dict of outcomes", source=self.source
+            )
         allowed = (*self.outcomes, "failure")
         for key in result:
             if key not in allowed:
-                hint = "" if self.declared else "; declare its outcomes with OUTCOMES = [...] in the model's file"
-                raise ConfigurationError(f"returned {unknown_name_message(key, allowed)}{hint}", source=self.source)
+                hint = (
+                    ""
+                    if self.declared
+                    else "; declare its outcomes with OUTCOMES = [...] in the model's file"
+                )
+                raise ConfigurationError(
+                    f"returned {unknown_name_message(key, allowed)}{hint}", source=self.source
+                )
         return result
 
 
@@ -66,15 +81,22 @@ def _declared_outcomes(module, func, source: str) -> tuple[str, ...] | None:
         declared, where = getattr(module, "OUTCOMES", None), "OUTCOMES"
     if declared is None:
         return None
-    ok = isinstance(declared, (list, tuple)) and declared and all(
-        isinstance(n, str) and n.isidentifier() for n in declared)
+    ok = (
+        isinstance(declared, (list, tuple))
+        and declared
+        and all(isinstance(n, str) and n.isidentifier() for n in declared)
+    )
     if not ok:
-        raise ConfigurationError(f"must be a non-empty list of outcome names (identifiers), got {declared!r}",
-                                 source=source, key=where)
+        raise ConfigurationError(
+            f"must be a non-empty list of outcome names (identifiers), got {declared!r}",
+            source=source,
+            key=where,
+        )
     reserved = [n for n in declared if n in BOOKKEEPING and n != "failure"]
     if reserved:
-        raise ConfigurationError(f"{reserved[0]!r} is recorded by qdlab itself, not an outcome", source=source,
-                                 key=where)
+        raise ConfigurationError(
+            f"{reserved[0]!r} is recorded by qdlab itself, not an outcome", source=source, key=where
+        )
     return tuple(dict.fromkeys(n for n in declared if n != "failure"))
 
 
@@ -100,25 +122,41 @@ def load_reactor_model(ref: str) -> ReactorModel:
     if not callable(func):
         raise ConfigurationError(f"has no function {func_name!r}", source=str(path))
     declared = _declared_outcomes(module, func, str(path))
-    return ReactorModel(func, declared or figure_names(), declared=declared is not None, source=f"{path}:{func_name}",
-                        reference=f"{path.resolve()}:{func_name}", digest=digest)
+    return ReactorModel(
+        func,
+        declared or figure_names(),
+        declared=declared is not None,
+        source=f"{path}:{func_name}",
+        reference=f"{path.resolve()}:{func_name}",
+        digest=digest,
+    )
 
 
-def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]],
-                   world: Any | None = None) -> list[dict[str, Any]]:
+def _true_outcomes(
+    material: str, lab: LabConfig, setpoints: list[dict[str, Any]], world: Any | None = None
+) -> list[dict[str, Any]]:
     """Noise-free steady state at each set point (``Setpoints.as_dict()``); figures that do not exist
     are None. With ``world``, that simulated world's chemistry (its precursor lot: what the campaign's
     instrument measured, without noise); without, this lab's reactor and nominal stocks."""
     import simulators
 
-    conditions = [{"temperature": sp["temperature_c"], **{f"flow_{r}": q for r, q in sp["flows_ul_min"].items()}}
-                  for sp in setpoints]
+    conditions = [
+        {"temperature": sp["temperature_c"], **{f"flow_{r}": q for r, q in sp["flows_ul_min"].items()}}
+        for sp in setpoints
+    ]
     if world is not None:
         many = world.evaluate_many(conditions)
     else:
-        many = simulators.evaluate_many(material, conditions, reactor=simulators.ReactorGeometry(
-            reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
-            path_length_cm=lab.reactor.path_length), stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
+        many = simulators.evaluate_many(
+            material,
+            conditions,
+            reactor=simulators.ReactorGeometry(
+                reactor_volume_ul=lab.reactor.volume,
+                transfer_volume_ul=lab.reactor.transfer_volume,
+                path_length_cm=lab.reactor.path_length,
+            ),
+            stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+        )
     rows = []
     for i in range(len(conditions)):
         row = {}
@@ -129,8 +167,15 @@ def _true_outcomes(material: str, lab: LabConfig, setpoints: list[dict[str, Any]
     return rows
 
 
-def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budget: int,
-               reactor_model: str | None = None, hv_target: float | None = None) -> dict[str, Any]:
+def bench_task(
+    spec_data: dict,
+    lab_data: dict,
+    strategy: str,
+    repeat: int,
+    budget: int,
+    reactor_model: str | None = None,
+    hv_target: float | None = None,
+) -> dict[str, Any]:
     """One campaign; returns per-experiment true objective, reached flags and proposal latencies.
 
     A multi-objective campaign's "best true" is the hypervolume of the true outcomes run so far
@@ -160,11 +205,19 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
 
         trace = hypervolume_trace(objective, spec.outcome_constraints, true_outcomes)
         first = next((i + 1 for i, v in enumerate(trace) if hv_target is not None and v >= hv_target), None)
-        return {"strategy": strategy, "repeat": repeat, "seed": seed, "experiments_to_target": first,
-                "best_true": trace[-1] if trace else None, "best_true_trace": trace,
-                "proposal_latency_s": [r["latency_s"] for r in rows],
-                "failures": sum(1 for r in rows if r["measured"].get("failure")),
-                "wall_s": time.perf_counter() - started, "n_experiments": len(rows), "mean_true_objective": None}
+        return {
+            "strategy": strategy,
+            "repeat": repeat,
+            "seed": seed,
+            "experiments_to_target": first,
+            "best_true": trace[-1] if trace else None,
+            "best_true_trace": trace,
+            "proposal_latency_s": [r["latency_s"] for r in rows],
+            "failures": sum(1 for r in rows if r["measured"].get("failure")),
+            "wall_s": time.perf_counter() - started,
+            "n_experiments": len(rows),
+            "mean_true_objective": None,
+        }
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
     # the incumbent: the best *measured* experiment, scored on its true outcome
@@ -176,12 +229,19 @@ def bench_task(spec_data: dict, lab_data: dict, strategy: str, repeat: int, budg
             incumbents.append(tv)
         best_true.append(incumbents[-1] if incumbents else None)
     first = next((i + 1 for i, ok in enumerate(reached) if ok), None)
-    return {"strategy": strategy, "repeat": repeat, "seed": seed, "experiments_to_target": first,
-            "best_true": best_true[-1] if best_true else None, "best_true_trace": best_true,
-            "proposal_latency_s": [r["latency_s"] for r in rows],
-            "failures": sum(1 for r in rows if r["measured"].get("failure")),
-            "wall_s": time.perf_counter() - started, "n_experiments": len(rows),
-            "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan]))}
+    return {
+        "strategy": strategy,
+        "repeat": repeat,
+        "seed": seed,
+        "experiments_to_target": first,
+        "best_true": best_true[-1] if best_true else None,
+        "best_true_trace": best_true,
+        "proposal_latency_s": [r["latency_s"] for r in rows],
+        "failures": sum(1 for r in rows if r["measured"].get("failure")),
+        "wall_s": time.perf_counter() - started,
+        "n_experiments": len(rows),
+        "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan])),
+    }
 
 
 def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tuple[list[dict[str, Any]], Any]:
@@ -189,11 +249,25 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
     from lab.session import CampaignSession
 
     with tempfile.TemporaryDirectory(prefix="qdlab-bench-") as scratch:
-        session = CampaignSession(spec, lab, Path(scratch) / "c", campaign_source="bench", lab_source="bench",
-                                  run_engine_kwargs={"context_managers": []}, reactor_model=reactor_model)
+        session = CampaignSession(
+            spec,
+            lab,
+            Path(scratch) / "c",
+            campaign_source="bench",
+            lab_source="bench",
+            run_engine_kwargs={"context_managers": []},
+            reactor_model=reactor_model,
+        )
         result = session.run()
-    rows = [{"parameters": r.conditions, "setpoints": r.setpoints, "measured": r.outcome_row(),
-             "latency_s": r.decision.get("proposal_latency_s")} for r in result.records]
+    rows = [
+        {
+            "parameters": r.conditions,
+            "setpoints": r.setpoints,
+            "measured": r.outcome_row(),
+            "latency_s": r.decision.get("proposal_latency_s"),
+        }
+        for r in result.records
+    ]
     return rows, result.world
 
 
@@ -218,19 +292,33 @@ def summarise(results: list[dict[str, Any]], *, budget: int) -> dict[str, Any]:
             "median_experiments_to_target": statistics.median([budget + 1 if e is None else e for e in ett]),
             "reached": sum(e is not None for e in ett),
             "best_true": best,
-            "median_best_true": statistics.median([b for b in best if b is not None]) if any(
-                b is not None for b in best) else None,
-            "proposal_latency_s": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95),
-                                   "max": max(latencies) if latencies else None},
+            "median_best_true": statistics.median([b for b in best if b is not None])
+            if any(b is not None for b in best)
+            else None,
+            "proposal_latency_s": {
+                "p50": _percentile(latencies, 0.5),
+                "p95": _percentile(latencies, 0.95),
+                "max": max(latencies) if latencies else None,
+            },
             "failures": [r["failures"] for r in rs],
             "wall_s": sum(r["wall_s"] for r in rs),
         }
     return out
 
 
-def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repeats: int, budget: int,
-              scheduler: str | None = None, reactor_model: str | None = None, workers: int = 2,
-              on_done=None, first_repeat: int = 0) -> dict[str, Any]:
+def run_bench(
+    spec: CampaignSpec,
+    lab: LabConfig,
+    *,
+    strategies: list[str],
+    repeats: int,
+    budget: int,
+    scheduler: str | None = None,
+    reactor_model: str | None = None,
+    workers: int = 2,
+    on_done=None,
+    first_repeat: int = 0,
+) -> dict[str, Any]:
     """Run every (strategy, repeat) campaign on a Dask cluster and summarise. Repeats are numbered
     from ``first_repeat``: a later block of repeats meets fresh simulated worlds (held-out checks)."""
     from dask.distributed import as_completed
@@ -239,17 +327,28 @@ def run_bench(spec: CampaignSpec, lab: LabConfig, *, strategies: list[str], repe
     spec_data = json.loads(json.dumps(campaign_to_data(spec)))
     lab_data = json.loads(json.dumps(lab_to_data(lab)))
     with dask_client(scheduler, workers) as client:
-        futures = [client.submit(bench_task, spec_data, lab_data, s, r, budget, reactor_model, pure=False,
-                                 key=f"bench-{s}-{r}") for s in strategies
-                   for r in range(first_repeat, first_repeat + repeats)]
+        futures = [
+            client.submit(
+                bench_task, spec_data, lab_data, s, r, budget, reactor_model, pure=False, key=f"bench-{s}-{r}"
+            )
+            for s in strategies
+            for r in range(first_repeat, first_repeat + repeats)
+        ]
         results = []
         for future in as_completed(futures):
             results.append(future.result())
             if on_done:
                 on_done(results[-1])
-    return {"campaign": spec.name, "material": spec.material, "budget": budget, "repeats": repeats,
-            "first_repeat": first_repeat,
-            "reactor_model": reactor_model, "strategies": summarise(results, budget=budget), "runs": results}
+    return {
+        "campaign": spec.name,
+        "material": spec.material,
+        "budget": budget,
+        "repeats": repeats,
+        "first_repeat": first_repeat,
+        "reactor_model": reactor_model,
+        "strategies": summarise(results, budget=budget),
+        "runs": results,
+    }
 
 
 @contextlib.contextmanager
@@ -261,8 +360,9 @@ def dask_client(scheduler: str | None, workers: int):
     if scheduler:
         client, cluster = Client(scheduler), None
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        )
         client = Client(cluster)
     try:
         yield client
@@ -272,8 +372,9 @@ def dask_client(scheduler: str | None, workers: int):
             cluster.close()
 
 
-def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations: int, *,
-               proposals: int = 12) -> dict[str, float]:
+def latency_at(
+    spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations: int, *, proposals: int = 12
+) -> dict[str, float]:
     """Proposal latency (s) with ``n_observations`` already ingested: p50 and p95 over ``proposals``
     fresh optimisers (each fits its model from scratch, as a resumed campaign would), after one untimed
     warm-up proposal.
@@ -290,24 +391,34 @@ def latency_at(spec: CampaignSpec, lab: LabConfig, strategy: str, n_observations
     configure_numerics()
     stocks = {p.reagent: p.stock for p in lab.pumps.values()}
     names = [p.name for p in spec.search.parameters]
-    points = sample_points(spec, n_observations + proposals + 64)[-(n_observations + proposals):]
-    setpoints = [to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume,
-                              stocks_mM=stocks).as_dict() for values in points]
+    points = sample_points(spec, n_observations + proposals + 64)[-(n_observations + proposals) :]
+    setpoints = [
+        to_setpoints(
+            values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks
+        ).as_dict()
+        for values in points
+    ]
     truth = _true_outcomes(spec.material, lab, setpoints)
     known = set(campaign_row_outcomes(spec)) | {"failure"}  # the truth also holds conditions and internals
-    rows = [{**{n: values[n] for n in names}, **{k: v for k, v in outcomes.items() if k in known}}
-            for values, outcomes in zip(points, truth)]
+    rows = [
+        {**{n: values[n] for n in names}, **{k: v for k, v in outcomes.items() if k in known}}
+        for values, outcomes in zip(points, truth)
+    ]
     # one untimed proposal first: a campaign with this many observations has long since paid the
     # one-off costs (lazy imports inside BoTorch, first-call allocations) a fresh process pays here
     warm = optimizer_for(spec.model_copy(update={"strategy": strategy}))
-    warm.ingest(rows[proposals:proposals + n_observations])
+    warm.ingest(rows[proposals : proposals + n_observations])
     warm.suggest(1)
     latencies = []
     for k in range(proposals):
         optimizer = optimizer_for(spec.model_copy(update={"strategy": strategy}))
-        optimizer.ingest(rows[k:k + n_observations])
+        optimizer.ingest(rows[k : k + n_observations])
         t0 = time.perf_counter()
         optimizer.suggest(1)
         latencies.append(time.perf_counter() - t0)
-    return {"n_observations": n_observations, "p50": float(np.percentile(latencies, 50)),
-            "p95": float(np.percentile(latencies, 95)), "max": float(max(latencies))}
+    return {
+        "n_observations": n_observations,
+        "p50": float(np.percentile(latencies, 50)),
+        "p95": float(np.percentile(latencies, 95)),
+        "max": float(max(latencies)),
+    }

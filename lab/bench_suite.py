@@ -27,8 +27,14 @@ from lab.bench import bench_task, dask_client, summarise
 from models.benchmarks import SuiteEntry, function_problem, suite_entries
 from models.errors import ConfigurationError
 
-__all__ = ["function_task", "run_suite", "acceleration_factor", "enhancement_factor", "markdown_table",
-           "REFERENCES"]
+__all__ = [
+    "function_task",
+    "run_suite",
+    "acceleration_factor",
+    "enhancement_factor",
+    "markdown_table",
+    "REFERENCES",
+]
 
 REFERENCES = ("sobol", "random")
 _HV_SHARE = 0.9  # a multi-objective campaign's target: this share of the Sobol sample's front's hypervolume
@@ -52,9 +58,14 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
     problem = function_problem(name)
     seed = _problem_seed(name, repeat, 0)
     normals = np.random.default_rng(_problem_seed(name, repeat, 1)).standard_normal(budget)
-    optimizer = make_optimizer(strategy, parameters=list(problem.parameters), objective=problem.objective_spec(),
-                               seed=seed, outcome_constraints=problem.outcome_constraints() or None,
-                               outcomes=problem.outcomes())
+    optimizer = make_optimizer(
+        strategy,
+        parameters=list(problem.parameters),
+        objective=problem.objective_spec(),
+        seed=seed,
+        outcome_constraints=problem.outcome_constraints() or None,
+        outcomes=problem.outcomes(),
+    )
     _warm_up(problem, strategy, seed)
     started = time.perf_counter()
     latencies, trace, true_values = [], [], []
@@ -65,7 +76,7 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
         latencies.append(time.perf_counter() - t0)
         X = problem.to_array([point])
         truth, feasible = float(problem.evaluate_true(X)[0]), bool(problem.feasible(X)[0])
-        row = problem.observe(X, normals[k:k + 1])[0]
+        row = problem.observe(X, normals[k : k + 1])[0]
         optimizer.ingest([row])
         true_values.append(truth)
         if feasible and first is None and problem.reached(truth):
@@ -73,10 +84,19 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
         if feasible and problem.sign * row["y"] > best_observed:  # the constraints are observed noise-free
             best_observed, incumbent = problem.sign * row["y"], truth
         trace.append(incumbent)
-    return {"strategy": strategy, "repeat": repeat, "seed": seed, "experiments_to_target": first,
-            "best_true": trace[-1], "best_true_trace": trace, "proposal_latency_s": latencies, "failures": 0,
-            "wall_s": time.perf_counter() - started, "n_experiments": budget,
-            "mean_true_objective": float(np.mean(true_values))}
+    return {
+        "strategy": strategy,
+        "repeat": repeat,
+        "seed": seed,
+        "experiments_to_target": first,
+        "best_true": trace[-1],
+        "best_true_trace": trace,
+        "proposal_latency_s": latencies,
+        "failures": 0,
+        "wall_s": time.perf_counter() - started,
+        "n_experiments": budget,
+        "mean_true_objective": float(np.mean(true_values)),
+    }
 
 
 def _warm_up(problem, strategy: str, seed: int) -> None:
@@ -90,9 +110,14 @@ def _warm_up(problem, strategy: str, seed: int) -> None:
 
     n = 2 * problem.dimension + 2
     X = space_sample(problem.low, problem.high, 64)[-n:]
-    warm = make_optimizer(strategy, parameters=list(problem.parameters), objective=problem.objective_spec(),
-                          seed=seed, outcome_constraints=problem.outcome_constraints() or None,
-                          outcomes=problem.outcomes())
+    warm = make_optimizer(
+        strategy,
+        parameters=list(problem.parameters),
+        objective=problem.objective_spec(),
+        seed=seed,
+        outcome_constraints=problem.outcome_constraints() or None,
+        outcomes=problem.outcomes(),
+    )
     warm.ingest(problem.observe(X, np.zeros(n)))
     warm.suggest(1)
 
@@ -129,7 +154,11 @@ def enhancement_factor(algorithm: list[float], reference: list[float], median: f
     """EF = (y_alg(n) - y_med) / (y_ref(n) - y_med) at n = the budget: how much more of the way up from the
     median of the space the algorithm got than the reference (oriented median traces). None when the
     reference is not above the median, or either trace has no value."""
-    if not algorithm or not reference or not all(math.isfinite(v) for v in (algorithm[-1], reference[-1], median)):
+    if (
+        not algorithm
+        or not reference
+        or not all(math.isfinite(v) for v in (algorithm[-1], reference[-1], median))
+    ):
         return None
     gain = reference[-1] - median
     return (algorithm[-1] - median) / gain if gain > 0 else None
@@ -157,8 +186,11 @@ def _campaign_space(spec, lab) -> dict[str, float | None]:
     setpoints = []
     for values in points:
         try:
-            setpoints.append(to_setpoints(values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume,
-                                          stocks_mM=stocks).as_dict())
+            setpoints.append(
+                to_setpoints(
+                    values, kind=spec.search.kind, reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks
+                ).as_dict()
+            )
         except ValueError:  # outside what the stocks allow: no experiment there
             continue
     truth = _true_outcomes(spec.material, lab, setpoints)
@@ -183,15 +215,28 @@ def _skip_reason(entry: SuiteEntry, strategy: str, spec=None) -> str | None:
             from models.optimizers import make_optimizer
 
             p = function_problem(entry.name)
-            make_optimizer(strategy, parameters=list(p.parameters), objective=p.objective_spec(),
-                           outcome_constraints=p.outcome_constraints() or None, outcomes=p.outcomes())
+            make_optimizer(
+                strategy,
+                parameters=list(p.parameters),
+                objective=p.objective_spec(),
+                outcome_constraints=p.outcome_constraints() or None,
+                outcomes=p.outcomes(),
+            )
     except ConfigurationError as exc:
         return str(exc)
     return None
 
 
-def run_suite(selection: str, *, strategies: list[str], repeats: int, budget: int | None = None,
-              scheduler: str | None = None, workers: int = 2, on_done=None) -> dict[str, Any]:
+def run_suite(
+    selection: str,
+    *,
+    strategies: list[str],
+    repeats: int,
+    budget: int | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    on_done=None,
+) -> dict[str, Any]:
     """Every (problem, strategy, repeat) of suite ``selection`` on one Dask cluster, then the figures.
 
     ``budget`` overrides each problem's own. Strategies a problem cannot take are listed under
@@ -208,18 +253,38 @@ def run_suite(selection: str, *, strategies: list[str], repeats: int, budget: in
     jobs = []  # (problem, strategy, repeat, function, args)
     for entry in entries:
         b = budget or entry.budget
-        info: dict[str, Any] = {"kind": entry.kind, "split": entry.split, "dimension": entry.dimension,
-                                "budget": b, "noise": entry.noise, "target_rule": entry.target, "skipped": {}}
+        info: dict[str, Any] = {
+            "kind": entry.kind,
+            "split": entry.split,
+            "dimension": entry.dimension,
+            "budget": b,
+            "noise": entry.noise,
+            "target_rule": entry.target,
+            "skipped": {},
+        }
         if entry.kind == "function":
             p = function_problem(entry.name)
-            info.update(goal=p.goal, sign=p.sign, target=p.target, median=p.space_median, optimum=p.optimum,
-                        noise_sd=p.noise_sd, source=p.source)
+            info.update(
+                goal=p.goal,
+                sign=p.sign,
+                target=p.target,
+                median=p.space_median,
+                optimum=p.optimum,
+                noise_sd=p.noise_sd,
+                source=p.source,
+            )
             task, args = function_task, (entry.name,)
         else:
             spec, lab = _campaign_inputs(entry)
             space = _campaign_space(spec, lab)
-            info.update(goal="maximize", sign=1.0, target=space["hv_target"], median=space["median"],
-                        campaign=entry.campaign, material=spec.material)
+            info.update(
+                goal="maximize",
+                sign=1.0,
+                target=space["hv_target"],
+                median=space["median"],
+                campaign=entry.campaign,
+                material=spec.material,
+            )
             spec_data = json.loads(json.dumps(campaign_to_data(spec)))
             lab_data = json.loads(json.dumps(lab_to_data(lab)))
             task, args = bench_task, (spec_data, lab_data)
@@ -234,8 +299,10 @@ def run_suite(selection: str, *, strategies: list[str], repeats: int, budget: in
         problems[entry.name] = info
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in problems}
     with dask_client(scheduler, workers) as client:
-        futures = {client.submit(task, *args, pure=False, key=f"suite-{name}-{s}-{r}"): name
-                   for name, s, r, task, args in jobs}
+        futures = {
+            client.submit(task, *args, pure=False, key=f"suite-{name}-{s}-{r}"): name
+            for name, s, r, task, args in jobs
+        }
         for future in as_completed(futures):
             result = {"problem": futures[future], **future.result()}
             runs[result["problem"]].append(result)
@@ -244,16 +311,25 @@ def run_suite(selection: str, *, strategies: list[str], repeats: int, budget: in
     for name, info in problems.items():
         info["strategies"] = _figures(info, runs[name], strategies)
         info["runs"] = sorted(runs[name], key=lambda r: (r["strategy"], r["repeat"]))
-    return {"suite": selection, "strategies": strategies, "repeats": repeats, "budget_override": budget,
-            "references": list(REFERENCES), "wall_s": time.perf_counter() - started, "problems": problems}
+    return {
+        "suite": selection,
+        "strategies": strategies,
+        "repeats": repeats,
+        "budget_override": budget,
+        "references": list(REFERENCES),
+        "wall_s": time.perf_counter() - started,
+        "problems": problems,
+    }
 
 
 def _figures(info: dict[str, Any], runs: list[dict[str, Any]], order: list[str]) -> dict[str, Any]:
     budget, sign = info["budget"], info["sign"]
     ran = summarise(runs, budget=budget) if runs else {}
     out = {s: ran[s] for s in order if s in ran}
-    traces = {s: _median_trace([r["best_true_trace"] for r in runs if r["strategy"] == s], sign, budget)
-              for s in out}
+    traces = {
+        s: _median_trace([r["best_true_trace"] for r in runs if r["strategy"] == s], sign, budget)
+        for s in out
+    }
     median = None if info.get("median") is None else sign * info["median"]
     for s, figures in out.items():
         figures["success_rate"] = figures["reached"] / len(figures["experiments_to_target"])
@@ -261,8 +337,9 @@ def _figures(info: dict[str, Any], runs: list[dict[str, Any]], order: list[str])
         for ref in REFERENCES:
             if ref in traces:
                 figures[f"af_vs_{ref}"] = acceleration_factor(traces[s], traces[ref], budget)
-                figures[f"ef_vs_{ref}"] = None if median is None else enhancement_factor(traces[s], traces[ref],
-                                                                                        median)
+                figures[f"ef_vs_{ref}"] = (
+                    None if median is None else enhancement_factor(traces[s], traces[ref], median)
+                )
     return out
 
 
@@ -277,27 +354,41 @@ def _f(x: Any, digits: int = 3) -> str:
 
 def markdown_table(result: dict[str, Any]) -> str:
     """The suite's figures as one markdown table (and the skipped strategies with their reasons)."""
-    lines = [f"Suite `{result['suite']}`: {result['repeats']} repeats, {result['wall_s']:.0f} s wall.", "",
-             "| problem | split | d | budget | target | strategy | median exp. to target | success | "
-             "median best true | AF vs sobol | AF vs random | EF vs sobol | EF vs random | proposal s p50 | p95 |",
-             "|" + "---|" * 15]
+    lines = [
+        f"Suite `{result['suite']}`: {result['repeats']} repeats, {result['wall_s']:.0f} s wall.",
+        "",
+        "| problem | split | d | budget | target | strategy | median exp. to target | success | "
+        "median best true | AF vs sobol | AF vs random | EF vs sobol | EF vs random | proposal s p50 | p95 |",
+        "|" + "---|" * 15,
+    ]
     skipped = []
     for name, p in result["problems"].items():
         for s, f in p["strategies"].items():
             lat = f["proposal_latency_s"]
-            lines.append(f"| {name} | {p['split']} | {p['dimension']} | {p['budget']} | {_f(p['target'], 4)} | {s} | "
-                         f"{_f(f['median_experiments_to_target'])} | {f['reached']}/{len(f['experiments_to_target'])} | "
-                         f"{_f(f['median_best_true'], 4)} | {_f(f.get('af_vs_sobol'))} | {_f(f.get('af_vs_random'))} | "
-                         f"{_f(f.get('ef_vs_sobol'))} | {_f(f.get('ef_vs_random'))} | {_f(lat['p50'], 2)} | "
-                         f"{_f(lat['p95'], 2)} |")
+            lines.append(
+                f"| {name} | {p['split']} | {p['dimension']} | {p['budget']} | {_f(p['target'], 4)} | {s} | "
+                f"{_f(f['median_experiments_to_target'])} | {f['reached']}/{len(f['experiments_to_target'])} | "
+                f"{_f(f['median_best_true'], 4)} | {_f(f.get('af_vs_sobol'))} | {_f(f.get('af_vs_random'))} | "
+                f"{_f(f.get('ef_vs_sobol'))} | {_f(f.get('ef_vs_random'))} | {_f(lat['p50'], 2)} | "
+                f"{_f(lat['p95'], 2)} |"
+            )
         skipped += [f"- {name}, {s}: {why}" for s, why in p["skipped"].items()]
     if skipped:
         lines += ["", "Skipped:", *skipped]
     return "\n".join(lines) + "\n"
 
 
-def suite_command(selection: str, *, strategies: str, repeats: int, budget: int | None, scheduler: str | None,
-                  workers: int, out, json_out: bool) -> None:
+def suite_command(
+    selection: str,
+    *,
+    strategies: str,
+    repeats: int,
+    budget: int | None,
+    scheduler: str | None,
+    workers: int,
+    out,
+    json_out: bool,
+) -> None:
     """``qdlab bench --suite``: progress on stderr, the table; with ``out`` (a .json path) also the .md and
     .png beside it; with ``json_out`` the figures (without the runs) on stdout."""
     from lab.console import campaign_progress, emit_json, err
@@ -308,18 +399,31 @@ def suite_command(selection: str, *, strategies: str, repeats: int, budget: int 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [s for s in names if s not in STRATEGIES]
     if unknown or not names:
-        raise ConfigurationError(f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
-                                 source="--strategies")
+        raise ConfigurationError(
+            f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
+            source="--strategies",
+        )
     with campaign_progress() as progress:
         task = progress.add_task(f"suite {selection}", total=len(entries) * len(names) * repeats, status="")
 
         def on_done(r: dict) -> None:
             e = r["experiments_to_target"]
-            progress.update(task, advance=1, status=f"{r['problem']} {r['strategy']} #{r['repeat']}: " + (
-                "target not reached" if e is None else f"target at experiment {e}"))
+            progress.update(
+                task,
+                advance=1,
+                status=f"{r['problem']} {r['strategy']} #{r['repeat']}: "
+                + ("target not reached" if e is None else f"target at experiment {e}"),
+            )
 
-        result = run_suite(selection, strategies=names, repeats=repeats, budget=budget, scheduler=scheduler,
-                           workers=workers, on_done=on_done)
+        result = run_suite(
+            selection,
+            strategies=names,
+            repeats=repeats,
+            budget=budget,
+            scheduler=scheduler,
+            workers=workers,
+            on_done=on_done,
+        )
         skipped_runs = sum(len(p["skipped"]) for p in result["problems"].values()) * repeats
         progress.update(task, advance=skipped_runs)
     table = markdown_table(result)
@@ -332,8 +436,18 @@ def suite_command(selection: str, *, strategies: str, repeats: int, budget: int 
         out.write_text(json.dumps(result, indent=1))
         out.with_suffix(".md").write_text(table)
         plot_suite(result, out.with_suffix(".png"))
-        console.print(f"wrote {out}, {out.with_suffix('.md')} and {out.with_suffix('.png')}", markup=False,
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"wrote {out}, {out.with_suffix('.md')} and {out.with_suffix('.png')}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if json_out:
-        emit_json({**result, "problems": {n: {k: v for k, v in p.items() if k != "runs"}
-                                          for n, p in result["problems"].items()}})
+        emit_json(
+            {
+                **result,
+                "problems": {
+                    n: {k: v for k, v in p.items() if k != "runs"} for n, p in result["problems"].items()
+                },
+            }
+        )

@@ -19,9 +19,17 @@ from typing import Any
 
 __all__ = ["find_chromium", "inspect_page", "PageCheck"]
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-         "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+]
 
 
 def find_chromium() -> str | None:
@@ -66,8 +74,9 @@ class _Session:
                 return
 
 
-def inspect_page(html_path: Path, *, width: int = 1200, height: int = 900, full_page: bool = True,
-                 timeout_s: float = 60.0) -> PageCheck:
+def inspect_page(
+    html_path: Path, *, width: int = 1200, height: int = 900, full_page: bool = True, timeout_s: float = 60.0
+) -> PageCheck:
     """Open ``html_path`` in headless Chromium; report console messages, images and a PNG screenshot."""
     from websockets.sync.client import connect
 
@@ -78,8 +87,17 @@ def inspect_page(html_path: Path, *, width: int = 1200, height: int = 900, full_
     # Chromium's helper processes may still be writing the profile after the browser has exited;
     # a leftover in /tmp must not fail the check (it did once under load: "Directory not empty").
     with tempfile.TemporaryDirectory(prefix="qdlab-chromium-", ignore_cleanup_errors=True) as profile:
-        proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                chromium,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + timeout_s
@@ -90,7 +108,9 @@ def inspect_page(html_path: Path, *, width: int = 1200, height: int = 900, full_
             port = port_file.read_text().split()[0]
             import urllib.request
 
-            targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
+            targets = json.loads(
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read()
+            )
             page = next(t for t in targets if t.get("type") == "page")
             with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout_s) as ws:
                 s = _Session(ws)
@@ -98,20 +118,33 @@ def inspect_page(html_path: Path, *, width: int = 1200, height: int = 900, full_
                     s.call(f"{domain}.enable")
                 s.call("Page.navigate", {"url": url})
                 for _ in range(int(timeout_s * 10)):
-                    state = s.call("Runtime.evaluate", {"expression": "document.readyState", "returnByValue": True})
+                    state = s.call(
+                        "Runtime.evaluate", {"expression": "document.readyState", "returnByValue": True}
+                    )
                     if state["result"].get("value") == "complete":
                         break
                     time.sleep(0.1)
                 s.drain(0.5)
-                probe = ("JSON.stringify({title: document.title, images: Array.from(document.images).map(i => "
-                         "({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight, complete: i.complete})), "
-                         "height: document.documentElement.scrollHeight})")
-                info = json.loads(s.call("Runtime.evaluate", {"expression": probe, "returnByValue": True})
-                                  ["result"]["value"])
+                probe = (
+                    "JSON.stringify({title: document.title, images: Array.from(document.images).map(i => "
+                    "({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight, complete: i.complete})), "
+                    "height: document.documentElement.scrollHeight})"
+                )
+                info = json.loads(
+                    s.call("Runtime.evaluate", {"expression": probe, "returnByValue": True})["result"][
+                        "value"
+                    ]
+                )
                 shot_params: dict[str, Any] = {"format": "png"}
                 if full_page:
                     shot_params["captureBeyondViewport"] = True
-                    shot_params["clip"] = {"x": 0, "y": 0, "width": width, "height": info["height"], "scale": 1}
+                    shot_params["clip"] = {
+                        "x": 0,
+                        "y": 0,
+                        "width": width,
+                        "height": info["height"],
+                        "scale": 1,
+                    }
                 shot = base64.b64decode(s.call("Page.captureScreenshot", shot_params)["data"])
                 s.drain(0.2)
         finally:
@@ -125,13 +158,16 @@ def inspect_page(html_path: Path, *, width: int = 1200, height: int = 900, full_
     for ev in s.events:
         method, params = ev.get("method"), ev.get("params", {})
         if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
-            console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+            console.append(
+                " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            )
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
             console.append(params["entry"].get("text", ""))
         elif method == "Runtime.exceptionThrown":
             exceptions.append(params.get("exceptionDetails", {}).get("text", "exception"))
-    return PageCheck(console=console, exceptions=exceptions, images=info["images"], title=info["title"],
-                     screenshot=shot)
+    return PageCheck(
+        console=console, exceptions=exceptions, images=info["images"], title=info["title"], screenshot=shot
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -20,8 +20,12 @@ from models.errors import ConfigurationError, LogError, LogWriteError, QdlabErro
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Self-driving flow synthesis of colloidal quantum dots.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Self-driving flow synthesis of colloidal quantum dots.",
+)
 
 
 def _sim_lab_path(material: str) -> Path:
@@ -38,17 +42,37 @@ def run(
     campaign: Annotated[Path, typer.Argument(help="campaign TOML file")],
     lab: Annotated[Optional[Path], typer.Option("--lab", help="lab TOML file (real or emulated rig)")] = None,
     sim: Annotated[bool, typer.Option("--sim", help="run against the simulated reactor")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", help="campaign directory (default runs/NAME)")] = None,
-    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments to carry through")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="seed of optimiser and simulator")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="campaign directory (default runs/NAME)")
+    ] = None,
+    budget: Annotated[
+        Optional[int], typer.Option("--budget", min=1, help="experiments to carry through")
+    ] = None,
+    seed: Annotated[
+        Optional[int], typer.Option("--seed", min=0, help="seed of optimiser and simulator")
+    ] = None,
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
-    force: Annotated[bool, typer.Option("--force", help="replace a campaign already in --out (moved aside to "
-                                                         "DIR.replaced-<time>, never deleted)")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="replace a campaign already in --out (moved aside to DIR.replaced-<time>, never deleted)",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
-    tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream the documents to this Tiled "
-                                                              "server, e.g. http://localhost:8000")] = None,
-    reactor_model: Annotated[Optional[str], typer.Option(
-        "--reactor-model", help="PATH.py:FUNC, your steady-state model in place of the simulator's chemistry")] = None,
+    tiled: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tiled", help="also stream the documents to this Tiled server, e.g. http://localhost:8000"
+        ),
+    ] = None,
+    reactor_model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--reactor-model",
+            help="PATH.py:FUNC, your steady-state model in place of the simulator's chemistry",
+        ),
+    ] = None,
 ) -> None:
     """Run a campaign on a simulated (--sim) or real (--lab) rig."""
     from lab.files import load_campaign, load_lab
@@ -67,15 +91,24 @@ def run(
     lab_path = _sim_lab_path(spec.material) if sim else lab
     lab_cfg = load_lab(lab_path)
     if model is not None and any(p.type != "sim" for p in lab_cfg.pumps.values()):
-        raise ConfigurationError("--reactor-model replaces the simulator: use it with --sim or a simulated lab",
-                                 source="--reactor-model")
+        raise ConfigurationError(
+            "--reactor-model replaces the simulator: use it with --sim or a simulated lab",
+            source="--reactor-model",
+        )
     directory = out or Path("runs") / spec.name
     target = check_out_dir(directory, force=force)  # holds a campaign it replaces by its lock from here
     try:
         from lab.session import CampaignSession  # torch, BoTorch, bluesky: only once the files are good
 
-        session = CampaignSession(spec, lab_cfg, directory, campaign_source=str(campaign),
-                                  lab_source=str(lab_path), realtime=realtime, reactor_model=model)
+        session = CampaignSession(
+            spec,
+            lab_cfg,
+            directory,
+            campaign_source=str(campaign),
+            lab_source=str(lab_path),
+            realtime=realtime,
+            reactor_model=model,
+        )
         session.preflight(fresh=True)  # before the progress bar: a refused campaign prints one line only
         sink = None
         if tiled:
@@ -87,24 +120,38 @@ def run(
     finally:
         target.release()
     if moved is not None:
-        err.print(f"moved the campaign that was in {directory} aside to {moved}", soft_wrap=True, markup=False,
-                  highlight=False)
+        err.print(
+            f"moved the campaign that was in {directory} aside to {moved}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
     if tiled:
         from lab.tiled import shown
 
-        err.print(f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id}", markup=False, soft_wrap=True)
+        err.print(
+            f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id}",
+            markup=False,
+            soft_wrap=True,
+        )
     _run_streaming(session, json_out, sink)
 
 
 @app.command()
 def resume(
     directory: Annotated[Path, typer.Argument(help="campaign directory to continue")],
-    budget: Annotated[Optional[int], typer.Option(
-        "--budget", min=1, help="extend (or set) the budget to N experiments; recorded in the log")] = None,
+    budget: Annotated[
+        Optional[int],
+        typer.Option(
+            "--budget", min=1, help="extend (or set) the budget to N experiments; recorded in the log"
+        ),
+    ] = None,
     realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")] = False,
-    tiled: Annotated[Optional[str], typer.Option("--tiled", help="also stream to this Tiled server; runs "
-                                                              "it lacks are sent first")] = None,
+    tiled: Annotated[
+        Optional[str],
+        typer.Option("--tiled", help="also stream to this Tiled server; runs it lacks are sent first"),
+    ] = None,
 ) -> None:
     """Continue a campaign that stopped (crash, Ctrl-C, power cut) from its log alone; --budget extends one,
     finished or not."""
@@ -112,11 +159,17 @@ def resume(
 
     session = open_for_resume(directory, budget=budget, realtime=realtime)
     if session.reactor_model is not None:
-        err.print(f"reactor model: {session.reactor_model.source} (as the campaign ran)", soft_wrap=True,
-                  highlight=False, markup=False)
+        err.print(
+            f"reactor model: {session.reactor_model.source} (as the campaign ran)",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
     if session.budget_changed_from is not None:
-        err.print(f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments "
-                  "(recorded in the log; campaign.toml stays as it began)")
+        err.print(
+            f"budget: {session.budget_changed_from} -> {session.spec.budget} experiments "
+            "(recorded in the log; campaign.toml stays as it began)"
+        )
     sink = None
     if tiled:
         from lab.tiled import TiledSink, shown
@@ -124,8 +177,12 @@ def resume(
         sink = TiledSink(tiled, directory, session.spec.id).connect()
         synced = sink.backfill()
         session.subscribers.append(sink)
-        err.print(f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id} (first the log: "
-                  f"{synced.line()})", markup=False, soft_wrap=True)
+        err.print(
+            f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id} (first the log: "
+            f"{synced.line()})",
+            markup=False,
+            soft_wrap=True,
+        )
     _run_streaming(session, json_out, sink, resume=True)
 
 
@@ -149,10 +206,14 @@ def sync(
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LogError(f"{directory}: a qdlab process is running this campaign; sync it once that ends "
-                           "(or continue it with qdlab resume DIR --tiled URI)") from None
+            raise LogError(
+                f"{directory}: a qdlab process is running this campaign; sync it once that ends "
+                "(or continue it with qdlab resume DIR --tiled URI)"
+            ) from None
         result = TiledSink(tiled, directory, spec.id).connect().backfill()
-    out.print(f"Tiled at {shown(tiled)}, campaign id {spec.id}: {result.line()}", markup=False, soft_wrap=True)
+    out.print(
+        f"Tiled at {shown(tiled)}, campaign id {spec.id}: {result.line()}", markup=False, soft_wrap=True
+    )
 
 
 def _run_streaming(session, json_out: bool, sink, *, resume: bool = False) -> None:
@@ -191,8 +252,14 @@ def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
 
     session.progress = on_progress
     try:
-        with Live(line, console=err, refresh_per_second=2, transient=False, redirect_stdout=False,
-                  redirect_stderr=False):
+        with Live(
+            line,
+            console=err,
+            refresh_per_second=2,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ):
             result = session.run(resume=resume)
     finally:
         if not err.is_terminal:  # rich ends a live line with a newline on a terminal only
@@ -225,22 +292,32 @@ def _summarise(result, json_out: bool) -> None:
         console.print(outcome_table("its outcomes", {k: v for k, v in best.outcomes.items()}))
     if json_out:
         last = usage[-1] if usage else None
-        emit_json({"directory": str(result.directory), "experiments": len(result.records),
-                   "best": None if best is None else {"index": best.index, "conditions": best.conditions,
-                                                      "outcomes": best.outcomes},
-                   "reached_at": target,
-                   "reactor_s": None if last is None else last.cumulative_reactor_s,
-                   "reagents_ul": None if last is None else last.cumulative_reagents_ul})
+        emit_json(
+            {
+                "directory": str(result.directory),
+                "experiments": len(result.records),
+                "best": None
+                if best is None
+                else {"index": best.index, "conditions": best.conditions, "outcomes": best.outcomes},
+                "reached_at": target,
+                "reactor_s": None if last is None else last.cumulative_reactor_s,
+                "reagents_ul": None if last is None else last.cumulative_reagents_ul,
+            }
+        )
 
 
 @app.command()
 def refill(
     directory: Annotated[Path, typer.Argument(help="campaign directory waiting for a refill")],
-    pump: Annotated[Optional[list[str]], typer.Option("--pump", help="pump refilled (repeatable; default: "
-                                                                     "every pump the campaign waits for)")] = None,
+    pump: Annotated[
+        Optional[list[str]],
+        typer.Option("--pump", help="pump refilled (repeatable; default: every pump the campaign waits for)"),
+    ] = None,
     every: Annotated[bool, typer.Option("--all", help="every pump of the lab was refilled")] = False,
-    volume: Annotated[Optional[str], typer.Option("--volume", help="what each syringe now holds, e.g. "
-                                                                   "\"8 mL\" (default: full)")] = None,
+    volume: Annotated[
+        Optional[str],
+        typer.Option("--volume", help='what each syringe now holds, e.g. "8 mL" (default: full)'),
+    ] = None,
 ) -> None:
     """Tell a campaign waiting for a syringe refill that it was refilled, so it continues."""
     from lab.refill import request_refill
@@ -254,8 +331,12 @@ def refill(
 def replay(
     directory: Annotated[Optional[Path], typer.Argument(help="campaign directory (or use --tiled)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
-    tiled: Annotated[Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")] = None,
-    campaign_id: Annotated[Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")] = None,
+    tiled: Annotated[
+        Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")
+    ] = None,
+    campaign_id: Annotated[
+        Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")
+    ] = None,
 ) -> None:
     """Rebuild a campaign from its log and re-derive every decision."""
     from lab.replay import replay_data
@@ -267,32 +348,52 @@ def replay(
         return
     from rich.table import Table
 
-    table = Table(title=f"{result['campaign']['name']} ({result['campaign']['strategy']}, seed "
-                        f"{result['campaign']['seed']}, budget {result['campaign']['budget']})")
+    table = Table(
+        title=f"{result['campaign']['name']} ({result['campaign']['strategy']}, seed "
+        f"{result['campaign']['seed']}, budget {result['campaign']['budget']})"
+    )
     names = list(result["experiments"][0]["conditions"]) if result["experiments"] else []
     for col in ["#", *names, "PL nm", "FWHM nm", "PLQY", "objective", "failure"]:
         table.add_column(col, justify="right")
     for e in result["experiments"]:
         o = e["outcomes"]
-        table.add_row(str(e["index"]), *[fmt(e["conditions"][n]) for n in names], fmt(o.get("pl_peak_nm")),
-                      fmt(o.get("pl_fwhm_nm")), fmt(o.get("plqy"), 3), fmt(o.get("objective"), 3),
-                      o.get("failure") or "")
+        table.add_row(
+            str(e["index"]),
+            *[fmt(e["conditions"][n]) for n in names],
+            fmt(o.get("pl_peak_nm")),
+            fmt(o.get("pl_fwhm_nm")),
+            fmt(o.get("plqy"), 3),
+            fmt(o.get("objective"), 3),
+            o.get("failure") or "",
+        )
     out.print(table)
     if result["best"]:
         out.print(f"best: experiment {result['best']['index']}")
     if result["has_target"]:
-        out.print(f"target reached at experiment {result['reached_at']}" if result["reached_at"] is not None
-                  else "target not reached")
-    out.print("decisions: all re-derived identically" if not result["divergences"]
-              else f"[red]{len(result['divergences'])} divergence(s)[/]: {result['divergences'][:3]}")
+        out.print(
+            f"target reached at experiment {result['reached_at']}"
+            if result["reached_at"] is not None
+            else "target not reached"
+        )
+    out.print(
+        "decisions: all re-derived identically"
+        if not result["divergences"]
+        else f"[red]{len(result['divergences'])} divergence(s)[/]: {result['divergences'][:3]}"
+    )
 
 
 @app.command()
 def report(
-    directory: Annotated[Optional[Path], typer.Argument(help="campaign directory (with --tiled: where to write; "
-                                                            "default reports/CAMPAIGN_ID)")] = None,
-    tiled: Annotated[Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")] = None,
-    campaign_id: Annotated[Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")] = None,
+    directory: Annotated[
+        Optional[Path],
+        typer.Argument(help="campaign directory (with --tiled: where to write; default reports/CAMPAIGN_ID)"),
+    ] = None,
+    tiled: Annotated[
+        Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")
+    ] = None,
+    campaign_id: Annotated[
+        Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
 ) -> None:
     """Write DIR/report.html (self-contained) and DIR/plots/*.png, and print a summary."""
@@ -307,15 +408,22 @@ def watch(
     once: Annotated[bool, typer.Option("--once", help="print the current state and exit")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds between looks")] = 1.0,
     json_out: Annotated[bool, typer.Option("--json", help="the final state as JSON on stdout")] = False,
-    stale_after: Annotated[Optional[float], typer.Option(
-        "--stale-after", min=1.0, help="seconds without a new document before an unfinished campaign "
-                                       "counts as stopped (default: the longest an experiment can take)")] = None,
+    stale_after: Annotated[
+        Optional[float],
+        typer.Option(
+            "--stale-after",
+            min=1.0,
+            help="seconds without a new document before an unfinished campaign "
+            "counts as stopped (default: the longest an experiment can take)",
+        ),
+    ] = None,
 ) -> None:
     """Follow a campaign from another terminal: waits for it to appear, exits once it has finished or stopped."""
     from lab.watch import watch as do_watch
 
-    state = do_watch(directory, once=once, interval_s=interval, stale_after_s=stale_after,
-                     console=err if json_out else out)
+    state = do_watch(
+        directory, once=once, interval_s=interval, stale_after_s=stale_after, console=err if json_out else out
+    )
     if json_out:
         emit_json(state.as_dict())
 
@@ -325,12 +433,20 @@ def simulate(
     material: Annotated[str, typer.Option("--material", help="CdSe, PbS, InP or CsPbBr3")] = "CdSe",
     describe: Annotated[bool, typer.Option("--describe", help="list the settable conditions")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE (repeatable)")] = None,
-    input_csv: Annotated[Optional[Path], typer.Option("--input", help="CSV of conditions, one row each")] = None,
-    noisy: Annotated[bool, typer.Option("--noisy", help="a noisy measurement instead of the true state")] = False,
+    input_csv: Annotated[
+        Optional[Path], typer.Option("--input", help="CSV of conditions, one row each")
+    ] = None,
+    noisy: Annotated[
+        bool, typer.Option("--noisy", help="a noisy measurement instead of the true state")
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
-    benchmark: Annotated[int, typer.Option("--benchmark", min=0, help="time N vectorised steady-state "
-                                                                       "evaluations and print the rate")] = 0,
+    benchmark: Annotated[
+        int,
+        typer.Option(
+            "--benchmark", min=0, help="time N vectorised steady-state evaluations and print the rate"
+        ),
+    ] = 0,
 ) -> None:
     """Evaluate the simulated reactor at given conditions."""
     from lab.simulate import run_benchmark, run_simulate
@@ -338,47 +454,94 @@ def simulate(
     if benchmark:
         run_benchmark(material=material, n=benchmark, seed=seed, json_out=json_out)
         return
-    run_simulate(material=material, describe=describe, assignments=set_ or [], input_csv=input_csv,
-                 noisy=noisy, seed=seed, json_out=json_out)
+    run_simulate(
+        material=material,
+        describe=describe,
+        assignments=set_ or [],
+        input_csv=input_csv,
+        noisy=noisy,
+        seed=seed,
+        json_out=json_out,
+    )
 
 
 @app.command()
 def emulate(
-    device: Annotated[str, typer.Argument(help="ne1000 (syringe pumps) or tc (Modbus temperature controller)")],
-    link: Annotated[Path, typer.Option("--link", help="symlink to the pseudo-terminal, e.g. /tmp/qdlab-ne1000")],
-    address: Annotated[Optional[list[int]], typer.Option("--address", help="ne1000: pump address (repeatable)")] = None,
-    fault: Annotated[Optional[list[str]], typer.Option("--fault", help="drop:P garble:P delay:S hang-after:N "
-                                                                        "stall-after:N power-cycle-after:N")] = None,
-    speed: Annotated[float, typer.Option("--speed", help="the emulated world's clock, times real time")] = 1.0,
+    device: Annotated[
+        str, typer.Argument(help="ne1000 (syringe pumps) or tc (Modbus temperature controller)")
+    ],
+    link: Annotated[
+        Path, typer.Option("--link", help="symlink to the pseudo-terminal, e.g. /tmp/qdlab-ne1000")
+    ],
+    address: Annotated[
+        Optional[list[int]], typer.Option("--address", help="ne1000: pump address (repeatable)")
+    ] = None,
+    fault: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--fault", help="drop:P garble:P delay:S hang-after:N stall-after:N power-cycle-after:N"
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", help="the emulated world's clock, times real time")
+    ] = 1.0,
     material: Annotated[str, typer.Option("--material", help="material of the emulated world")] = "CdSe",
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
 ) -> None:
     """Serve a wire-level emulator on a pseudo-terminal until Ctrl-C."""
     from lab.emulate import serve_forever
 
-    serve_forever(device, link=link, addresses=address or [], speed=speed, faults=fault or [], seed=seed,
-                  material=material, announce=err.print)
+    serve_forever(
+        device,
+        link=link,
+        addresses=address or [],
+        speed=speed,
+        faults=fault or [],
+        seed=seed,
+        material=material,
+        announce=err.print,
+    )
 
 
 @app.command()
 def bench(
     campaign: Annotated[Optional[Path], typer.Option("--campaign", help="campaign TOML file")] = None,
-    suite: Annotated[Optional[str], typer.Option("--suite", help="a benchmark suite (tuning, reporting, independent, "
-                                                             "all, functions, smoke) or problems, comma-separated "
-                                                             "(docs/benchmarks.md)")] = None,
+    suite: Annotated[
+        Optional[str],
+        typer.Option(
+            "--suite",
+            help="a benchmark suite (tuning, reporting, independent, "
+            "all, functions, smoke) or problems, comma-separated "
+            "(docs/benchmarks.md)",
+        ),
+    ] = None,
     strategies: Annotated[str, typer.Option("--strategies", help="comma-separated")] = "botorch,sobol,random",
     repeats: Annotated[int, typer.Option("--repeats", min=1)] = 5,
-    first_repeat: Annotated[int, typer.Option("--first-repeat", min=0, help="number repeats from here (fresh "
-                                                                           "worlds for a held-out check)")] = 0,
+    first_repeat: Annotated[
+        int,
+        typer.Option(
+            "--first-repeat", min=0, help="number repeats from here (fresh worlds for a held-out check)"
+        ),
+    ] = 0,
     budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments per campaign")] = None,
-    lab: Annotated[Optional[Path], typer.Option("--lab", help="lab TOML (default: the simulated lab)")] = None,
-    reactor_model: Annotated[Optional[str], typer.Option("--reactor-model", help="PATH.py:FUNC steady-state model")] = None,
+    lab: Annotated[
+        Optional[Path], typer.Option("--lab", help="lab TOML (default: the simulated lab)")
+    ] = None,
+    reactor_model: Annotated[
+        Optional[str], typer.Option("--reactor-model", help="PATH.py:FUNC steady-state model")
+    ] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="local Dask workers")] = 2,
-    out: Annotated[Optional[Path], typer.Option("--out", help="write the JSON result here (and a .png plot)")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="write the JSON result here (and a .png plot)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
-    latency_observations: Annotated[int, typer.Option(
-        "--latency-observations", min=0, help="also time proposals with this many observations (0: skip)")] = 100,
+    latency_observations: Annotated[
+        int,
+        typer.Option(
+            "--latency-observations", min=0, help="also time proposals with this many observations (0: skip)"
+        ),
+    ] = 100,
 ) -> None:
     """Compare strategies on simulated campaigns or a benchmark suite (simulated time, parallel on Dask)."""
     import json as _json
@@ -387,12 +550,21 @@ def bench(
         raise ConfigurationError("give one of --campaign FILE or --suite NAME", source="bench")
     if suite is not None:
         if reactor_model or lab or first_repeat:
-            raise ConfigurationError("--reactor-model, --lab and --first-repeat apply to --campaign only",
-                                     source="--suite")
+            raise ConfigurationError(
+                "--reactor-model, --lab and --first-repeat apply to --campaign only", source="--suite"
+            )
         from lab.bench_suite import suite_command
 
-        suite_command(suite, strategies=strategies, repeats=repeats, budget=budget, scheduler=scheduler,
-                      workers=workers, out=out, json_out=json_out)
+        suite_command(
+            suite,
+            strategies=strategies,
+            repeats=repeats,
+            budget=budget,
+            scheduler=scheduler,
+            workers=workers,
+            out=out,
+            json_out=json_out,
+        )
         return
 
     from lab.bench import load_reactor_model, run_bench
@@ -406,12 +578,16 @@ def bench(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [s for s in names if s not in STRATEGIES]
     if unknown or not names:
-        raise ConfigurationError(f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
-                                 source="--strategies")
+        raise ConfigurationError(
+            f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
+            source="--strategies",
+        )
     lab_path = lab or _sim_lab_path(spec.material)
     lab_cfg = load_lab(lab_path)
     if any(p.type != "sim" for p in lab_cfg.pumps.values()):
-        raise ConfigurationError("bench runs simulated campaigns only; give a simulated lab", source=str(lab_path))
+        raise ConfigurationError(
+            "bench runs simulated campaigns only; give a simulated lab", source=str(lab_path)
+        )
     budget = budget or spec.budget
     total = len(names) * repeats
     with campaign_progress() as progress:
@@ -419,28 +595,56 @@ def bench(
 
         def on_done(r: dict) -> None:
             reached = r["experiments_to_target"]
-            progress.update(task, advance=1, status=f"{r['strategy']} #{r['repeat']}: " + (
-                "target not reached" if reached is None else f"target at experiment {reached}"))
+            progress.update(
+                task,
+                advance=1,
+                status=f"{r['strategy']} #{r['repeat']}: "
+                + ("target not reached" if reached is None else f"target at experiment {reached}"),
+            )
 
-        result = run_bench(spec, lab_cfg, strategies=names, repeats=repeats, budget=budget, scheduler=scheduler,
-                           reactor_model=reactor_model, workers=workers, on_done=on_done, first_repeat=first_repeat)
+        result = run_bench(
+            spec,
+            lab_cfg,
+            strategies=names,
+            repeats=repeats,
+            budget=budget,
+            scheduler=scheduler,
+            reactor_model=reactor_model,
+            workers=workers,
+            on_done=on_done,
+            first_repeat=first_repeat,
+        )
     if latency_observations and not reactor_model:
         from lab.bench import latency_at
 
         for name in names:
-            result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(spec, lab_cfg, name,
-                                                                              latency_observations)
+            result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(
+                spec, lab_cfg, name, latency_observations
+            )
     from rich.table import Table
 
     table = Table(title=f"{spec.name}: {repeats} repeats, budget {budget}")
-    for col in ("strategy", "median exp. to target", "reached", "median best true", "latency p50 s",
-                "latency p95 s", f"p95 s at {latency_observations} obs."):
+    for col in (
+        "strategy",
+        "median exp. to target",
+        "reached",
+        "median best true",
+        "latency p50 s",
+        "latency p95 s",
+        f"p95 s at {latency_observations} obs.",
+    ):
         table.add_column(col, justify="right")
     for name, s in result["strategies"].items():
         at_n = s.get("proposal_latency_at_n_s", {}).get("p95")
-        table.add_row(name, fmt(s["median_experiments_to_target"]), f"{s['reached']}/{repeats}",
-                      fmt(s["median_best_true"]), fmt(s["proposal_latency_s"]["p50"], 3),
-                      fmt(s["proposal_latency_s"]["p95"], 3), fmt(at_n, 3))
+        table.add_row(
+            name,
+            fmt(s["median_experiments_to_target"]),
+            f"{s['reached']}/{repeats}",
+            fmt(s["median_best_true"]),
+            fmt(s["proposal_latency_s"]["p50"], 3),
+            fmt(s["proposal_latency_s"]["p95"], 3),
+            fmt(at_n, 3),
+        )
     console = err if json_out else out_console
     console.print(table)
     if out:

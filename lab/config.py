@@ -8,8 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.validation import MAX_LIST_ITEMS, MAX_TEXT_CHARS, quantity
 
-__all__ = ["LabConfig", "ReactorConfig", "PumpConfig", "HeaterConfig", "SpectrometerConfig", "EmulatorConfig",
-           "WATCHDOG_DEFAULT_S", "WATCHDOG_FLOOR_S"]
+__all__ = [
+    "LabConfig",
+    "ReactorConfig",
+    "PumpConfig",
+    "HeaterConfig",
+    "SpectrometerConfig",
+    "EmulatorConfig",
+    "WATCHDOG_DEFAULT_S",
+    "WATCHDOG_FLOOR_S",
+]
 
 WATCHDOG_DEFAULT_S = 10.0
 """A hardware pump's safe-mode timeout unless its ``watchdog`` says otherwise (s): an NE-1000 whose
@@ -51,9 +59,11 @@ class PumpConfig(_Strict):
     @classmethod
     def _watchdog_on(cls, value: float) -> float:
         if not WATCHDOG_FLOOR_S <= value <= 255:
-            raise ValueError(f"the pump watchdog must be {WATCHDOG_FLOOR_S:g} to 255 s (default "
-                             f"{WATCHDOG_DEFAULT_S:g} s), got {value:g} s: it stops the pump if qdlab goes quiet, "
-                             "and cannot be turned off")
+            raise ValueError(
+                f"the pump watchdog must be {WATCHDOG_FLOOR_S:g} to 255 s (default "
+                f"{WATCHDOG_DEFAULT_S:g} s), got {value:g} s: it stops the pump if qdlab goes quiet, "
+                "and cannot be turned off"
+            )
         return value
 
     @model_validator(mode="after")
@@ -97,8 +107,10 @@ class SpectrometerConfig(_Strict):
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "SpectrometerConfig":
         if self.min_integration_time > self.max_integration_time:
-            raise ValueError(f"min_integration_time {self.min_integration_time:g} ms is above "
-                             f"max_integration_time {self.max_integration_time:g} ms")
+            raise ValueError(
+                f"min_integration_time {self.min_integration_time:g} ms is above "
+                f"max_integration_time {self.max_integration_time:g} ms"
+            )
         return self
 
 
@@ -106,7 +118,9 @@ class EmulatorConfig(_Strict):
     """An emulated lab: ``qdlab run`` serves the wire emulators itself (docs/adr/0003)."""
 
     speed: float = Field(default=100.0, gt=0)  # emulated seconds per wall second
-    faults: list[str] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)  # e.g. ["drop:0.02"], see simulators.emulators.faults
+    faults: list[str] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS
+    )  # e.g. ["drop:0.02"], see simulators.emulators.faults
 
 
 class LabConfig(_Strict):

@@ -19,8 +19,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["err", "out", "emit_json", "campaign_progress", "outcome_table", "fmt", "duration", "volume_ml", "LineState",
-           "CampaignLine", "progress_text", "figure_label"]
+__all__ = [
+    "err",
+    "out",
+    "emit_json",
+    "campaign_progress",
+    "outcome_table",
+    "fmt",
+    "duration",
+    "volume_ml",
+    "LineState",
+    "CampaignLine",
+    "progress_text",
+    "figure_label",
+]
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -56,8 +68,14 @@ def volume_ml(ul: float) -> str:
     return f"{ul / 1000.0:.3g} mL"
 
 
-_LABELS = {"pl_peak_nm": ("PL", "nm"), "pl_fwhm_nm": ("FWHM", "nm"), "abs_peak_nm": ("abs", "nm"),
-           "diameter_nm": ("d", "nm"), "plqy": ("PLQY", ""), "yield": ("yield", "")}
+_LABELS = {
+    "pl_peak_nm": ("PL", "nm"),
+    "pl_fwhm_nm": ("FWHM", "nm"),
+    "abs_peak_nm": ("abs", "nm"),
+    "diameter_nm": ("d", "nm"),
+    "plqy": ("PLQY", ""),
+    "yield": ("yield", ""),
+}
 
 
 def figure_label(name: str) -> tuple[str, str]:
@@ -110,8 +128,11 @@ def _best_variants(s: LineState) -> list[str]:
         full.append(f"{label} {fmt(v)}{(' ' + unit) if unit and v is not None else ''}")
         medium.append(f"{label} {_brief(v)}")
         short.append(_brief(v))
-    return [f"best #{s.best_index}: " + ", ".join(full), f"best #{s.best_index} " + " ".join(medium),
-            f"best#{s.best_index} " + "/".join(short)]
+    return [
+        f"best #{s.best_index}: " + ", ".join(full),
+        f"best #{s.best_index} " + " ".join(medium),
+        f"best#{s.best_index} " + "/".join(short),
+    ]
 
 
 def _target_variants(s: LineState) -> list[str]:
@@ -169,8 +190,13 @@ def progress_text(s: LineState, width: int) -> Text:
         choice[step] += 1
     bar = min(_BAR_MAX, width - length() - 1)  # the bar takes what is left, when enough is
     bar = bar if bar >= _BAR_MIN else 0
-    styles = {"name": "bold", "best": "green", "target": "bold green" if s.reached_at is not None else "yellow",
-              "last": "red", "now": "dim"}
+    styles = {
+        "name": "bold",
+        "best": "green",
+        "target": "bold green" if s.reached_at is not None else "yellow",
+        "last": "red",
+        "now": "dim",
+    }
     parts: list[Text] = [Text(text_of(k), style=styles.get(k, "")) for k in order if text_of(k)]
     if bar:
         filled = round(bar * min(1.0, s.done / max(1, s.budget)))
@@ -216,8 +242,15 @@ class CampaignLine:
 
 def campaign_progress() -> Progress:
     """A progress bar on stderr for batches (``qdlab bench``): count, bar, ETA, a short status."""
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=12), MofNCompleteColumn(),
-                    TimeRemainingColumn(), TextColumn("{task.fields[status]}"), console=err, transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=12),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err,
+        transient=False,
+    )
 
 
 def outcome_table(title: str, rows: dict[str, Any]) -> Table:

@@ -44,11 +44,18 @@ def _world(material: str, *, clock: WallClock, seed: int, lab: LabConfig | None 
 
     if lab is None:
         return SimWorld(material, clock=clock, seed=seed)
-    return SimWorld(material,
-                    reactor=ReactorGeometry(reactor_volume_ul=lab.reactor.volume,
-                                            transfer_volume_ul=lab.reactor.transfer_volume,
-                                            path_length_cm=lab.reactor.path_length),
-                    stocks_mM={p.reagent: p.stock for p in lab.pumps.values()}, clock=clock, seed=seed, **lab.sim)
+    return SimWorld(
+        material,
+        reactor=ReactorGeometry(
+            reactor_volume_ul=lab.reactor.volume,
+            transfer_volume_ul=lab.reactor.transfer_volume,
+            path_length_cm=lab.reactor.path_length,
+        ),
+        stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+        clock=clock,
+        seed=seed,
+        **lab.sim,
+    )
 
 
 def _faults(specs: list[str], seed: int, source: str) -> Any:
@@ -70,7 +77,9 @@ def check_ports(lab: LabConfig, *, source: str = "lab.toml") -> None:
             if port:
                 check_link(port)
         except FileExistsError as exc:
-            raise ConfigurationError(f"cannot start the emulators: {exc}", source=source, key=f"{key}.port") from None
+            raise ConfigurationError(
+                f"cannot start the emulators: {exc}", source=source, key=f"{key}.port"
+            ) from None
 
 
 def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml") -> EmulatedLab:
@@ -88,21 +97,36 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
     by_port: dict[str, list] = {}
     for name, pump in lab.pumps.items():
         if pump.type != "ne1000" or not pump.port:
-            raise ConfigurationError("an emulated lab's pumps are type = \"ne1000\" with a port",
-                                     source=source, key=f"pumps.{name}")
+            raise ConfigurationError(
+                'an emulated lab\'s pumps are type = "ne1000" with a port', source=source, key=f"pumps.{name}"
+            )
         by_port.setdefault(pump.port, []).append(
-            NE1000Model(pump.address, SimPump(world, pump.reagent), clock=clock,
-                        diameter_mm=pump.syringe_diameter or _DEFAULT_DIAMETER_MM))
+            NE1000Model(
+                pump.address,
+                SimPump(world, pump.reagent),
+                clock=clock,
+                diameter_mm=pump.syringe_diameter or _DEFAULT_DIAMETER_MM,
+            )
+        )
     if lab.heater.type != "eurotherm" or not lab.heater.port:
-        raise ConfigurationError("an emulated lab's heater is type = \"eurotherm\" with a port", source=source,
-                                 key="heater")
+        raise ConfigurationError(
+            'an emulated lab\'s heater is type = "eurotherm" with a port', source=source, key="heater"
+        )
     try:
         for port, models in by_port.items():
-            emulated.servers.append(PtyServer(NE1000Bus(models), link=port,
-                                              faults=_faults(settings.faults, seed, source)).start())
-        tc = ModbusTC(SimHeater(world, reading_noise=False), clock=clock, address=lab.heater.address,
-                      sp_low_c=lab.heater.min_temperature, sp_high_c=lab.heater.max_temperature)
-        emulated.servers.append(PtyServer(tc, link=lab.heater.port, faults=_faults(settings.faults, seed, source)).start())
+            emulated.servers.append(
+                PtyServer(NE1000Bus(models), link=port, faults=_faults(settings.faults, seed, source)).start()
+            )
+        tc = ModbusTC(
+            SimHeater(world, reading_noise=False),
+            clock=clock,
+            address=lab.heater.address,
+            sp_low_c=lab.heater.min_temperature,
+            sp_high_c=lab.heater.max_temperature,
+        )
+        emulated.servers.append(
+            PtyServer(tc, link=lab.heater.port, faults=_faults(settings.faults, seed, source)).start()
+        )
     except (OSError, FileExistsError) as exc:
         emulated.close()
         raise ConfigurationError(f"cannot start the emulators: {exc}", source=source, key="port") from None
@@ -110,14 +134,26 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
     return emulated
 
 
-def serve_forever(device: str, *, link: Path, addresses: list[int], speed: float, faults: list[str], seed: int,
-                  material: str = "CdSe", tc_address: int = 1, announce=print) -> None:
+def serve_forever(
+    device: str,
+    *,
+    link: Path,
+    addresses: list[int],
+    speed: float,
+    faults: list[str],
+    seed: int,
+    material: str = "CdSe",
+    tc_address: int = 1,
+    announce=print,
+) -> None:
     """``qdlab emulate``: serve one emulator on ``link`` until SIGINT or SIGTERM."""
     from simulators.emulators import ModbusTC, NE1000Bus, NE1000Model, PtyServer
     from simulators import SimHeater, SimPump
 
     if device not in DEVICES:
-        raise ConfigurationError(f"unknown device '{device}'; emulators: {', '.join(DEVICES)}", source="qdlab emulate")
+        raise ConfigurationError(
+            f"unknown device '{device}'; emulators: {', '.join(DEVICES)}", source="qdlab emulate"
+        )
     if speed <= 0:
         raise ConfigurationError("--speed must be positive", source="qdlab emulate")
     fault_set = _faults(faults, seed, "--fault")
@@ -125,12 +161,19 @@ def serve_forever(device: str, *, link: Path, addresses: list[int], speed: float
     world = _world(material, clock=clock, seed=seed)
     if device == "ne1000":
         addresses = addresses or [0]
-        if len(addresses) > len(world.streams) or len(set(addresses)) != len(addresses) or \
-                any(not 0 <= a <= 99 for a in addresses):
-            raise ConfigurationError(f"give up to {len(world.streams)} distinct addresses 0-99 (one per stream of "
-                                     f"{world.material}: {', '.join(world.streams)})", source="--address")
-        model = NE1000Bus([NE1000Model(a, SimPump(world, s), clock=clock)
-                           for a, s in zip(addresses, world.streams)])
+        if (
+            len(addresses) > len(world.streams)
+            or len(set(addresses)) != len(addresses)
+            or any(not 0 <= a <= 99 for a in addresses)
+        ):
+            raise ConfigurationError(
+                f"give up to {len(world.streams)} distinct addresses 0-99 (one per stream of "
+                f"{world.material}: {', '.join(world.streams)})",
+                source="--address",
+            )
+        model = NE1000Bus(
+            [NE1000Model(a, SimPump(world, s), clock=clock) for a, s in zip(addresses, world.streams)]
+        )
         what = ", ".join(f"address {a} -> {s}" for a, s in zip(addresses, world.streams))
     else:
         model = ModbusTC(SimHeater(world, reading_noise=False), clock=clock, address=tc_address)
@@ -142,7 +185,9 @@ def serve_forever(device: str, *, link: Path, addresses: list[int], speed: float
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        announce(f"emulating {device} on {link} -> {server.path} ({what}); world clock x{speed:g}; Ctrl-C to stop")
+        announce(
+            f"emulating {device} on {link} -> {server.path} ({what}); world clock x{speed:g}; Ctrl-C to stop"
+        )
         while not stop.wait(0.2):
             pass
     finally:

@@ -17,8 +17,18 @@ from models.errors import ConfigurationError
 from models.outcomes import check_outcome_names
 from models.validation import MAX_FILE_BYTES, check_nesting, validate_model
 
-__all__ = ["load_toml", "load_campaign", "campaign_from_table", "load_lab", "dump_campaign", "dump_lab", "campaign_to_data", "lab_to_data",
-           "EXAMPLES", "file_digest"]
+__all__ = [
+    "load_toml",
+    "load_campaign",
+    "campaign_from_table",
+    "load_lab",
+    "dump_campaign",
+    "dump_lab",
+    "campaign_to_data",
+    "lab_to_data",
+    "EXAMPLES",
+    "file_digest",
+]
 
 EXAMPLES = {
     "campaigns": Path(__file__).resolve().parent.parent / "campaigns" / "examples",
@@ -41,8 +51,10 @@ def load_toml(path: Path | str) -> dict[str, Any]:
         with open(path, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)  # never more than the limit in memory, whatever the file is
         if len(raw) > MAX_FILE_BYTES:
-            raise ConfigurationError(f"larger than {MAX_FILE_BYTES // 1024} KiB, the most a campaign or lab file "
-                                     "may be", source=str(path))
+            raise ConfigurationError(
+                f"larger than {MAX_FILE_BYTES // 1024} KiB, the most a campaign or lab file may be",
+                source=str(path),
+            )
         data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"not valid TOML: {exc}", source=str(path)) from None
@@ -54,8 +66,9 @@ def load_toml(path: Path | str) -> dict[str, Any]:
     return data
 
 
-def campaign_from_table(table: dict[str, Any], source: str, *, outcomes: Sequence[str] | None = None,
-                        check_outcomes: bool = True) -> CampaignSpec:
+def campaign_from_table(
+    table: dict[str, Any], source: str, *, outcomes: Sequence[str] | None = None, check_outcomes: bool = True
+) -> CampaignSpec:
     """A campaign spec from its TOML table (a file's or one stored in Tiled), objective included.
 
     With ``check_outcomes``, every outcome the objective (terms, ``reached``) and the outcome
@@ -73,8 +86,9 @@ def campaign_from_table(table: dict[str, Any], source: str, *, outcomes: Sequenc
     return spec
 
 
-def load_campaign(path: Path | str, *, outcomes: Sequence[str] | None = None,
-                  check_outcomes: bool = True) -> CampaignSpec:
+def load_campaign(
+    path: Path | str, *, outcomes: Sequence[str] | None = None, check_outcomes: bool = True
+) -> CampaignSpec:
     """``campaign.toml`` -> a validated spec (see :func:`campaign_from_table` for ``outcomes``)."""
     return campaign_from_table(load_toml(path), str(path), outcomes=outcomes, check_outcomes=check_outcomes)
 

@@ -52,16 +52,22 @@ class TemperatureWatch:
             self._thread.join(timeout=2.0)
 
 
-def install_interlocks(run_engine, rig, *, period_s: float = 0.5, resume_after_s: float = 1.0
-                       ) -> tuple[TemperatureWatch, SuspendWhenOutsideBand]:
+def install_interlocks(
+    run_engine, rig, *, period_s: float = 0.5, resume_after_s: float = 1.0
+) -> tuple[TemperatureWatch, SuspendWhenOutsideBand]:
     """Install the temperature-band suspender on ``run_engine``; call ``watch.stop()`` when done."""
     limits = rig.heater.limits
     watch = TemperatureWatch(rig.heater, period_s=period_s).start()
     suspender = SuspendWhenOutsideBand(
-        watch.signal, limits.min_temperature_c - limits.tolerance_c, limits.max_temperature_c + limits.tolerance_c,
+        watch.signal,
+        limits.min_temperature_c - limits.tolerance_c,
+        limits.max_temperature_c + limits.tolerance_c,
         sleep=resume_after_s,
-        tripped_message=(f"{rig.heater.name} outside the lab's band [{limits.min_temperature_c:g}, "
-                         f"{limits.max_temperature_c:g}] degC: campaign suspended until it is back; check the "
-                         "controller and the thermocouple"))
+        tripped_message=(
+            f"{rig.heater.name} outside the lab's band [{limits.min_temperature_c:g}, "
+            f"{limits.max_temperature_c:g}] degC: campaign suspended until it is back; check the "
+            "controller and the thermocouple"
+        ),
+    )
     run_engine.install_suspender(suspender)
     return watch, suspender

@@ -18,7 +18,6 @@ no error: that is what a crash leaves, and the run is simply not data (DESIGN.md
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 from lab.records import ExperimentRecord, experiments_from_documents, missing_indices
@@ -57,20 +56,29 @@ class LogCheck:
             run = doc.get("run_start")
             self._in_open_run(line, run, "a descriptor")
             if uid in self._descriptors:
-                self._refuse(line, f"a second descriptor {uid} (first at line {self._descriptors[uid][1]}): "
-                                   "documents were duplicated")
+                self._refuse(
+                    line,
+                    f"a second descriptor {uid} (first at line {self._descriptors[uid][1]}): "
+                    "documents were duplicated",
+                )
             self._descriptors[uid] = (run, line)
         elif name == "event":
             descriptor = doc.get("descriptor")
             if descriptor not in self._descriptors:
-                self._refuse(line, f"an event before its descriptor ({descriptor}): the log is out of order, "
-                                   "and this event would be lost")
+                self._refuse(
+                    line,
+                    f"an event before its descriptor ({descriptor}): the log is out of order, "
+                    "and this event would be lost",
+                )
             self._in_open_run(line, self._descriptors[descriptor][0], "an event")
         elif name == "stop":
             run = doc.get("run_start")
             if run in self._stopped:
-                self._refuse(line, f"a second stop document for run {run} (first at line {self._stopped[run]}): "
-                                   "documents were duplicated")
+                self._refuse(
+                    line,
+                    f"a second stop document for run {run} (first at line {self._stopped[run]}): "
+                    "documents were duplicated",
+                )
             self._in_open_run(line, run, "a stop document")
             self._stopped[run] = line
 
@@ -81,11 +89,17 @@ class LogCheck:
                 self.campaign_id, self._id_line = campaign, line
             elif campaign != self.campaign_id:
                 where = f"line {self._id_line}" if self._id_line else "campaign.toml"
-                self._refuse(line, f"a run of another campaign (campaign id {campaign}; this campaign's is "
-                                   f"{self.campaign_id}, from {where}): another log was appended to this one")
+                self._refuse(
+                    line,
+                    f"a run of another campaign (campaign id {campaign}; this campaign's is "
+                    f"{self.campaign_id}, from {where}): another log was appended to this one",
+                )
         if uid in self._runs:
-            self._refuse(line, f"a second start document for run {uid} (first at line {self._runs[uid]}): "
-                               "documents were duplicated")
+            self._refuse(
+                line,
+                f"a second start document for run {uid} (first at line {self._runs[uid]}): "
+                "documents were duplicated",
+            )
         if "experiment_index" in doc:
             index = doc["experiment_index"]
             if not isinstance(index, int) or isinstance(index, bool) or index < 0:
@@ -95,10 +109,15 @@ class LogCheck:
 
     def _in_open_run(self, line: int, run: object, what: str) -> None:
         if run not in self._runs:
-            self._refuse(line, f"{what} before its run's start (run {run}): the log is out of order or "
-                               "holds documents of another log")
+            self._refuse(
+                line,
+                f"{what} before its run's start (run {run}): the log is out of order or "
+                "holds documents of another log",
+            )
         if run in self._stopped:
-            self._refuse(line, f"{what} after its run's stop (line {self._stopped[run]}): the log is out of order")
+            self._refuse(
+                line, f"{what} after its run's stop (line {self._stopped[run]}): the log is out of order"
+            )
 
 
 def check_gaps(check: LogCheck, runs: list[ExperimentRecord], *, directory: Path | str | None = None) -> None:
@@ -111,12 +130,15 @@ def check_gaps(check: LogCheck, runs: list[ExperimentRecord], *, directory: Path
     line = min(n for i, n in check.first_start_line.items() if i > first)
     names = ", ".join(map(str, missing))
     fix = f"; qdlab resume {directory} re-runs {'it' if len(missing) == 1 else 'them'}" if directory else ""
-    raise LogError(f"{check.source}: line {line}: experiment{'s' if len(missing) > 1 else ''} {names} "
-                   f"missing before this line (lines lost from the middle of the log){fix}")
+    raise LogError(
+        f"{check.source}: line {line}: experiment{'s' if len(missing) > 1 else ''} {names} "
+        f"missing before this line (lines lost from the middle of the log){fix}"
+    )
 
 
-def read_log(directory: Path | str, *, campaign_id: str | None = None,
-             gaps: bool = False) -> list[tuple[str, dict]]:
+def read_log(
+    directory: Path | str, *, campaign_id: str | None = None, gaps: bool = False
+) -> list[tuple[str, dict]]:
     """The documents of ``directory``'s log, checked (:class:`LogCheck`); with ``gaps`` a gap is allowed
     (resume re-runs it), else refused (:func:`check_gaps`)."""
     directory = Path(directory)
@@ -129,4 +151,3 @@ def read_log(directory: Path | str, *, campaign_id: str | None = None,
     if not gaps:
         check_gaps(check, experiments_from_documents(docs), directory=directory)
     return docs
-

@@ -38,5 +38,8 @@ def measure_once(material: str, conditions: dict[str, float], *, seed: int = 0) 
         result.update(outcomes)
 
     run_engine(plan())
-    return {**values, "residence_time_s": setpoints.residence_time_s,
-            **{k: v for k, v in result.items() if k != "objective"}}
+    return {
+        **values,
+        "residence_time_s": setpoints.residence_time_s,
+        **{k: v for k, v in result.items() if k != "objective"},
+    }

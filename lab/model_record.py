@@ -38,8 +38,11 @@ def logged_model(starts: Iterable[dict], source: str) -> dict[str, Any] | None:
     """The model record the log's start documents agree on, or None (the built-in simulator)."""
     records = {json.dumps(doc[MODEL_KEY], sort_keys=True) for doc in starts if doc.get(MODEL_KEY)}
     if len(records) > 1:
-        raise ConfigurationError(f"the campaign's runs name different reactor models ({'; '.join(sorted(records))})"
-                                 "; it cannot be resumed as one campaign", source=source)
+        raise ConfigurationError(
+            f"the campaign's runs name different reactor models ({'; '.join(sorted(records))})"
+            "; it cannot be resumed as one campaign",
+            source=source,
+        )
     return json.loads(records.pop()) if records else None
 
 
@@ -51,16 +54,25 @@ def load_logged_model(record: dict[str, Any], source: str) -> Any:
 
     ref = record.get("ref")
     if not isinstance(ref, str) or not ref:
-        raise ConfigurationError(f"the campaign ran with a reactor model given in Python ({record.get('name')}), "
-                                 "which qdlab resume cannot load: resume it from Python with "
-                                 "open_for_resume(DIR, reactor_model=...)", source=source)
+        raise ConfigurationError(
+            f"the campaign ran with a reactor model given in Python ({record.get('name')}), "
+            "which qdlab resume cannot load: resume it from Python with "
+            "open_for_resume(DIR, reactor_model=...)",
+            source=source,
+        )
     path = Path(ref.rpartition(":")[0])
     if not path.is_file():
-        raise ConfigurationError(f"the campaign ran with the reactor model {ref}, and {path} is no longer there: "
-                                 "restore it to resume (a resumed campaign runs as it started)", source=source)
+        raise ConfigurationError(
+            f"the campaign ran with the reactor model {ref}, and {path} is no longer there: "
+            "restore it to resume (a resumed campaign runs as it started)",
+            source=source,
+        )
     digest = file_digest(path)
     if record.get("digest") and digest != record["digest"]:
-        raise ConfigurationError(f"the reactor model {path} changed since the campaign ran (digest {digest}, the "
-                                 f"log's {record['digest']}): restore it to resume, or start a new campaign with "
-                                 "qdlab run", source=source)
+        raise ConfigurationError(
+            f"the reactor model {path} changed since the campaign ran (digest {digest}, the "
+            f"log's {record['digest']}): restore it to resume, or start a new campaign with "
+            "qdlab run",
+            source=source,
+        )
     return load_reactor_model(ref)

@@ -48,8 +48,10 @@ class OutDir:
         try:
             os.rename(self.path, aside)  # beside it: one file system, atomic, nothing copied or deleted
         except OSError as exc:
-            raise ConfigurationError(f"cannot move the campaign in {self.path} aside to {aside}: "
-                                     f"{exc.strerror or exc}", source=_SOURCE) from None
+            raise ConfigurationError(
+                f"cannot move the campaign in {self.path} aside to {aside}: {exc.strerror or exc}",
+                source=_SOURCE,
+            ) from None
         finally:
             self.release()
         return aside
@@ -67,42 +69,59 @@ def check_out_dir(directory: Path, *, force: bool) -> OutDir:
     _check_lengths(directory)  # first: a name too long makes every look at the path an error
     ancestor = _existing_ancestor(directory)
     if directory.is_symlink():
-        raise ConfigurationError(f"{directory} is a symbolic link (to {os.readlink(directory)}); qdlab does not "
-                                 "follow it: give the directory itself, or another --out", source=_SOURCE)
+        raise ConfigurationError(
+            f"{directory} is a symbolic link (to {os.readlink(directory)}); qdlab does not "
+            "follow it: give the directory itself, or another --out",
+            source=_SOURCE,
+        )
     if directory.exists() and not directory.is_dir():
-        raise ConfigurationError(f"{directory} is a file, not a directory; choose another --out", source=_SOURCE)
+        raise ConfigurationError(
+            f"{directory} is a file, not a directory; choose another --out", source=_SOURCE
+        )
     if not directory.is_dir():
         _check_writable(directory, ancestor)
         return OutDir(directory)
     try:
         entries = sorted(os.listdir(directory))
     except OSError as exc:
-        raise ConfigurationError(f"cannot list {directory}: {exc.strerror}; choose another --out",
-                                 source=_SOURCE) from None
+        raise ConfigurationError(
+            f"cannot list {directory}: {exc.strerror}; choose another --out", source=_SOURCE
+        ) from None
     if not entries:
         _check_writable(directory, directory)
         return OutDir(directory)
     if not is_campaign_dir(directory):
-        raise ConfigurationError(f"{directory} holds {_count(entries)} that {'is' if len(entries) == 1 else 'are'} "
-                                 f"not a qdlab campaign ({_listing(directory, entries)}); choose another --out",
-                                 source=_SOURCE)
+        raise ConfigurationError(
+            f"{directory} holds {_count(entries)} that {'is' if len(entries) == 1 else 'are'} "
+            f"not a qdlab campaign ({_listing(directory, entries)}); choose another --out",
+            source=_SOURCE,
+        )
     if not force:
-        raise ConfigurationError(f"{directory} holds a campaign; continue it with qdlab resume {directory}, choose "
-                                 f"another --out, or add --force to move it aside to "
-                                 f"{directory.name}{REPLACED_SUFFIX}<time>", source=_SOURCE)
+        raise ConfigurationError(
+            f"{directory} holds a campaign; continue it with qdlab resume {directory}, choose "
+            f"another --out, or add --force to move it aside to "
+            f"{directory.name}{REPLACED_SUFFIX}<time>",
+            source=_SOURCE,
+        )
     if directory.name in ("", ".."):
-        raise ConfigurationError(f"{directory} holds a campaign; to replace it, name it by its own name, not "
-                                 f"{str(directory)!r}", source=_SOURCE)
+        raise ConfigurationError(
+            f"{directory} holds a campaign; to replace it, name it by its own name, not {str(directory)!r}",
+            source=_SOURCE,
+        )
     _check_writable(directory, directory.parent)  # renaming needs the parent
     try:
         lock = lock_campaign(directory)
     except LogError:
-        raise ConfigurationError(f"{directory} is a campaign another qdlab process is running; --force never "
-                                 "replaces a running campaign: stop it first, or choose another --out",
-                                 source=_SOURCE) from None
+        raise ConfigurationError(
+            f"{directory} is a campaign another qdlab process is running; --force never "
+            "replaces a running campaign: stop it first, or choose another --out",
+            source=_SOURCE,
+        ) from None
     except OSError as exc:
-        raise ConfigurationError(f"cannot take the lock of the campaign in {directory}: {exc.strerror}; "
-                                 "choose another --out", source=_SOURCE) from None
+        raise ConfigurationError(
+            f"cannot take the lock of the campaign in {directory}: {exc.strerror}; choose another --out",
+            source=_SOURCE,
+        ) from None
     return OutDir(directory, replaces=True, _lock=lock)
 
 
@@ -111,11 +130,15 @@ def _existing_ancestor(directory: Path) -> Path:
     nothing) is refused."""
     for path in (directory, *directory.parents):
         if path.is_symlink() and not path.exists():
-            raise ConfigurationError(f"{path} is a symbolic link to nothing ({os.readlink(path)}); choose another "
-                                     "--out", source=_SOURCE)
+            raise ConfigurationError(
+                f"{path} is a symbolic link to nothing ({os.readlink(path)}); choose another --out",
+                source=_SOURCE,
+            )
         if path.exists():
             if path != directory and not path.is_dir():
-                raise ConfigurationError(f"{path} is a file, not a directory; choose another --out", source=_SOURCE)
+                raise ConfigurationError(
+                    f"{path} is a file, not a directory; choose another --out", source=_SOURCE
+                )
             return path
     return Path(".")
 
@@ -134,14 +157,19 @@ def _check_lengths(directory: Path) -> None:
         size = len(os.fsencode(part))
         if size > name_max:
             shown = part if len(part) <= 40 else f"{part[:20]}...{part[-10:]}"
-            raise ConfigurationError(f"the name {shown!r} is {size} bytes; this file system takes at most "
-                                     f"{name_max} in one name: choose a shorter --out (or campaign name)",
-                                     source=_SOURCE)
+            raise ConfigurationError(
+                f"the name {shown!r} is {size} bytes; this file system takes at most "
+                f"{name_max} in one name: choose a shorter --out (or campaign name)",
+                source=_SOURCE,
+            )
     path_max = _limit(ancestor, "PC_PATH_MAX", _PATH_MAX)
     size = len(os.fsencode(str(directory.absolute())))
     if size + _INSIDE_MAX > path_max:
-        raise ConfigurationError(f"the path is {size} bytes; this file system takes at most {path_max} and qdlab "
-                                 f"needs {_INSIDE_MAX} more for its files: choose a shorter --out", source=_SOURCE)
+        raise ConfigurationError(
+            f"the path is {size} bytes; this file system takes at most {path_max} and qdlab "
+            f"needs {_INSIDE_MAX} more for its files: choose a shorter --out",
+            source=_SOURCE,
+        )
 
 
 def _check_writable(directory: Path, where: Path) -> None:
@@ -154,7 +182,9 @@ def _check_writable(directory: Path, where: Path) -> None:
         read_only = False
     why = "is on a read-only file system" if read_only else "is not writable (permission denied)"
     target = "it" if where == directory else str(where)
-    raise ConfigurationError(f"cannot write {directory}: {target} {why}; choose another --out", source=_SOURCE)
+    raise ConfigurationError(
+        f"cannot write {directory}: {target} {why}; choose another --out", source=_SOURCE
+    )
 
 
 def _count(entries: list[str]) -> str:

@@ -16,8 +16,17 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from lab.records import ExperimentRecord
 
-__all__ = ["convergence", "parameters_vs_experiment", "spectra", "pareto", "model_view", "figure_history",
-           "resources", "ParameterAxis", "FigureTrack"]
+__all__ = [
+    "convergence",
+    "parameters_vs_experiment",
+    "spectra",
+    "pareto",
+    "model_view",
+    "figure_history",
+    "resources",
+    "ParameterAxis",
+    "FigureTrack",
+]
 
 BEST = "#d62728"
 POINT = "#1f77b4"
@@ -60,8 +69,13 @@ def _marker(failed: Collection[int] | None) -> Callable[[ExperimentRecord], bool
     return lambda r: r.index in marked
 
 
-def convergence(records: Sequence[ExperimentRecord], values: Sequence[float | None], sign: float,
-                label: str, failed: Collection[int] | None = None) -> Figure | None:
+def convergence(
+    records: Sequence[ExperimentRecord],
+    values: Sequence[float | None],
+    sign: float,
+    label: str,
+    failed: Collection[int] | None = None,
+) -> Figure | None:
     """Objective of each experiment and the best so far, against the experiment index.
 
     ``values``: the objective of each record (None when it has none); ``sign`` +1 when higher is better;
@@ -97,8 +111,12 @@ def convergence(records: Sequence[ExperimentRecord], values: Sequence[float | No
     return fig
 
 
-def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence[ParameterAxis],
-                             best_index: int | None, failed: Collection[int] | None = None) -> Figure | None:
+def parameters_vs_experiment(
+    records: Sequence[ExperimentRecord],
+    axes: Sequence[ParameterAxis],
+    best_index: int | None,
+    failed: Collection[int] | None = None,
+) -> Figure | None:
     """One panel per parameter: its value at each experiment (failures as crosses, the best in red)."""
     if not records or not axes:
         return None
@@ -113,8 +131,14 @@ def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence
         bad = [r for r in records if is_failed(r)]
         ax.plot([r.index for r in good], [r.conditions.get(axis.name) for r in good], "o", color=POINT, ms=4)
         if bad:
-            ax.plot([r.index for r in bad], [r.conditions.get(axis.name) for r in bad], "x", color=FAILED, ms=6,
-                    label="failed")
+            ax.plot(
+                [r.index for r in bad],
+                [r.conditions.get(axis.name) for r in bad],
+                "x",
+                color=FAILED,
+                ms=6,
+                label="failed",
+            )
         best = [r for r in records if r.index == best_index]
         if best:
             ax.plot([best[0].index], [best[0].conditions.get(axis.name)], "*", color=BEST, ms=12)
@@ -131,8 +155,12 @@ def parameters_vs_experiment(records: Sequence[ExperimentRecord], axes: Sequence
     return fig
 
 
-def spectra(records: Sequence[ExperimentRecord], wavelengths: dict[str, Sequence[float]],
-            best_index: int | None, failed: Collection[int] | None = None) -> Figure | None:
+def spectra(
+    records: Sequence[ExperimentRecord],
+    wavelengths: dict[str, Sequence[float]],
+    best_index: int | None,
+    failed: Collection[int] | None = None,
+) -> Figure | None:
     """Absorbance and PL spectra of every measured experiment, the best highlighted.
 
     ``wavelengths``: ``{"abs": nm, "pl": nm}``; spectra are the ``spectrometer_absorbance`` and
@@ -176,7 +204,9 @@ def pareto_mask(points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def pareto(values: np.ndarray, utilities: np.ndarray, labels: Sequence[str], indices: Sequence[int]) -> Figure | None:
+def pareto(
+    values: np.ndarray, utilities: np.ndarray, labels: Sequence[str], indices: Sequence[int]
+) -> Figure | None:
     """Objective values of the successful experiments of a multi-objective campaign, Pareto front joined.
 
     ``values`` and ``utilities``: n x m (utilities oriented higher-is-better); the first two objectives
@@ -235,13 +265,19 @@ class FigureTrack:
     """One figure of merit to follow through a campaign: ``name`` (outcome key), ``label`` (with unit),
     ``band`` ([lo, hi] of the target, or None) and ``target`` (a single target value, or None)."""
 
-    def __init__(self, name: str, label: str, band: tuple[float, float] | None = None,
-                 target: float | None = None):
+    def __init__(
+        self, name: str, label: str, band: tuple[float, float] | None = None, target: float | None = None
+    ):
         self.name, self.label, self.band, self.target = name, label, band, target
 
 
-def figure_history(records: Sequence[ExperimentRecord], tracks: Sequence[FigureTrack], best_index: int | None,
-                   failed: Collection[int] | None = None, reached_at: int | None = None) -> Figure | None:
+def figure_history(
+    records: Sequence[ExperimentRecord],
+    tracks: Sequence[FigureTrack],
+    best_index: int | None,
+    failed: Collection[int] | None = None,
+    reached_at: int | None = None,
+) -> Figure | None:
     """One panel per figure of merit: its measured value at each experiment, the target band shaded,
     failed experiments as crosses at the bottom, the best starred and the first on target marked."""
     if not records or not tracks:
@@ -274,13 +310,15 @@ def figure_history(records: Sequence[ExperimentRecord], tracks: Sequence[FigureT
         ax.grid(alpha=0.3)
         if k == 0:
             ax.legend(fontsize=7, loc="best")
-    ax.set_xlabel("experiment" + (f" (dotted: target first reached at {reached_at})" if reached_at is not None
-                                  else ""))
+    ax.set_xlabel(
+        "experiment" + (f" (dotted: target first reached at {reached_at})" if reached_at is not None else "")
+    )
     return fig
 
 
-def resources(indices: Sequence[int], reactor_s: Sequence[float], reagents_ul: dict[str, Sequence[float]]
-              ) -> Figure | None:
+def resources(
+    indices: Sequence[int], reactor_s: Sequence[float], reagents_ul: dict[str, Sequence[float]]
+) -> Figure | None:
     """Cumulative reactor time (h) and each reagent's cumulative use (mL) against the experiment index
     (``reactor_s`` and ``reagents_ul[name]``: cumulative values, one per experiment)."""
     if not indices:

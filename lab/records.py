@@ -9,9 +9,19 @@ from typing import Any
 
 from models.errors import LogError
 
-__all__ = ["ExperimentRecord", "experiments_from_documents", "completed", "in_log_order", "missing_indices",
-           "budget_in_force", "LOG_FORMAT",
-           "BUDGET_PLAN", "Usage", "resource_use", "syringe_holdings"]
+__all__ = [
+    "ExperimentRecord",
+    "experiments_from_documents",
+    "completed",
+    "in_log_order",
+    "missing_indices",
+    "budget_in_force",
+    "LOG_FORMAT",
+    "BUDGET_PLAN",
+    "Usage",
+    "resource_use",
+    "syringe_holdings",
+]
 
 OUTCOME_PREFIX = "outcomes_"
 LOG_FORMAT = 1
@@ -63,12 +73,18 @@ def experiments_from_documents(docs: Iterable[tuple[str, dict]]) -> list[Experim
         if name == "start" and "experiment_index" in doc:
             version = doc.get("log_format", 1)
             if not isinstance(version, int) or version > LOG_FORMAT:
-                raise LogError(f"experiment {doc.get('experiment_index')}: log format {version!r} was written by a "
-                               f"newer qdlab; this one reads formats up to {LOG_FORMAT}: upgrade qdlab to read it")
+                raise LogError(
+                    f"experiment {doc.get('experiment_index')}: log format {version!r} was written by a "
+                    f"newer qdlab; this one reads formats up to {LOG_FORMAT}: upgrade qdlab to read it"
+                )
             runs[doc["uid"]] = ExperimentRecord(
-                index=int(doc["experiment_index"]), uid=doc["uid"], conditions=dict(doc.get("conditions", {})),
-                setpoints=dict(doc.get("setpoints", {})), decision=dict(doc.get("decision", {})),
-                time=float(doc.get("time", 0.0)))
+                index=int(doc["experiment_index"]),
+                uid=doc["uid"],
+                conditions=dict(doc.get("conditions", {})),
+                setpoints=dict(doc.get("setpoints", {})),
+                decision=dict(doc.get("decision", {})),
+                time=float(doc.get("time", 0.0)),
+            )
         elif name == "descriptor" and doc.get("run_start") in runs:
             streams[doc["uid"]] = (doc["run_start"], doc.get("name", "primary"))
         elif name == "event" and doc.get("descriptor") in streams:
@@ -204,8 +220,11 @@ def resource_use(runs: Iterable[ExperimentRecord]) -> list[Usage]:
     return out
 
 
-def syringe_holdings(docs: Iterable[tuple[str, dict]], syringes_ul: dict[str, float],
-                     unlogged_ul: Callable[[dict[str, Any]], dict[str, float]] | None = None) -> dict[str, float]:
+def syringe_holdings(
+    docs: Iterable[tuple[str, dict]],
+    syringes_ul: dict[str, float],
+    unlogged_ul: Callable[[dict[str, Any]], dict[str, float]] | None = None,
+) -> dict[str, float]:
     """What each pump's syringe holds (uL) where the log ends, by pump name.
 
     ``syringes_ul``: each pump's syringe volume (what it held when the log began). Each session's

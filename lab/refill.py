@@ -31,8 +31,11 @@ def refill_mode(setting: str | None, lab: LabConfig, *, source: str) -> str:
     and never auto on real hardware (no one would have refilled anything)."""
     simulated = all(p.type == "sim" for p in lab.pumps.values())
     if setting == "auto" and not simulated and lab.emulator is None:
-        raise ConfigurationError("refill = \"auto\" would pretend a real syringe was refilled; use \"wait\" "
-                                 "(the default) on hardware", source=source, key="protocol.refill")
+        raise ConfigurationError(
+            'refill = "auto" would pretend a real syringe was refilled; use "wait" (the default) on hardware',
+            source=source,
+            key="protocol.refill",
+        )
     return setting or ("auto" if simulated else "wait")
 
 
@@ -53,7 +56,9 @@ class RefillDesk:
     ``close()`` stops watching and removes the files.
     """
 
-    def __init__(self, directory: Path, lab: LabConfig, notify: Callable[[str], None], *, poll_s: float = 0.2):
+    def __init__(
+        self, directory: Path, lab: LabConfig, notify: Callable[[str], None], *, poll_s: float = 0.2
+    ):
         self.directory = Path(directory)
         self.lab = lab
         self.notify = notify
@@ -74,13 +79,24 @@ class RefillDesk:
 
     def on_request(self, request: dict[str, tuple[float, float]]) -> None:
         """A plan waits: record what for, tell the operator, watch for ``qdlab refill``."""
-        pumps = {name: {"reagent": self.lab.pumps[name].reagent, "need_ul": need, "remaining_ul": left,
-                        "syringe_ul": self.lab.pumps[name].syringe_volume} for name, (need, left) in request.items()}
-        _write_atomic(self.directory / WANTED_NAME, {
-            "pumps": pumps, "syringes_ul": {n: p.syringe_volume for n, p in self.lab.pumps.items()}})
-        what = "; ".join(f"syringe of pump {n} ({p['reagent']}, {_litres(p['syringe_ul'])}) holds "
-                         f"{_litres(max(p['remaining_ul'], 0.0))}, the next experiment needs {_litres(p['need_ul'])}"
-                         for n, p in pumps.items())
+        pumps = {
+            name: {
+                "reagent": self.lab.pumps[name].reagent,
+                "need_ul": need,
+                "remaining_ul": left,
+                "syringe_ul": self.lab.pumps[name].syringe_volume,
+            }
+            for name, (need, left) in request.items()
+        }
+        _write_atomic(
+            self.directory / WANTED_NAME,
+            {"pumps": pumps, "syringes_ul": {n: p.syringe_volume for n, p in self.lab.pumps.items()}},
+        )
+        what = "; ".join(
+            f"syringe of pump {n} ({p['reagent']}, {_litres(p['syringe_ul'])}) holds "
+            f"{_litres(max(p['remaining_ul'], 0.0))}, the next experiment needs {_litres(p['need_ul'])}"
+            for n, p in pumps.items()
+        )
         command = f"qdlab refill {self.directory} " + " ".join(f"--pump {n}" for n in sorted(pumps))
         self.notify(f"refill needed: {what}. Pumps stopped, heater holding. Refill, then run: {command}")
         self._stop.clear()
@@ -90,7 +106,9 @@ class RefillDesk:
 
     def on_refilled(self, done: dict[str, float]) -> None:
         (self.directory / WANTED_NAME).unlink(missing_ok=True)
-        self.notify("refilled " + ", ".join(f"{n} ({_litres(v)})" for n, v in sorted(done.items())) + "; continuing")
+        self.notify(
+            "refilled " + ", ".join(f"{n} ({_litres(v)})" for n, v in sorted(done.items())) + "; continuing"
+        )
 
     def _watch(self) -> None:
         path = self.directory / REQUEST_NAME
@@ -107,14 +125,18 @@ class RefillDesk:
             path.unlink(missing_ok=True)
             names = request.get("pumps")
             volume = request.get("volume_ul")
-            self.station.refill(list(self.lab.pumps) if names == "all" else names,
-                                None if volume is None else float(volume))
+            self.station.refill(
+                list(self.lab.pumps) if names == "all" else names, None if volume is None else float(volume)
+            )
         except (OSError, ValueError, TypeError, AttributeError, DeviceError) as exc:
             path.unlink(missing_ok=True)
             self.notify(f"refill request not taken: {exc}")
         pending = self.station.pending if self.station is not None else []
         if pending:
-            self.notify(f"still waiting for: qdlab refill {self.directory} " + " ".join(f"--pump {n}" for n in pending))
+            self.notify(
+                f"still waiting for: qdlab refill {self.directory} "
+                + " ".join(f"--pump {n}" for n in pending)
+            )
 
     def close(self) -> None:
         self._stop.set()
@@ -131,29 +153,39 @@ def request_refill(directory: Path, *, pumps: list[str] | None, every: bool, vol
     directory = Path(directory)
     wanted_path = directory / WANTED_NAME
     if not (directory / "lab.toml").is_file():
-        raise ConfigurationError(f"{directory}: not a campaign directory (no lab.toml)", source="qdlab refill")
+        raise ConfigurationError(
+            f"{directory}: not a campaign directory (no lab.toml)", source="qdlab refill"
+        )
     if not wanted_path.is_file():
         raise ConfigurationError(f"no campaign in {directory} is waiting for a refill", source="qdlab refill")
     if pumps and every:
         raise ConfigurationError("give --pump NAME or --all, not both", source="qdlab refill")
     try:  # what the running campaign wrote: its pumps and their syringes (uL)
         wanted = json.loads(wanted_path.read_text())
-        waiting, syringes = list(wanted["pumps"]), {str(k): float(v) for k, v in wanted["syringes_ul"].items()}
+        waiting, syringes = (
+            list(wanted["pumps"]),
+            {str(k): float(v) for k, v in wanted["syringes_ul"].items()},
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(f"cannot read {wanted_path}: {exc}", source="qdlab refill") from None
     names = list(syringes) if every else (pumps or waiting)
     unknown = [n for n in names if n not in syringes]
     if unknown:
-        raise ConfigurationError(f"no pump {', '.join(unknown)} in this lab; pumps: {', '.join(syringes)}",
-                                 source="--pump")
+        raise ConfigurationError(
+            f"no pump {', '.join(unknown)} in this lab; pumps: {', '.join(syringes)}", source="--pump"
+        )
     if volume_ul is not None:
         too_small = [n for n in names if volume_ul > syringes[n] * (1 + 1e-9)]
         if volume_ul <= 0 or too_small:
-            raise ConfigurationError(f"{_litres(volume_ul)} does not fit the syringe of "
-                                     f"{', '.join(too_small) or 'any pump'}", source="--volume")
+            raise ConfigurationError(
+                f"{_litres(volume_ul)} does not fit the syringe of {', '.join(too_small) or 'any pump'}",
+                source="--volume",
+            )
     _write_atomic(directory / REQUEST_NAME, {"pumps": "all" if every else names, "volume_ul": volume_ul})
-    return (f"asked the campaign in {directory} to continue with {', '.join(names)} refilled to "
-            f"{_litres(volume_ul) if volume_ul is not None else 'full syringes'}")
+    return (
+        f"asked the campaign in {directory} to continue with {', '.join(names)} refilled to "
+        f"{_litres(volume_ul) if volume_ul is not None else 'full syringes'}"
+    )
 
 
 def _hours(seconds: float) -> str:
@@ -164,17 +196,31 @@ def estimate_lines(estimate, *, refill: str) -> list[str]:
     """The pre-flight estimate as a few lines for the terminal (``campaigns.preflight.CampaignEstimate``)."""
     if not estimate.experiments:
         return ["pre-flight: no experiment left to run"]
-    lines = [f"pre-flight, {estimate.experiments} experiments: reactor time {_hours(estimate.expected_s)} expected, "
-             f"{_hours(estimate.worst_s)} worst case, plus {_hours(estimate.clog_recovery_s)} per clog"]
+    lines = [
+        f"pre-flight, {estimate.experiments} experiments: reactor time {_hours(estimate.expected_s)} expected, "
+        f"{_hours(estimate.worst_s)} worst case, plus {_hours(estimate.clog_recovery_s)} per clog"
+    ]
     for r in estimate.reagents:
-        refills = (f"refills: {r.refills_expected} expected, {r.refills_worst} worst case"
-                   if r.refills_worst else "no refill")
-        lines.append(f"  {r.reagent:<8} {_litres(r.expected_ul):>9} expected, {_litres(r.worst_ul):>9} worst of a "
-                     f"{_litres(r.syringe_ul)} syringe (pump {r.pump}); {refills}")
+        refills = (
+            f"refills: {r.refills_expected} expected, {r.refills_worst} worst case"
+            if r.refills_worst
+            else "no refill"
+        )
+        lines.append(
+            f"  {r.reagent:<8} {_litres(r.expected_ul):>9} expected, {_litres(r.worst_ul):>9} worst of a "
+            f"{_litres(r.syringe_ul)} syringe (pump {r.pump}); {refills}"
+        )
     if any(r.refills_worst for r in estimate.reagents):
-        lines.append("  a syringe that runs low stops the pumps before an experiment and "
-                     + ("is refilled at once (refill = \"auto\", a dry run)" if refill == "auto"
-                        else "waits for: qdlab refill DIR --pump NAME"))
-    lines.append("  (expected: points spread like a Sobol sample; an optimiser that settles in a corner of the "
-                 "space uses up to the worst case)")
+        lines.append(
+            "  a syringe that runs low stops the pumps before an experiment and "
+            + (
+                'is refilled at once (refill = "auto", a dry run)'
+                if refill == "auto"
+                else "waits for: qdlab refill DIR --pump NAME"
+            )
+        )
+    lines.append(
+        "  (expected: points spread like a Sobol sample; an optimiser that settles in a corner of the "
+        "space uses up to the worst case)"
+    )
     return lines

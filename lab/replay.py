@@ -42,26 +42,40 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
     optimizer = optimizer_for(spec)
     records = in_log_order(runs)
     # a directory's log with a gap is refused before this (lab.log_check); another source's is reported
-    divergences = [{"index": i, "reason": f"experiment {i} is missing from the log"} for i in missing_indices(runs)]
+    divergences = [
+        {"index": i, "reason": f"experiment {i} is missing from the log"} for i in missing_indices(runs)
+    ]
     experiments = []
     for record in records:
         if record.index >= spec.budget:
-            divergences.append({"index": record.index,
-                                "reason": f"beyond the budget in force ({spec.budget})"})
+            divergences.append(
+                {"index": record.index, "reason": f"beyond the budget in force ({spec.budget})"}
+            )
         (proposal,) = optimizer.suggest(1)
         if not _same(proposal, record.conditions):
             divergences.append({"index": record.index, "logged": record.conditions, "rederived": proposal})
         row = record.outcome_row()
         optimizer.ingest([row])
         value = objective.value(row)
-        experiments.append({"index": record.index, "conditions": record.conditions,
-                            "outcomes": {**record.outcomes, "objective": value},
-                            "reached": objective.reached(row)})
+        experiments.append(
+            {
+                "index": record.index,
+                "conditions": record.conditions,
+                "outcomes": {**record.outcomes, "objective": value},
+                "reached": objective.reached(row),
+            }
+        )
     rows = [(r.index, r.outcome_row()) for r in records]
     best = best_index(objective, rows)
     return {
-        "campaign": {"name": spec.name, "id": spec.id, "material": spec.material, "strategy": spec.strategy,
-                     "seed": spec.seed, "budget": spec.budget},
+        "campaign": {
+            "name": spec.name,
+            "id": spec.id,
+            "material": spec.material,
+            "strategy": spec.strategy,
+            "seed": spec.seed,
+            "budget": spec.budget,
+        },
         "experiments": experiments,
         "divergences": divergences,
         "incomplete_runs": sum(1 for r in runs if not r.completed),

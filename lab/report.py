@@ -105,7 +105,8 @@ def _setpoint_rows(record: ExperimentRecord, reagents: dict[str, str]) -> dict[s
     measured = reading.get("heater_temperature")
     if sp.get("temperature_c") is not None:
         rows["temperature"] = f"{_fmt(sp['temperature_c'])} degC" + (
-            f" (read {_fmt(measured)})" if isinstance(measured, (int, float)) else "")
+            f" (read {_fmt(measured)})" if isinstance(measured, (int, float)) else ""
+        )
     if sp.get("residence_time_s") is not None:
         tau = float(sp["residence_time_s"])
         rows["residence time"] = f"{_fmt(tau)} s" + (f" ({duration(tau)})" if tau >= 60 else "")
@@ -116,7 +117,8 @@ def _setpoint_rows(record: ExperimentRecord, reagents: dict[str, str]) -> dict[s
         pump = by_reagent.get(reagent, reagent)
         read = reading.get(f"{pump}_flow")
         rows[f"pump {pump}" if pump == reagent else f"pump {pump} ({reagent})"] = f"{_fmt(flow)} uL/min" + (
-            f" (read {_fmt(read)})" if isinstance(read, (int, float)) else "")
+            f" (read {_fmt(read)})" if isinstance(read, (int, float)) else ""
+        )
     for reagent, conc in (sp.get("concentrations_mM") or {}).items():
         rows[f"concentration {reagent}"] = f"{_fmt(conc)} mM"
     return rows
@@ -126,8 +128,12 @@ def _usage_by_uid(usage: list[Usage]) -> dict[str, Usage]:
     return {u.uid: u for u in usage}
 
 
-def _fit_curves(records: list[ExperimentRecord], axes: list[ParameterAxis], objective: Any,
-                incumbent: ExperimentRecord | None) -> dict[str, Any]:
+def _fit_curves(
+    records: list[ExperimentRecord],
+    axes: list[ParameterAxis],
+    objective: Any,
+    incumbent: ExperimentRecord | None,
+) -> dict[str, Any]:
     """GP (Matern 5/2 + noise, on the unit cube) of the objective, sliced through the incumbent."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
@@ -139,8 +145,9 @@ def _fit_curves(records: list[ExperimentRecord], axes: list[ParameterAxis], obje
         return {}
     X = np.array([[a.to_unit(r.conditions[a.name]) for a in axes] for r, _ in rows], dtype=float)
     y = np.array([v for _, v in rows], dtype=float)
-    kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=[0.3] * len(axes), length_scale_bounds=(1e-2, 1e2),
-                                                       nu=2.5) + WhiteKernel(1e-2, (1e-6, 1.0)))
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+        length_scale=[0.3] * len(axes), length_scale_bounds=(1e-2, 1e2), nu=2.5
+    ) + WhiteKernel(1e-2, (1e-6, 1.0))
     gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -152,8 +159,14 @@ def _fit_curves(records: list[ExperimentRecord], axes: list[ParameterAxis], obje
         Xq = np.tile(centre, (len(grid), 1))
         Xq[:, k] = axis.to_unit(grid)
         mean, sd = gp.predict(Xq, return_std=True)
-        curves[axis.name] = {"x": grid, "mean": mean, "sd": sd, "obs_x": [r.conditions[axis.name] for r, _ in rows],
-                             "obs_y": y.tolist(), "incumbent": incumbent.conditions[axis.name]}
+        curves[axis.name] = {
+            "x": grid,
+            "mean": mean,
+            "sd": sd,
+            "obs_x": [r.conditions[axis.name] for r, _ in rows],
+            "obs_y": y.tolist(),
+            "incumbent": incumbent.conditions[axis.name],
+        }
     return curves
 
 
@@ -189,7 +202,9 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _kv_table(rows: dict[str, Any]) -> str:
-    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
+    body = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items()
+    )
     return f'<table class="kv">{body}</table>'
 
 
@@ -212,16 +227,29 @@ p.target{font-size:1.05rem}
 """
 
 
-def _experiment_rows(data: CampaignData, objective: Any, axes: list[ParameterAxis],
-                     best: ExperimentRecord | None, usage: dict[str, Usage]
-                     ) -> tuple[list[str], list[list[str]], list[str]]:
+def _experiment_rows(
+    data: CampaignData,
+    objective: Any,
+    axes: list[ParameterAxis],
+    best: ExperimentRecord | None,
+    usage: dict[str, Usage],
+) -> tuple[list[str], list[list[str]], list[str]]:
     outcome_names: list[str] = []
     for r in data.runs:
         for k in r.outcomes:
             if k not in outcome_names and k not in ("failure", "objective"):
                 outcome_names.append(k)
-    header = ["#", *[a.label for a in axes], *outcome_names, "objective", "reactor time", "total",
-              "dispensed (uL)", "total (mL)", "status"]
+    header = [
+        "#",
+        *[a.label for a in axes],
+        *outcome_names,
+        "objective",
+        "reactor time",
+        "total",
+        "dispensed (uL)",
+        "total (mL)",
+        "status",
+    ]
     rows, classes = [], []
     for r in data.runs:
         row_out = r.outcome_row()
@@ -234,12 +262,22 @@ def _experiment_rows(data: CampaignData, objective: Any, axes: list[ParameterAxi
         else:
             status, cls = "ok", "best" if best is not None and r.uid == best.uid else ""
         u = usage.get(r.uid)
-        spent = [duration(u.reactor_s) if u and u.reactor_s is not None else "–",
-                 duration(u.cumulative_reactor_s) if u else "–",
-                 _fmt(u.reagent_total_ul, 3) if u and u.reactor_s is not None else "–",
-                 _fmt(sum(u.cumulative_reagents_ul.values()) / 1000.0, 3) if u else "–"]
-        rows.append([str(r.index), *[_fmt(r.conditions.get(a.name)) for a in axes],
-                     *[_fmt(r.outcomes.get(k)) for k in outcome_names], _fmt(value), *spent, status])
+        spent = [
+            duration(u.reactor_s) if u and u.reactor_s is not None else "–",
+            duration(u.cumulative_reactor_s) if u else "–",
+            _fmt(u.reagent_total_ul, 3) if u and u.reactor_s is not None else "–",
+            _fmt(sum(u.cumulative_reagents_ul.values()) / 1000.0, 3) if u else "–",
+        ]
+        rows.append(
+            [
+                str(r.index),
+                *[_fmt(r.conditions.get(a.name)) for a in axes],
+                *[_fmt(r.outcomes.get(k)) for k in outcome_names],
+                _fmt(value),
+                *spent,
+                status,
+            ]
+        )
         classes.append(cls)
     return header, rows, classes
 
@@ -270,32 +308,72 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         ok = [(r, objective.value(r.outcome_row()), objective.utilities(r.outcome_row())) for r in records]
         ok = [(r, v, u) for r, v, u in ok if v is not None]
         if ok:
-            fig = plots.pareto(np.array([v for _, v, _ in ok]), np.array([u for _, _, u in ok]),
-                               [o.name for o in objectives], [r.index for r, _, _ in ok])
-            figures.append(("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig))
-    figures.insert(0, ("convergence", f"{first.name} of each experiment and the best so far (crosses: failed)",
-                       plots.convergence(records, [first.value(r.outcome_row()) for r in records], first.sign,
-                                         first.name, failed=failed_indices)))
-    figures.insert(1, ("figures", "Each figure of merit the objective uses, by experiment, with its target "
-                                  "band (star: best; crosses: failed)",
-                       plots.figure_history(records, _tracks(objective), best_index, failed_indices,
-                                            first_on_target)))
-    figures.append(("parameters", "Conditions of each experiment (crosses: failed, star: best)",
-                    plots.parameters_vs_experiment(records, axes, best_index, failed_indices)))
-    figures.append(("spectra", "Absorbance and photoluminescence of every experiment",
-                    plots.spectra(records, spectrometer_wavelengths(data.documents), best_index,
-                                  failed_indices)))
+            fig = plots.pareto(
+                np.array([v for _, v, _ in ok]),
+                np.array([u for _, _, u in ok]),
+                [o.name for o in objectives],
+                [r.index for r, _, _ in ok],
+            )
+            figures.append(
+                ("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig)
+            )
+    figures.insert(
+        0,
+        (
+            "convergence",
+            f"{first.name} of each experiment and the best so far (crosses: failed)",
+            plots.convergence(
+                records,
+                [first.value(r.outcome_row()) for r in records],
+                first.sign,
+                first.name,
+                failed=failed_indices,
+            ),
+        ),
+    )
+    figures.insert(
+        1,
+        (
+            "figures",
+            "Each figure of merit the objective uses, by experiment, with its target "
+            "band (star: best; crosses: failed)",
+            plots.figure_history(records, _tracks(objective), best_index, failed_indices, first_on_target),
+        ),
+    )
+    figures.append(
+        (
+            "parameters",
+            "Conditions of each experiment (crosses: failed, star: best)",
+            plots.parameters_vs_experiment(records, axes, best_index, failed_indices),
+        )
+    )
+    figures.append(
+        (
+            "spectra",
+            "Absorbance and photoluminescence of every experiment",
+            plots.spectra(records, spectrometer_wavelengths(data.documents), best_index, failed_indices),
+        )
+    )
     measured = [u for u in usage if u.reactor_s is not None]
     pumps = sorted({p for u in measured for p in u.cumulative_reagents_ul})
     spent = {reagents.get(p, p): [u.cumulative_reagents_ul.get(p, 0.0) for u in measured] for p in pumps}
-    figures.append(("resources", "Reactor time and reagent use, cumulative over every run in the log "
-                                 "(flushes and calibration included)",
-                    plots.resources([u.index for u in measured], [u.cumulative_reactor_s for u in measured],
-                                    spent)))
+    figures.append(
+        (
+            "resources",
+            "Reactor time and reagent use, cumulative over every run in the log "
+            "(flushes and calibration included)",
+            plots.resources([u.index for u in measured], [u.cumulative_reactor_s for u in measured], spent),
+        )
+    )
     curves = _fit_curves(records, axes, first, best)
-    figures.append(("model", "A Gaussian process fitted to the logged experiments, sliced along each parameter "
-                              "through the best experiment (dashed); dots are the experiments",
-                    plots.model_view(curves, axes, first.name)))
+    figures.append(
+        (
+            "model",
+            "A Gaussian process fitted to the logged experiments, sliced along each parameter "
+            "through the best experiment (dashed); dots are the experiments",
+            plots.model_view(curves, axes, first.name),
+        )
+    )
 
     png_paths: dict[str, Path] = {}
     drawn: dict[str, Any] = {}
@@ -307,14 +385,25 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         encoded = _png(fig, path)
         png_paths[key] = path
         drawn[key] = fig
-        blocks.append(f'<figure id="plot-{key}"><img alt="{html.escape(key)} plot" '
-                      f'src="data:image/png;base64,{encoded}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+        blocks.append(
+            f'<figure id="plot-{key}"><img alt="{html.escape(key)} plot" '
+            f'src="data:image/png;base64,{encoded}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+        )
 
-    settings = {"id": spec.id, "material": spec.material, "strategy": spec.strategy, "seed": spec.seed,
-                "budget": spec.budget, "experiments completed": len(records), "failed": len(failed),
-                "incomplete runs": sum(1 for r in data.runs if not r.completed)}
+    settings = {
+        "id": spec.id,
+        "material": spec.material,
+        "strategy": spec.strategy,
+        "seed": spec.seed,
+        "budget": spec.budget,
+        "experiments completed": len(records),
+        "failed": len(failed),
+        "incomplete runs": sum(1 for r in data.runs if not r.completed),
+    }
     for a, p in zip(axes, spec.search.parameters):
-        settings[f"search: {a.name}"] = f"{_fmt(p.low)} – {_fmt(p.high)} {a.unit}{' (log)' if p.log else ''}".strip()
+        settings[f"search: {a.name}"] = (
+            f"{_fmt(p.low)} – {_fmt(p.high)} {a.unit}{' (log)' if p.log else ''}".strip()
+        )
     for k, v in spec.search.fixed.items():
         settings[f"fixed: {k}"] = v
     settings["objective"] = spec.objective
@@ -331,28 +420,42 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         target_text = f"Target reached at experiment {first_on_target}"
         at = usage_of.get(next(r.uid for r in records if r.index == first_on_target))
         if at is not None:
-            target_text += (f", after {duration(at.cumulative_reactor_s)} of reactor time and "
-                            f"{volume_ml(sum(at.cumulative_reagents_ul.values()))} of reagents")
+            target_text += (
+                f", after {duration(at.cumulative_reactor_s)} of reactor time and "
+                f"{volume_ml(sum(at.cumulative_reagents_ul.values()))} of reagents"
+            )
         target_text += "."
     spent_text = "Reactor time and reagent use: not recorded."
     if total is not None:
-        volumes = ", ".join(f"{html.escape(reagents.get(p, p))} {volume_ml(v)}"
-                            for p, v in total.cumulative_reagents_ul.items())
-        spent_text = (f"Reactor time {html.escape(duration(total.cumulative_reactor_s))}"
-                      + (f"; dispensed {volumes}" if volumes else "") + ".")
+        volumes = ", ".join(
+            f"{html.escape(reagents.get(p, p))} {volume_ml(v)}"
+            for p, v in total.cumulative_reagents_ul.items()
+        )
+        spent_text = (
+            f"Reactor time {html.escape(duration(total.cumulative_reactor_s))}"
+            + (f"; dispensed {volumes}" if volumes else "")
+            + "."
+        )
     best_html = "<p>No successful experiment yet.</p>"
     if best is not None:
-        best_html = (f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
-                     f'{_kv_table({a.label: best.conditions.get(a.name) for a in axes})}</div>'
-                     f'<div><h3>Set points and pumps</h3>{_kv_table(_setpoint_rows(best, reagents))}</div>'
-                     f'<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, "objective": first.value(best.outcome_row())})}'
-                     "</div></div>")
+        best_html = (
+            f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
+            f"{_kv_table({a.label: best.conditions.get(a.name) for a in axes})}</div>"
+            f"<div><h3>Set points and pumps</h3>{_kv_table(_setpoint_rows(best, reagents))}</div>"
+            f"<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, 'objective': first.value(best.outcome_row())})}"
+            "</div></div>"
+        )
     header, rows, classes = _experiment_rows(data, objective, axes, best, usage_of)
-    table = ('<table class="runs"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in header)
-             + "</tr></thead><tbody>"
-             + "".join(f'<tr class="{c}">' + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-                       for row, c in zip(rows, classes))
-             + "</tbody></table>")
+    table = (
+        '<table class="runs"><thead><tr>'
+        + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        + "</tr></thead><tbody>"
+        + "".join(
+            f'<tr class="{c}">' + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+            for row, c in zip(rows, classes)
+        )
+        + "</tbody></table>"
+    )
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     failed_badge = f' <span class="badge">{len(failed)} failed</span>' if failed else ""
     page = f"""<!DOCTYPE html>
@@ -367,34 +470,57 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
 <p id="resources">{spent_text}</p>
 {best_html}
 <h2>Plots</h2>
-{''.join(blocks)}
+{"".join(blocks)}
 <h2>Settings</h2>
 <div class="grid"><div><h3>Campaign</h3>{_kv_table(settings)}</div>
-<div><h3>Lab{(' ' + html.escape(str(data.lab.get('name')))) if data.lab.get('name') else ''}</h3>{_kv_table(_flatten(data.lab))}</div></div>
+<div><h3>Lab{(" " + html.escape(str(data.lab.get("name")))) if data.lab.get("name") else ""}</h3>{_kv_table(_flatten(data.lab))}</div></div>
 <h2>All experiments</h2>
 <div class="scroll">{table}</div>
 </body></html>
 """
     html_path = out_dir / REPORT_NAME
     html_path.write_text(page, encoding="utf-8")
-    summary = {"campaign": {"name": spec.name, "id": spec.id, "material": spec.material, "strategy": spec.strategy,
-                            "seed": spec.seed, "budget": spec.budget},
-               "lab": data.lab.get("name"), "experiments": len(records), "failed": len(failed),
-               "failed_indices": sorted(failed_indices),
-               "has_target": bool(objective.reached_ranges), "reached_at": first_on_target,
-               "reactor_s": None if total is None else total.cumulative_reactor_s,
-               "reagents_ul": {} if total is None else {reagents.get(p, p): v for p, v in
-                                                        total.cumulative_reagents_ul.items()},
-               "best": None if best is None else {"index": best.index, "conditions": best.conditions,
-                                                  "outcomes": best.outcomes,
-                                                  "objective": first.value(best.outcome_row()),
-                                                  "setpoints": best.setpoints},
-               "report": str(html_path), "plots": {k: str(p) for k, p in png_paths.items()}}
+    summary = {
+        "campaign": {
+            "name": spec.name,
+            "id": spec.id,
+            "material": spec.material,
+            "strategy": spec.strategy,
+            "seed": spec.seed,
+            "budget": spec.budget,
+        },
+        "lab": data.lab.get("name"),
+        "experiments": len(records),
+        "failed": len(failed),
+        "failed_indices": sorted(failed_indices),
+        "has_target": bool(objective.reached_ranges),
+        "reached_at": first_on_target,
+        "reactor_s": None if total is None else total.cumulative_reactor_s,
+        "reagents_ul": {}
+        if total is None
+        else {reagents.get(p, p): v for p, v in total.cumulative_reagents_ul.items()},
+        "best": None
+        if best is None
+        else {
+            "index": best.index,
+            "conditions": best.conditions,
+            "outcomes": best.outcomes,
+            "objective": first.value(best.outcome_row()),
+            "setpoints": best.setpoints,
+        },
+        "report": str(html_path),
+        "plots": {k: str(p) for k, p in png_paths.items()},
+    }
     return Report(html_path, png_paths, summary, drawn)
 
 
-def run_report(directory: Path | None, *, tiled: str | None = None, campaign_id: str | None = None,
-               json_out: bool = False) -> Report:
+def run_report(
+    directory: Path | None,
+    *,
+    tiled: str | None = None,
+    campaign_id: str | None = None,
+    json_out: bool = False,
+) -> Report:
     """``qdlab report``: read the campaign, write the report, print the summary on stdout (with ``--json``:
     the summary as JSON on stdout, the human lines on stderr)."""
     from lab.console import emit_json, err, out, outcome_table
@@ -405,11 +531,16 @@ def run_report(directory: Path | None, *, tiled: str | None = None, campaign_id:
     report = write_report(data, out_dir)
     s = report.summary
     c = s["campaign"]
-    console.print(f"[bold]{c['name']}[/] ({c['material']}, {c['strategy']}, seed {c['seed']}) on lab "
-                  f"{s['lab'] or '?'}: {s['experiments']} of {c['budget']} experiments, {s['failed']} failed")
+    console.print(
+        f"[bold]{c['name']}[/] ({c['material']}, {c['strategy']}, seed {c['seed']}) on lab "
+        f"{s['lab'] or '?'}: {s['experiments']} of {c['budget']} experiments, {s['failed']} failed"
+    )
     if s["has_target"]:
-        console.print(f"target reached at experiment {s['reached_at']}" if s["reached_at"] is not None
-                      else "target not reached")
+        console.print(
+            f"target reached at experiment {s['reached_at']}"
+            if s["reached_at"] is not None
+            else "target not reached"
+        )
     if s["reactor_s"] is not None:
         volumes = ", ".join(f"{k} {volume_ml(v)}" for k, v in s["reagents_ul"].items())
         spent = f"reactor time {duration(s['reactor_s'])}"

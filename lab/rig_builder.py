@@ -7,8 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.rig import Rig
-from devices import (Clock, Exposure, Heater, HeaterLimits, PumpLimits, SimClock, Spectrometer, SyringePump, Timer,
-                     make_backend, register_backend)
+from devices import (
+    Clock,
+    Exposure,
+    Heater,
+    HeaterLimits,
+    PumpLimits,
+    SimClock,
+    Spectrometer,
+    SyringePump,
+    Timer,
+    make_backend,
+    register_backend,
+)
 from lab.config import LabConfig
 from models.errors import ConfigurationError
 
@@ -54,8 +65,13 @@ class BuiltRig:
 def _register_sim() -> None:
     from simulators import SimHeater, SimPump, SimSpectrometer
 
-    register_backend("pump", "sim", lambda *, world, reagent, settings, name, **_: SimPump(
-        world, reagent, syringe_volume_ul=settings.syringe_volume, name=name))
+    register_backend(
+        "pump",
+        "sim",
+        lambda *, world, reagent, settings, name, **_: SimPump(
+            world, reagent, syringe_volume_ul=settings.syringe_volume, name=name
+        ),
+    )
     register_backend("heater", "sim", lambda *, world, **_: SimHeater(world))
     register_backend("spectrometer", "sim", lambda *, world, **_: SimSpectrometer(world))
     register_backend("spectrometer", "emulated", _emulated_spectrometer)
@@ -63,8 +79,10 @@ def _register_sim() -> None:
 
 def _emulated_spectrometer(*, world=None, **_: Any) -> Any:
     if world is None:
-        raise ConfigurationError("type = \"emulated\" reads the emulators' world: add an [emulator] section",
-                                 key="spectrometer.type")
+        raise ConfigurationError(
+            'type = "emulated" reads the emulators\' world: add an [emulator] section',
+            key="spectrometer.type",
+        )
     from simulators import SimSpectrometer
 
     return SimSpectrometer(world)
@@ -74,8 +92,9 @@ def _register_drivers() -> None:
     import devices.drivers  # noqa: F401  (real drivers register their types on import)
 
 
-def build_rig(lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml",
-              clock: Clock | None = None) -> BuiltRig:
+def build_rig(
+    lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml", clock: Clock | None = None
+) -> BuiltRig:
     """Devices for ``lab``; for ``type = "sim"`` devices, one simulated world shared by all of them."""
     _register_sim()
     _register_drivers()
@@ -91,37 +110,83 @@ def build_rig(lab: LabConfig, *, material: str, seed: int, source: str = "lab.to
         closers.append(emulated.close)
     elif "sim" in types:
         if types != {"sim"}:
-            raise ConfigurationError("a lab is either all simulated (type = \"sim\") or all hardware; "
-                                     f"found types {sorted(types)}", source=source, key="type")
+            raise ConfigurationError(
+                f'a lab is either all simulated (type = "sim") or all hardware; found types {sorted(types)}',
+                source=source,
+                key="type",
+            )
         from simulators import ReactorGeometry, SimWorld
 
         world = SimWorld(
             material,
-            reactor=ReactorGeometry(reactor_volume_ul=lab.reactor.volume,
-                                    transfer_volume_ul=lab.reactor.transfer_volume,
-                                    path_length_cm=lab.reactor.path_length),
+            reactor=ReactorGeometry(
+                reactor_volume_ul=lab.reactor.volume,
+                transfer_volume_ul=lab.reactor.transfer_volume,
+                path_length_cm=lab.reactor.path_length,
+            ),
             stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
-            clock=clock, seed=seed, **lab.sim)
+            clock=clock,
+            seed=seed,
+            **lab.sim,
+        )
     common: dict[str, Any] = {"world": world, "clock": clock} if world is not None else {"clock": clock}
     pumps = {}
     for name, cfg in lab.pumps.items():
-        backend = make_backend("pump", cfg.type, source=source, key=f"pumps.{name}.type",
-                               reagent=cfg.reagent, name=name, settings=cfg, **common)
+        backend = make_backend(
+            "pump",
+            cfg.type,
+            source=source,
+            key=f"pumps.{name}.type",
+            reagent=cfg.reagent,
+            name=name,
+            settings=cfg,
+            **common,
+        )
         pumps[cfg.reagent] = SyringePump(
-            backend, PumpLimits(cfg.min_rate, cfg.max_rate, cfg.syringe_volume), reagent=cfg.reagent, name=name)
-    heater_backend = make_backend("heater", lab.heater.type, source=source, key="heater.type",
-                                  settings=lab.heater, **common)
-    heater = Heater(heater_backend, HeaterLimits(lab.heater.min_temperature, lab.heater.max_temperature,
-                                                 lab.heater.safe_temperature, lab.heater.tolerance), name="heater")
-    spec_backend = make_backend("spectrometer", lab.spectrometer.type, source=source, key="spectrometer.type",
-                                settings=lab.spectrometer, **common)
+            backend,
+            PumpLimits(cfg.min_rate, cfg.max_rate, cfg.syringe_volume),
+            reagent=cfg.reagent,
+            name=name,
+        )
+    heater_backend = make_backend(
+        "heater", lab.heater.type, source=source, key="heater.type", settings=lab.heater, **common
+    )
+    heater = Heater(
+        heater_backend,
+        HeaterLimits(
+            lab.heater.min_temperature,
+            lab.heater.max_temperature,
+            lab.heater.safe_temperature,
+            lab.heater.tolerance,
+        ),
+        name="heater",
+    )
+    spec_backend = make_backend(
+        "spectrometer",
+        lab.spectrometer.type,
+        source=source,
+        key="spectrometer.type",
+        settings=lab.spectrometer,
+        **common,
+    )
     sc = lab.spectrometer
-    exposure = Exposure(fixed_ms=sc.integration_time if sc.exposure == "fixed" else None,
-                        start_ms=sc.integration_time, min_ms=sc.min_integration_time,
-                        max_ms=sc.max_integration_time, target_fraction=sc.exposure_target)
+    exposure = Exposure(
+        fixed_ms=sc.integration_time if sc.exposure == "fixed" else None,
+        start_ms=sc.integration_time,
+        min_ms=sc.min_integration_time,
+        max_ms=sc.max_integration_time,
+        target_fraction=sc.exposure_target,
+    )
     spectrometer = Spectrometer(spec_backend, exposure=exposure, name="spectrometer")
-    rig = Rig(pumps=pumps, heater=heater, spectrometer=spectrometer, timer=Timer(clock, name="timer"),
-              reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
-              path_length_cm=lab.reactor.path_length, plqy_reference=lab.spectrometer.plqy_reference,
-              stocks_mM={p.reagent: p.stock for p in lab.pumps.values()})
+    rig = Rig(
+        pumps=pumps,
+        heater=heater,
+        spectrometer=spectrometer,
+        timer=Timer(clock, name="timer"),
+        reactor_volume_ul=lab.reactor.volume,
+        transfer_volume_ul=lab.reactor.transfer_volume,
+        path_length_cm=lab.reactor.path_length,
+        plqy_reference=lab.spectrometer.plqy_reference,
+        stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+    )
     return BuiltRig(rig=rig, clock=clock, world=world, closers=closers)

@@ -26,7 +26,14 @@ from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
-from devices import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, RefillStation, SyringeBackend, WallClock
+from devices import (
+    SYRINGE_EMPTY_TOLERANCE_UL,
+    HeaterLimits,
+    PumpLimits,
+    RefillStation,
+    SyringeBackend,
+    WallClock,
+)
 from lab.config import LabConfig
 from lab.emulate import check_ports
 from lab.files import dump_campaign, dump_lab, file_digest
@@ -35,8 +42,16 @@ from lab.model_record import MODEL_KEY, MODEL_PLAN, model_record
 from lab.interlocks import install_interlocks
 from lab.refill import RefillDesk, refill_mode
 from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
-from lab.records import (BUDGET_PLAN, LOG_FORMAT, ExperimentRecord, budget_in_force, completed,
-                         experiments_from_documents, in_log_order, syringe_holdings)
+from lab.records import (
+    BUDGET_PLAN,
+    LOG_FORMAT,
+    ExperimentRecord,
+    budget_in_force,
+    completed,
+    experiments_from_documents,
+    in_log_order,
+    syringe_holdings,
+)
 from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
@@ -72,12 +87,21 @@ class CampaignSession:
     ``progress(done, budget, record)`` is called after each completed experiment (for the terminal UI).
     """
 
-    def __init__(self, spec: CampaignSpec, lab: LabConfig, directory: Path, *, campaign_source: str,
-                 lab_source: str, realtime: bool = False,
-                 progress: Callable[[int, int, ExperimentRecord | None], None] | None = None,
-                 subscribers: list[Callable[[str, dict], None]] | None = None, run_engine_kwargs: dict | None = None,
-                 reactor_model: Callable[[dict], dict] | None = None,
-                 log_opener: Callable[[Path], Any] | None = None):
+    def __init__(
+        self,
+        spec: CampaignSpec,
+        lab: LabConfig,
+        directory: Path,
+        *,
+        campaign_source: str,
+        lab_source: str,
+        realtime: bool = False,
+        progress: Callable[[int, int, ExperimentRecord | None], None] | None = None,
+        subscribers: list[Callable[[str, dict], None]] | None = None,
+        run_engine_kwargs: dict | None = None,
+        reactor_model: Callable[[dict], dict] | None = None,
+        log_opener: Callable[[Path], Any] | None = None,
+    ):
         self.spec = spec if spec.id else spec.model_copy(update={"id": str(uuid.uuid4())})
         self.lab = lab
         self.directory = Path(directory)
@@ -101,23 +125,41 @@ class CampaignSession:
         and reactor time its remaining experiments need. ``fresh``: a new campaign (``qdlab run``), whatever
         the directory holds now is not its own (``--force`` moves it aside once every check has passed)."""
         stocks = {p.reagent: p.stock for p in self.lab.pumps.values()}
-        preflight(self.spec, reactor_volume_ul=self.lab.reactor.volume, stocks_mM=stocks,
-                  pump_limits={p.reagent: PumpLimits(p.min_rate, p.max_rate, p.syringe_volume)
-                               for p in self.lab.pumps.values()},
-                  heater_limits=HeaterLimits(self.lab.heater.min_temperature, self.lab.heater.max_temperature,
-                                             self.lab.heater.safe_temperature, self.lab.heater.tolerance),
-                  source=self.campaign_source, transfer_volume_ul=self.lab.reactor.transfer_volume)
+        preflight(
+            self.spec,
+            reactor_volume_ul=self.lab.reactor.volume,
+            stocks_mM=stocks,
+            pump_limits={
+                p.reagent: PumpLimits(p.min_rate, p.max_rate, p.syringe_volume)
+                for p in self.lab.pumps.values()
+            },
+            heater_limits=HeaterLimits(
+                self.lab.heater.min_temperature,
+                self.lab.heater.max_temperature,
+                self.lab.heater.safe_temperature,
+                self.lab.heater.tolerance,
+            ),
+            source=self.campaign_source,
+            transfer_volume_ul=self.lab.reactor.transfer_volume,
+        )
         self.refill_mode = refill_mode(self.spec.protocol.refill, self.lab, source=self.campaign_source)
         if self.lab.emulator is not None:  # its port links: taken by nothing the emulators did not leave
             check_ports(self.lab, source=self.lab_source)
         done = len(self.existing_records()) if self.directory.is_dir() and not fresh else 0
         self.estimate = estimate(
-            self.spec, experiments=max(0, self.spec.budget - done), reactor_volume_ul=self.lab.reactor.volume,
-            transfer_volume_ul=self.lab.reactor.transfer_volume, stocks_mM=stocks,
+            self.spec,
+            experiments=max(0, self.spec.budget - done),
+            reactor_volume_ul=self.lab.reactor.volume,
+            transfer_volume_ul=self.lab.reactor.transfer_volume,
+            stocks_mM=stocks,
             syringes={p.reagent: (name, p.syringe_volume) for name, p in self.lab.pumps.items()},
-            flush_flow_ul_min=self.flush_flow_ul_min(), tolerance_c=self.lab.heater.tolerance,
+            flush_flow_ul_min=self.flush_flow_ul_min(),
+            tolerance_c=self.lab.heater.tolerance,
             heater_time_constant_s=float(self.lab.sim.get("heater_time_constant_s", HEATER_TIME_CONSTANT_S)),
-            start_temperature_c=float(self.lab.sim.get("initial_temperature_c", self.lab.heater.safe_temperature)))
+            start_temperature_c=float(
+                self.lab.sim.get("initial_temperature_c", self.lab.heater.safe_temperature)
+            ),
+        )
         return self.estimate
 
     def flush_flow_ul_min(self) -> float:
@@ -129,9 +171,12 @@ class CampaignSession:
         return flush_flow
 
     def setpoints(self, parameters: dict[str, float]) -> Setpoints:
-        return to_setpoints({**self.spec.search.fixed, **parameters}, kind=self.spec.search.kind,
-                            reactor_volume_ul=self.lab.reactor.volume,
-                            stocks_mM={p.reagent: p.stock for p in self.lab.pumps.values()})
+        return to_setpoints(
+            {**self.spec.search.fixed, **parameters},
+            kind=self.spec.search.kind,
+            reactor_volume_ul=self.lab.reactor.volume,
+            stocks_mM={p.reagent: p.stock for p in self.lab.pumps.values()},
+        )
 
     # -- the run ----------------------------------------------------------------------------------
     def write_files(self) -> None:
@@ -143,8 +188,9 @@ class CampaignSession:
         """Completed experiments of the log (checked: lab.log_check), in the order the log completed them."""
         if not (self.directory / LOG_NAME).exists():
             return []
-        return in_log_order(experiments_from_documents(read_log(self.directory, campaign_id=self.spec.id,
-                                                                gaps=True)))
+        return in_log_order(
+            experiments_from_documents(read_log(self.directory, campaign_id=self.spec.id, gaps=True))
+        )
 
     def run(self, *, resume: bool = False) -> SessionResult:
         """Run the campaign to its budget. With ``resume``, the directory's files are used as they are
@@ -164,8 +210,13 @@ class CampaignSession:
         done = self.existing_records()  # after open(): a torn tail has been set aside
         clock = WallClock() if self.realtime else None
         # a resumed simulated world is a new world: new noise, not a replay of the first one's
-        built = build_rig(self.lab, material=self.spec.material, seed=self.spec.seed + 1_000_003 * len(done),
-                          source=self.lab_source, clock=clock)
+        built = build_rig(
+            self.lab,
+            material=self.spec.material,
+            seed=self.spec.seed + 1_000_003 * len(done),
+            source=self.lab_source,
+            clock=clock,
+        )
         try:
             built.claim_ports()  # a port another process holds: refused here, before any device is connected
             return self._run(built, log, done)
@@ -177,7 +228,9 @@ class CampaignSession:
         rig = built.rig
         multi = is_multi(self.objective)
         constrained = tuple(c.get("outcome") for c in self.spec.outcome_constraints if c.get("outcome"))
-        rig.outcomes = outcomes_device((*self.objective.outcomes, *constrained, *(("pareto_front",) if multi else ())))
+        rig.outcomes = outcomes_device(
+            (*self.objective.outcomes, *constrained, *(("pareto_front",) if multi else ()))
+        )
         guard = None
         if self.reactor_model is not None:  # its errors are failed experiments (lab/user_model.py)
             guard = rig.model = GuardedModel(self.reactor_model, rig.outcomes.keys)
@@ -189,15 +242,18 @@ class CampaignSession:
         done_indices = {r.index for r in done}
         gap = [i for i in range(max(done_indices, default=-1)) if i not in done_indices]
         if gap:  # lines lost from the log's middle: re-run those indices, never renumber what follows
-            self.notify(f"{self.directory / LOG_NAME}: experiment{'s' if len(gap) > 1 else ''} "
-                        f"{', '.join(map(str, gap))} missing from the log: re-running "
-                        f"{'them' if len(gap) > 1 else 'it'} under the same number")
+            self.notify(
+                f"{self.directory / LOG_NAME}: experiment{'s' if len(gap) > 1 else ''} "
+                f"{', '.join(map(str, gap))} missing from the log: re-running "
+                f"{'them' if len(gap) > 1 else 'it'} under the same number"
+            )
         indices = [i for i in range(budget) if i not in done_indices]
         if self.progress:
             self.progress(len(records), budget, None)
         # no bluesky SigintHandler (a deferred pause at a checkpoint): StopSignals stops on the first signal
-        run_engine = RunEngine({}, **{"context_managers": [], "during_task": PollingDuringTask(),
-                                        **self.run_engine_kwargs})
+        run_engine = RunEngine(
+            {}, **{"context_managers": [], "during_task": PollingDuringTask(), **self.run_engine_kwargs}
+        )
         run_engine.subscribe(log)
         for sub in self.subscribers:
             run_engine.subscribe(sub)
@@ -210,9 +266,11 @@ class CampaignSession:
         except Exception as exc:
             if log.failure is None:
                 raise
-            raise LogWriteError(f"campaign not started: could not write {log.path} ({log.failure}); no device was "
-                                f"moved; continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
-                                reason=log.failure) from exc
+            raise LogWriteError(
+                f"campaign not started: could not write {log.path} ({log.failure}); no device was "
+                f"moved; continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
+                reason=log.failure,
+            ) from exc
         proposed: dict[int, dict] = {}
 
         def propose(index: int) -> tuple[dict, Setpoints, dict]:
@@ -221,12 +279,22 @@ class CampaignSession:
             latency_s = time.perf_counter() - started
             decision = optimizer.last_decision() if hasattr(optimizer, "last_decision") else {}
             setpoints = self.setpoints(parameters)
-            md = {"plan_name": "experiment", "log_format": LOG_FORMAT, "campaign": self.spec.name,
-                  "campaign_id": self.spec.id,
-                  "material": self.spec.material, "experiment_index": index, "conditions": parameters,
-                  "setpoints": setpoints.as_dict(), "strategy": self.spec.strategy, "seed": self.spec.seed,
-                  "decision": decision, "campaign_digest": self.digests["campaign.toml"],
-                  "lab_digest": self.digests["lab.toml"], "proposal_latency_s": latency_s}
+            md = {
+                "plan_name": "experiment",
+                "log_format": LOG_FORMAT,
+                "campaign": self.spec.name,
+                "campaign_id": self.spec.id,
+                "material": self.spec.material,
+                "experiment_index": index,
+                "conditions": parameters,
+                "setpoints": setpoints.as_dict(),
+                "strategy": self.spec.strategy,
+                "seed": self.spec.seed,
+                "decision": decision,
+                "campaign_digest": self.digests["campaign.toml"],
+                "lab_digest": self.digests["lab.toml"],
+                "proposal_latency_s": latency_s,
+            }
             if self.reactor_model is not None:
                 md[MODEL_KEY] = model_record(self.reactor_model)
             if index == indices[0]:  # what this session expects to spend, on its first start document
@@ -236,10 +304,15 @@ class CampaignSession:
 
         def learn(index: int, parameters: dict, outcomes: dict) -> None:
             md = proposed.get(index, {})
-            record = ExperimentRecord(index=index, uid="", conditions=parameters, setpoints=md.get("setpoints", {}),
-                                      decision={**md.get("decision", {}),
-                                                "proposal_latency_s": md.get("proposal_latency_s")},
-                                      outcomes=dict(outcomes), exit_status="success")
+            record = ExperimentRecord(
+                index=index,
+                uid="",
+                conditions=parameters,
+                setpoints=md.get("setpoints", {}),
+                decision={**md.get("decision", {}), "proposal_latency_s": md.get("proposal_latency_s")},
+                outcomes=dict(outcomes),
+                exit_status="success",
+            )
             # ingest the very row resume and replay rebuild from the log (only what the log records)
             record.outcomes = {k: v for k, v in record.outcomes.items() if k in rig.outcomes.keys}
             optimizer.ingest([record.outcome_row()])
@@ -252,14 +325,16 @@ class CampaignSession:
         def annotate(outcomes: dict) -> dict:
             """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""
             index = max(proposed)
-            rows = [(r.index, r.outcome_row()) for r in records] + [(index, {**proposed[index]["conditions"],
-                                                                           **outcomes})]
+            rows = [(r.index, r.outcome_row()) for r in records] + [
+                (index, {**proposed[index]["conditions"], **outcomes})
+            ]
             return {"pareto_front": pareto_indices(self.objective, rows)}
 
         flush_flow = self.flush_flow_ul_min()
         desk = RefillDesk(self.directory, self.lab, self.notify)
-        rig.refills = RefillStation({p.name: p for p in rig.pumps.values()}, rig.timer.clock,
-                                    auto=self.refill_mode == "auto")
+        rig.refills = RefillStation(
+            {p.name: p for p in rig.pumps.values()}, rig.timer.clock, auto=self.refill_mode == "auto"
+        )
         desk.attach(rig.refills)
         # The temperature interlock polls the heater from a thread: only for hardware and emulated labs
         # (their drivers lock their ports); a purely simulated world runs in simulated time instead.
@@ -277,10 +352,18 @@ class CampaignSession:
                         stop.check()
                         run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
                         stop.check()
-                        run_engine(closed_loop(rig, propose=propose, learn=learn, indices=indices,
-                                               protocol=self.spec.protocol, material=self.spec.material,
-                                               objective=lambda o: scalar_value(self.objective, o),
-                                               annotate=annotate if multi else None))
+                        run_engine(
+                            closed_loop(
+                                rig,
+                                propose=propose,
+                                learn=learn,
+                                indices=indices,
+                                protocol=self.spec.protocol,
+                                material=self.spec.material,
+                                objective=lambda o: scalar_value(self.objective, o),
+                                annotate=annotate if multi else None,
+                            )
+                        )
                         stop.check()
                 except ReactorModelBroken as exc:  # recorded, between experiments: no run is open
                     if watch is not None:
@@ -296,9 +379,12 @@ class CampaignSession:
                         watch.stop()
                     safe = self.make_safe(rig)
                     made_safe = True
-                    raise Interrupted(f"campaign stopped by {how} after {len(records)} of {budget} experiments; "
-                                      f"{safe.summary()}; continue with: qdlab resume {self.directory}",
-                                      signal_name=how, unsafe=not safe.ok) from None
+                    raise Interrupted(
+                        f"campaign stopped by {how} after {len(records)} of {budget} experiments; "
+                        f"{safe.summary()}; continue with: qdlab resume {self.directory}",
+                        signal_name=how,
+                        unsafe=not safe.ok,
+                    ) from None
                 except Exception as exc:
                     if log.failure is not None:
                         # the log could not be written (disk full, I/O error): stop as for a signal
@@ -312,7 +398,8 @@ class CampaignSession:
                             f"campaign stopped: could not write {log.path} ({log.failure}) after {len(records)} of "
                             f"{budget} experiments; {safe.summary()}; the documents written before are intact; "
                             f"continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
-                            reason=log.failure) from exc
+                            reason=log.failure,
+                        ) from exc
                     if not isinstance(exc, QdlabError):
                         raise
                     # a device or safety stop: the rig is made safe, the line says how
@@ -327,19 +414,33 @@ class CampaignSession:
             desk.close()
             if not made_safe:
                 self.make_safe(rig)
-        return SessionResult(self.directory, records, self.objective, world=built.world,
-                             extras={"optimizer": optimizer})
+        return SessionResult(
+            self.directory, records, self.objective, world=built.world, extras={"optimizer": optimizer}
+        )
 
     def _budget_md(self, done: int) -> dict[str, Any]:
-        return {"plan_name": BUDGET_PLAN, "log_format": LOG_FORMAT, "campaign": self.spec.name,
-                "campaign_id": self.spec.id, "budget": self.spec.budget,
-                "previous_budget": self.budget_changed_from, "completed": done,
-                "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
+        return {
+            "plan_name": BUDGET_PLAN,
+            "log_format": LOG_FORMAT,
+            "campaign": self.spec.name,
+            "campaign_id": self.spec.id,
+            "budget": self.spec.budget,
+            "previous_budget": self.budget_changed_from,
+            "completed": done,
+            "campaign_digest": self.digests["campaign.toml"],
+            "lab_digest": self.digests["lab.toml"],
+        }
 
     def _model_md(self) -> dict[str, Any]:
-        return {"plan_name": MODEL_PLAN, "log_format": LOG_FORMAT, "campaign": self.spec.name,
-                "campaign_id": self.spec.id, MODEL_KEY: model_record(self.reactor_model),
-                "campaign_digest": self.digests["campaign.toml"], "lab_digest": self.digests["lab.toml"]}
+        return {
+            "plan_name": MODEL_PLAN,
+            "log_format": LOG_FORMAT,
+            "campaign": self.spec.name,
+            "campaign_id": self.spec.id,
+            MODEL_KEY: model_record(self.reactor_model),
+            "campaign_digest": self.digests["campaign.toml"],
+            "lab_digest": self.digests["lab.toml"],
+        }
 
     def _restore_syringes(self, rig) -> None:
         """A resumed campaign's pumps hold what the log says they held when it stopped (connecting
@@ -358,22 +459,31 @@ class CampaignSession:
                 return {}
             tau_s = float(setpoints.get("residence_time_s") or 0.0)
             wait_s = transfer_ul / total * 60.0 + protocol.residence_times * tau_s
-            return {self.lab.pump_for(r): syringe_need_ul(float(q), wait_s)
-                    for r, q in (setpoints.get("flows_ul_min") or {}).items() if self.lab.pump_for(r)}
+            return {
+                self.lab.pump_for(r): syringe_need_ul(float(q), wait_s)
+                for r, q in (setpoints.get("flows_ul_min") or {}).items()
+                if self.lab.pump_for(r)
+            }
 
-        held = syringe_holdings(docs, {p.name: p.limits.syringe_volume_ul for p in rig.pumps.values()}, unlogged)
+        held = syringe_holdings(
+            docs, {p.name: p.limits.syringe_volume_ul for p in rig.pumps.values()}, unlogged
+        )
         lines = []
         for pump in rig.pumps.values():
             volume = held[pump.name]
             if not isinstance(pump.backend, SyringeBackend):  # a driver that cannot be told: say so
-                lines.append(f"{pump.name} {max(volume, 0.0) / 1000:.2f} mL by the log (not set: its driver "
-                             "has no refill)")
+                lines.append(
+                    f"{pump.name} {max(volume, 0.0) / 1000:.2f} mL by the log (not set: its driver "
+                    "has no refill)"
+                )
             elif volume < pump.limits.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL:
                 pump.refill(max(volume, SYRINGE_EMPTY_TOLERANCE_UL))
                 lines.append(f"{pump.name} {max(volume, 0.0) / 1000:.2f} mL")
         if lines:
-            self.notify(f"syringes as the log left them: {', '.join(lines)}; one refilled while the campaign was "
-                        f"stopped is asked for again when needed: answer with qdlab refill {self.directory}")
+            self.notify(
+                f"syringes as the log left them: {', '.join(lines)}; one refilled while the campaign was "
+                f"stopped is asked for again when needed: answer with qdlab refill {self.directory}"
+            )
 
     @staticmethod
     def make_safe(rig) -> "SafeReport":
@@ -382,7 +492,9 @@ class CampaignSession:
         Returns what was verified: each pump's flow is read back after its stop, the heater's set point
         after its write, so ``summary()`` names what is confirmed safe and every device that is not.
         """
-        report = SafeReport(safe_temperature_c=rig.heater.limits.safe_temperature_c, heater_name=rig.heater.name)
+        report = SafeReport(
+            safe_temperature_c=rig.heater.limits.safe_temperature_c, heater_name=rig.heater.name
+        )
         for pump in rig.pumps.values():
             try:
                 pump.stop()
@@ -397,8 +509,10 @@ class CampaignSession:
             rig.heater.make_safe()
             report.heater_setpoint_c = float(rig.heater.setpoint.get())
             if abs(report.heater_setpoint_c - report.safe_temperature_c) > _SETPOINT_READBACK_C:
-                report.failures[rig.heater.name] = (f"its set point reads {report.heater_setpoint_c:g} degC, not "
-                                                    f"{report.safe_temperature_c:g} degC")
+                report.failures[rig.heater.name] = (
+                    f"its set point reads {report.heater_setpoint_c:g} degC, not "
+                    f"{report.safe_temperature_c:g} degC"
+                )
         except Exception as exc:  # noqa: BLE001 - never raises: this runs on every way out
             report.failures[rig.heater.name] = _describe(exc)
         (_log.info if report.ok else _log.warning)("made safe: %s", report.summary())
@@ -437,13 +551,17 @@ class SafeReport:
         if self.pumps_stopped:
             verified.append(f"pumps {', '.join(self.pumps_stopped)} read back stopped")
         if self.heater_name not in self.failures and self.heater_setpoint_c is not None:
-            verified.append(f"heater set point read back {self.heater_setpoint_c:g} degC (its safe set point)")
+            verified.append(
+                f"heater set point read back {self.heater_setpoint_c:g} degC (its safe set point)"
+            )
         done = ", ".join(verified)
         if self.ok:
             return done
         names = ", ".join(self.failures)
         why = "; ".join(f"{name}: {error}" for name, error in self.failures.items())
-        return f"NOT SAFE: {names} could not be confirmed safe ({why}), check by hand" + (f"; {done}" if done else "")
+        return f"NOT SAFE: {names} could not be confirmed safe ({why}), check by hand" + (
+            f"; {done}" if done else ""
+        )
 
 
 def _once_fixed(failure: str) -> str:
@@ -465,8 +583,9 @@ def _to_stderr(line: str) -> None:
     err.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
-def open_for_resume(directory: Path, *, budget: int | None = None,
-                    **session_kwargs: Any) -> "CampaignSession":
+def open_for_resume(
+    directory: Path, *, budget: int | None = None, **session_kwargs: Any
+) -> "CampaignSession":
     """A session continuing the campaign in ``directory``, refused if its files changed since it began.
 
     Its budget is the one in force (campaign.toml's, or the last one a resume set); ``budget`` sets a
@@ -493,8 +612,9 @@ def open_for_resume(directory: Path, *, budget: int | None = None,
     record = logged_model(starts, source=str(directory / LOG_NAME))
     if record is not None and session_kwargs.get("reactor_model") is None:
         session_kwargs["reactor_model"] = load_logged_model(record, source=str(directory / LOG_NAME))
-    spec = load_campaign(directory / "campaign.toml",
-                         outcomes=getattr(session_kwargs.get("reactor_model"), "outcomes", None))
+    spec = load_campaign(
+        directory / "campaign.toml", outcomes=getattr(session_kwargs.get("reactor_model"), "outcomes", None)
+    )
     for name, key in (("campaign.toml", "campaign_digest"), ("lab.toml", "lab_digest")):
         logged = {doc.get(key) for doc in starts if doc.get(key)}
         now = file_digest(directory / name)
@@ -502,18 +622,28 @@ def open_for_resume(directory: Path, *, budget: int | None = None,
             raise ConfigurationError(
                 f"changed since the campaign began (digest {now}, the log's experiments used "
                 f"{', '.join(sorted(logged))}); a resumed campaign must run as it started: restore the file, "
-                f"or start a new campaign with qdlab run", source=str(directory / name))
+                f"or start a new campaign with qdlab run",
+                source=str(directory / name),
+            )
     in_force = budget_in_force(docs, spec.budget)
     if budget is not None:
         done = len(completed(experiments_from_documents(docs)))
         if budget < done:
-            raise ConfigurationError(f"{budget} is below the {done} experiments already completed; give "
-                                     f"--budget {done} or more", source="--budget")
+            raise ConfigurationError(
+                f"{budget} is below the {done} experiments already completed; give --budget {done} or more",
+                source="--budget",
+            )
     new = in_force if budget is None else budget
     if new != spec.budget:  # validated as the file's budget is (1 to 10000)
         spec = validate_model(CampaignSpec, {**campaign_to_data(spec), "budget": new}, source="--budget")
-    session = CampaignSession(spec, lab, directory, campaign_source=str(directory / "campaign.toml"),
-                              lab_source=str(directory / "lab.toml"), **session_kwargs)
+    session = CampaignSession(
+        spec,
+        lab,
+        directory,
+        campaign_source=str(directory / "campaign.toml"),
+        lab_source=str(directory / "lab.toml"),
+        **session_kwargs,
+    )
     if new != in_force:
         session.budget_changed_from = in_force
     return session

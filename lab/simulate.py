@@ -33,10 +33,14 @@ def parse_assignments(material: str, assignments: list[str], *, source: str = "-
         if not sep:
             raise ConfigurationError(f"expected NAME=VALUE, got {text!r}", source=source)
         if name not in table:
-            raise ConfigurationError(f"unknown condition {name!r} for {material}; settable: {', '.join(table)}",
-                                     source=source, key=name)
-        values[name] = parse_quantity(raw.strip(), table[name]["unit"], source=source, key=name,
-                                      dimensionless_ok=True)
+            raise ConfigurationError(
+                f"unknown condition {name!r} for {material}; settable: {', '.join(table)}",
+                source=source,
+                key=name,
+            )
+        values[name] = parse_quantity(
+            raw.strip(), table[name]["unit"], source=source, key=name, dimensionless_ok=True
+        )
     return values
 
 
@@ -46,8 +50,11 @@ def _check_range(material: str, values: dict[str, float], source: str) -> None:
     for d in describe(material):
         v = values.get(d["name"])
         if v is not None and not (d["low"] <= v <= d["high"]) and not (d["kind"] == "flow" and v == 0):
-            raise ConfigurationError(f"{v:g} {d['unit']} is outside [{d['low']:g}, {d['high']:g}] {d['unit']}",
-                                     source=source, key=d["name"])
+            raise ConfigurationError(
+                f"{v:g} {d['unit']} is outside [{d['low']:g}, {d['high']:g}] {d['unit']}",
+                source=source,
+                key=d["name"],
+            )
 
 
 def _rows_from_csv(material: str, path: Path) -> list[dict[str, float]]:
@@ -68,11 +75,21 @@ def _canonical_material(material: str) -> str:
     for name in MATERIALS:
         if name.lower() == material.lower():
             return name
-    raise ConfigurationError(f"unknown material {material!r}; known: {', '.join(MATERIALS)}", source="--material")
+    raise ConfigurationError(
+        f"unknown material {material!r}; known: {', '.join(MATERIALS)}", source="--material"
+    )
 
 
-def run_simulate(*, material: str, describe: bool, assignments: list[str], input_csv: Path | None,
-                 noisy: bool, seed: int, json_out: bool) -> None:
+def run_simulate(
+    *,
+    material: str,
+    describe: bool,
+    assignments: list[str],
+    input_csv: Path | None,
+    noisy: bool,
+    seed: int,
+    json_out: bool,
+) -> None:
     import simulators
 
     material = _canonical_material(material)
@@ -82,8 +99,10 @@ def run_simulate(*, material: str, describe: bool, assignments: list[str], input
             emit_json({"material": material, "conditions": table})
         else:
             for d in table:
-                out.print(f"{d['name']:<16} {d['kind']:<12} [{d['low']:g}, {d['high']:g}] {d['unit']} "
-                          f"(default {d['default']:g})")
+                out.print(
+                    f"{d['name']:<16} {d['kind']:<12} [{d['low']:g}, {d['high']:g}] {d['unit']} "
+                    f"(default {d['default']:g})"
+                )
         return
     rows = _rows_from_csv(material, input_csv) if input_csv else [parse_assignments(material, assignments)]
     for i, row in enumerate(rows):
@@ -132,5 +151,7 @@ def run_benchmark(*, material: str, n: int, seed: int, json_out: bool, repeats: 
     if json_out:
         emit_json(result)
     console = err if json_out else out
-    console.print(f"{material}: {n} steady states in {best:.3f} s = {n / best:,.0f} evaluations/s "
-              f"(one core, best of {repeats})")
+    console.print(
+        f"{material}: {n} steady states in {best:.3f} s = {n / best:,.0f} evaluations/s "
+        f"(one core, best of {repeats})"
+    )

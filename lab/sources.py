@@ -58,15 +58,18 @@ def open_directory(directory: Path | str) -> CampaignData:
     return CampaignData(spec, lab, read_log(directory, campaign_id=spec.id), origin=str(directory))
 
 
-def open_campaign(directory: Path | str | None, *, tiled: str | None = None,
-                  campaign_id: str | None = None) -> CampaignData:
+def open_campaign(
+    directory: Path | str | None, *, tiled: str | None = None, campaign_id: str | None = None
+) -> CampaignData:
     """A campaign from its directory, or (``tiled`` given) from a Tiled server by campaign id."""
     if tiled:
         from lab.tiled import open_tiled
 
         return open_tiled(tiled, campaign_id)
     if campaign_id:
-        raise ConfigurationError("--campaign-id reads from Tiled: give --tiled URI too", source="--campaign-id")
+        raise ConfigurationError(
+            "--campaign-id reads from Tiled: give --tiled URI too", source="--campaign-id"
+        )
     if directory is None:
         raise ConfigurationError("give a campaign directory, or --tiled URI --campaign-id ID", source="DIR")
     return open_directory(directory)

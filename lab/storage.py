@@ -30,8 +30,15 @@ from event_model import sanitize_doc
 
 from models.errors import LogError, LogWriteError
 
-__all__ = ["DocumentLog", "read_documents", "read_lines", "open_append", "LOG_NAME", "is_campaign_dir",
-           "lock_campaign"]
+__all__ = [
+    "DocumentLog",
+    "read_documents",
+    "read_lines",
+    "open_append",
+    "LOG_NAME",
+    "is_campaign_dir",
+    "lock_campaign",
+]
 
 LOG_NAME = "documents.jsonl"
 TORN_NAME = "documents.torn"
@@ -51,7 +58,9 @@ def _finite(obj: Any) -> Any:
 
 def encode(name: str, doc: dict) -> str:
     """One log line (without the newline) for a document."""
-    return json.dumps({"name": name, "doc": _finite(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        {"name": name, "doc": _finite(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":")
+    )
 
 
 def open_append(path: Path) -> BinaryIO:
@@ -79,8 +88,10 @@ def lock_campaign(directory: Path):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.close()
-        raise LogError(f"{directory}: another qdlab process is writing this campaign; "
-                       "wait for it to finish or stop it first") from None
+        raise LogError(
+            f"{directory}: another qdlab process is writing this campaign; "
+            "wait for it to finish or stop it first"
+        ) from None
     return lock
 
 
@@ -165,8 +176,9 @@ class DocumentLog:
             self._file.truncate(self._size)
             os.fsync(self._file.fileno())
         except OSError as cut:  # read-only now: the unterminated fragment is set aside on the next open
-            _log.warning("%s: could not cut a failed write back to line end (%s)", self.path,
-                         describe_os_error(cut))
+            _log.warning(
+                "%s: could not cut a failed write back to line end (%s)", self.path, describe_os_error(cut)
+            )
         raise LogWriteError(f"could not write to {self.path} ({self.failure})", reason=self.failure) from exc
 
     def close(self) -> None:
@@ -216,6 +228,8 @@ def read_lines(path: Path) -> Iterator[tuple[int, str, dict]]:
         except (ValueError, KeyError, TypeError):
             if number - 1 == last:  # unterminated last line: a write cut short
                 continue
-            raise LogError(f"{path}: line {number}: not a document line "
-                           "(expected {\"name\": ..., \"doc\": {...}}); the log is corrupted there") from None
+            raise LogError(
+                f"{path}: line {number}: not a document line "
+                '(expected {"name": ..., "doc": {...}}); the log is corrupted there'
+            ) from None
         yield number, name, doc

@@ -74,31 +74,37 @@ def _reachable(uri: str, what: str, timeout_s: float = 5.0) -> None:
 
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"expected a Tiled server URL such as http://localhost:8000, got "
-                                 f"{shown(uri)!r}", source=what)
+        raise ConfigurationError(
+            f"expected a Tiled server URL such as http://localhost:8000, got {shown(uri)!r}", source=what
+        )
     host = parts.netloc.rpartition("@")[2]
     try:
         urllib.request.urlopen(f"{parts.scheme}://{host}/healthz", timeout=timeout_s).close()
     except urllib.error.HTTPError:
         return  # something answered: let the client judge
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot reach the Tiled server at {shown(uri)}: {redact(exc, uri)}",
-                                 source=what) from None
+        raise ConfigurationError(
+            f"cannot reach the Tiled server at {shown(uri)}: {redact(exc, uri)}", source=what
+        ) from None
 
 
 def _connect(uri: str, what: str) -> Any:
     try:
         from tiled.client import from_uri
     except ImportError:  # pragma: no cover - tiled is a pinned dependency
-        raise ConfigurationError("the tiled client is not installed (pip install 'tiled[client]')",
-                                 source=what) from None
+        raise ConfigurationError(
+            "the tiled client is not installed (pip install 'tiled[client]')", source=what
+        ) from None
     _reachable(uri, what)
     in_uri = "api_key" in urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
     try:  # an ?api_key= in the URI wins (the client refuses both)
         return from_uri(uri, api_key=None if in_uri else os.environ.get("TILED_API_KEY"))
     except Exception as exc:  # noqa: BLE001 - httpx, auth and URL errors all mean: cannot use this server
-        raise ConfigurationError(f"cannot reach the Tiled server at {shown(uri)}: {type(exc).__name__}: "
-                                 f"{redact(exc, uri)} (is it running? is TILED_API_KEY set?)", source=what) from None
+        raise ConfigurationError(
+            f"cannot reach the Tiled server at {shown(uri)}: {type(exc).__name__}: "
+            f"{redact(exc, uri)} (is it running? is TILED_API_KEY set?)",
+            source=what,
+        ) from None
 
 
 class TiledSink:
@@ -167,7 +173,9 @@ class TiledSink:
             name, doc = item
             if name == "start":
                 index = doc.get("experiment_index")
-                self._run = f"experiment {index}" if index is not None else f"the {doc.get('plan_name', '?')} run"
+                self._run = (
+                    f"experiment {index}" if index is not None else f"the {doc.get('plan_name', '?')} run"
+                )
             try:
                 if self._writer is None:
                     self._writer = self.open_writer()
@@ -183,9 +191,11 @@ class TiledSink:
                 return
             self._failed = redact(reason, self.uri)
         where = shown(self.uri)
-        sys.stderr.write(f"qdlab: warning: Tiled at {where} stopped taking documents at {self._run} "
-                         f"({self._failed}); the campaign goes on and {self.directory} holds every document: "
-                         f"run qdlab sync {self.directory} --tiled {where} once the server is back\n")
+        sys.stderr.write(
+            f"qdlab: warning: Tiled at {where} stopped taking documents at {self._run} "
+            f"({self._failed}); the campaign goes on and {self.directory} holds every document: "
+            f"run qdlab sync {self.directory} --tiled {where} once the server is back\n"
+        )
 
     def close(self) -> None:
         """Wait for the queued documents while the server takes one at least every ``drain_s``; what is
@@ -268,9 +278,20 @@ def _stream_documents(run_uid: str, key: str, stream: Any) -> list[tuple[str, di
     for i in range(n):
         data = {k: col[i] for k, col in columns.items()}
         stamps = {k: (float(table[f"ts_{k}"].iloc[i]) if f"ts_{k}" in table else times[i]) for k in data}
-        docs.append(("event", {"uid": f"{descriptor['uid']}-{seq[i]}", "descriptor": descriptor["uid"],
-                               "time": times[i], "seq_num": seq[i], "data": data, "timestamps": stamps,
-                               "filled": {}}))
+        docs.append(
+            (
+                "event",
+                {
+                    "uid": f"{descriptor['uid']}-{seq[i]}",
+                    "descriptor": descriptor["uid"],
+                    "time": times[i],
+                    "seq_num": seq[i],
+                    "data": data,
+                    "timestamps": stamps,
+                    "filled": {},
+                },
+            )
+        )
     return docs
 
 
@@ -279,7 +300,9 @@ def open_tiled(uri: str, campaign_id: str | None) -> CampaignData:
     origin = f"{shown(uri)} campaign {campaign_id}"
     if not campaign_id:
         known = ", ".join(f"{k} ({n})" for k, n in list_campaigns(uri)) or "none"
-        raise ConfigurationError(f"give --campaign-id; campaigns at {shown(uri)}: {known}", source="--campaign-id")
+        raise ConfigurationError(
+            f"give --campaign-id; campaigns at {shown(uri)}: {known}", source="--campaign-id"
+        )
     client = _connect(uri, "--tiled")
     if campaign_id not in client:
         known = ", ".join(f"{k} ({n})" for k, n in list_campaigns(uri)) or "none"

@@ -36,8 +36,10 @@ class SyncResult:
     complete: int = 0  # runs it already held whole
 
     def line(self) -> str:
-        return (f"{len(self.sent)} runs sent, {len(self.replaced)} incomplete runs sent again, "
-                f"{self.complete} already complete")
+        return (
+            f"{len(self.sent)} runs sent, {len(self.replaced)} incomplete runs sent again, "
+            f"{self.complete} already complete"
+        )
 
 
 def log_runs(documents) -> dict[str, tuple[RunShape, list[tuple[str, dict]]]]:
@@ -56,9 +58,14 @@ def log_runs(documents) -> dict[str, tuple[RunShape, list[tuple[str, dict]]]]:
     shapes = {}
     for uid, docs in runs.items():
         counts = Counter({streams[d["uid"]][1]: 0 for n, d in docs if n == "descriptor"})
-        counts.update(streams[d["descriptor"]][1] for n, d in docs if n == "event" and d.get("descriptor") in streams)
+        counts.update(
+            streams[d["descriptor"]][1] for n, d in docs if n == "event" and d.get("descriptor") in streams
+        )
         stop = next((d for n, d in docs if n == "stop"), None)
-        shapes[uid] = (RunShape(None if stop is None else stop.get("uid"), tuple(sorted(counts.items()))), docs)
+        shapes[uid] = (
+            RunShape(None if stop is None else stop.get("uid"), tuple(sorted(counts.items()))),
+            docs,
+        )
     return shapes
 
 
@@ -98,7 +105,10 @@ def sync(sink: "TiledSink") -> SyncResult:
         raise
     except Exception as exc:  # noqa: BLE001 - httpx, auth and server errors: the log stays the truth
         done = len(result.sent) + len(result.replaced) + result.complete
-        raise ConfigurationError(f"could not bring {shown(sink.uri)} up to date ({type(exc).__name__}: "
-                                 f"{redact(exc, sink.uri)}) after {done} of the logged runs; the directory is "
-                                 "complete: run the same command again", source="--tiled") from None
+        raise ConfigurationError(
+            f"could not bring {shown(sink.uri)} up to date ({type(exc).__name__}: "
+            f"{redact(exc, sink.uri)}) after {done} of the logged runs; the directory is "
+            "complete: run the same command again",
+            source="--tiled",
+        ) from None
     return result

@@ -62,7 +62,8 @@ class GuardedModel:
             raise ReactorModelBroken(
                 f"the reactor model {self.source} failed on each of the first {FAILURES_TO_STOP} experiments "
                 f"(last: {self.last_failure}); campaign stopped after {done} of {budget} experiments: fix the "
-                "model and run the campaign again")
+                "model and run the campaign again"
+            )
 
 
 class _Garbage(Exception):
@@ -99,7 +100,7 @@ def _failure(exc: Exception) -> str:
     else:
         what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     what = " ".join(what.split())
-    return f"{MODEL_ERROR}: {what if len(what) <= _SHOWN else what[:_SHOWN - 3] + '...'}"
+    return f"{MODEL_ERROR}: {what if len(what) <= _SHOWN else what[: _SHOWN - 3] + '...'}"
 
 
 def _short(value: Any) -> str:

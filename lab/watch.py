@@ -15,22 +15,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from campaigns.scoring import best_index, reached_at
 from lab.console import LineState, duration, progress_text, volume_ml
 from lab.files import load_campaign
-from lab.records import ExperimentRecord, Usage, budget_in_force, completed, experiments_from_documents, \
-    resource_use
+from lab.records import (
+    ExperimentRecord,
+    Usage,
+    budget_in_force,
+    completed,
+    experiments_from_documents,
+    resource_use,
+)
 from lab.log_check import LogCheck, check_gaps
 from lab.storage import LOG_NAME
 from models.errors import LogError
 from models.objective import MultiObjective, failure_reason, make_objective
 
-__all__ = ["LogTail", "CampaignState", "campaign_state", "render_state", "watch", "show_current_conditions",
-           "line_fields", "usage_text", "STALE_FLOOR_S"]
+__all__ = [
+    "LogTail",
+    "CampaignState",
+    "campaign_state",
+    "render_state",
+    "watch",
+    "show_current_conditions",
+    "line_fields",
+    "usage_text",
+    "STALE_FLOOR_S",
+]
 
 STALE_FLOOR_S = 120.0
 """A log that has not grown for this long (s, wall) may mean a stopped campaign (:func:`stale_after_s`)."""
@@ -116,9 +131,13 @@ class CampaignState:
 
 def _summary(record: ExperimentRecord, objective: Any, scalar: Any) -> dict[str, Any]:
     row = record.outcome_row()
-    return {"index": record.index, "conditions": record.conditions, "objective": scalar.value(row),
-            "failure": failure_reason(objective, row),
-            "outcomes": {k: v for k, v in record.outcomes.items() if k not in ("failure", "objective")}}
+    return {
+        "index": record.index,
+        "conditions": record.conditions,
+        "objective": scalar.value(row),
+        "failure": failure_reason(objective, row),
+        "outcomes": {k: v for k, v in record.outcomes.items() if k not in ("failure", "objective")},
+    }
 
 
 def line_fields(objective: Any, records: list[ExperimentRecord]) -> dict[str, Any]:
@@ -129,12 +148,14 @@ def line_fields(objective: Any, records: list[ExperimentRecord]) -> dict[str, An
     first = reached_at(objective, rows) if objective.reached_ranges else None
     reasons = [failure_reason(objective, row) for _, row in rows]
     best = records[i] if i is not None else None
-    return {"best_index": None if best is None else best.index,
-            "best": {} if best is None else {k: best.outcomes.get(k) for k in objective.outcomes},
-            "reached_at": None if first is None else records[first].index,
-            "failed": sum(1 for x in reasons if x),
-            "last_index": records[-1].index if records else None,
-            "last_failure": reasons[-1] if reasons else None}
+    return {
+        "best_index": None if best is None else best.index,
+        "best": {} if best is None else {k: best.outcomes.get(k) for k in objective.outcomes},
+        "reached_at": None if first is None else records[first].index,
+        "failed": sum(1 for x in reasons if x),
+        "last_index": records[-1].index if records else None,
+        "last_failure": reasons[-1] if reasons else None,
+    }
 
 
 def usage_text(usage: Usage | None, *, reagents: dict[str, str] | None = None) -> str:
@@ -142,8 +163,7 @@ def usage_text(usage: Usage | None, *, reagents: dict[str, str] | None = None) -
     if usage is None:
         return "reactor time -"
     names = reagents or {}
-    volumes = ", ".join(f"{names.get(p, p)} {volume_ml(v)}"
-                        for p, v in usage.cumulative_reagents_ul.items())
+    volumes = ", ".join(f"{names.get(p, p)} {volume_ml(v)}" for p, v in usage.cumulative_reagents_ul.items())
     text = f"reactor time {duration(usage.cumulative_reactor_s)}"
     return text + (f"; dispensed {volumes}" if volumes else "")
 
@@ -161,14 +181,23 @@ def stale_after_s(spec: Any, runs: list[ExperimentRecord], usage: list[Usage]) -
     if runs and runs[-1].exit_status is None:
         tau = float(runs[-1].setpoints.get("residence_time_s") or 0.0)
     bound_s = p.heater_timeout + p.clog_recovery + (p.residence_times + 2.0) * tau
-    ratios = [(r.stop_time - r.time) / u.reactor_s for r, u in zip(runs, usage)
-              if r.stop_time is not None and r.time and u.reactor_s]
+    ratios = [
+        (r.stop_time - r.time) / u.reactor_s
+        for r, u in zip(runs, usage)
+        if r.stop_time is not None and r.time and u.reactor_s
+    ]
     speed = max(ratios) if ratios else 1.0
     return max(STALE_FLOOR_S, 2.0 * speed * bound_s)
 
 
-def campaign_state(spec: Any, docs: list[tuple[str, dict]], now: float | None = None, *,
-                   last_activity: float | None = None, stale_after: float | None = None) -> CampaignState:
+def campaign_state(
+    spec: Any,
+    docs: list[tuple[str, dict]],
+    now: float | None = None,
+    *,
+    last_activity: float | None = None,
+    stale_after: float | None = None,
+) -> CampaignState:
     """The state of a campaign from the documents logged so far.
 
     ``now``: wall time (s since the epoch), for ETA and staleness; ``last_activity``: when the log last
@@ -218,12 +247,27 @@ def campaign_state(spec: Any, docs: list[tuple[str, dict]], now: float | None = 
     elif not runs:
         status = "starting"
     total = usage[-1] if usage else None
-    return CampaignState(spec.name, budget, done, fields["failed"], running, best, last, elapsed, eta, complete,
-                         objective=first.name, status=status, reason=reason,
-                         has_target=bool(objective.reached_ranges), reached_at=fields["reached_at"],
-                         reactor_s=None if total is None else total.cumulative_reactor_s,
-                         reagents_ul={} if total is None else dict(total.cumulative_reagents_ul),
-                         figures=tuple(objective.outcomes), extra={"fields": fields, "usage": total})
+    return CampaignState(
+        spec.name,
+        budget,
+        done,
+        fields["failed"],
+        running,
+        best,
+        last,
+        elapsed,
+        eta,
+        complete,
+        objective=first.name,
+        status=status,
+        reason=reason,
+        has_target=bool(objective.reached_ranges),
+        reached_at=fields["reached_at"],
+        reactor_s=None if total is None else total.cumulative_reactor_s,
+        reagents_ul={} if total is None else dict(total.cumulative_reagents_ul),
+        figures=tuple(objective.outcomes),
+        extra={"fields": fields, "usage": total},
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -244,25 +288,40 @@ class _Screen:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         state = self.state
         f = state.extra.get("fields", {})
-        line = LineState(name=state.name, budget=state.budget, done=state.done, failed=state.failed,
-                         eta_s=state.eta_s, best_index=f.get("best_index"), best=f.get("best", {}),
-                         has_target=state.has_target, reached_at=state.reached_at,
-                         status="" if state.status == "running" else state.status)
+        line = LineState(
+            name=state.name,
+            budget=state.budget,
+            done=state.done,
+            failed=state.failed,
+            eta_s=state.eta_s,
+            best_index=f.get("best_index"),
+            best=f.get("best", {}),
+            has_target=state.has_target,
+            reached_at=state.reached_at,
+            status="" if state.status == "running" else state.status,
+        )
         yield progress_text(line, options.max_width)
         if state.status == "waiting":
             # folded, not cut: the whole path is what the operator checks
             yield Text(f"waiting for {state.directory or state.name}: no campaign there yet", overflow="fold")
             return
         if state.status == "stopped":
-            what = Text(f"stopped: {state.reason}; continue with: qdlab resume {state.directory}".rstrip(),
-                        style="bold red")
+            what = Text(
+                f"stopped: {state.reason}; continue with: qdlab resume {state.directory}".rstrip(),
+                style="bold red",
+            )
         elif state.status == "finished":
             what = Text(f"finished: {state.done} of {state.budget} experiments", style="bold green")
         elif state.running:
-            what = Text(f"running experiment {state.running['index']} for {duration(state.running['since_s'])}")
+            what = Text(
+                f"running experiment {state.running['index']} for {duration(state.running['since_s'])}"
+            )
         else:
-            what = Text("starting (calibrating, or between experiments)" if state.status == "running"
-                        else "starting: no experiment yet")
+            what = Text(
+                "starting (calibrating, or between experiments)"
+                if state.status == "running"
+                else "starting: no experiment yet"
+            )
         yield what
         yield Text(usage_text(state.extra.get("usage")), style="dim")
         names: list[str] = []
@@ -275,12 +334,22 @@ class _Screen:
             table.add_column(col, justify="right")
         if state.running:
             r = state.running
-            table.add_row("now", str(r["index"]), *[_fmt(r["conditions"].get(n)) for n in names], "-",
-                          f"measuring for {duration(r['since_s'])}")
+            table.add_row(
+                "now",
+                str(r["index"]),
+                *[_fmt(r["conditions"].get(n)) for n in names],
+                "-",
+                f"measuring for {duration(r['since_s'])}",
+            )
         for label, item in (("last", state.last), ("best", state.best)):
             if item:
-                table.add_row(label, str(item["index"]), *[_fmt(item["conditions"].get(n)) for n in names],
-                              _fmt(item["objective"]), f"failed: {item['failure']}" if item["failure"] else "")
+                table.add_row(
+                    label,
+                    str(item["index"]),
+                    *[_fmt(item["conditions"].get(n)) for n in names],
+                    _fmt(item["objective"]),
+                    f"failed: {item['failure']}" if item["failure"] else "",
+                )
         if table.row_count:
             yield table
 
@@ -291,8 +360,20 @@ def render_state(state: CampaignState) -> Any:
 
 
 def _waiting(directory: Path) -> CampaignState:
-    return CampaignState(directory.name, 0, 0, 0, None, None, None, None, None, False, status="waiting",
-                         directory=str(directory))
+    return CampaignState(
+        directory.name,
+        0,
+        0,
+        0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        False,
+        status="waiting",
+        directory=str(directory),
+    )
 
 
 def _mtime(path: Path) -> float | None:
@@ -302,8 +383,14 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
-def watch(directory: Path, *, once: bool = False, interval_s: float = 1.0, console: Any = None,
-          stale_after_s: float | None = None) -> CampaignState:
+def watch(
+    directory: Path,
+    *,
+    once: bool = False,
+    interval_s: float = 1.0,
+    console: Any = None,
+    stale_after_s: float | None = None,
+) -> CampaignState:
     """Follow ``directory`` until its campaign has finished or stopped (or Ctrl-C); with ``once``, look once.
 
     A directory without a campaign yet (``qdlab run`` has not written it) is waited for, not an error;
@@ -379,8 +466,10 @@ def show_current_conditions(line: Any, spec: Any) -> Any:
     def on_document(name: str, doc: dict) -> None:
         if name != "start" or "experiment_index" not in doc:
             return
-        line.state.running_text = ", ".join(f"{_fmt(v)}{(' ' + units[k]) if units.get(k) else ''}"
-                                            for k, v in doc.get("conditions", {}).items())
+        line.state.running_text = ", ".join(
+            f"{_fmt(v)}{(' ' + units[k]) if units.get(k) else ''}"
+            for k, v in doc.get("conditions", {}).items()
+        )
         line.state.running_index = doc["experiment_index"]
 
     return on_document

@@ -36,8 +36,16 @@ from models.errors import QdlabError
 from models.outcomes import figure_names, quality_names
 from models.sizing import HC_EV_NM
 
-__all__ = ["analyze_absorbance", "analyze_pl", "figures_of_merit", "FIGURES_OF_MERIT", "QUALITY_OUTCOMES",
-           "QUALITY_REASONS", "MIN_PL_SNR", "MIN_ABS_SNR"]
+__all__ = [
+    "analyze_absorbance",
+    "analyze_pl",
+    "figures_of_merit",
+    "FIGURES_OF_MERIT",
+    "QUALITY_OUTCOMES",
+    "QUALITY_REASONS",
+    "MIN_PL_SNR",
+    "MIN_ABS_SNR",
+]
 
 #: Measurement-quality outcomes (docs/adr/0008): signal-to-noise of the PL peak and of the exciton, the
 #: reasons a figure is missing or suspect, and the integration time (ms) each channel used.
@@ -51,7 +59,15 @@ FIGURES_OF_MERIT = (*figure_names(), "failure")
 #: no_pl_peak (no emission above MIN_PL_SNR noise sigmas), no_pl_width (a half-maximum crossing beyond
 #: the pixels), no_abs_peak (no exciton above MIN_ABS_SNR), no_diameter (band edge outside the sizing
 #: curve), no_plqy (no absorbance at the excitation wavelength).
-QUALITY_REASONS = ("no_particles", "saturated", "no_pl_peak", "no_pl_width", "no_abs_peak", "no_diameter", "no_plqy")
+QUALITY_REASONS = (
+    "no_particles",
+    "saturated",
+    "no_pl_peak",
+    "no_pl_width",
+    "no_abs_peak",
+    "no_diameter",
+    "no_plqy",
+)
 
 MIN_PL_SNR = 8.0  # PL peak height over the per-pixel noise sigma below which there is no peak
 MIN_ABS_SNR = 10.0  # exciton second-derivative depth over its noise below which there is no band edge
@@ -99,7 +115,9 @@ def _parabola(x: np.ndarray, y: np.ndarray, i: int) -> float:
     return float(x[i] + max(-1.0, min(1.0, shift)) * (x[1] - x[0]))
 
 
-def _top_fit(x: np.ndarray, raw: np.ndarray, smooth: np.ndarray, i: int, level: float = 0.7) -> tuple[float, float | None]:
+def _top_fit(
+    x: np.ndarray, raw: np.ndarray, smooth: np.ndarray, i: int, level: float = 0.7
+) -> tuple[float, float | None]:
     """Peak position and height from a least-squares parabola through the raw points of the top of a
     line (where the smoothed curve stays above ``level`` x its maximum, contiguous around ``i``).
 
@@ -157,8 +175,9 @@ def _local_sigma(resid: np.ndarray, half: int) -> np.ndarray:
     return np.maximum(out, 1e-12)
 
 
-def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smooth_mev: float
-             ) -> tuple[float | None, float | None, float | None]:
+def _exciton(
+    wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smooth_mev: float
+) -> tuple[float | None, float | None, float | None]:
     """(band edge nm, its SNR, smoothed OD there) of the longest-wavelength significant minimum of
     the second derivative of absorbance on an energy axis; (None, best SNR seen, None) without one."""
     e_px = HC_EV_NM / wl[::-1]
@@ -172,8 +191,10 @@ def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smoo
     # estimated on them (where one blue pixel spans ten energy points) is far too small
     j = np.clip(np.searchsorted(e_px, e, side="right") - 1, 0, m - 2)
     w = (e - e_px[j]) / (e_px[j + 1] - e_px[j])
-    interp = sparse.csr_matrix((np.stack([1.0 - w, w], 1).ravel(),
-                                (np.repeat(np.arange(n), 2), np.stack([j, j + 1], 1).ravel())), shape=(n, m))
+    interp = sparse.csr_matrix(
+        (np.stack([1.0 - w, w], 1).ravel(), (np.repeat(np.arange(n), 2), np.stack([j, j + 1], 1).ravel())),
+        shape=(n, m),
+    )
     y = interp @ a_e
     win = _window(smooth_mev * 1e-3, de, n, 3)
     smooth = savgol_filter(y, win, 3)
@@ -205,8 +226,11 @@ def _exciton(wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smoo
     snr = prominence / d2_noise
     best = float(max(0.0, snr[idx].max()))
     # local minima of d2 that stand out of the noise and carry real absorbance
-    cand = [i for i in idx[1:-1]
-            if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and snr[i] > MIN_ABS_SNR and smooth[i] > _MIN_ABSORBANCE]
+    cand = [
+        i
+        for i in idx[1:-1]
+        if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and snr[i] > MIN_ABS_SNR and smooth[i] > _MIN_ABSORBANCE
+    ]
     if not cand:
         return None, best, None
     strongest = max(prominence[i] for i in cand)
@@ -305,8 +329,13 @@ def analyze_pl(
     outside the spectrum.
     """
     wl, c, step = _uniform(wavelengths_nm, pl_counts)
-    out: dict[str, Any] = {"pl_peak_nm": None, "pl_fwhm_nm": None, "pl_integrated_counts": 0.0,
-                           "pl_max_counts": None, "pl_snr": None}
+    out: dict[str, Any] = {
+        "pl_peak_nm": None,
+        "pl_fwhm_nm": None,
+        "pl_integrated_counts": 0.0,
+        "pl_max_counts": None,
+        "pl_snr": None,
+    }
     if wl.size < 15:
         return out
     win = _window(smooth_nm, step, wl.size, 3)
@@ -321,7 +350,9 @@ def analyze_pl(
     y = smooth - baseline
     out["pl_integrated_counts"] = float(max(0.0, np.trapezoid(c - baseline, wl)))
     out["pl_max_counts"] = _finite(np.max(c))
-    inside = np.ones(wl.size, dtype=bool) if search_nm is None else (wl >= search_nm[0]) & (wl <= search_nm[1])
+    inside = (
+        np.ones(wl.size, dtype=bool) if search_nm is None else (wl >= search_nm[0]) & (wl <= search_nm[1])
+    )
     if not np.any(inside):
         return out
     i = int(np.flatnonzero(inside)[np.argmax(y[inside])])

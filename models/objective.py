@@ -112,7 +112,9 @@ def _term(spec: Any, i: int) -> ObjectiveTerm:
         ok = isinstance(within, Sequence) and not isinstance(within, str) and len(within) == 2
         lo, hi = (_num(within[0]), _num(within[1])) if ok else (None, None)
         if lo is None or hi is None or lo > hi:
-            raise ConfigurationError(f"within must be [lo, hi] with lo <= hi, got {within!r}", key=f"{where}.within")
+            raise ConfigurationError(
+                f"within must be [lo, hi] with lo <= hi, got {within!r}", key=f"{where}.within"
+            )
         if target is not None or goal not in (None, "within"):
             raise ConfigurationError("give one of within, target or goal", key=where)
         band, goal, t = (lo, hi), "within", None
@@ -126,11 +128,15 @@ def _term(spec: Any, i: int) -> ObjectiveTerm:
     else:
         t = None
         if goal not in _GOALS:
-            raise ConfigurationError(f"goal must be one of {_GOALS} (or give a target), got {goal!r}", key=f"{where}.goal")
+            raise ConfigurationError(
+                f"goal must be one of {_GOALS} (or give a target), got {goal!r}", key=f"{where}.goal"
+            )
     weight = spec.get("weight", 1.0)
     w = _num(weight)
     if w is None or w < 0:
-        raise ConfigurationError(f"weight must be a non-negative number, got {weight!r}", key=f"{where}.weight")
+        raise ConfigurationError(
+            f"weight must be a non-negative number, got {weight!r}", key=f"{where}.weight"
+        )
     return ObjectiveTerm(name, goal, _positive(spec, "scale", where, 1.0), w, t, band)
 
 
@@ -145,7 +151,9 @@ class Objective:
         if isinstance(spec, Objective):
             spec = spec.spec
         if not isinstance(spec, Mapping):
-            raise ConfigurationError(f"the objective must be a table, got {type(spec).__name__}", key="objective")
+            raise ConfigurationError(
+                f"the objective must be a table, got {type(spec).__name__}", key="objective"
+            )
         self.spec: dict[str, Any] = dict(spec)
         self.ref: float | None = None
         self.reached_ranges: dict[str, tuple[float, float]] = {}
@@ -155,7 +163,9 @@ class Objective:
             if self.goal != "maximize":
                 raise ConfigurationError(
                     "a composite objective is a sum of utilities and is maximised; use goal = 'maximize' "
-                    "and per-term goals", key="objective.goal")
+                    "and per-term goals",
+                    key="objective.goal",
+                )
             terms = spec["terms"]
             if not isinstance(terms, Sequence) or isinstance(terms, str) or not terms:
                 raise ConfigurationError("terms must be a non-empty list of tables", key="objective.terms")
@@ -169,25 +179,33 @@ class Objective:
                 raise ConfigurationError("name must be an outcome name", key="objective.name")
             self.goal = spec.get("goal", "maximize")
             if self.goal not in _GOALS:
-                raise ConfigurationError(f"goal must be one of {_GOALS}, got {self.goal!r}", key="objective.goal")
+                raise ConfigurationError(
+                    f"goal must be one of {_GOALS}, got {self.goal!r}", key="objective.goal"
+                )
             self.terms = (ObjectiveTerm(name, self.goal),)
             self.name = name
             self.simple = True
             if "ref" in spec:
                 self.ref = _num(spec["ref"])
                 if self.ref is None:
-                    raise ConfigurationError(f"ref must be a number, got {spec['ref']!r}", key="objective.ref")
+                    raise ConfigurationError(
+                        f"ref must be a number, got {spec['ref']!r}", key="objective.ref"
+                    )
         else:
             raise ConfigurationError(
-                "an objective needs either 'name' (one outcome) or 'terms' (a composite)", key="objective")
+                "an objective needs either 'name' (one outcome) or 'terms' (a composite)", key="objective"
+            )
         seen: list[str] = []
         kinds: set[tuple[str, bool]] = set()
         for t in self.terms:
             # an outcome may appear twice: once as a band or target, once as a preference inside it
             kind = (t.outcome, t.goal in ("target", "within"))
             if kind in kinds:
-                raise ConfigurationError(f"outcome {t.outcome!r} appears in two terms of the same kind "
-                                         "(at most one band/target and one minimize/maximize)", key="objective.terms")
+                raise ConfigurationError(
+                    f"outcome {t.outcome!r} appears in two terms of the same kind "
+                    "(at most one band/target and one minimize/maximize)",
+                    key="objective.terms",
+                )
             kinds.add(kind)
             if t.outcome not in seen:
                 seen.append(t.outcome)
@@ -199,7 +217,9 @@ class Objective:
             ok = isinstance(rng, Sequence) and not isinstance(rng, str) and len(rng) == 2
             lo, hi = (_num(rng[0]), _num(rng[1])) if ok else (None, None)
             if lo is None or hi is None or lo > hi:
-                raise ConfigurationError(f"expected [lo, hi] with lo <= hi, got {rng!r}", key=f"objective.reached.{k}")
+                raise ConfigurationError(
+                    f"expected [lo, hi] with lo <= hi, got {rng!r}", key=f"objective.reached.{k}"
+                )
             self.reached_ranges[str(k)] = (lo, hi)
 
     def __repr__(self) -> str:
@@ -247,7 +267,11 @@ class _TermObjective(Objective):
     """The weighted utility of one term of a composite, as an objective of its own."""
 
     def __init__(self, term: ObjectiveTerm):
-        spec = {"terms": [{k: v for k, v in vars(term).items() if v is not None and not (k == "goal" and v == "target")}]}
+        spec = {
+            "terms": [
+                {k: v for k, v in vars(term).items() if v is not None and not (k == "goal" and v == "target")}
+            ]
+        }
         super().__init__(spec)
         self.name = term.outcome
 
@@ -291,7 +315,8 @@ class MultiObjective:
         if not self.reached_ranges or is_failed(outcomes):
             return False
         return all(
-            (x := _num(outcomes.get(k))) is not None and lo <= x <= hi for k, (lo, hi) in self.reached_ranges.items()
+            (x := _num(outcomes.get(k))) is not None and lo <= x <= hi
+            for k, (lo, hi) in self.reached_ranges.items()
         )
 
 

@@ -20,8 +20,18 @@ from typing import Any
 
 from models.errors import ConfigurationError
 
-__all__ = ["Outcome", "FIGURES_OF_MERIT", "BOOKKEEPING", "figure_names", "quality_names", "unit_of", "dtype_of", "outcome_references",
-           "check_outcome_names", "unknown_name_message"]
+__all__ = [
+    "Outcome",
+    "FIGURES_OF_MERIT",
+    "BOOKKEEPING",
+    "figure_names",
+    "quality_names",
+    "unit_of",
+    "dtype_of",
+    "outcome_references",
+    "check_outcome_names",
+    "unknown_name_message",
+]
 
 
 @dataclass(frozen=True)
@@ -38,25 +48,33 @@ class Outcome:
 
 
 #: What the spectrum analysis measures for each experiment, by name. The single list of figures of merit.
-FIGURES_OF_MERIT: dict[str, Outcome] = {o.name: o for o in (
-    Outcome("abs_peak_nm", "nm", "first excitonic absorption peak (band edge)"),
-    Outcome("diameter_nm", "nm", "dot diameter from the material's sizing curve"),
-    Outcome("pl_peak_nm", "nm", "photoluminescence peak"),
-    Outcome("pl_fwhm_nm", "nm", "photoluminescence full width at half maximum"),
-    Outcome("plqy", "", "relative photoluminescence quantum yield, 0-1"),
-    Outcome("yield", "", "fraction of the limiting precursor turned into dots, 0-1"),
-    Outcome("pl_snr", "", "PL peak height over the per-pixel noise sigma", quality=True),
-    Outcome("abs_snr", "", "exciton second-derivative depth over its noise", quality=True),
-    Outcome("quality", "", "why a figure is missing or suspect (models.analysis.QUALITY_REASONS), or empty",
-            dtype="string", quality=True),
-    Outcome("abs_integration_ms", "ms", "integration time the absorbance channel used", quality=True),
-    Outcome("pl_integration_ms", "ms", "integration time the PL channel used", quality=True),
-)}
+FIGURES_OF_MERIT: dict[str, Outcome] = {
+    o.name: o
+    for o in (
+        Outcome("abs_peak_nm", "nm", "first excitonic absorption peak (band edge)"),
+        Outcome("diameter_nm", "nm", "dot diameter from the material's sizing curve"),
+        Outcome("pl_peak_nm", "nm", "photoluminescence peak"),
+        Outcome("pl_fwhm_nm", "nm", "photoluminescence full width at half maximum"),
+        Outcome("plqy", "", "relative photoluminescence quantum yield, 0-1"),
+        Outcome("yield", "", "fraction of the limiting precursor turned into dots, 0-1"),
+        Outcome("pl_snr", "", "PL peak height over the per-pixel noise sigma", quality=True),
+        Outcome("abs_snr", "", "exciton second-derivative depth over its noise", quality=True),
+        Outcome(
+            "quality",
+            "",
+            "why a figure is missing or suspect (models.analysis.QUALITY_REASONS), or empty",
+            dtype="string",
+            quality=True,
+        ),
+        Outcome("abs_integration_ms", "ms", "integration time the absorbance channel used", quality=True),
+        Outcome("pl_integration_ms", "ms", "integration time the PL channel used", quality=True),
+    )
+}
 
 #: Keys a campaign records beside the outcomes, and an optimiser's rows may carry; never an objective.
 BOOKKEEPING: dict[str, str] = {
     "failure": "None for a good experiment, else a word: clog, pump_alarm, no_particles, saturated, "
-               "non_finite_outcome, ...; model_error: <what> when a user reactor model failed on it",
+    "non_finite_outcome, ...; model_error: <what> when a user reactor model failed on it",
     "objective": "the campaign objective's value for the experiment (recomputed, never learned from)",
     "pareto_front": "indices of the Pareto-optimal experiments so far (multi-objective campaigns)",
 }
@@ -130,8 +148,13 @@ def outcome_references(objective: Any, outcome_constraints: Sequence[Any] = ()) 
     return refs
 
 
-def check_outcome_names(objective: Any, outcome_constraints: Sequence[Any] = (), *,
-                        known: Sequence[str] | None = None, source: str | None = None) -> None:
+def check_outcome_names(
+    objective: Any,
+    outcome_constraints: Sequence[Any] = (),
+    *,
+    known: Sequence[str] | None = None,
+    source: str | None = None,
+) -> None:
     """Raise :class:`ConfigurationError` for the first outcome named in ``objective`` (terms, name,
     ``reached``) or ``outcome_constraints`` that is not in ``known`` (default: the figures of merit).
 

@@ -76,13 +76,12 @@ class _Curve:
     itself instead of a 1/d^2 confinement law."""
 
 
-def _yu(d_lambda: np.ndarray) -> np.ndarray:
-    l = d_lambda
-    return 1.6122e-9 * l**4 - 2.6575e-6 * l**3 + 1.6242e-3 * l**2 - 0.4277 * l + 41.57
+def _yu(wl: np.ndarray) -> np.ndarray:
+    return 1.6122e-9 * wl**4 - 2.6575e-6 * wl**3 + 1.6242e-3 * wl**2 - 0.4277 * wl + 41.57
 
 
-def _jasieniak(l: np.ndarray) -> np.ndarray:
-    return 59.60816 - 0.54736 * l + 1.8873e-3 * l**2 - 2.85743e-6 * l**3 + 1.62974e-9 * l**4
+def _jasieniak(wl: np.ndarray) -> np.ndarray:
+    return 59.60816 - 0.54736 * wl + 1.8873e-3 * wl**2 - 2.85743e-6 * wl**3 + 1.62974e-9 * wl**4
 
 
 def _poly_curve(d_of_lambda: Callable[[np.ndarray], np.ndarray], lam_lo: float, lam_hi: float):

@@ -24,8 +24,14 @@ def _unit(text: str) -> pint.Unit:
     return ureg.Unit(text)
 
 
-def parse_quantity(value: object, unit: str, *, source: str | None = None, key: str | None = None,
-                   dimensionless_ok: bool = False) -> float:
+def parse_quantity(
+    value: object,
+    unit: str,
+    *,
+    source: str | None = None,
+    key: str | None = None,
+    dimensionless_ok: bool = False,
+) -> float:
     """Return ``value`` (a string such as ``"20 uL/min"``) as a float in ``unit``.
 
     A bare number is accepted only when ``dimensionless_ok`` (for ratios); otherwise a missing unit
@@ -37,25 +43,36 @@ def parse_quantity(value: object, unit: str, *, source: str | None = None, key: 
         if dimensionless_ok:
             return float(value)
         raise ConfigurationError(
-            f"{value!r} has no unit; write it with one, e.g. \"{value} {unit}\"", source=source, key=key)
+            f'{value!r} has no unit; write it with one, e.g. "{value} {unit}"', source=source, key=key
+        )
     if not isinstance(value, str):
-        raise ConfigurationError(f"expected a quantity such as \"1 {unit}\", got {value!r}", source=source, key=key)
+        raise ConfigurationError(
+            f'expected a quantity such as "1 {unit}", got {value!r}', source=source, key=key
+        )
     match = _NUMBER_UNIT.match(value)
     if not match:
-        raise ConfigurationError(f"cannot read {value!r} as a number with a unit (e.g. \"1 {unit}\")",
-                                 source=source, key=key)
+        raise ConfigurationError(
+            f'cannot read {value!r} as a number with a unit (e.g. "1 {unit}")', source=source, key=key
+        )
     number, unit_text = float(match.group(1)), match.group(2)
     if not unit_text:
         if dimensionless_ok:
             return number
-        raise ConfigurationError(f"{value!r} has no unit; write it with one, e.g. \"{number:g} {unit}\"",
-                                 source=source, key=key)
+        raise ConfigurationError(
+            f'{value!r} has no unit; write it with one, e.g. "{number:g} {unit}"', source=source, key=key
+        )
     try:
         quantity = ureg.Quantity(number, _unit(unit_text))
         return float(quantity.to(_unit(unit)).magnitude)
     except pint.errors.DimensionalityError:  # before TypeError: pint derives it from TypeError
         raise ConfigurationError(f"{value!r} is not convertible to {unit}", source=source, key=key) from None
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, ValueError,
-            TypeError):
-        raise ConfigurationError(f"unknown unit {unit_text!r} in {value!r}; expected a unit of {unit}",
-                                 source=source, key=key) from None
+    except (
+        pint.errors.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        AttributeError,
+        ValueError,
+        TypeError,
+    ):
+        raise ConfigurationError(
+            f"unknown unit {unit_text!r} in {value!r}; expected a unit of {unit}", source=source, key=key
+        ) from None

@@ -12,8 +12,17 @@ from pydantic_core import core_schema
 from models.errors import ConfigurationError
 from models.units import parse_quantity
 
-__all__ = ["validate_model", "quantity", "Quantity", "MAX_FILE_BYTES", "MAX_NESTING", "MAX_TEXT_CHARS",
-           "MAX_DESCRIPTION_CHARS", "MAX_LIST_ITEMS", "check_nesting"]
+__all__ = [
+    "validate_model",
+    "quantity",
+    "Quantity",
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
+    "MAX_TEXT_CHARS",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_LIST_ITEMS",
+    "check_nesting",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,8 +52,10 @@ def check_nesting(data: Any, *, source: str, limit: int = MAX_NESTING) -> None:
         else:
             continue
         if depth >= limit:
-            raise ConfigurationError(f"tables and arrays nest deeper than {limit} levels; qdlab reads at most "
-                                     f"{limit}", source=source)
+            raise ConfigurationError(
+                f"tables and arrays nest deeper than {limit} levels; qdlab reads at most {limit}",
+                source=source,
+            )
         stack.extend((child, depth + 1) for child in children)
 
 
@@ -75,8 +86,10 @@ class Quantity:
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
         return core_schema.no_info_before_validator_function(
-            self.parse, handler(source),
-            serialization=core_schema.plain_serializer_function_ser_schema(self.text, when_used="json"))
+            self.parse,
+            handler(source),
+            serialization=core_schema.plain_serializer_function_ser_schema(self.text, when_used="json"),
+        )
 
 
 def quantity(unit: str, *, dimensionless_ok: bool = False) -> Quantity:
@@ -114,6 +127,10 @@ def validate_model(model: type[M], data: Any, *, source: str) -> M:
             message = "required key is missing"
         else:
             message = err["msg"].removeprefix("Value error, ")
-            if "input" in err and not isinstance(err["input"], (dict, list)) and repr(err["input"]) not in message:
+            if (
+                "input" in err
+                and not isinstance(err["input"], (dict, list))
+                and repr(err["input"]) not in message
+            ):
                 message += f" (got {err['input']!r})"
         raise ConfigurationError(message, source=source, key=key) from None

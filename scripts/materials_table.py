@@ -33,10 +33,15 @@ def material_row(material: str) -> dict:
     ok = np.isfinite(pl)
     row = {
         "material": material,
-        "pl_min": np.nanmin(pl), "pl_max": np.nanmax(pl),
-        "fwhm_min": np.nanmin(fw), "fwhm_med": np.nanmedian(fw),
-        "plqy_min": np.nanmin(q), "plqy_max": np.nanmax(q), "plqy_med": np.nanmedian(q),
-        "fail": float(np.mean(~ok)), "clog": float(np.mean(out["failure"] == "clog")),
+        "pl_min": np.nanmin(pl),
+        "pl_max": np.nanmax(pl),
+        "fwhm_min": np.nanmin(fw),
+        "fwhm_med": np.nanmedian(fw),
+        "plqy_min": np.nanmin(q),
+        "plqy_max": np.nanmax(q),
+        "plqy_med": np.nanmedian(q),
+        "fail": float(np.mean(~ok)),
+        "clog": float(np.mean(out["failure"] == "clog")),
         "table": get_optics(material),
     }
     if material == "PbS":
@@ -52,15 +57,25 @@ def yang() -> dict:
     from lab.files import load_lab
 
     lab = load_lab(ROOT / "lab" / "examples" / "sim-cdse-yang.toml")
-    reactor = simulators.ReactorGeometry(reactor_volume_ul=lab.reactor.volume, transfer_volume_ul=lab.reactor.transfer_volume,
-                                         path_length_cm=lab.reactor.path_length)
+    reactor = simulators.ReactorGeometry(
+        reactor_volume_ul=lab.reactor.volume,
+        transfer_volume_ul=lab.reactor.transfer_volume,
+        path_length_cm=lab.reactor.path_length,
+    )
     stocks = {p.reagent: p.stock for p in lab.pumps.values()}
     rows = []
     for tau in (8.0, 9.0, 10.0):
         q = lab.reactor.volume / (tau / 60.0)
         for t in (240.0, 260.0, 280.0, 300.0, 320.0):
             for f_cd, f_se in ((0.5, 0.5), (0.6, 0.4), (0.4, 0.6), (0.3, 0.3), (0.25, 0.5), (0.2, 0.2)):
-                rows.append({"temperature": t, "flow_cd": f_cd * q, "flow_se": f_se * q, "flow_solvent": (1 - f_cd - f_se) * q})
+                rows.append(
+                    {
+                        "temperature": t,
+                        "flow_cd": f_cd * q,
+                        "flow_se": f_se * q,
+                        "flow_solvent": (1 - f_cd - f_se) * q,
+                    }
+                )
     out = simulators.evaluate_many("CdSe", rows, reactor=reactor, stocks_mM=stocks)
     return {"rows": rows, "out": out}
 
@@ -83,7 +98,9 @@ def green_fraction(n: int = 4096, campaign: str = "cdse-green", lab_file: str = 
         vals = {}
         for i, p in enumerate(params):
             lo, hi = num(p["low"]), num(p["high"])
-            vals[p["name"]] = np.exp(np.log(lo) + row[i] * np.log(hi / lo)) if p.get("log") else lo + row[i] * (hi - lo)
+            vals[p["name"]] = (
+                np.exp(np.log(lo) + row[i] * np.log(hi / lo)) if p.get("log") else lo + row[i] * (hi - lo)
+            )
         try:
             sp = to_setpoints(vals, kind="chemical", reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks)
         except ValueError:
@@ -91,10 +108,16 @@ def green_fraction(n: int = 4096, campaign: str = "cdse-green", lab_file: str = 
             conds.append(None)
             continue
         ok.append(True)
-        conds.append({"temperature": sp.temperature_c, **{f"flow_{r}": f for r, f in sp.flows_ul_min.items()}})
+        conds.append(
+            {"temperature": sp.temperature_c, **{f"flow_{r}": f for r, f in sp.flows_ul_min.items()}}
+        )
     good = [c for c in conds if c is not None]
-    out = simulators.evaluate_many(spec["material"], good, reactor=simulators.ReactorGeometry(reactor_volume_ul=lab.reactor.volume),
-                                   stocks_mM=stocks)
+    out = simulators.evaluate_many(
+        spec["material"],
+        good,
+        reactor=simulators.ReactorGeometry(reactor_volume_ul=lab.reactor.volume),
+        stocks_mM=stocks,
+    )
     reach = spec["objective"]["reached"]
     hit = np.ones(len(good), bool)
     for k, (lo, hi) in reach.items():
@@ -105,23 +128,31 @@ def green_fraction(n: int = 4096, campaign: str = "cdse-green", lab_file: str = 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    print(f"{'material':8s} {'PL span nm':>14s} {'Table':>10s} {'min FWHM':>8s} {'med':>5s} {'Table':>7s} "
-          f"{'PLQY range':>11s} {'med':>5s} {'fail':>5s}")
+    print(
+        f"{'material':8s} {'PL span nm':>14s} {'Table':>10s} {'min FWHM':>8s} {'med':>5s} {'Table':>7s} "
+        f"{'PLQY range':>11s} {'med':>5s} {'fail':>5s}"
+    )
     for m in MATERIALS:
         r = material_row(m)
         t = r["table"]
-        print(f"{m:8s} {r['pl_min']:6.0f}-{r['pl_max']:<6.0f} {t.emission_range_nm[0]:4.0f}-{t.emission_range_nm[1]:<4.0f} "
-              f"{r['fwhm_min']:8.1f} {r['fwhm_med']:5.0f} {t.fwhm_range_nm[0]:3.0f}-{t.fwhm_range_nm[1]:<3.0f} "
-              f"{r['plqy_min']:5.2f}-{r['plqy_max']:<5.2f} {r['plqy_med']:5.2f} {r['fail']:5.1%}")
+        print(
+            f"{m:8s} {r['pl_min']:6.0f}-{r['pl_max']:<6.0f} {t.emission_range_nm[0]:4.0f}-{t.emission_range_nm[1]:<4.0f} "
+            f"{r['fwhm_min']:8.1f} {r['fwhm_med']:5.0f} {t.fwhm_range_nm[0]:3.0f}-{t.fwhm_range_nm[1]:<3.0f} "
+            f"{r['plqy_min']:5.2f}-{r['plqy_max']:<5.2f} {r['plqy_med']:5.2f} {r['fail']:5.1%}"
+        )
         if m == "PbS":
-            print(f"   PbS: below 600 nm {r['below_600']:.1%}; {r['n_near_1500']} points at 1350-1650 nm: narrowest "
-                  f"FWHM {r['fwhm_near_1500']:.0f} nm, best PLQY {r['plqy_near_1500']:.2f}")
+            print(
+                f"   PbS: below 600 nm {r['below_600']:.1%}; {r['n_near_1500']} points at 1350-1650 nm: narrowest "
+                f"FWHM {r['fwhm_near_1500']:.0f} nm, best PLQY {r['plqy_near_1500']:.2f}"
+            )
     y = yang()
     o = y["out"]
     ok = np.isfinite(o["pl_peak_nm"])
-    print(f"Yang (8-10 s): d {np.nanmin(o['diameter_nm']):.2f}-{np.nanmax(o['diameter_nm']):.2f} nm, PL "
-          f"{np.nanmin(o['pl_peak_nm']):.0f}-{np.nanmax(o['pl_peak_nm']):.0f}, FWHM {np.nanmin(o['pl_fwhm_nm']):.0f}-"
-          f"{np.nanmax(o['pl_fwhm_nm']):.0f}, PLQY {np.nanmin(o['plqy']):.2f}-{np.nanmax(o['plqy']):.2f}, failures {np.mean(~ok):.0%}")
+    print(
+        f"Yang (8-10 s): d {np.nanmin(o['diameter_nm']):.2f}-{np.nanmax(o['diameter_nm']):.2f} nm, PL "
+        f"{np.nanmin(o['pl_peak_nm']):.0f}-{np.nanmax(o['pl_peak_nm']):.0f}, FWHM {np.nanmin(o['pl_fwhm_nm']):.0f}-"
+        f"{np.nanmax(o['pl_fwhm_nm']):.0f}, PLQY {np.nanmin(o['plqy']):.2f}-{np.nanmax(o['plqy']):.2f}, failures {np.mean(~ok):.0%}"
+    )
     if not quick:
         frac, _ = green_fraction()
         print(f"cdse-green target reached at {frac:.2%} of 4096 Sobol points")

@@ -32,7 +32,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     spec = load_campaign(Path(args.campaign))
-    spec = spec.model_copy(update={"budget": args.budget, **({"seed": args.seed} if args.seed is not None else {})})
+    spec = spec.model_copy(
+        update={"budget": args.budget, **({"seed": args.seed} if args.seed is not None else {})}
+    )
     lab = load_lab(Path(args.lab))
     rows, world = _sim_campaign(spec, lab)
     truth = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
@@ -54,14 +56,32 @@ def main() -> None:
         if pl is not None and ab is not None and ab > pl:
             bad.append("abs_red_of_pl")
         nonsense += bool(bad)
-        table.append({"i": i + 1, "T": round(r["setpoints"]["temperature_c"], 1),
-                      "pl": _r(pl), "pl_true": _r(t.get("pl_peak_nm")), "abs": _r(ab), "abs_true": _r(t.get("abs_peak_nm")),
-                      "plqy": _r(m.get("plqy"), 3), "plqy_true": _r(t.get("plqy"), 3), "failure": m.get("failure"),
-                      "quality": m.get("quality"), "ms_abs": _r(m.get("abs_integration_ms")),
-                      "ms_pl": _r(m.get("pl_integration_ms")), "pl_snr": _r(m.get("pl_snr")), "nonsense": bad})
-    summary = {"experiments": len(rows), "pl_peak_found": found, "pl_peak_true_exists": sum(
-        t.get("pl_peak_nm") is not None for t in truth), "pl_abs_err_nm": sorted(round(e, 1) for e in pl_err),
-        "abs_abs_err_nm": sorted(round(e, 1) for e in abs_err), "nonsense": nonsense}
+        table.append(
+            {
+                "i": i + 1,
+                "T": round(r["setpoints"]["temperature_c"], 1),
+                "pl": _r(pl),
+                "pl_true": _r(t.get("pl_peak_nm")),
+                "abs": _r(ab),
+                "abs_true": _r(t.get("abs_peak_nm")),
+                "plqy": _r(m.get("plqy"), 3),
+                "plqy_true": _r(t.get("plqy"), 3),
+                "failure": m.get("failure"),
+                "quality": m.get("quality"),
+                "ms_abs": _r(m.get("abs_integration_ms")),
+                "ms_pl": _r(m.get("pl_integration_ms")),
+                "pl_snr": _r(m.get("pl_snr")),
+                "nonsense": bad,
+            }
+        )
+    summary = {
+        "experiments": len(rows),
+        "pl_peak_found": found,
+        "pl_peak_true_exists": sum(t.get("pl_peak_nm") is not None for t in truth),
+        "pl_abs_err_nm": sorted(round(e, 1) for e in pl_err),
+        "abs_abs_err_nm": sorted(round(e, 1) for e in abs_err),
+        "nonsense": nonsense,
+    }
     if args.json:
         print(json.dumps({"rows": table, "summary": summary}, indent=1))
         return

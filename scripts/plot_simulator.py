@@ -30,15 +30,30 @@ def size_map() -> None:
     totals = np.geomspace(15, 450, 61)
     tt, qq = np.meshgrid(temps, totals)
     out = simulators.evaluate_many(
-        "CdSe", {"temperature": tt.ravel(), "flow_cd": 0.4 * qq.ravel(), "flow_se": 0.4 * qq.ravel(), "flow_solvent": 0.2 * qq.ravel()}
+        "CdSe",
+        {
+            "temperature": tt.ravel(),
+            "flow_cd": 0.4 * qq.ravel(),
+            "flow_se": 0.4 * qq.ravel(),
+            "flow_solvent": 0.2 * qq.ravel(),
+        },
     )
     tau = out["residence_time_s"].reshape(tt.shape)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, key, label in zip(axes, ("diameter_nm", "pl_fwhm_nm", "plqy"), ("diameter (nm)", "PL FWHM (nm)", "PLQY")):
+    for ax, key, label in zip(
+        axes, ("diameter_nm", "pl_fwhm_nm", "plqy"), ("diameter (nm)", "PL FWHM (nm)", "PLQY")
+    ):
         z = out[key].reshape(tt.shape)
         im = ax.pcolormesh(tt, tau, z, shading="auto", cmap="viridis")
         fig.colorbar(im, ax=ax, label=label)
-        cs = ax.contour(tt, tau, out["pl_peak_nm"].reshape(tt.shape), levels=[480, 500, 525, 550, 575, 600], colors="w", linewidths=0.8)
+        cs = ax.contour(
+            tt,
+            tau,
+            out["pl_peak_nm"].reshape(tt.shape),
+            levels=[480, 500, 525, 550, 575, 600],
+            colors="w",
+            linewidths=0.8,
+        )
         ax.clabel(cs, fmt="%d nm", fontsize=7)
         ax.set_yscale("log")
         ax.set_xlabel("temperature (degC)")
@@ -53,7 +68,9 @@ def size_vs_tau() -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     q = np.geomspace(8, 600, 60)
     for t in (230, 260, 290, 320):
-        out = simulators.evaluate_many("CdSe", {"temperature": t, "flow_cd": 0.4 * q, "flow_se": 0.4 * q, "flow_solvent": 0.2 * q})
+        out = simulators.evaluate_many(
+            "CdSe", {"temperature": t, "flow_cd": 0.4 * q, "flow_se": 0.4 * q, "flow_solvent": 0.2 * q}
+        )
         ax.plot(out["residence_time_s"], out["diameter_nm"], label=f"{t} degC")
     ax.set_xscale("log")
     ax.set_xlabel("residence time (s)")
@@ -90,7 +107,9 @@ def spectra() -> None:
         ax2.plot(wl, pl, color="C3", label="PL")
         ax2.set_ylabel("PL counts")
         truth = world.evaluate_true(defaults)
-        ax.set_title(f"{material}: d = {truth['diameter_nm']:.2f} nm, PL {truth['pl_peak_nm']:.0f} nm, FWHM {truth['pl_fwhm_nm']:.0f} nm")
+        ax.set_title(
+            f"{material}: d = {truth['diameter_nm']:.2f} nm, PL {truth['pl_peak_nm']:.0f} nm, FWHM {truth['pl_fwhm_nm']:.0f} nm"
+        )
         lo, hi = get_optics(material).emission_range_nm
         ax.set_xlim(wl[0], min(wl[-1], hi + 300))
         ax.set_xlabel("wavelength (nm)")

@@ -62,12 +62,29 @@ CITATIONS = {
 # calibration tables from the toml files
 
 _UNITS = {"k_conv_ref_s": "1/s", "nucleation_a": "1/(m3 s)", "plqy_t_width_c": "K", "tau_s": "s"}
-_SUFFIX = (("_mev_nm2", "meV nm2"), ("_kj_mol", "kJ/mol"), ("_j_m2", "J/m2"), ("_m2_s", "m2/s"), ("_m_s", "m/s"),
-           ("_g_mol", "g/mol"), ("_g_cm3", "g/cm3"), ("_mev", "meV"), ("_mM", "mM"), ("_nm", "nm"), ("_c", "degC"),
-           ("_s", "s"))
+_SUFFIX = (
+    ("_mev_nm2", "meV nm2"),
+    ("_kj_mol", "kJ/mol"),
+    ("_j_m2", "J/m2"),
+    ("_m2_s", "m2/s"),
+    ("_m_s", "m/s"),
+    ("_g_mol", "g/mol"),
+    ("_g_cm3", "g/cm3"),
+    ("_mev", "meV"),
+    ("_mM", "mM"),
+    ("_nm", "nm"),
+    ("_c", "degC"),
+    ("_s", "s"),
+)
 _CITED = re.compile(r"CRC handbook|[A-Z][A-Za-z&]+(?: et al\.)?,? (?:19|20)\d\d")
-_SECTION_SOURCE = {"material": "handbook", "kinetics": "calibrated", "optics": "calibrated",
-                   "clog": "model choice", "temperature": "search space", "spectrometer": "instrument grid"}
+_SECTION_SOURCE = {
+    "material": "handbook",
+    "kinetics": "calibrated",
+    "optics": "calibrated",
+    "clog": "model choice",
+    "temperature": "search space",
+    "spectrometer": "instrument grid",
+}
 
 
 def unit_of(key: str) -> str:
@@ -102,11 +119,17 @@ def _value(v: Any) -> str:
 def calibration_table(material: str) -> str:
     text = (DATA / FILES[material]).read_text()
     raw, comments = tomllib.loads(text), toml_comments(text)
-    lines = [f"**{material}** (`simulators/chemistry/data/{FILES[material]}`)", "",
-             "| parameter | value | unit | comment (from the toml) | source |", "|---|---|---|---|---|"]
+    lines = [
+        f"**{material}** (`simulators/chemistry/data/{FILES[material]}`)",
+        "",
+        "| parameter | value | unit | comment (from the toml) | source |",
+        "|---|---|---|---|---|",
+    ]
     for name, s in raw.get("streams", {}).items():
-        lines.append(f"| streams.{name} | {_value(s.get('stock_mM'))} mM stock, {s.get('low'):g}-{s.get('high'):g} "
-                     f"uL/min (default {s.get('default'):g}) | mM, uL/min | role: {s.get('role')} | search space |")
+        lines.append(
+            f"| streams.{name} | {_value(s.get('stock_mM'))} mM stock, {s.get('low'):g}-{s.get('high'):g} "
+            f"uL/min (default {s.get('default'):g}) | mM, uL/min | role: {s.get('role')} | search space |"
+        )
     for section, table in raw.items():
         if section == "streams" or not isinstance(table, dict):
             continue
@@ -121,7 +144,9 @@ def calibration_table(material: str) -> str:
                 source = cited.group(0)
             else:
                 source = _SECTION_SOURCE.get(section, "-")
-            lines.append(f"| {section}.{key} | {_value(v)} | {unit_of(key)} | {comment.replace('|', '/')} | {source} |")
+            lines.append(
+                f"| {section}.{key} | {_value(v)} | {unit_of(key)} | {comment.replace('|', '/')} | {source} |"
+            )
     srcs = raw.get("material", {}).get("sources", [])
     if srcs:
         lines += ["", "Sources listed in the file: " + "; ".join(srcs) + "."]
@@ -129,10 +154,12 @@ def calibration_table(material: str) -> str:
 
 
 def calibration_block() -> str:
-    intro = ("Every constant of `simulators/chemistry/data/<material>.toml`, with the comment on its line. "
-             "Source: the reference the comment names (\"calibrated\" where the comment says so); otherwise the role of the "
-             "section: *calibrated* (kinetics, optics: fitted so the outputs land in REFERENCE.md section 3), "
-             "*handbook*, *search space* (pump and heater bounds of `describe()`), *model choice*, *instrument grid*.")
+    intro = (
+        "Every constant of `simulators/chemistry/data/<material>.toml`, with the comment on its line. "
+        'Source: the reference the comment names ("calibrated" where the comment says so); otherwise the role of the '
+        "section: *calibrated* (kinetics, optics: fitted so the outputs land in REFERENCE.md section 3), "
+        "*handbook*, *search space* (pump and heater bounds of `describe()`), *model choice*, *instrument grid*."
+    )
     return "\n\n".join([intro, *(calibration_table(m) for m in vs.MATERIALS)])
 
 
@@ -159,20 +186,55 @@ def _sizing_rows() -> list[list[str]]:
     rows = []
     for d in (2.5, 4.0):
         lam = float(band_edge_nm("CdSe", d))
-        rows.append(["CdSe sizing", CITATIONS["yu"], f"d = {d} nm", f"band edge {lam:.0f} nm -> Yu d = {yu_d(lam):.2f} nm"])
+        rows.append(
+            [
+                "CdSe sizing",
+                CITATIONS["yu"],
+                f"d = {d} nm",
+                f"band edge {lam:.0f} nm -> Yu d = {yu_d(lam):.2f} nm",
+            ]
+        )
     for d in (3.0, 6.0):
         e = 0.41 + 1.0 / (0.0252 * d**2 + 0.283 * d)
-        rows.append(["PbS sizing", CITATIONS["moreels"], f"d = {d} nm: {1239.84 / e:.0f} nm",
-                     f"{float(band_edge_nm('PbS', d)):.0f} nm"])
+        rows.append(
+            [
+                "PbS sizing",
+                CITATIONS["moreels"],
+                f"d = {d} nm: {1239.84 / e:.0f} nm",
+                f"{float(band_edge_nm('PbS', d)):.0f} nm",
+            ]
+        )
     for d in (3.0,):
         e = 1.33 + 1.219 * (np.pi * d**3 / 6.0) ** -0.251
-        rows.append(["InP sizing (volume-equivalent sphere)", CITATIONS["almeida"], f"d = {d} nm: {1239.84 / e:.0f} nm",
-                     f"{float(band_edge_nm('InP', d)):.0f} nm"])
-    rows.append(["CsPbBr3 sizing", CITATIONS["protesescu"] + " (effective-mass model, no agreed curve)",
-                 "bulk gap ~525 nm", f"d = 8 nm: {float(band_edge_nm('CsPbBr3', 8.0)):.0f} nm"])
-    for m, lit, cite in (("CdSe", "eps_1S ~ d^2.65", "yu"), ("PbS", "eps at the band gap ~ d^1.3", "moreels")):
+        rows.append(
+            [
+                "InP sizing (volume-equivalent sphere)",
+                CITATIONS["almeida"],
+                f"d = {d} nm: {1239.84 / e:.0f} nm",
+                f"{float(band_edge_nm('InP', d)):.0f} nm",
+            ]
+        )
+    rows.append(
+        [
+            "CsPbBr3 sizing",
+            CITATIONS["protesescu"] + " (effective-mass model, no agreed curve)",
+            "bulk gap ~525 nm",
+            f"d = 8 nm: {float(band_edge_nm('CsPbBr3', 8.0)):.0f} nm",
+        ]
+    )
+    for m, lit, cite in (
+        ("CdSe", "eps_1S ~ d^2.65", "yu"),
+        ("PbS", "eps at the band gap ~ d^1.3", "moreels"),
+    ):
         p = tomllib.loads((DATA / FILES[m]).read_text())
-        rows.append([f"{m} band-edge extinction", CITATIONS[cite], lit, f"optics.eps_exponent = {p['optics']['eps_exponent']:g}"])
+        rows.append(
+            [
+                f"{m} band-edge extinction",
+                CITATIONS[cite],
+                lit,
+                f"optics.eps_exponent = {p['optics']['eps_exponent']:g}",
+            ]
+        )
     return rows
 
 
@@ -182,16 +244,24 @@ def literature_rows(res: dict[str, Any], label: str) -> dict[str, str]:
     for r in res.get("ranges", []):
         m = r["material"]
         out[f"{m}.emission"] = f"{_span_txt(r['pl_span_nm'])} ({100 * r['emission_coverage']:.0f} % covered)"
-        out[f"{m}.fwhm"] = (f"narrowest {vs._fmt(r['fwhm_min_nm'])}; near {r['near_nm']:.0f}: median "
-                            f"{vs._fmt(r['fwhm_near_median_nm'])}")
-        out[f"{m}.plqy"] = f"{_span_txt(r['plqy_span'], scale=100)}; near {r['near_nm']:.0f}: {_span_txt(r['plqy_near_span'], scale=100)}"
-        out[f"{m}.rsd"] = vs._fmt(None if r.get("size_rsd_min") is None else 100 * r["size_rsd_min"], "{:.1f} %")
+        out[f"{m}.fwhm"] = (
+            f"narrowest {vs._fmt(r['fwhm_min_nm'])}; near {r['near_nm']:.0f}: median "
+            f"{vs._fmt(r['fwhm_near_median_nm'])}"
+        )
+        out[f"{m}.plqy"] = (
+            f"{_span_txt(r['plqy_span'], scale=100)}; near {r['near_nm']:.0f}: {_span_txt(r['plqy_near_span'], scale=100)}"
+        )
+        out[f"{m}.rsd"] = vs._fmt(
+            None if r.get("size_rsd_min") is None else 100 * r["size_rsd_min"], "{:.1f} %"
+        )
     y = res.get("yang", {})
     if "spans" in y:
         s = y["spans"]
-        out["yang"] = (f"{_span_txt(s['diameter_nm'], '{:.1f}')} nm, PL {_span_txt(s['pl_peak_nm'])}, FWHM "
-                       f"{_span_txt(s['pl_fwhm_nm'])}, PLQY {_span_txt(s['plqy'], scale=100)} %; hotter redder: "
-                       f"{'yes' if y['hotter_redder'] else 'no'}")
+        out["yang"] = (
+            f"{_span_txt(s['diameter_nm'], '{:.1f}')} nm, PL {_span_txt(s['pl_peak_nm'])}, FWHM "
+            f"{_span_txt(s['pl_fwhm_nm'])}, PLQY {_span_txt(s['plqy'], scale=100)} %; hotter redder: "
+            f"{'yes' if y['hotter_redder'] else 'no'}"
+        )
     elif y:
         out["yang"] = "not run: " + y.get("skipped", "?")
     return out
@@ -204,7 +274,12 @@ def literature_table(now: dict[str, Any], before: dict[str, Any] | None) -> str:
         ("CdSe emission (nm)", "table1", "430-650", "CdSe.emission"),
         ("CdSe PL FWHM (nm)", "table1", "20-30", "CdSe.fwhm"),
         ("CdSe PLQY (%)", "table1", "~100", "CdSe.plqy"),
-        ("CdSe flow, 8-10 s", "yang", "2.1-4.0 nm, PL 483-600, FWHM 27-35, PLQY 12-50 %; hotter redder", "yang"),
+        (
+            "CdSe flow, 8-10 s",
+            "yang",
+            "2.1-4.0 nm, PL 483-600, FWHM 27-35, PLQY 12-50 %; hotter redder",
+            "yang",
+        ),
         ("PbS emission (nm)", "table1", "600-3000", "PbS.emission"),
         ("PbS PL FWHM (nm)", "table1", "~150 at 1500", "PbS.fwhm"),
         ("PbS PLQY (%)", "table1", "40-80 at 1500", "PbS.plqy"),
@@ -219,8 +294,14 @@ def literature_table(now: dict[str, Any], before: dict[str, Any] | None) -> str:
     lines = ["| anchor | source | literature | model before | model now |", "|---|---|---|---|---|"]
     for label, cite, lit, key in spec:
         lines.append(f"| {label} | {CITATIONS[cite]} | {lit} | {b.get(key, '-')} | {n.get(key, '-')} |")
-    lines += ["", "Sizing and extinction as implemented (`models.sizing`, the toml) against the published "
-              "expressions, evaluated here:", "", "| check | source | literature | model |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "Sizing and extinction as implemented (`models.sizing`, the toml) against the published "
+        "expressions, evaluated here:",
+        "",
+        "| check | source | literature | model |",
+        "|---|---|---|---|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in _sizing_rows()]
     return "\n".join(lines)
 
@@ -233,14 +314,28 @@ def summary_table(now: dict[str, Any], before: dict[str, Any] | None) -> str:
             return ["-"] * 4
         mb, cv, sm = _by(res.get("mass"), m), _by(res.get("convergence"), m), _by(res.get("smoothness"), m)
         return [
-            "-" if not mb else f"{vs._g(None if mb['frac_above'] is None else 100 * mb['frac_above'], '{:.1f} %')} / {vs._g(mb['max_ratio'])}",
-            "-" if not cv else f"{vs._g(cv['d_pl_nm']['median'], '{:.2f}')} / {vs._g(cv['d_pl_nm']['max'], '{:.1f}')}",
-            "-" if not sm else f"{vs._g(sm['temperature_scan']['max_step_nm'], '{:.1f}')} / {sm['temperature_scan']['reversals']}",
-            "-" if not sm else f"{vs._g(sm['tau_scan']['max_step_nm'], '{:.1f}')} / {sm['tau_scan']['reversals']}",
+            "-"
+            if not mb
+            else f"{vs._g(None if mb['frac_above'] is None else 100 * mb['frac_above'], '{:.1f} %')} / {vs._g(mb['max_ratio'])}",
+            "-"
+            if not cv
+            else f"{vs._g(cv['d_pl_nm']['median'], '{:.2f}')} / {vs._g(cv['d_pl_nm']['max'], '{:.1f}')}",
+            "-"
+            if not sm
+            else f"{vs._g(sm['temperature_scan']['max_step_nm'], '{:.1f}')} / {sm['temperature_scan']['reversals']}",
+            "-"
+            if not sm
+            else f"{vs._g(sm['tau_scan']['max_step_nm'], '{:.1f}')} / {sm['tau_scan']['reversals']}",
         ]
 
-    head = ["material", "run", "mass ratio > 1.1 / max", "4x grid: median / max abs dPL (nm)",
-            "0.5 degC scan: max abs dPL (nm) / reversals", "tau scan: max abs dPL (nm) / reversals"]
+    head = [
+        "material",
+        "run",
+        "mass ratio > 1.1 / max",
+        "4x grid: median / max abs dPL (nm)",
+        "0.5 degC scan: max abs dPL (nm) / reversals",
+        "tau scan: max abs dPL (nm) / reversals",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in vs.MATERIALS:
         if before:
@@ -274,10 +369,15 @@ def fig_mass(res: dict[str, Any]) -> str:
         ax.set_yscale("log")
         ax.set_xlabel("residence time (s)")
         ax.set_ylim(0.8e-2, max(2.0, float(np.nanmax(ratio)) * 1.5) if ok.any() else 2.0)
-        ax.set_title(f"{r['material']}: {vs._g(100 * (r['frac_above'] or 0), '{:.0f}')} % > {r['threshold']}"
-                     f" ({int(low.sum())} below 0.01 on the edge)", fontsize=9)
+        ax.set_title(
+            f"{r['material']}: {vs._g(100 * (r['frac_above'] or 0), '{:.0f}')} % > {r['threshold']}"
+            f" ({int(low.sum())} below 0.01 on the edge)",
+            fontsize=9,
+        )
     axes[0].set_ylabel("particle material / converted precursor")
-    fig.suptitle("Mass from the outputs: dots x (pi/6) d^3 (1 + 3 RSD^2) x rho / M, fuzzed conditions", fontsize=10)
+    fig.suptitle(
+        "Mass from the outputs: dots x (pi/6) d^3 (1 + 3 RSD^2) x rho / M, fuzzed conditions", fontsize=10
+    )
     return _save(fig, "sim_mass_balance.png")
 
 
@@ -302,7 +402,9 @@ def fig_scans(res: dict[str, Any]) -> str:
         ax = axes[0, j]
         ax.plot(r["_t"], r["_t_pl"], ".-", ms=3, lw=0.7)
         ax.set_xlabel("temperature (degC)")
-        ax.set_title(f"{r['material']}: {r['corner']['q_total']:.1f} uL/min, tau {r['tau_s']:.0f} s", fontsize=10)
+        ax.set_title(
+            f"{r['material']}: {r['corner']['q_total']:.1f} uL/min, tau {r['tau_s']:.0f} s", fontsize=10
+        )
         ax = axes[1, j]
         ax.plot(r["_tau"], r["_tau_pl"], ".-", ms=3, lw=0.7)
         ax.set_xscale("log")
@@ -331,8 +433,14 @@ def replace_blocks(doc: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
     doc are appended at its end; returns the new text and the names appended."""
     appended = []
     for name, body in blocks.items():
-        pat = re.compile(r"<!-- generated: " + re.escape(name) + r"\b.*?-->.*?<!-- end generated: " + re.escape(name) + r" -->",
-                         re.S)
+        pat = re.compile(
+            r"<!-- generated: "
+            + re.escape(name)
+            + r"\b.*?-->.*?<!-- end generated: "
+            + re.escape(name)
+            + r" -->",
+            re.S,
+        )
         new = f"{_open(name)}\n{body.strip()}\n{_close(name)}"
         if pat.search(doc):
             doc = pat.sub(lambda _m: new, doc, count=1)
@@ -344,34 +452,49 @@ def replace_blocks(doc: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
 
 def blocks(res: dict[str, Any], before: dict[str, Any] | None, figures: list[str]) -> dict[str, str]:
     now = vs.public(res)
+
     def when(r: dict[str, Any] | None) -> str:
         m = (r or {}).get("meta", {})
         return f"commit {m.get('commit', '?')}, {m.get('date', '?')}"
 
-    stamp = (f"\"Before\" is docs/simulator-before.json ({when(before)}: the simulator before the mass-balance and "
-             f"convergence rewrite); \"now\" is this run ({when(now)})." if before
-             else f"No docs/simulator-before.json: only this run ({when(now)}) is shown.")
-    validation = "\n\n".join([
-        f"{stamp} Conditions: {now['ranges'][0]['n']} scrambled-Sobol points of `describe()` per material "
-        f"(a, d); {now['mass'][0]['n']} fuzzed points per material down to {vs.PUMP_MIN_UL_MIN} uL/min per stream (b). "
-        "Regenerate the numbers alone with `scripts/validate_simulator.py [--json]`.",
-        "**Against the literature**", literature_table(now, before),
-        "**Ranges over Sobol conditions** (now)", vs.ranges_table(now["ranges"]),
-        "**Yang 2009 comparison** (now)", vs.yang_table(now["yang"]),
-    ])
-    numerics = "\n\n".join([
-        "Checked from the outputs alone (REFERENCE.md section 7). Mass: particle material = dots_uM x (pi/6) "
-        "<d^3> x rho / M x N_A with <d^3> = d^3 (1 + 3 RSD^2) (exact for a symmetric distribution; a log-normal "
-        "one gives (1 + RSD^2)^3, < 1 % apart for RSD < 0.15), over limiting_mM x converted; the column "
-        "\"exact <d^3>\" sums the outlet histogram instead (clusters included). Convergence: the default time "
-        "grid against a 4x finer one. Smoothness: PL peak along a 0.5 degC scan and a residence-time scan at "
-        "the hottest temperature and slowest flow that does not clog.",
-        "**Before and now**", summary_table(now, before),
-        "**Mass** (now)", vs.mass_table(now["mass"], now.get("mass_cli", [])),
-        "**Convergence** (now)", vs.convergence_table(now["convergence"]),
-        "**Smoothness** (now)", vs.smoothness_table(now["smoothness"]),
-        *(f"![{f[4:-4].replace('_', ' ')}](img/{f})" for f in figures),
-    ])
+    stamp = (
+        f'"Before" is docs/simulator-before.json ({when(before)}: the simulator before the mass-balance and '
+        f'convergence rewrite); "now" is this run ({when(now)}).'
+        if before
+        else f"No docs/simulator-before.json: only this run ({when(now)}) is shown."
+    )
+    validation = "\n\n".join(
+        [
+            f"{stamp} Conditions: {now['ranges'][0]['n']} scrambled-Sobol points of `describe()` per material "
+            f"(a, d); {now['mass'][0]['n']} fuzzed points per material down to {vs.PUMP_MIN_UL_MIN} uL/min per stream (b). "
+            "Regenerate the numbers alone with `scripts/validate_simulator.py [--json]`.",
+            "**Against the literature**",
+            literature_table(now, before),
+            "**Ranges over Sobol conditions** (now)",
+            vs.ranges_table(now["ranges"]),
+            "**Yang 2009 comparison** (now)",
+            vs.yang_table(now["yang"]),
+        ]
+    )
+    numerics = "\n\n".join(
+        [
+            "Checked from the outputs alone (REFERENCE.md section 7). Mass: particle material = dots_uM x (pi/6) "
+            "<d^3> x rho / M x N_A with <d^3> = d^3 (1 + 3 RSD^2) (exact for a symmetric distribution; a log-normal "
+            "one gives (1 + RSD^2)^3, < 1 % apart for RSD < 0.15), over limiting_mM x converted; the column "
+            '"exact <d^3>" sums the outlet histogram instead (clusters included). Convergence: the default time '
+            "grid against a 4x finer one. Smoothness: PL peak along a 0.5 degC scan and a residence-time scan at "
+            "the hottest temperature and slowest flow that does not clog.",
+            "**Before and now**",
+            summary_table(now, before),
+            "**Mass** (now)",
+            vs.mass_table(now["mass"], now.get("mass_cli", [])),
+            "**Convergence** (now)",
+            vs.convergence_table(now["convergence"]),
+            "**Smoothness** (now)",
+            vs.smoothness_table(now["smoothness"]),
+            *(f"![{f[4:-4].replace('_', ' ')}](img/{f})" for f in figures),
+        ]
+    )
     return {"calibration": calibration_block(), "validation": validation, "numerics": numerics}
 
 
@@ -379,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--n-fuzz", type=int, default=512)
-    ap.add_argument("--no-existing-figures", action="store_true", help="skip scripts/plot_simulator.py's figures")
+    ap.add_argument(
+        "--no-existing-figures", action="store_true", help="skip scripts/plot_simulator.py's figures"
+    )
     args = ap.parse_args(argv)
     IMG.mkdir(parents=True, exist_ok=True)
     res = vs.run_all(args.n, args.n_fuzz)

@@ -58,20 +58,50 @@ YANG_LAB = ROOT / "lab" / "examples" / "sim-cdse-yang.toml"
 # Table 1 of the Nature Reviews Methods Primers 2025 review (REFERENCE.md section 3). Each entry:
 # emission range (nm), FWHM (nm), PLQY (fraction), the characteristic wavelength for "near" figures.
 LITERATURE: dict[str, dict[str, Any]] = {
-    "CdSe": {"row": "CdSe QDs", "emission_nm": (430, 650), "fwhm_nm": (20, 30), "fwhm_text": "20-30",
-             "plqy_text": "~100 (surface-chemistry dependent)", "near_nm": 525.0},
-    "PbS": {"row": "PbS", "emission_nm": (600, 3000), "fwhm_nm": (150, 150), "fwhm_text": "~150 at 1500",
-            "plqy_text": "40-80 at 1500", "plqy": (0.40, 0.80), "near_nm": 1500.0},
-    "InP": {"row": "InP/ZnSe/ZnS", "emission_nm": (480, 700), "fwhm_nm": (35, 50), "fwhm_text": "35-50",
-            "plqy_text": "90-100 (core/shell)", "near_nm": 620.0},
-    "CsPbBr3": {"row": "CsPbBr3", "emission_nm": (440, 520), "fwhm_nm": (15, 25), "fwhm_text": "15-25",
-                "plqy_text": "~100", "near_nm": 515.0},
+    "CdSe": {
+        "row": "CdSe QDs",
+        "emission_nm": (430, 650),
+        "fwhm_nm": (20, 30),
+        "fwhm_text": "20-30",
+        "plqy_text": "~100 (surface-chemistry dependent)",
+        "near_nm": 525.0,
+    },
+    "PbS": {
+        "row": "PbS",
+        "emission_nm": (600, 3000),
+        "fwhm_nm": (150, 150),
+        "fwhm_text": "~150 at 1500",
+        "plqy_text": "40-80 at 1500",
+        "plqy": (0.40, 0.80),
+        "near_nm": 1500.0,
+    },
+    "InP": {
+        "row": "InP/ZnSe/ZnS",
+        "emission_nm": (480, 700),
+        "fwhm_nm": (35, 50),
+        "fwhm_text": "35-50",
+        "plqy_text": "90-100 (core/shell)",
+        "near_nm": 620.0,
+    },
+    "CsPbBr3": {
+        "row": "CsPbBr3",
+        "emission_nm": (440, 520),
+        "fwhm_nm": (15, 25),
+        "fwhm_text": "15-25",
+        "plqy_text": "~100",
+        "near_nm": 515.0,
+    },
 }
 NEAR_WINDOW = 0.05  # "near" a wavelength: within +-5 %
 
 # Yang et al., Cryst. Growth Des. 9(3), 1569-1574 (2009): CdSe in a microchannel, 8-10 s residence.
-YANG = {"tau_s": (8.0, 10.0), "diameter_nm": (2.1, 4.0), "pl_peak_nm": (483.0, 600.0),
-        "pl_fwhm_nm": (27.0, 35.0), "plqy": (0.12, 0.50)}
+YANG = {
+    "tau_s": (8.0, 10.0),
+    "diameter_nm": (2.1, 4.0),
+    "pl_peak_nm": (483.0, 600.0),
+    "pl_fwhm_nm": (27.0, 35.0),
+    "plqy": (0.12, 0.50),
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -85,7 +115,9 @@ def sobol_conditions(material: str, n: int, seed: int = 0) -> dict[str, np.ndarr
     return {d["name"]: d["low"] + unit[:, i] * (d["high"] - d["low"]) for i, d in enumerate(table)}
 
 
-def fuzz_conditions(material: str, n: int, seed: int = 0, *, min_flow: float = PUMP_MIN_UL_MIN) -> dict[str, np.ndarray]:
+def fuzz_conditions(
+    material: str, n: int, seed: int = 0, *, min_flow: float = PUMP_MIN_UL_MIN
+) -> dict[str, np.ndarray]:
     """Fuzzed conditions reaching the longest residence times the pumps allow.
 
     ``n`` random points (temperature uniform in bounds, each flow log-uniform in [min_flow, high],
@@ -171,9 +203,20 @@ def _fmt(x: float | None, fmt: str = "{:.0f}") -> str:
     return "-" if x is None else fmt.format(x)
 
 
-RANGE_COLUMNS = ("material", "PL span (nm)", "Table 1 emission (nm)", "coverage", "narrowest FWHM (nm)",
-                 "FWHM near (nm): median / min (n)", "Table 1 FWHM (nm)", "PLQY (%)", "PLQY near (%)",
-                 "Table 1 PLQY (%)", "no particles", "clog")
+RANGE_COLUMNS = (
+    "material",
+    "PL span (nm)",
+    "Table 1 emission (nm)",
+    "coverage",
+    "narrowest FWHM (nm)",
+    "FWHM near (nm): median / min (n)",
+    "Table 1 FWHM (nm)",
+    "PLQY (%)",
+    "PLQY near (%)",
+    "Table 1 PLQY (%)",
+    "no particles",
+    "clog",
+)
 
 
 def ranges_table(rows: list[dict[str, Any]]) -> str:
@@ -181,13 +224,23 @@ def ranges_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(RANGE_COLUMNS) + " |", "|" + "---|" * len(RANGE_COLUMNS)]
     for r in rows:
         lit = LITERATURE[r["material"]]
-        near = (f"{_fmt(r['fwhm_near_median_nm'])} / {_fmt(r['fwhm_near_min_nm'])} ({r['near_count']}) "
-                f"at {r['near_nm']:.0f}+-{NEAR_WINDOW * 100:.0f} %")
+        near = (
+            f"{_fmt(r['fwhm_near_median_nm'])} / {_fmt(r['fwhm_near_min_nm'])} ({r['near_count']}) "
+            f"at {r['near_nm']:.0f}+-{NEAR_WINDOW * 100:.0f} %"
+        )
         cells = [
-            r["material"], _fmt_span(r["pl_span_nm"]), "{}-{}".format(*lit["emission_nm"]),
-            f"{100 * r['emission_coverage']:.0f} %", _fmt(r["fwhm_min_nm"]), near, lit["fwhm_text"],
-            _fmt_span(r["plqy_span"], scale=100), _fmt_span(r["plqy_near_span"], scale=100), lit["plqy_text"],
-            f"{100 * r['fail_no_particles']:.1f} %", f"{100 * r['fail_clog']:.1f} %",
+            r["material"],
+            _fmt_span(r["pl_span_nm"]),
+            "{}-{}".format(*lit["emission_nm"]),
+            f"{100 * r['emission_coverage']:.0f} %",
+            _fmt(r["fwhm_min_nm"]),
+            near,
+            lit["fwhm_text"],
+            _fmt_span(r["plqy_span"], scale=100),
+            _fmt_span(r["plqy_near_span"], scale=100),
+            lit["plqy_text"],
+            f"{100 * r['fail_no_particles']:.1f} %",
+            f"{100 * r['fail_clog']:.1f} %",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -208,8 +261,11 @@ def formula_units_per_dot(material: str, diameter_nm: np.ndarray, size_rsd: np.n
 
 def particle_mM(material: str, out: Mapping[str, np.ndarray]) -> np.ndarray:
     """Formula units in dots (mM) from ``dots_uM``, ``diameter_nm`` and ``size_rsd`` alone."""
-    return np.asarray(out["dots_uM"], dtype=float) * 1e-3 * formula_units_per_dot(
-        material, out["diameter_nm"], out["size_rsd"])
+    return (
+        np.asarray(out["dots_uM"], dtype=float)
+        * 1e-3
+        * formula_units_per_dot(material, out["diameter_nm"], out["size_rsd"])
+    )
 
 
 def mass_ratio(material: str, out: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -278,16 +334,24 @@ def mass_balance(material: str, n: int = 512, seed: int = 0, *, threshold: float
         "max_ratio_in_bounds": float(ratio[inside].max()) if inside.any() else None,
         "median_ratio": float(np.median(r_ok)) if ok.any() else None,
         "max_ratio_exact_hist": float(np.nanmax(exact)) if np.isfinite(exact).any() else None,
-        "frac_above_exact_hist": float(np.mean(exact[np.isfinite(exact)] > threshold)) if np.isfinite(exact).any() else None,
+        "frac_above_exact_hist": float(np.mean(exact[np.isfinite(exact)] > threshold))
+        if np.isfinite(exact).any()
+        else None,
         "d3_correction_max_rel_err": float(np.nanmax(d3_err)) if np.isfinite(d3_err).any() else None,
         "d3_correction_median_rel_err": float(np.nanmedian(d3_err)) if np.isfinite(d3_err).any() else None,
         "max_yield_over_converted": float(np.nanmax(yield_ratio)) if np.isfinite(yield_ratio).any() else None,
         "max_abs_mass_error": (float(np.nanmax(np.abs(mass_error))) if mass_error is not None else None),
-        "worst": None if worst is None else {
+        "worst": None
+        if worst is None
+        else {
             **{k: float(cond[k][worst]) for k in cond},
-            "residence_time_s": float(tau[worst]), "ratio": float(ratio[worst]),
-            "diameter_nm": float(out["diameter_nm"][worst]), "converted": float(out["converted"][worst])},
-        "_ratio": ratio, "_tau": tau,  # for the figure; dropped from JSON
+            "residence_time_s": float(tau[worst]),
+            "ratio": float(ratio[worst]),
+            "diameter_nm": float(out["diameter_nm"][worst]),
+            "converted": float(out["converted"][worst]),
+        },
+        "_ratio": ratio,
+        "_tau": tau,  # for the figure; dropped from JSON
     }
 
 
@@ -311,9 +375,24 @@ def cli_mass_check(material: str, n: int = 8, seed: int = 1, python: str | None 
             for i in range(len(cond[names[0]])):
                 w.writerow([repr(float(cond[k][i])) for k in names])
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        proc = subprocess.run([python or sys.executable, "-m", "lab.cli", "simulate", "--material", material,
-                               "--input", str(path), "--json"], capture_output=True, text=True, env=env, cwd=ROOT,
-                              check=False)
+        proc = subprocess.run(
+            [
+                python or sys.executable,
+                "-m",
+                "lab.cli",
+                "simulate",
+                "--material",
+                material,
+                "--input",
+                str(path),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"qdlab simulate failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
@@ -343,9 +422,11 @@ def load_lab_rig(path: pathlib.Path) -> dict[str, Any]:
     from lab.files import load_lab
 
     lab = load_lab(path)
-    reactor = simulators.ReactorGeometry(reactor_volume_ul=lab.reactor.volume,
-                                         transfer_volume_ul=lab.reactor.transfer_volume,
-                                         path_length_cm=lab.reactor.path_length)
+    reactor = simulators.ReactorGeometry(
+        reactor_volume_ul=lab.reactor.volume,
+        transfer_volume_ul=lab.reactor.transfer_volume,
+        path_length_cm=lab.reactor.path_length,
+    )
     return {
         "name": lab.name,
         "reactor": reactor,
@@ -355,14 +436,15 @@ def load_lab_rig(path: pathlib.Path) -> dict[str, Any]:
     }
 
 
-def yang_conditions(material: str, rig: Mapping[str, Any], n: int, seed: int = 0,
-                    tau_s: tuple[float, float] = YANG["tau_s"]) -> dict[str, np.ndarray]:
+def yang_conditions(
+    material: str, rig: Mapping[str, Any], n: int, seed: int = 0, tau_s: tuple[float, float] = YANG["tau_s"]
+) -> dict[str, np.ndarray]:
     """Conditions at residence ``tau_s`` over the rig's pump and heater ranges and the stream fractions
     (which set the concentrations and the metal:partner ratio); points a pump cannot deliver are dropped."""
     table = simulators.describe(material)
     temp = next(d for d in table if d["kind"] == "temperature")
     t_lo, t_hi = max(temp["low"], rig["temperature_c"][0]), min(temp["high"], rig["temperature_c"][1])
-    flows = [d["name"][len("flow_"):] for d in table if d["kind"] == "flow"]
+    flows = [d["name"][len("flow_") :] for d in table if d["kind"] == "flow"]
     u = qmc.Sobol(2 + len(flows), scramble=True, seed=seed).random(n)
     tau = tau_s[0] + u[:, 0] * (tau_s[1] - tau_s[0])
     q_tot = rig["reactor"].reactor_volume_ul / tau * 60.0
@@ -394,15 +476,21 @@ def yang_comparison(path: pathlib.Path = YANG_LAB, n: int = 512, seed: int = 0) 
     defaults = {d["name"]: d["default"] for d in table if d["kind"] == "flow"}
     q9 = rig["reactor"].reactor_volume_ul / 9.0 * 60.0
     scale = q9 / sum(defaults.values())
-    scan = simulators.evaluate_many("CdSe", {"temperature": t, **{k: v * scale for k, v in defaults.items()}}, **kw)
+    scan = simulators.evaluate_many(
+        "CdSe", {"temperature": t, **{k: v * scale for k, v in defaults.items()}}, **kw
+    )
     pl = scan["pl_peak_nm"]
     f = np.isfinite(pl)
     dpl = np.diff(pl[f])
     return {
-        "lab": rig["name"], "reactor_volume_ul": rig["reactor"].reactor_volume_ul,
-        "n": int(out["residence_time_s"].size), "n_ok": int(np.sum(out["failure"] == None)),  # noqa: E711
-        "spans": spans, "paper": {k: YANG[k] for k in spans},
-        "scan_temperature_c": t.tolist(), "scan_pl_peak_nm": [None if not np.isfinite(x) else float(x) for x in pl],
+        "lab": rig["name"],
+        "reactor_volume_ul": rig["reactor"].reactor_volume_ul,
+        "n": int(out["residence_time_s"].size),
+        "n_ok": int(np.sum(out["failure"] == None)),  # noqa: E711
+        "spans": spans,
+        "paper": {k: YANG[k] for k in spans},
+        "scan_temperature_c": t.tolist(),
+        "scan_pl_peak_nm": [None if not np.isfinite(x) else float(x) for x in pl],
         "scan_flows_ul_min": {k: v * scale for k, v in defaults.items()},
         "hotter_redder": bool(f.sum() >= 2 and np.all(dpl >= 0)),
         "pl_change_over_scan_nm": float(pl[f][-1] - pl[f][0]) if f.sum() >= 2 else None,
@@ -428,8 +516,10 @@ def refined(factor: int) -> Iterator[dict[str, Any]]:
     if "resolution" in params:
         default = params["resolution"].default
         if not isinstance(default, (int, float)) or isinstance(default, bool):
-            raise RuntimeError(f"steady_state_arrays(resolution=...) has default {default!r}: "
-                               "don't know how to make it 4x finer")
+            raise RuntimeError(
+                f"steady_state_arrays(resolution=...) has default {default!r}: "
+                "don't know how to make it 4x finer"
+            )
         yield {"resolution": type(default)(default * factor)}
         return
     if not hasattr(_steady, "_grid"):
@@ -458,14 +548,25 @@ def convergence(material: str, n: int = 256, seed: int = 0, factor: int = 4) -> 
     changed = int(np.sum(np.isfinite(base["pl_peak_nm"]) != np.isfinite(fine["pl_peak_nm"])))
 
     def stats(x: np.ndarray) -> dict[str, float | None]:
-        return {"median": float(np.median(x)) if x.size else None, "max": float(np.max(x)) if x.size else None}
+        return {
+            "median": float(np.median(x)) if x.size else None,
+            "max": float(np.max(x)) if x.size else None,
+        }
 
     return {
-        "material": material, "n": int(n), "n_compared": int(both.sum()), "factor": factor,
-        "method": "resolution keyword" if kw else f"patched steady._grid, n_steps {_default_steps()} -> {_default_steps() * factor}",
+        "material": material,
+        "n": int(n),
+        "n_compared": int(both.sum()),
+        "factor": factor,
+        "method": "resolution keyword"
+        if kw
+        else f"patched steady._grid, n_steps {_default_steps()} -> {_default_steps() * factor}",
         "failure_changed": changed,
-        "d_pl_nm": stats(d_pl), "d_fwhm_nm": stats(d_fw), "rel_dots": stats(d_n),
-        "_pl_base": base["pl_peak_nm"], "_pl_fine": fine["pl_peak_nm"],
+        "d_pl_nm": stats(d_pl),
+        "d_fwhm_nm": stats(d_fw),
+        "rel_dots": stats(d_n),
+        "_pl_base": base["pl_peak_nm"],
+        "_pl_fine": fine["pl_peak_nm"],
     }
 
 
@@ -490,8 +591,13 @@ def hot_slow_corner(material: str, margin: float = 0.95) -> dict[str, Any]:
     ok = np.nonzero(risk < margin)[0]
     if ok.size == 0:
         raise RuntimeError(f"{material}: every flow clogs at {temp['high']} degC")
-    return {"temperature_c": temp["high"], "t_low_c": temp["low"], "q_total": float(q[ok[0]]),
-            "q_max": float(q_hi), "fractions": frac}
+    return {
+        "temperature_c": temp["high"],
+        "t_low_c": temp["low"],
+        "q_total": float(q[ok[0]]),
+        "q_max": float(q_hi),
+        "fractions": frac,
+    }
 
 
 def _reversals(y: np.ndarray, tol: float = 1e-3) -> int:
@@ -501,28 +607,43 @@ def _reversals(y: np.ndarray, tol: float = 1e-3) -> int:
     return int(np.sum(s[1:] != s[:-1]))
 
 
-def smoothness(material: str, t_span_c: float = 30.0, t_step_c: float = 0.5, n_tau: int = 161) -> dict[str, Any]:
+def smoothness(
+    material: str, t_span_c: float = 30.0, t_step_c: float = 0.5, n_tau: int = 161
+) -> dict[str, Any]:
     """Temperature scan (``t_step_c`` steps over the top ``t_span_c``) at the slowest safe flow, and a
     residence-time scan (``n_tau`` log-spaced total flows up to 8x the slowest) at the hottest setting."""
     c = hot_slow_corner(material)
     t = np.arange(c["temperature_c"] - t_span_c, c["temperature_c"] + 1e-9, t_step_c)
-    tscan = simulators.evaluate_many(material, {"temperature": t, **{k: c["q_total"] * f for k, f in c["fractions"].items()}})
+    tscan = simulators.evaluate_many(
+        material, {"temperature": t, **{k: c["q_total"] * f for k, f in c["fractions"].items()}}
+    )
     q = np.geomspace(c["q_total"], min(8 * c["q_total"], c["q_max"]), n_tau)
-    qscan = simulators.evaluate_many(material, {"temperature": np.full_like(q, c["temperature_c"]),
-                                                **{k: q * f for k, f in c["fractions"].items()}})
+    qscan = simulators.evaluate_many(
+        material,
+        {"temperature": np.full_like(q, c["temperature_c"]), **{k: q * f for k, f in c["fractions"].items()}},
+    )
 
     def summary(y: np.ndarray) -> dict[str, Any]:
         d = np.abs(np.diff(y))
-        return {"max_step_nm": float(np.nanmax(d)) if np.isfinite(d).any() else None,
-                "reversals": _reversals(y), "n_missing": int(np.sum(~np.isfinite(y)))}
+        return {
+            "max_step_nm": float(np.nanmax(d)) if np.isfinite(d).any() else None,
+            "reversals": _reversals(y),
+            "n_missing": int(np.sum(~np.isfinite(y))),
+        }
 
     return {
-        "material": material, "corner": {k: c[k] for k in ("temperature_c", "q_total")},
+        "material": material,
+        "corner": {k: c[k] for k in ("temperature_c", "q_total")},
         "tau_s": float(tscan["residence_time_s"][0]),
         "temperature_scan": {"t_c": (float(t[0]), float(t[-1]), t_step_c), **summary(tscan["pl_peak_nm"])},
-        "tau_scan": {"tau_s": (float(qscan["residence_time_s"].min()), float(qscan["residence_time_s"].max())),
-                     **summary(qscan["pl_peak_nm"])},
-        "_t": t, "_t_pl": tscan["pl_peak_nm"], "_tau": qscan["residence_time_s"], "_tau_pl": qscan["pl_peak_nm"],
+        "tau_scan": {
+            "tau_s": (float(qscan["residence_time_s"].min()), float(qscan["residence_time_s"].max())),
+            **summary(qscan["pl_peak_nm"]),
+        },
+        "_t": t,
+        "_t_pl": tscan["pl_peak_nm"],
+        "_tau": qscan["residence_time_s"],
+        "_tau_pl": qscan["pl_peak_nm"],
     }
 
 
@@ -540,12 +661,16 @@ def _meta() -> dict[str, Any]:
         return proc.stdout.strip() if proc.returncode == 0 else "?"
 
     dirty = git("status", "--porcelain", "--", "simulators", "models")
-    return {"commit": git("log", "-1", "--format=%h", "--", "simulators", "models")
-            + ("+uncommitted simulators/models" if dirty else ""),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "commit": git("log", "-1", "--format=%h", "--", "simulators", "models")
+        + ("+uncommitted simulators/models" if dirty else ""),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
-def run_all(n: int = 256, n_fuzz: int = 512, materials: tuple[str, ...] = MATERIALS, cli: bool = True) -> dict[str, Any]:
+def run_all(
+    n: int = 256, n_fuzz: int = 512, materials: tuple[str, ...] = MATERIALS, cli: bool = True
+) -> dict[str, Any]:
     res: dict[str, Any] = {
         "meta": _meta(),
         "ranges": [figure_ranges(m, n) for m in materials],
@@ -577,79 +702,157 @@ def _g(x: float | None, fmt: str = "{:.3g}") -> str:
 
 def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) -> str:
     cli = {r["material"]: r for r in cli_rows}
-    head = ["material", "conditions (with dots)", "longest tau (s)", "median ratio", f"fraction > {rows[0]['threshold']} (of those with dots)",
-            "max ratio", "in describe() bounds: fraction > 1.1 / max (n)", "max ratio, exact <d^3> incl. clusters", "error of d^3 (1 + 3 RSD^2) vs exact: median / max", "max yield/converted", "max abs mass_error",
-            "CLI: max ratio (n) / max diff vs API"]
+    head = [
+        "material",
+        "conditions (with dots)",
+        "longest tau (s)",
+        "median ratio",
+        f"fraction > {rows[0]['threshold']} (of those with dots)",
+        "max ratio",
+        "in describe() bounds: fraction > 1.1 / max (n)",
+        "max ratio, exact <d^3> incl. clusters",
+        "error of d^3 (1 + 3 RSD^2) vs exact: median / max",
+        "max yield/converted",
+        "max abs mass_error",
+        "CLI: max ratio (n) / max diff vs API",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         c = cli.get(r["material"])
-        c_txt = "-" if c is None else f"{_g(c['max_ratio_cli'])} ({c['n_with_dots']}/{c['n']}) / {_g(c['max_abs_diff_cli_vs_api'], '{:.1e}')}"
-        lines.append("| " + " | ".join([
-            r["material"], f"{r['n']} ({r['n_with_dots']})", f"{r['tau_max_s']:.0f}", _g(r["median_ratio"]),
-            _g(None if r["frac_above"] is None else 100 * r["frac_above"], "{:.1f} %"), _g(r["max_ratio"]),
-            f"{_g(None if r['frac_above_in_bounds'] is None else 100 * r['frac_above_in_bounds'], '{:.1f} %')} / "
-            f"{_g(r['max_ratio_in_bounds'])} ({r['n_in_bounds']})",
-            _g(r["max_ratio_exact_hist"]),
-            "-" if r["d3_correction_max_rel_err"] is None else
-            f"{100 * r['d3_correction_median_rel_err']:.2f} % / {100 * r['d3_correction_max_rel_err']:.1f} %",
-            _g(r["max_yield_over_converted"]), _g(r["max_abs_mass_error"]), c_txt,
-        ]) + " |")
+        c_txt = (
+            "-"
+            if c is None
+            else f"{_g(c['max_ratio_cli'])} ({c['n_with_dots']}/{c['n']}) / {_g(c['max_abs_diff_cli_vs_api'], '{:.1e}')}"
+        )
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["material"],
+                    f"{r['n']} ({r['n_with_dots']})",
+                    f"{r['tau_max_s']:.0f}",
+                    _g(r["median_ratio"]),
+                    _g(None if r["frac_above"] is None else 100 * r["frac_above"], "{:.1f} %"),
+                    _g(r["max_ratio"]),
+                    f"{_g(None if r['frac_above_in_bounds'] is None else 100 * r['frac_above_in_bounds'], '{:.1f} %')} / "
+                    f"{_g(r['max_ratio_in_bounds'])} ({r['n_in_bounds']})",
+                    _g(r["max_ratio_exact_hist"]),
+                    "-"
+                    if r["d3_correction_max_rel_err"] is None
+                    else f"{100 * r['d3_correction_median_rel_err']:.2f} % / {100 * r['d3_correction_max_rel_err']:.1f} %",
+                    _g(r["max_yield_over_converted"]),
+                    _g(r["max_abs_mass_error"]),
+                    c_txt,
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def yang_table(y: dict[str, Any]) -> str:
     if "skipped" in y:
         return f"Yang 2009 comparison skipped: {y['skipped']}."
-    units = {"diameter_nm": ("diameter (nm)", "{:.2f}", 1), "pl_peak_nm": ("PL peak (nm)", "{:.0f}", 1),
-             "pl_fwhm_nm": ("PL FWHM (nm)", "{:.0f}", 1), "plqy": ("PLQY (%)", "{:.0f}", 100)}
-    lines = [f"Rig `{y['lab']}` ({y['reactor_volume_ul']:g} uL coil), {y['n']} conditions at 8-10 s, {y['n_ok']} with dots.",
-             "", "| figure | model span | Yang 2009 |", "|---|---|---|"]
+    units = {
+        "diameter_nm": ("diameter (nm)", "{:.2f}", 1),
+        "pl_peak_nm": ("PL peak (nm)", "{:.0f}", 1),
+        "pl_fwhm_nm": ("PL FWHM (nm)", "{:.0f}", 1),
+        "plqy": ("PLQY (%)", "{:.0f}", 100),
+    }
+    lines = [
+        f"Rig `{y['lab']}` ({y['reactor_volume_ul']:g} uL coil), {y['n']} conditions at 8-10 s, {y['n_ok']} with dots.",
+        "",
+        "| figure | model span | Yang 2009 |",
+        "|---|---|---|",
+    ]
     for k, (label, fmt, sc) in units.items():
-        lines.append(f"| {label} | {_fmt_span(y['spans'][k], fmt, sc)} | {_fmt_span(y['paper'][k], fmt, sc)} |")
+        lines.append(
+            f"| {label} | {_fmt_span(y['spans'][k], fmt, sc)} | {_fmt_span(y['paper'][k], fmt, sc)} |"
+        )
     pl = [p for p in y["scan_pl_peak_nm"] if p is not None]
-    lines += ["", f"PL peak at 9 s vs temperature ({y['scan_temperature_c'][0]:.0f}-{y['scan_temperature_c'][-1]:.0f} degC): "
-              f"{_g(pl[0] if pl else None, '{:.0f}')} -> {_g(pl[-1] if pl else None, '{:.0f}')} nm; "
-              f"hotter gives redder (monotone): {'yes' if y['hotter_redder'] else 'no'}."]
+    lines += [
+        "",
+        f"PL peak at 9 s vs temperature ({y['scan_temperature_c'][0]:.0f}-{y['scan_temperature_c'][-1]:.0f} degC): "
+        f"{_g(pl[0] if pl else None, '{:.0f}')} -> {_g(pl[-1] if pl else None, '{:.0f}')} nm; "
+        f"hotter gives redder (monotone): {'yes' if y['hotter_redder'] else 'no'}.",
+    ]
     return "\n".join(lines)
 
 
 def convergence_table(rows: list[dict[str, Any]]) -> str:
-    head = ["material", "compared", "failure changed", "median / max abs dPL (nm)", "median / max abs dFWHM (nm)",
-            "median / max abs dN/N", "method"]
+    head = [
+        "material",
+        "compared",
+        "failure changed",
+        "median / max abs dPL (nm)",
+        "median / max abs dFWHM (nm)",
+        "median / max abs dN/N",
+        "method",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        lines.append("| " + " | ".join([
-            r["material"], str(r["n_compared"]), str(r["failure_changed"]),
-            f"{_g(r['d_pl_nm']['median'], '{:.2f}')} / {_g(r['d_pl_nm']['max'], '{:.1f}')}",
-            f"{_g(r['d_fwhm_nm']['median'], '{:.2f}')} / {_g(r['d_fwhm_nm']['max'], '{:.1f}')}",
-            f"{_g(r['rel_dots']['median'], '{:.3f}')} / {_g(r['rel_dots']['max'], '{:.2f}')}", r["method"],
-        ]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["material"],
+                    str(r["n_compared"]),
+                    str(r["failure_changed"]),
+                    f"{_g(r['d_pl_nm']['median'], '{:.2f}')} / {_g(r['d_pl_nm']['max'], '{:.1f}')}",
+                    f"{_g(r['d_fwhm_nm']['median'], '{:.2f}')} / {_g(r['d_fwhm_nm']['max'], '{:.1f}')}",
+                    f"{_g(r['rel_dots']['median'], '{:.3f}')} / {_g(r['rel_dots']['max'], '{:.2f}')}",
+                    r["method"],
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def smoothness_table(rows: list[dict[str, Any]]) -> str:
-    head = ["material", "corner (degC, uL/min total, tau s)", "T scan", "T scan: max abs dPL (nm) / reversals",
-            "tau scan (s)", "tau scan: max abs dPL (nm) / reversals"]
+    head = [
+        "material",
+        "corner (degC, uL/min total, tau s)",
+        "T scan",
+        "T scan: max abs dPL (nm) / reversals",
+        "tau scan (s)",
+        "tau scan: max abs dPL (nm) / reversals",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         ts, qs = r["temperature_scan"], r["tau_scan"]
-        lines.append("| " + " | ".join([
-            r["material"], f"{r['corner']['temperature_c']:.0f}, {r['corner']['q_total']:.1f}, {r['tau_s']:.0f}",
-            f"{ts['t_c'][0]:.0f}-{ts['t_c'][1]:.0f} by {ts['t_c'][2]:g}",
-            f"{_g(ts['max_step_nm'], '{:.2f}')} / {ts['reversals']}" + (f" ({ts['n_missing']} missing)" if ts["n_missing"] else ""),
-            f"{qs['tau_s'][0]:.0f}-{qs['tau_s'][1]:.0f}",
-            f"{_g(qs['max_step_nm'], '{:.2f}')} / {qs['reversals']}" + (f" ({qs['n_missing']} missing)" if qs["n_missing"] else ""),
-        ]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["material"],
+                    f"{r['corner']['temperature_c']:.0f}, {r['corner']['q_total']:.1f}, {r['tau_s']:.0f}",
+                    f"{ts['t_c'][0]:.0f}-{ts['t_c'][1]:.0f} by {ts['t_c'][2]:g}",
+                    f"{_g(ts['max_step_nm'], '{:.2f}')} / {ts['reversals']}"
+                    + (f" ({ts['n_missing']} missing)" if ts["n_missing"] else ""),
+                    f"{qs['tau_s'][0]:.0f}-{qs['tau_s'][1]:.0f}",
+                    f"{_g(qs['max_step_nm'], '{:.2f}')} / {qs['reversals']}"
+                    + (f" ({qs['n_missing']} missing)" if qs["n_missing"] else ""),
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def markdown(res: dict[str, Any]) -> str:
-    parts = ["### a. Ranges over Sobol conditions vs Table 1", ranges_table(res["ranges"]),
-             "### b. Mass: particle material / converted precursor (from the outputs)",
-             mass_table(res["mass"], res.get("mass_cli", [])),
-             "### c. Yang 2009 (CdSe, 8-10 s)", yang_table(res["yang"]),
-             "### d. Convergence: default vs 4x finer time grid", convergence_table(res["convergence"]),
-             "### e. Smoothness in the hot, slow corner", smoothness_table(res["smoothness"])]
+    parts = [
+        "### a. Ranges over Sobol conditions vs Table 1",
+        ranges_table(res["ranges"]),
+        "### b. Mass: particle material / converted precursor (from the outputs)",
+        mass_table(res["mass"], res.get("mass_cli", [])),
+        "### c. Yang 2009 (CdSe, 8-10 s)",
+        yang_table(res["yang"]),
+        "### d. Convergence: default vs 4x finer time grid",
+        convergence_table(res["convergence"]),
+        "### e. Smoothness in the hot, slow corner",
+        smoothness_table(res["smoothness"]),
+    ]
     return "\n\n".join(parts) + "\n"
 
 

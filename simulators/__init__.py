@@ -23,7 +23,14 @@ from typing import Any
 
 from simulators.chemistry import ReactorGeometry, describe, evaluate_many, evaluate_true
 
-_RIG = ("PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS", "SimHeater", "SimPump", "SimSpectrometer", "SimWorld")
+_RIG = (
+    "PL_REFERENCE_COUNTS_PER_MS",
+    "SATURATION_COUNTS",
+    "SimHeater",
+    "SimPump",
+    "SimSpectrometer",
+    "SimWorld",
+)
 
 __all__ = ["ReactorGeometry", "describe", "evaluate_many", "evaluate_true", *_RIG]
 

@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_import_linter_contracts_hold():
     lint = Path(sys.executable).parent / "lint-imports"
-    result = subprocess.run([str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     assert len(contracts) >= 5  # the layers, the no-ophyd models, the simulator's inner layers, ...
@@ -25,8 +26,10 @@ def test_top_level_packages_exist():
 
 def test_simulator_chemistry_imports_without_the_device_layer():
     """``import simulators`` (the chemistry) loads neither ophyd, bluesky nor devices; the rig loads on use."""
-    code = ("import sys, simulators; simulators.evaluate_true('CdSe', {}); "
-            "print(sorted(m for m in ('ophyd', 'bluesky', 'devices', 'simulators.rig') if m in sys.modules))")
+    code = (
+        "import sys, simulators; simulators.evaluate_true('CdSe', {}); "
+        "print(sorted(m for m in ('ophyd', 'bluesky', 'devices', 'simulators.rig') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -10,8 +10,15 @@ from devices.drivers.ocean import SeabreezeSpectrometer, make_seabreeze
 from devices.drivers.transport import PortLost, SerialTransport, open_serial, shared_transport
 from devices.registry import register_backend
 
-__all__ = ["EurothermHeater", "NE1000Pump", "PortLost", "SeabreezeSpectrometer", "SerialTransport",
-           "open_serial", "shared_transport"]
+__all__ = [
+    "EurothermHeater",
+    "NE1000Pump",
+    "PortLost",
+    "SeabreezeSpectrometer",
+    "SerialTransport",
+    "open_serial",
+    "shared_transport",
+]
 
 register_backend("pump", "ne1000", make_ne1000)
 register_backend("heater", "eurotherm", make_eurotherm)

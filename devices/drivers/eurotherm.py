@@ -17,8 +17,15 @@ from typing import Any
 from devices.drivers.transport import PortLost, SerialTransport, shared_transport
 from models.errors import ConfigurationError, DeviceError, ProtocolError
 
-__all__ = ["EurothermHeater", "EUROTHERM_BAUDRATE", "make_eurotherm", "PV_REGISTER", "SP_REGISTER",
-           "OUTPUT_REGISTER", "SP_RATE_REGISTER"]
+__all__ = [
+    "EurothermHeater",
+    "EUROTHERM_BAUDRATE",
+    "make_eurotherm",
+    "PV_REGISTER",
+    "SP_REGISTER",
+    "OUTPUT_REGISTER",
+    "SP_RATE_REGISTER",
+]
 
 EUROTHERM_BAUDRATE = 9600
 PV_REGISTER, SP_REGISTER, OUTPUT_REGISTER, SP_RATE_REGISTER = 1, 2, 3, 35
@@ -27,8 +34,15 @@ PV_REGISTER, SP_REGISTER, OUTPUT_REGISTER, SP_RATE_REGISTER = 1, 2, 3, 35
 class EurothermHeater:
     """The controller at Modbus ``address`` on ``transport``; ``timeout_s`` bounds one reply."""
 
-    def __init__(self, transport: SerialTransport, *, address: int = 1, timeout_s: float = 0.5, retries: int = 2,
-                 name: str = "heater"):
+    def __init__(
+        self,
+        transport: SerialTransport,
+        *,
+        address: int = 1,
+        timeout_s: float = 0.5,
+        retries: int = 2,
+        name: str = "heater",
+    ):
         if not 1 <= address <= 247:
             raise ConfigurationError(f"Modbus address must be 1-247, got {address}")
         self.transport = transport
@@ -67,27 +81,41 @@ class EurothermHeater:
                 except minimalmodbus.NoResponseError:
                     last = DeviceError(
                         f"{self._where()}: no reply to {what} after {self.retries + 1} tries of {self.timeout_s:g} s; "
-                        "check the controller's power, the RS-485/232 wiring, 9600 baud 8N1 and its Modbus address")
+                        "check the controller's power, the RS-485/232 wiring, 9600 baud 8N1 and its Modbus address"
+                    )
                 except minimalmodbus.InvalidResponseError as exc:
-                    last = ProtocolError(f"{self._where()}: garbled reply to {what} ({exc}); check the wiring "
-                                         "and that no other master shares the line")
+                    last = ProtocolError(
+                        f"{self._where()}: garbled reply to {what} ({exc}); check the wiring "
+                        "and that no other master shares the line"
+                    )
                 except minimalmodbus.SlaveReportedException as exc:
-                    raise DeviceError(f"{self._where()}: the controller refused {what} ({exc}); check its "
-                                      "set-point limits and that it is in automatic mode") from None
+                    raise DeviceError(
+                        f"{self._where()}: the controller refused {what} ({exc}); check its "
+                        "set-point limits and that it is in automatic mode"
+                    ) from None
                 except (OSError, ValueError, TypeError, termios.error) as exc:  # pyserial on a dead port
                     if isinstance(exc, minimalmodbus.ModbusException):
                         last = ProtocolError(f"{self._where()}: {what}: {exc}")
                         continue
-                    raise PortLost(f"{self._where()}: the port was lost ({exc}); the heater is out of control: "
-                                   "check power and cable, then restart") from None
+                    raise PortLost(
+                        f"{self._where()}: the port was lost ({exc}); the heater is out of control: "
+                        "check power and cable, then restart"
+                    ) from None
         raise last  # type: ignore[misc]
 
     def _read(self, register: int, what: str) -> float:
         return float(self._call(what, self._instrument.read_register, register, 1, 3, True))
 
     def set_setpoint_c(self, setpoint_c: float) -> None:
-        self._call(f"set point {setpoint_c:g} degC", self._instrument.write_register, SP_REGISTER,
-                   round(float(setpoint_c), 1), 1, 6, True)
+        self._call(
+            f"set point {setpoint_c:g} degC",
+            self._instrument.write_register,
+            SP_REGISTER,
+            round(float(setpoint_c), 1),
+            1,
+            6,
+            True,
+        )
 
     def setpoint_c(self) -> float:
         return self._read(SP_REGISTER, "the set point")
@@ -100,8 +128,15 @@ class EurothermHeater:
 
     def set_ramp_rate_c_min(self, rate_c_min: float) -> None:
         """Set-point rate limit (degC/min; 0 = step changes)."""
-        self._call("the set-point rate limit", self._instrument.write_register, SP_RATE_REGISTER,
-                   round(float(rate_c_min), 1), 1, 6, True)
+        self._call(
+            "the set-point rate limit",
+            self._instrument.write_register,
+            SP_RATE_REGISTER,
+            round(float(rate_c_min), 1),
+            1,
+            6,
+            True,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -113,6 +148,9 @@ class EurothermHeater:
 def make_eurotherm(*, settings, **_) -> EurothermHeater:
     """Registry factory: ``type = "eurotherm"`` heaters in ``lab.toml`` (port, address)."""
     if not settings.port:
-        raise ConfigurationError("heater.port: a eurotherm heater needs the serial port it is on "
-                                 "(e.g. port = \"/dev/ttyUSB1\")")
-    return EurothermHeater(shared_transport(settings.port, baudrate=EUROTHERM_BAUDRATE), address=settings.address)
+        raise ConfigurationError(
+            'heater.port: a eurotherm heater needs the serial port it is on (e.g. port = "/dev/ttyUSB1")'
+        )
+    return EurothermHeater(
+        shared_transport(settings.port, baudrate=EUROTHERM_BAUDRATE), address=settings.address
+    )

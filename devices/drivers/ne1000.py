@@ -54,9 +54,18 @@ class NE1000Pump:
     ``timeout_s`` bounds one reply; ``retries`` extra tries follow a timeout or a garbled reply.
     """
 
-    def __init__(self, transport: SerialTransport, *, address: int = 0, syringe_volume_ul: float,
-                 syringe_diameter_mm: float | None = None, watchdog_s: float, timeout_s: float = 0.5,
-                 retries: int = 2, name: str = "pump"):
+    def __init__(
+        self,
+        transport: SerialTransport,
+        *,
+        address: int = 0,
+        syringe_volume_ul: float,
+        syringe_diameter_mm: float | None = None,
+        watchdog_s: float,
+        timeout_s: float = 0.5,
+        retries: int = 2,
+        name: str = "pump",
+    ):
         if not 0 <= address <= 99:
             raise ConfigurationError(f"NE-1000 address must be 0-99, got {address}")
         if watchdog_s < 0 or watchdog_s > 255:
@@ -102,11 +111,16 @@ class NE1000Pump:
             raise ProtocolError(f"{self._where()}: incomplete or garbled reply {frame!r}")
         return frame
 
-    def _transact(self, command: str, *, send_safe: bool | None = None, reply_safe: bool | None = None
-                  ) -> proto.Reply:
+    def _transact(
+        self, command: str, *, send_safe: bool | None = None, reply_safe: bool | None = None
+    ) -> proto.Reply:
         send_safe = self._safe if send_safe is None else send_safe
         reply_safe = send_safe if reply_safe is None else reply_safe
-        packet = proto.encode_safe(self.address, command) if send_safe else proto.encode_basic(self.address, command)
+        packet = (
+            proto.encode_safe(self.address, command)
+            if send_safe
+            else proto.encode_basic(self.address, command)
+        )
         last: DeviceError | None = None
         for _ in range(self.retries + 1):
             with self.transport.lock:
@@ -118,20 +132,26 @@ class NE1000Pump:
                     last = DeviceError(
                         f"{self._where()}: no reply to {command!r} after {self.retries + 1} tries of "
                         f"{self.timeout_s:g} s; check that the pump is on, the cable, 19200 baud 8N1 and the "
-                        "pump's address (ADR on its keypad)")
+                        "pump's address (ADR on its keypad)"
+                    )
                     continue
                 except ProtocolError as exc:
-                    last = ProtocolError(f"{self._where()}: garbled reply to {command!r} "
-                                         f"({exc}); check the cable and the baud rate (19200)")
+                    last = ProtocolError(
+                        f"{self._where()}: garbled reply to {command!r} "
+                        f"({exc}); check the cable and the baud rate (19200)"
+                    )
                     time.sleep(min(0.05, self.timeout_s))  # let the rest of a torn frame arrive, then drop it
                     continue
             if reply.address != self.address:
-                last = ProtocolError(f"{self._where()}: reply from address {reply.address}; two pumps share "
-                                     "an address or the chain is miswired")
+                last = ProtocolError(
+                    f"{self._where()}: reply from address {reply.address}; two pumps share "
+                    "an address or the chain is miswired"
+                )
                 continue
             if reply.error == "COM":
-                last = ProtocolError(f"{self._where()}: the pump reports a bad packet for {command!r}; check "
-                                     "the cable")
+                last = ProtocolError(
+                    f"{self._where()}: the pump reports a bad packet for {command!r}; check the cable"
+                )
                 continue
             return reply
         raise last  # type: ignore[misc]
@@ -145,8 +165,10 @@ class NE1000Pump:
             reply = self._transact(command, **kwargs)
             if reply.alarm is not None:
                 self._latch(reply.alarm)
-                raise DeviceError(f"{self._where()}: alarm '{self._alarm}' again on {command!r}; "
-                                  "check the pump and its syringe, then restart")
+                raise DeviceError(
+                    f"{self._where()}: alarm '{self._alarm}' again on {command!r}; "
+                    "check the pump and its syringe, then restart"
+                )
         if reply.error is not None and reply.error != "IGN":
             raise DeviceError(f"{self._where()}: the pump refused {command!r}: {proto.ERRORS[reply.error]}")
         return reply
@@ -208,10 +230,17 @@ class NE1000Pump:
         if not self._connected:
             raise DeviceError(f"{self._where()}: not connected; call connect() first")
         keepalive = self._keepalive
-        if self._safe and keepalive is not None and not keepalive.is_alive() and not self._keepalive_stop.is_set():
+        if (
+            self._safe
+            and keepalive is not None
+            and not keepalive.is_alive()
+            and not self._keepalive_stop.is_set()
+        ):
             why = self.keepalive_error or "it stopped"
-            raise DeviceError(f"{self._where()}: the watchdog keep-alive is dead ({why}); the pump's watchdog "
-                              f"stops it within {self.watchdog_s} s: check the port, then qdlab resume")
+            raise DeviceError(
+                f"{self._where()}: the watchdog keep-alive is dead ({why}); the pump's watchdog "
+                f"stops it within {self.watchdog_s} s: check the port, then qdlab resume"
+            )
 
     def set_flow_ul_min(self, flow_ul_min: float) -> None:
         with self._lock:
@@ -234,7 +263,9 @@ class NE1000Pump:
             if self._empty:  # the pump stopped on its volume target: empty, whatever the counter says
                 infused = max(infused, self.syringe_volume_ul)
             try:
-                remaining = check_syringe(self._where(), dispensed_ul=infused, filled_ul=self.syringe_volume_ul)
+                remaining = check_syringe(
+                    self._where(), dispensed_ul=infused, filled_ul=self.syringe_volume_ul
+                )
             except DeviceError:
                 self._empty = True
                 self._alarm = "empty"
@@ -350,8 +381,14 @@ def _volume_argument(volume_ul: float) -> tuple[str, str]:
 def make_ne1000(*, settings, name: str = "pump", **_) -> NE1000Pump:
     """Registry factory: ``type = "ne1000"`` pumps in ``lab.toml`` (port, address, syringe, watchdog)."""
     if not settings.port:
-        raise ConfigurationError(f"pumps.{name}.port: an ne1000 pump needs the serial port it is on "
-                                 "(e.g. port = \"/dev/ttyUSB0\")")
-    return NE1000Pump(shared_transport(settings.port, baudrate=NE1000_BAUDRATE), address=settings.address,
-                      syringe_volume_ul=settings.syringe_volume, syringe_diameter_mm=settings.syringe_diameter,
-                      watchdog_s=settings.watchdog, name=name)
+        raise ConfigurationError(
+            f'pumps.{name}.port: an ne1000 pump needs the serial port it is on (e.g. port = "/dev/ttyUSB0")'
+        )
+    return NE1000Pump(
+        shared_transport(settings.port, baudrate=NE1000_BAUDRATE),
+        address=settings.address,
+        syringe_volume_ul=settings.syringe_volume,
+        syringe_diameter_mm=settings.syringe_diameter,
+        watchdog_s=settings.watchdog,
+        name=name,
+    )

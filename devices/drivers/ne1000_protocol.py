@@ -20,10 +20,28 @@ from dataclasses import dataclass
 from models.errors import ProtocolError
 
 __all__ = [
-    "STX", "ETX", "CR", "RATE_UNITS", "VOLUME_UNITS", "STATUSES", "ALARMS", "ERRORS",
-    "Reply", "format_number", "parse_number", "rate_command_argument", "parse_rate", "parse_volume",
-    "parse_dispensed", "encode_basic", "encode_safe", "decode_safe_frame", "parse_reply", "crc16",
-    "encode_reply", "format_reply_number",
+    "STX",
+    "ETX",
+    "CR",
+    "RATE_UNITS",
+    "VOLUME_UNITS",
+    "STATUSES",
+    "ALARMS",
+    "ERRORS",
+    "Reply",
+    "format_number",
+    "parse_number",
+    "rate_command_argument",
+    "parse_rate",
+    "parse_volume",
+    "parse_dispensed",
+    "encode_basic",
+    "encode_safe",
+    "decode_safe_frame",
+    "parse_reply",
+    "crc16",
+    "encode_reply",
+    "format_reply_number",
 ]
 
 STX, ETX, CR = 0x02, 0x03, 0x0D
@@ -35,11 +53,23 @@ _RATE_PREFERENCE = ("UM", "MM", "UH", "MH")  # on equal precision, the unit an o
 VOLUME_UNITS: dict[str, float] = {"UL": 1.0, "ML": 1000.0}
 """uL per unit of each volume unit."""
 
-STATUSES = {"I": "infusing", "W": "withdrawing", "S": "stopped", "P": "paused", "T": "timed pause",
-            "U": "waiting for trigger", "X": "purging"}
+STATUSES = {
+    "I": "infusing",
+    "W": "withdrawing",
+    "S": "stopped",
+    "P": "paused",
+    "T": "timed pause",
+    "U": "waiting for trigger",
+    "X": "purging",
+}
 ALARMS = {"R": "reset", "S": "stall", "T": "timeout", "E": "program error", "O": "phase out of range"}
-ERRORS = {"": "command not recognised", "NA": "command not applicable now", "OOR": "value out of range",
-          "COM": "bad packet (checksum or framing)", "IGN": "command ignored"}
+ERRORS = {
+    "": "command not recognised",
+    "NA": "command not applicable now",
+    "OOR": "value out of range",
+    "COM": "bad packet (checksum or framing)",
+    "IGN": "command ignored",
+}
 
 _NUMBER = re.compile(r"\d{1,4}(?:\.\d{0,3})?|\.\d{1,3}")
 _REPLY_NUMBER = re.compile(r"(\d{0,4}\.\d{0,3})")
@@ -145,8 +175,9 @@ def decode_safe_frame(frame: bytes) -> bytes:
         raise ProtocolError(f"safe-mode length byte {frame[1]} does not match a {len(frame)}-byte frame")
     data, crc = frame[2:-3], int.from_bytes(frame[-3:-1], "big")
     if crc16(data) != crc:
-        raise ProtocolError(f"safe-mode checksum {crc:#06x} does not match the data {data!r} "
-                            f"({crc16(data):#06x})")
+        raise ProtocolError(
+            f"safe-mode checksum {crc:#06x} does not match the data {data!r} ({crc16(data):#06x})"
+        )
     return data
 
 

@@ -38,9 +38,11 @@ class LampEnableSources:
         features = getattr(device, "f", None)
         self._lamp = getattr(features, "strobe_lamp", None)
         if self._lamp is None:
-            raise DeviceError(f"spectrometer {getattr(device, 'model', '')} {getattr(device, 'serial_number', '')} has "
-                              "no lamp-enable line to switch the absorbance lamp; wire the lamp's TTL input to a "
-                              "spectrometer that has one (see docs/adr/0003-emulated-lab.md)")
+            raise DeviceError(
+                f"spectrometer {getattr(device, 'model', '')} {getattr(device, 'serial_number', '')} has "
+                "no lamp-enable line to switch the absorbance lamp; wire the lamp's TTL input to a "
+                "spectrometer that has one (see docs/adr/0003-emulated-lab.md)"
+            )
 
     def select(self, channel: Channel | None) -> None:
         self._lamp.enable_lamp(channel == "absorbance")
@@ -50,7 +52,9 @@ def _spectrometers_module() -> Any:
     try:
         from seabreeze import spectrometers
     except ImportError:
-        raise DeviceError(f"the seabreeze package is missing; install it with pip install {SEABREEZE_PIN}") from None
+        raise DeviceError(
+            f"the seabreeze package is missing; install it with pip install {SEABREEZE_PIN}"
+        ) from None
     return spectrometers
 
 
@@ -61,8 +65,14 @@ class SeabreezeSpectrometer:
     light-source switch from the opened device.
     """
 
-    def __init__(self, *, serial: str | None = None, spectrometers: Any = None, sources: Any = LampEnableSources,
-                 name: str = "spectrometer"):
+    def __init__(
+        self,
+        *,
+        serial: str | None = None,
+        spectrometers: Any = None,
+        sources: Any = LampEnableSources,
+        name: str = "spectrometer",
+    ):
         self.serial = serial
         self.name = name
         self._module = spectrometers
@@ -84,9 +94,11 @@ class SeabreezeSpectrometer:
             else:
                 device = module.Spectrometer.from_first_available()
         except Exception as exc:  # noqa: BLE001 - seabreeze raises SeaBreezeError subclasses per backend
-            raise DeviceError(f"{self.name}: no {self._what()} found ({exc}); plug it in over USB, run "
-                              "seabreeze_os_setup once for the USB permissions, and close other programs "
-                              "(OceanView) that hold it") from None
+            raise DeviceError(
+                f"{self.name}: no {self._what()} found ({exc}); plug it in over USB, run "
+                "seabreeze_os_setup once for the USB permissions, and close other programs "
+                "(OceanView) that hold it"
+            ) from None
         self._device = device
         try:
             wavelengths = np.asarray(device.wavelengths(), dtype=float)
@@ -114,8 +126,10 @@ class SeabreezeSpectrometer:
     def set_integration_time_ms(self, channel: Channel, ms: float) -> None:
         low, high = self._limits_us
         if not low <= ms * 1000.0 <= high:
-            raise ConfigurationError(f"spectrometer.integration_time: {ms:g} ms is outside this spectrometer's "
-                                     f"range [{low / 1000:g}, {high / 1000:g}] ms")
+            raise ConfigurationError(
+                f"spectrometer.integration_time: {ms:g} ms is outside this spectrometer's "
+                f"range [{low / 1000:g}, {high / 1000:g}] ms"
+            )
         self._integration_ms[channel] = float(ms)
 
     def integration_limits_ms(self) -> tuple[float, float]:
@@ -128,19 +142,24 @@ class SeabreezeSpectrometer:
         try:
             self._sources.select(channel if source_on else None)
             device.integration_time_micros(int(round(self._integration_ms[channel] * 1000.0)))
-            counts = np.asarray(device.intensities(correct_dark_counts=False, correct_nonlinearity=False),
-                                dtype=float)
+            counts = np.asarray(
+                device.intensities(correct_dark_counts=False, correct_nonlinearity=False), dtype=float
+            )
         except DeviceError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise DeviceError(f"{self.name}: acquisition failed ({exc}); check the USB cable, then restart") from None
+            raise DeviceError(
+                f"{self.name}: acquisition failed ({exc}); check the USB cable, then restart"
+            ) from None
         finally:
             try:
                 self._sources.select(None)
             except Exception:  # noqa: BLE001 - the acquisition error is the one to report
                 pass
         if counts.shape != self._wavelengths.shape:
-            raise DeviceError(f"{self.name}: {counts.size} pixels read for a {self._wavelengths.size}-pixel axis")
+            raise DeviceError(
+                f"{self.name}: {counts.size} pixels read for a {self._wavelengths.size}-pixel axis"
+            )
         return counts
 
     def saturation_counts(self) -> float:

@@ -39,14 +39,29 @@ def open_serial(url: str, *, baudrate: int) -> Any:
     import serial
 
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1,
-                                     timeout=_READ_SLICE_S, write_timeout=1.0, exclusive=True)
+        return serial.serial_for_url(
+            url,
+            baudrate=baudrate,
+            bytesize=8,
+            parity="N",
+            stopbits=1,
+            timeout=_READ_SLICE_S,
+            write_timeout=1.0,
+            exclusive=True,
+        )
     except (serial.SerialException, OSError, ValueError) as exc:
-        if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) and "lock" in str(exc):
-            raise PortBusy(f"serial port {url} is held by another process (another qdlab running on this lab?); "
-                           "stop it first, or give this lab its own port in lab.toml", key="port") from None
-        raise DeviceError(f"cannot open serial port {url}: {exc}; check the cable, the port name in lab.toml "
-                          "and that no other program holds the port") from None
+        if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) and "lock" in str(
+            exc
+        ):
+            raise PortBusy(
+                f"serial port {url} is held by another process (another qdlab running on this lab?); "
+                "stop it first, or give this lab its own port in lab.toml",
+                key="port",
+            ) from None
+        raise DeviceError(
+            f"cannot open serial port {url}: {exc}; check the cable, the port name in lab.toml "
+            "and that no other program holds the port"
+        ) from None
 
 
 class SerialTransport:
@@ -91,8 +106,10 @@ class SerialTransport:
 
     # -- bytes ------------------------------------------------------------------------------------
     def _lost(self, exc: BaseException) -> PortLost:
-        return PortLost(f"{self.name}: the port was lost ({exc}); the devices on it are out of control: "
-                        "check power and cable, then restart (qdlab resume continues the campaign)")
+        return PortLost(
+            f"{self.name}: the port was lost ({exc}); the devices on it are out of control: "
+            "check power and cable, then restart (qdlab resume continues the campaign)"
+        )
 
     def discard_input(self) -> None:
         """Throw away stale bytes (a late reply to an earlier command)."""
@@ -146,6 +163,8 @@ def shared_transport(url: str, *, baudrate: int) -> SerialTransport:
     with _SHARED_LOCK:
         transport = _SHARED.get(url)
         if transport is None:
-            transport = SerialTransport(lambda: open_serial(url, baudrate=baudrate), name=f"serial port {url}")
+            transport = SerialTransport(
+                lambda: open_serial(url, baudrate=baudrate), name=f"serial port {url}"
+            )
             _SHARED[url] = transport
         return transport

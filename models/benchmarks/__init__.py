@@ -5,4 +5,12 @@ devices, no bluesky; the runner is ``lab.bench_suite``."""
 from models.benchmarks.problem import FunctionProblem
 from models.benchmarks.suite import PROBLEMS, SPLITS, SUITES, SuiteEntry, function_problem, suite_entries
 
-__all__ = ["FunctionProblem", "SuiteEntry", "PROBLEMS", "SUITES", "SPLITS", "suite_entries", "function_problem"]
+__all__ = [
+    "FunctionProblem",
+    "SuiteEntry",
+    "PROBLEMS",
+    "SUITES",
+    "SPLITS",
+    "suite_entries",
+    "function_problem",
+]

@@ -34,7 +34,14 @@ import numpy as np
 
 from models.benchmarks.problem import FunctionProblem
 
-__all__ = ["EmulatorData", "DATASETS", "load_data", "emulator_problem", "emulator_problems", "fit_hyperparameters"]
+__all__ = [
+    "EmulatorData",
+    "DATASETS",
+    "load_data",
+    "emulator_problem",
+    "emulator_problems",
+    "fit_hyperparameters",
+]
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -57,17 +64,32 @@ class EmulatorData:
 
 DATASETS: dict[str, EmulatorData] = {
     "snar": EmulatorData(
-        "snar", "snar.csv", "minimize", (0.5, 1.0, 0.1, 60.0), (2.0, 5.0, 0.5, 140.0),
+        "snar",
+        "snar.csv",
+        "minimize",
+        (0.5, 1.0, 0.1, 60.0),
+        (2.0, 5.0, 0.5, 140.0),
         (10.3, (2.15, 1.97, 1.41, 1.5), 2.62e-4),
-        "Olympus dataset_snar (Schweidtmann et al., Chem. Eng. J. 352, 277 (2018))"),
+        "Olympus dataset_snar (Schweidtmann et al., Chem. Eng. J. 352, 277 (2018))",
+    ),
     "suzuki": EmulatorData(
-        "suzuki", "suzuki.csv", "maximize", (75.0, 0.5, 1.0, 1.5), (90.0, 5.0, 1.8, 3.0),
+        "suzuki",
+        "suzuki.csv",
+        "maximize",
+        (75.0, 0.5, 1.0, 1.5),
+        (90.0, 5.0, 1.8, 3.0),
         (2.19, (0.977, 1.07, 6.28, 0.78), 0.0228),
-        "Olympus dataset_suzuki (Reizman et al., React. Chem. Eng. 1, 658 (2016))"),
+        "Olympus dataset_suzuki (Reizman et al., React. Chem. Eng. 1, 658 (2016))",
+    ),
     "agnp": EmulatorData(
-        "agnp", "agnp.csv", "maximize", (4.53, 9.999518096, 0.5, 0.498851653, 200.0),
-        (42.80981595, 40.00101474, 30.5, 19.5, 983.0), (2.56, (0.935, 100.0, 0.819, 0.358, 4.27), 0.0322),
-        "Olympus dataset_agnp (Mekki-Berrada et al., npj Comput. Mater. 7, 55 (2021))"),
+        "agnp",
+        "agnp.csv",
+        "maximize",
+        (4.53, 9.999518096, 0.5, 0.498851653, 200.0),
+        (42.80981595, 40.00101474, 30.5, 19.5, 983.0),
+        (2.56, (0.935, 100.0, 0.819, 0.358, 4.27), 0.0322),
+        "Olympus dataset_agnp (Mekki-Berrada et al., npj Comput. Mater. 7, 55 (2021))",
+    ),
 }
 
 
@@ -82,9 +104,9 @@ def load_data(name: str) -> tuple[list[str], np.ndarray, np.ndarray, str]:
 def _kernel(constant: float, length_scales: tuple[float, ...], noise: float, *, fixed: bool):
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-    return (ConstantKernel(constant, "fixed" if fixed else (1e-2, 1e2))
-            * Matern(list(length_scales), "fixed" if fixed else (1e-2, 1e2), nu=2.5)
-            + WhiteKernel(noise, "fixed" if fixed else (1e-6, 1.0)))
+    return ConstantKernel(constant, "fixed" if fixed else (1e-2, 1e2)) * Matern(
+        list(length_scales), "fixed" if fixed else (1e-2, 1e2), nu=2.5
+    ) + WhiteKernel(noise, "fixed" if fixed else (1e-6, 1.0))
 
 
 def _unit(spec: EmulatorData, X: np.ndarray) -> np.ndarray:
@@ -99,7 +121,9 @@ def _gp(name: str):
     spec = DATASETS[name]
     _, X, y, _ = load_data(name)
     constant, scales, noise = spec.kernel
-    gp = GaussianProcessRegressor(_kernel(constant, scales, noise, fixed=True), normalize_y=True, optimizer=None)
+    gp = GaussianProcessRegressor(
+        _kernel(constant, scales, noise, fixed=True), normalize_y=True, optimizer=None
+    )
     return gp.fit(_unit(spec, X), y)
 
 
@@ -109,8 +133,12 @@ def fit_hyperparameters(name: str, *, restarts: int = 3):
 
     spec = DATASETS[name]
     _, X, y, _ = load_data(name)
-    gp = GaussianProcessRegressor(_kernel(1.0, (1.0,) * X.shape[1], 1e-2, fixed=False), normalize_y=True,
-                                  n_restarts_optimizer=restarts, random_state=0)
+    gp = GaussianProcessRegressor(
+        _kernel(1.0, (1.0,) * X.shape[1], 1e-2, fixed=False),
+        normalize_y=True,
+        n_restarts_optimizer=restarts,
+        random_state=0,
+    )
     return gp.fit(_unit(spec, X), y).kernel_
 
 
@@ -125,9 +153,14 @@ def emulator_problem(name: str) -> FunctionProblem:
 
     residual_sd = float(np.std(y - truth(X)))
     return FunctionProblem(
-        name=name, parameters=tuple({"name": n, "low": lo, "high": hi} for n, lo, hi in zip(names, spec.low, spec.high)),
-        goal=spec.goal, truth=truth, noise_sd=residual_sd, source=spec.source,
-        notes=f"GP emulator of {len(y)} experiments; objective: {outcome}")
+        name=name,
+        parameters=tuple({"name": n, "low": lo, "high": hi} for n, lo, hi in zip(names, spec.low, spec.high)),
+        goal=spec.goal,
+        truth=truth,
+        noise_sd=residual_sd,
+        source=spec.source,
+        notes=f"GP emulator of {len(y)} experiments; objective: {outcome}",
+    )
 
 
 def emulator_problems() -> dict[str, FunctionProblem]:

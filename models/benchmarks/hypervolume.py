@@ -28,8 +28,11 @@ def reference_point(objective: MultiObjective) -> np.ndarray:
     return np.array([o.sign * o.ref for o in objective.objectives], dtype=float)
 
 
-def hypervolume_trace(objective: MultiObjective, outcome_constraints: Sequence[Mapping[str, Any]],
-                      outcomes: Sequence[Mapping[str, Any]]) -> list[float]:
+def hypervolume_trace(
+    objective: MultiObjective,
+    outcome_constraints: Sequence[Mapping[str, Any]],
+    outcomes: Sequence[Mapping[str, Any]],
+) -> list[float]:
     """Hypervolume dominated by experiments ``1..k`` for each k (``len(outcomes)`` values, non-decreasing)."""
     import torch
     from botorch.utils.multi_objective.hypervolume import Hypervolume

@@ -112,7 +112,9 @@ class FunctionProblem:
     # ----- the truth -----
     def to_array(self, points: Sequence[dict[str, Any]]) -> np.ndarray:
         """Conditions (dicts in user units) -> ``n x d``."""
-        return np.array([[float(p[n]) for n in self.names] for p in points], dtype=float).reshape(-1, self.dimension)
+        return np.array([[float(p[n]) for n in self.names] for p in points], dtype=float).reshape(
+            -1, self.dimension
+        )
 
     def evaluate_true(self, X: np.ndarray) -> np.ndarray:
         """Noise-free objective at ``n x d`` conditions -> ``n``."""

@@ -52,14 +52,30 @@ PROBLEMS: tuple[SuiteEntry, ...] = (
     # reporting: other shapes, a constraint, another reaction, every other material and campaign type
     SuiteEntry("ackley5", "function", 5, 60, "reporting", _BEST, "Gaussian, sd 0.1"),
     SuiteEntry("levy4", "function", 4, 50, "reporting", _BEST, "Gaussian, sd 1.0"),
-    SuiteEntry("gramacy-constrained", "function", 2, 40, "reporting", _BEST + " (feasible part)",
-               "Gaussian, sd 0.01; constraints noise-free"),
+    SuiteEntry(
+        "gramacy-constrained",
+        "function",
+        2,
+        40,
+        "reporting",
+        _BEST + " (feasible part)",
+        "Gaussian, sd 0.01; constraints noise-free",
+    ),
     SuiteEntry("suzuki", "function", 4, 40, "reporting", _BEST, "Gaussian, sd of the emulator's residuals"),
     SuiteEntry("pbs-swir", "campaign", 4, 30, "reporting", "reached ranges", _SIM, "pbs-swir.toml"),
-    SuiteEntry("cdse-clog", "campaign", 4, 30, "reporting", "reached ranges", _SIM + "; clogging",
-               "cdse-clog.toml"),
-    SuiteEntry("cdse-pareto", "campaign", 4, 30, "reporting", "90 % of the Sobol front's hypervolume", _SIM,
-               "cdse-pareto.toml"),
+    SuiteEntry(
+        "cdse-clog", "campaign", 4, 30, "reporting", "reached ranges", _SIM + "; clogging", "cdse-clog.toml"
+    ),
+    SuiteEntry(
+        "cdse-pareto",
+        "campaign",
+        4,
+        30,
+        "reporting",
+        "90 % of the Sobol front's hypervolume",
+        _SIM,
+        "cdse-pareto.toml",
+    ),
     SuiteEntry("inp-red", "campaign", 4, 30, "reporting", "reached ranges", _SIM, "inp-red.toml"),
     SuiteEntry("cspbbr3-green", "campaign", 4, 30, "reporting", "reached ranges", _SIM, "cspbbr3-green.toml"),
     # independent: reported apart, never tuned on
@@ -88,7 +104,9 @@ def suite_entries(selection: str) -> list[SuiteEntry]:
     if unknown or not names:
         raise ConfigurationError(
             f"unknown suite or problem {', '.join(unknown) or repr(selection)}; suites: {', '.join(SUITES)}; "
-            f"problems: {', '.join(_BY_NAME)}", source="--suite")
+            f"problems: {', '.join(_BY_NAME)}",
+            source="--suite",
+        )
     return [_BY_NAME[n] for n in dict.fromkeys(names)]
 
 

@@ -48,7 +48,9 @@ class OutcomeConstraint:
             raise ConfigurationError(f"op must be '<=' or '>=', got {self.op!r}", key=f"{where}.op")
         v = _num(spec.get("value"))
         if v is None:
-            raise ConfigurationError(f"value must be a number, got {spec.get('value')!r}", key=f"{where}.value")
+            raise ConfigurationError(
+                f"value must be a number, got {spec.get('value')!r}", key=f"{where}.value"
+            )
         self.value = v
         self.spec = dict(spec)
 
@@ -92,7 +94,8 @@ def sample_encoded(space: Space, n: int, seed: int, *, method: str = "sobol", sk
         drawn += chunk
         if drawn > 2000 * want + 100_000 and total < want:
             raise OptimizerError(
-                f"the parameter constraints leave almost no feasible region ({total} of {drawn} samples feasible)")
+                f"the parameter constraints leave almost no feasible region ({total} of {drawn} samples feasible)"
+            )
     return np.concatenate(kept)[skip:want]
 
 
@@ -136,13 +139,23 @@ class Optimizer:
         if isinstance(self.objective, MultiObjective) and not self.supports_multi_objective:
             raise ConfigurationError(f"strategy {self.strategy!r} needs a single objective", key="objective")
         self.outcome_constraints = [OutcomeConstraint(c, i) for i, c in enumerate(outcome_constraints or ())]
-        clash = set(self.space.names) & (set(self.objective.outcomes) | {c.outcome for c in self.outcome_constraints})
+        clash = set(self.space.names) & (
+            set(self.objective.outcomes) | {c.outcome for c in self.outcome_constraints}
+        )
         if clash:
-            raise ConfigurationError(f"{sorted(clash)} named both as parameter and as outcome", key="objective")
-        named = (*self.objective.outcomes, *self.objective.reached_ranges, *(c.outcome for c in self.outcome_constraints))
+            raise ConfigurationError(
+                f"{sorted(clash)} named both as parameter and as outcome", key="objective"
+            )
+        named = (
+            *self.objective.outcomes,
+            *self.objective.reached_ranges,
+            *(c.outcome for c in self.outcome_constraints),
+        )
         if outcomes is not None:
             if isinstance(outcomes, str) or not all(isinstance(o, str) and o for o in outcomes):
-                raise ConfigurationError(f"outcomes must be a list of names, got {outcomes!r}", key="outcomes")
+                raise ConfigurationError(
+                    f"outcomes must be a list of names, got {outcomes!r}", key="outcomes"
+                )
             known = tuple(dict.fromkeys(outcomes))
             check_outcome_names(self.objective, self.outcome_constraints, known=known)  # names the key
             for name in named:  # what a spec walk cannot see (a composite split into a multi-objective)
@@ -156,7 +169,8 @@ class Optimizer:
         if unknown:
             raise ConfigurationError(
                 f"unknown option(s) {unknown} for strategy {self.strategy!r}; known: {sorted(self.OPTIONS)}",
-                key="options")
+                key="options",
+            )
         self.options = {**self.OPTIONS, **opts}
         self._rows: list[dict[str, Any]] = []
         self._X: list[np.ndarray] = []
@@ -190,7 +204,8 @@ class Optimizer:
                 raise ConfigurationError(
                     f"unknown key {key!r}{hint}; a row holds parameters ({', '.join(self.space.names)}), outcomes "
                     f"({', '.join(self.outcomes) or 'none'}) and bookkeeping keys ({', '.join(BOOKKEEPING)})",
-                    key=f"ingest row {i}")
+                    key=f"ingest row {i}",
+                )
 
     @property
     def rows(self) -> list[dict[str, Any]]:

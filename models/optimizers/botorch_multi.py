@@ -49,10 +49,13 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
         given = [o.sign * o.ref if o.ref is not None else None for o in objs]
         if all(g is not None for g in given):
             return given
-        Y = torch.tensor([self.objective.utilities(r) for r in self._rows if self._feasible(r)], dtype=torch.float64)
+        Y = torch.tensor(
+            [self.objective.utilities(r) for r in self._rows if self._feasible(r)], dtype=torch.float64
+        )
         if len(Y) == 0:
-            Y = torch.tensor([self.objective.utilities(r) for r in self._rows if not self._failed(r)],
-                             dtype=torch.float64)
+            Y = torch.tensor(
+                [self.objective.utilities(r) for r in self._rows if not self._failed(r)], dtype=torch.float64
+            )
         front = Y[is_non_dominated(Y)]
         inferred = infer_reference_point(front).tolist()
         return [g if g is not None else v for g, v in zip(given, inferred)]
@@ -66,8 +69,13 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
             ref_point=ref,
             X_baseline=sur.X,
             sampler=sampler,
-            objective=GenericMCMultiOutputObjective(lambda Z, X=None: torch.stack([u(Z) for u in utils], dim=-1)),
-            constraints=sur.constraints(self.outcome_constraints, float(self.options["feasibility_threshold"])) or None,
+            objective=GenericMCMultiOutputObjective(
+                lambda Z, X=None: torch.stack([u(Z) for u in utils], dim=-1)
+            ),
+            constraints=sur.constraints(
+                self.outcome_constraints, float(self.options["feasibility_threshold"])
+            )
+            or None,
             prune_baseline=True,
             cache_root=False,
         )

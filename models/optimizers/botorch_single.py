@@ -98,7 +98,9 @@ class BoTorchOptimizer(Optimizer):
         finally:
             torch.set_num_threads(threads)
 
-    def _suggest_model(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest_model(
+        self, n: int, pending: np.ndarray, call_seed: int
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         o = self.options
         with torch.random.fork_rng():
             torch.manual_seed(call_seed)
@@ -106,8 +108,9 @@ class BoTorchOptimizer(Optimizer):
             failed = [self._failed(r) for r in self._rows]
             many = len(self._rows) > int(o["nei_max_observations"])
             fit_maxiter = min(int(o["fit_maxiter"]), 15) if many else int(o["fit_maxiter"])
-            sur = Surrogate.fit(self.space, np.array(self._X), self._rows, self._modelled_outcomes(), failed,
-                                fit_maxiter)
+            sur = Surrogate.fit(
+                self.space, np.array(self._X), self._rows, self._modelled_outcomes(), failed, fit_maxiter
+            )
             sampler = SobolQMCNormalSampler(sample_shape=torch.Size([int(o["mc_samples"])]), seed=call_seed)
             acq = self._acquisition(sur, sampler)
             t1 = time.perf_counter()
@@ -122,9 +125,18 @@ class BoTorchOptimizer(Optimizer):
                 restarts, raw, maxiter = min(restarts, 1), min(raw, 16), min(maxiter, 8)
                 maxfun = int(o["many_maxfun"])
             U, values, timed_out = optimize_sequential(
-                acq, self.space, n, P, num_restarts=restarts, raw_samples=raw,
-                maxiter=maxiter, time_budget_s=float(o["time_budget_s"]),
-                max_combos=int(o["max_categorical_combos"]), seed=call_seed, maxfun=maxfun)
+                acq,
+                self.space,
+                n,
+                P,
+                num_restarts=restarts,
+                raw_samples=raw,
+                maxiter=maxiter,
+                time_budget_s=float(o["time_budget_s"]),
+                max_combos=int(o["max_categorical_combos"]),
+                seed=call_seed,
+                maxfun=maxfun,
+            )
         return U, {
             "acquisition": self.acquisition_name,
             "acquisition_value": values[0],
@@ -137,14 +149,20 @@ class BoTorchOptimizer(Optimizer):
 
     def _acquisition(self, sur: Surrogate, sampler: SobolQMCNormalSampler) -> Any:
         util = torch_utility(self.objective, sur.cols)
-        constraints = sur.constraints(self.outcome_constraints, float(self.options["feasibility_threshold"])) or None
+        constraints = (
+            sur.constraints(self.outcome_constraints, float(self.options["feasibility_threshold"])) or None
+        )
         if len(sur.X) > int(self.options["nei_max_observations"]):
             # Beyond a few dozen observations qLogNEI's joint sampling over every observed point costs
             # more than the rest of the proposal; the incumbent is then well resolved, so qLogEI with
             # the best posterior-mean utility at an observed, feasible point is the cheaper equivalent.
             return qLogExpectedImprovement(
-                sur.model, best_f=self._best_posterior_utility(sur, util), sampler=sampler,
-                objective=GenericMCObjective(lambda Z, X=None: util(Z)), constraints=constraints)
+                sur.model,
+                best_f=self._best_posterior_utility(sur, util),
+                sampler=sampler,
+                objective=GenericMCObjective(lambda Z, X=None: util(Z)),
+                constraints=constraints,
+            )
         return qLogNoisyExpectedImprovement(
             sur.model,
             X_baseline=sur.X,

@@ -54,8 +54,9 @@ def _require(module: str, strategy: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise ConfigurationError(f"strategy {strategy!r} needs the optional package {module!r}: {_INSTALL_HINT}",
-                                 key="strategy")
+        raise ConfigurationError(
+            f"strategy {strategy!r} needs the optional package {module!r}: {_INSTALL_HINT}", key="strategy"
+        )
 
 
 @contextlib.contextmanager
@@ -78,8 +79,11 @@ def _seeded(seed: int) -> Iterator[None]:
 def _quiet(*loggers: str) -> Iterator[None]:
     """Silence the libraries' logging and warnings for the duration of one call."""
     saved = []
-    names = [n for n in list(logging.root.manager.loggerDict)
-             if any(n == p or n.startswith(p + ".") for p in loggers)]
+    names = [
+        n
+        for n in list(logging.root.manager.loggerDict)
+        if any(n == p or n.startswith(p + ".") for p in loggers)
+    ]
     for name in dict.fromkeys([*loggers, *names]):
         lg = logging.getLogger(name)
         saved.append((lg, lg.level, lg.disabled))
@@ -121,17 +125,22 @@ class _External(Optimizer):
         if self.outcome_constraints:
             raise ConfigurationError(
                 f"strategy {self.strategy!r} is given the scalar utility only; outcome constraints are not "
-                "supported (use 'botorch')", key="outcome_constraints")
+                "supported (use 'botorch')",
+                key="outcome_constraints",
+            )
         if _TARGET in self.space.names:
-            raise ConfigurationError(f"a parameter may not be named {_TARGET!r} with strategy {self.strategy!r}",
-                                     key="parameters")
+            raise ConfigurationError(
+                f"a parameter may not be named {_TARGET!r} with strategy {self.strategy!r}", key="parameters"
+            )
         for c in self.space.constraints:
             for name, _ in c.coefficients:
                 p = self.space.parameters[self.space.names.index(name)]
                 if p.categorical or p.log:
                     raise ConfigurationError(
                         f"strategy {self.strategy!r}: linear constraints on a log-scaled or categorical "
-                        f"parameter ({name}) are not supported", key="constraints")
+                        f"parameter ({name}) are not supported",
+                        key="constraints",
+                    )
 
     def _observed(self) -> list[tuple[dict[str, Any], float | None]]:
         """(row, utility or None if failed) for each ingested row, in order."""
@@ -157,11 +166,23 @@ class AxOptimizer(_External):
             if p.categorical:
                 if len(p.values) < 2:
                     continue  # fixed: filled in on the way back
-                params.append(ChoiceParameterConfig(name=p.name, values=[str(i) for i in range(len(p.values))],
-                                                    parameter_type="str", is_ordered=False))
+                params.append(
+                    ChoiceParameterConfig(
+                        name=p.name,
+                        values=[str(i) for i in range(len(p.values))],
+                        parameter_type="str",
+                        is_ordered=False,
+                    )
+                )
             else:
-                params.append(RangeParameterConfig(name=p.name, bounds=(p.low, p.high), parameter_type="float",
-                                                   scaling="log" if p.log else "linear"))
+                params.append(
+                    RangeParameterConfig(
+                        name=p.name,
+                        bounds=(p.low, p.high),
+                        parameter_type="float",
+                        scaling="log" if p.log else "linear",
+                    )
+                )
         cons = []
         for c in self.space.constraints:
             lhs = " + ".join(f"{coef!r} * {name}" for name, coef in c.coefficients)
@@ -241,17 +262,26 @@ class BayBEOptimizer(_External):
         params = []
         for p in self.space.parameters:
             if p.categorical:
-                params.append(CategoricalParameter(name=p.name, values=[str(i) for i in range(len(p.values))],
-                                                   encoding="OHE"))
+                params.append(
+                    CategoricalParameter(
+                        name=p.name, values=[str(i) for i in range(len(p.values))], encoding="OHE"
+                    )
+                )
             elif p.log:
-                params.append(NumericalContinuousParameter(name=p.name,
-                                                           bounds=(math.log10(p.low), math.log10(p.high))))
+                params.append(
+                    NumericalContinuousParameter(name=p.name, bounds=(math.log10(p.low), math.log10(p.high)))
+                )
             else:
                 params.append(NumericalContinuousParameter(name=p.name, bounds=(p.low, p.high)))
-        cons = [ContinuousLinearConstraint(parameters=[k for k, _ in c.coefficients],
-                                           operator="<=" if c.op == "<=" else ">=",
-                                           coefficients=[v for _, v in c.coefficients], rhs=c.rhs)
-                for c in self.space.constraints]
+        cons = [
+            ContinuousLinearConstraint(
+                parameters=[k for k, _ in c.coefficients],
+                operator="<=" if c.op == "<=" else ">=",
+                coefficients=[v for _, v in c.coefficients],
+                rhs=c.rhs,
+            )
+            for c in self.space.constraints
+        ]
         space = SearchSpace.from_product(parameters=params, constraints=cons or None)
         objective = SingleTargetObjective(target=NumericalTarget(name=_TARGET))
         return Campaign(searchspace=space, objective=objective)
@@ -294,13 +324,22 @@ class BayBEOptimizer(_External):
                 if len(pending):
                     pend = pd.DataFrame([self._to_baybe(self.space.decode(e)) for e in pending])
                 rec = campaign.recommend(batch_size=n, pending_experiments=pend)
-                recommender = type(campaign.recommender.select_recommender(
-                    batch_size=n, searchspace=campaign.searchspace, objective=campaign.objective,
-                    measurements=campaign.measurements)).__name__ if hasattr(
-                        campaign.recommender, "select_recommender") else type(campaign.recommender).__name__
+                recommender = (
+                    type(
+                        campaign.recommender.select_recommender(
+                            batch_size=n,
+                            searchspace=campaign.searchspace,
+                            objective=campaign.objective,
+                            measurements=campaign.measurements,
+                        )
+                    ).__name__
+                    if hasattr(campaign.recommender, "select_recommender")
+                    else type(campaign.recommender).__name__
+                )
         if len(rec) < n:
             raise OptimizerError(f"BayBE proposed {len(rec)} of the {n} points asked for")
         points = [self._from_baybe(r) for r in rec.to_dict("records")][:n]
         return self._encode_points(points), {
-            "acquisition": f"baybe:{recommender}", "model": {"library": "baybe", "skipped_failed": sum(
-                u is None for _, u in self._observed())}}
+            "acquisition": f"baybe:{recommender}",
+            "model": {"library": "baybe", "skipped_failed": sum(u is None for _, u in self._observed())},
+        }

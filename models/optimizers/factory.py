@@ -48,10 +48,19 @@ def make_optimizer(
     Raises ConfigurationError for an unknown strategy, bad parameters, objective, outcome names or options.
     """
     if strategy not in STRATEGIES:
-        raise ConfigurationError(f"unknown strategy {strategy!r}; choose one of {sorted(STRATEGIES)}", key="strategy")
+        raise ConfigurationError(
+            f"unknown strategy {strategy!r}; choose one of {sorted(STRATEGIES)}", key="strategy"
+        )
     cls = STRATEGIES[strategy]
     obj = make_objective(objective)
     if cls is BoTorchOptimizer and isinstance(obj, MultiObjective):
         cls = BoTorchMultiOptimizer
-    return cls(parameters, obj, seed=seed, constraints=constraints, outcome_constraints=outcome_constraints,
-               options=options, outcomes=outcomes)
+    return cls(
+        parameters,
+        obj,
+        seed=seed,
+        constraints=constraints,
+        outcome_constraints=outcome_constraints,
+        options=options,
+        outcomes=outcomes,
+    )

@@ -10,7 +10,9 @@ from models.errors import OptimizerError
 __all__ = ["order_by_cost"]
 
 
-def order_by_cost(points: Sequence[Mapping[str, Any]], slow: str, start: float | None = None) -> list[dict[str, Any]]:
+def order_by_cost(
+    points: Sequence[Mapping[str, Any]], slow: str, start: float | None = None
+) -> list[dict[str, Any]]:
     """``points`` reordered as one sweep of the ``slow`` parameter, which minimises its total travel.
 
     From ``start`` (the slow parameter's current value; default: the first point's), the path goes

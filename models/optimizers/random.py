@@ -18,5 +18,5 @@ class RandomOptimizer(Optimizer):
 
     def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         # pending points take the first draws so that a batch split across calls stays distinct
-        U = sample_encoded(self.space, n + len(pending), call_seed, method="random")[len(pending):]
+        U = sample_encoded(self.space, n + len(pending), call_seed, method="random")[len(pending) :]
         return U, {"acquisition": "random"}

@@ -51,9 +51,12 @@ class SklearnGPOptimizer(Optimizer):
         ymu, ysd = y.mean(), y.std() or 1.0
         ys = (y - ymu) / ysd
         d = self.space.d
-        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(np.full(d, 0.3), (1e-2, 1e2), nu=2.5) + WhiteKernel(
-            1e-3, (1e-6, 1e0))
-        gp = GaussianProcessRegressor(kernel, normalize_y=False, n_restarts_optimizer=1, random_state=call_seed)
+        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+            np.full(d, 0.3), (1e-2, 1e2), nu=2.5
+        ) + WhiteKernel(1e-3, (1e-6, 1e0))
+        gp = GaussianProcessRegressor(
+            kernel, normalize_y=False, n_restarts_optimizer=1, random_state=call_seed
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             gp.fit(X, ys)
@@ -82,7 +85,11 @@ class SklearnGPOptimizer(Optimizer):
             "lengthscales": np.atleast_1d(params["k1__k2__length_scale"]).tolist(),
             "noise": float(params["k2__noise_level"]) * ysd**2,
         }
-        return cands[chosen], {"acquisition": "ExpectedImprovement", "acquisition_value": values[0], "model": model}
+        return cands[chosen], {
+            "acquisition": "ExpectedImprovement",
+            "acquisition_value": values[0],
+            "model": model,
+        }
 
     def _scaled(self, E: np.ndarray) -> np.ndarray:
         """Encoded points with categorical indices scaled into [0, 1] like the continuous ones."""

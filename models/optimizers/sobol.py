@@ -23,4 +23,7 @@ class SobolOptimizer(Optimizer):
     strategy = "sobol"
 
     def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
-        return sobol_points(self, n, pending), {"acquisition": "sobol", "sequence_index": len(self) + len(pending)}
+        return sobol_points(self, n, pending), {
+            "acquisition": "sobol",
+            "sequence_index": len(self) + len(pending),
+        }

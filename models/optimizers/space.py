@@ -59,7 +59,9 @@ class Parameter:
             return cls(name=name, values=tuple(vals))
         unknown = sorted(set(spec) - {"name", "low", "high", "log", "units"})
         if unknown:
-            raise ConfigurationError(f"unknown key(s) {unknown}; allowed: name, low, high, log or name, values", key=where)
+            raise ConfigurationError(
+                f"unknown key(s) {unknown}; allowed: name, low, high, log or name, values", key=where
+            )
         try:
             low, high = float(spec["low"]), float(spec["high"])
         except KeyError as e:
@@ -156,7 +158,9 @@ class Space:
         if len(set(self.names)) != len(self.names):
             raise ConfigurationError("parameter names must be distinct", key="parameters")
         numeric = {p.name for p in self.parameters if not p.categorical}
-        self.constraints = tuple(LinearConstraint.from_spec(c, i, numeric) for i, c in enumerate(constraints or ()))
+        self.constraints = tuple(
+            LinearConstraint.from_spec(c, i, numeric) for i, c in enumerate(constraints or ())
+        )
         self.d = len(self.parameters)
         self.cat_dims = [i for i, p in enumerate(self.parameters) if p.categorical]
         self.cont_dims = [i for i, p in enumerate(self.parameters) if not p.categorical]

@@ -53,14 +53,20 @@ def fit_gp(
     if space.cat_dims:
         idx = space.cont_dims
         tf = Normalize(space.d, indices=idx, bounds=bounds[:, idx]) if idx else None
-        model = MixedSingleTaskGP(X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(m))
+        model = MixedSingleTaskGP(
+            X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(m)
+        )
     else:
-        model = SingleTaskGP(X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(m))
+        model = SingleTaskGP(
+            X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(m)
+        )
     if min_lengthscale:
         _floor_lengthscale(model, min_lengthscale)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning))
+        warnings.simplefilter(
+            "ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning)
+        )
         try:
             fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": int(maxiter)}})
         except Exception:  # noqa: BLE001 - a failed fit keeps the prior-mode hyperparameters; still usable
@@ -198,8 +204,10 @@ def _decode_torch(space: Space) -> Callable[[torch.Tensor], torch.Tensor]:
 
     def dec(u: torch.Tensor) -> torch.Tensor:
         lin = lows + u * (highs - lows)
-        lg = torch.exp(torch.log(lows.clamp_min(1e-300)) + u * (torch.log(highs.clamp_min(1e-300)) - torch.log(
-            lows.clamp_min(1e-300))))
+        lg = torch.exp(
+            torch.log(lows.clamp_min(1e-300))
+            + u * (torch.log(highs.clamp_min(1e-300)) - torch.log(lows.clamp_min(1e-300)))
+        )
         return torch.where(logs, lg, lin)
 
     return dec
@@ -259,8 +267,10 @@ def optimize_sequential(
     ineq = None
     nonlin = None
     if space.constraints and linear:
-        ineq = [(torch.tensor(i, dtype=torch.long), torch.tensor(c, dtype=DTYPE), float(b))
-                for i, c, b in space.encoded_inequalities()]
+        ineq = [
+            (torch.tensor(i, dtype=torch.long), torch.tensor(c, dtype=DTYPE), float(b))
+            for i, c, b in space.encoded_inequalities()
+        ]
     elif space.constraints:
         nonlin = _nonlinear(space)
     deadline = time.perf_counter() + time_budget_s
@@ -277,7 +287,9 @@ def optimize_sequential(
             remaining = deadline - time.perf_counter()
             budget = max(remaining / calls_left, 0.05)
             calls_left -= 1
-            cand = torch.tensor(sample_encoded(space, raw_samples, seed + 7919 * k + j, method="random"), dtype=DTYPE)
+            cand = torch.tensor(
+                sample_encoded(space, raw_samples, seed + 7919 * k + j, method="random"), dtype=DTYPE
+            )
             for i, val in fixed.items():
                 cand[:, i] = val
             kw: dict[str, Any] = {"raw_samples": raw_samples}
@@ -285,18 +297,33 @@ def optimize_sequential(
                 with torch.no_grad():
                     vals = acq(cand.unsqueeze(1))
                 top = torch.topk(vals, min(num_restarts, len(cand))).indices
-                kw = {"nonlinear_inequality_constraints": nonlin, "batch_initial_conditions": cand[top].unsqueeze(1)}
+                kw = {
+                    "nonlinear_inequality_constraints": nonlin,
+                    "batch_initial_conditions": cand[top].unsqueeze(1),
+                }
             t0 = time.perf_counter()
             x = None
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning))
+                warnings.simplefilter(
+                    "ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning)
+                )
                 try:
                     x, v = optimize_acqf(
-                        acq, bounds, q=1, num_restarts=num_restarts,
-                        options={"maxiter": int(maxiter), "batch_limit": 1 if nonlin else num_restarts,
-                                 **({"maxfun": int(maxfun)} if maxfun else {})},
-                        inequality_constraints=ineq, fixed_features=fixed or None, timeout_sec=budget,
-                        retry_on_optimization_warning=False, **kw)
+                        acq,
+                        bounds,
+                        q=1,
+                        num_restarts=num_restarts,
+                        options={
+                            "maxiter": int(maxiter),
+                            "batch_limit": 1 if nonlin else num_restarts,
+                            **({"maxfun": int(maxfun)} if maxfun else {}),
+                        },
+                        inequality_constraints=ineq,
+                        fixed_features=fixed or None,
+                        timeout_sec=budget,
+                        retry_on_optimization_warning=False,
+                        **kw,
+                    )
                 except CandidateGenerationError:
                     x = None
             if x is not None and space.constraints:

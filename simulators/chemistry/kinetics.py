@@ -72,7 +72,9 @@ _TOL_R = 0.035  # relative radius change (relative to max(r, half the volume-mea
 _TOL_S = 0.08  # change of ln(S + 0.1)
 _TOL_J = 0.25  # change of ln J while the step's nuclei are > 1e-3 of all nuclei
 _TOL_MERGE = 0.01  # nuclei join the open section if their radius is within this fraction of it
-_EPS_MERGE = 0.00125  # sections whose ln r fall in the same cell of this width are merged (number and volume kept)
+_EPS_MERGE = (
+    0.00125  # sections whose ln r fall in the same cell of this width are merged (number and volume kept)
+)
 _CONSOLIDATE_EVERY = 8
 _REJECT = 2.5  # a step whose tolerance ratio exceeds this is repeated with a shorter step
 _SHRINK_SHARE = 0.05
@@ -170,10 +172,15 @@ def integrate_batch(
     ln_lo, ln_hi = np.log(edges[0]), np.log(edges[-1])
     ctl = np.zeros(kk.N_CTL)
     ctl[[kk.C_TOL_R, kk.C_TOL_S, kk.C_TOL_J, kk.C_TOL_MERGE, kk.C_EPS_MERGE]] = (
-        np.array([_TOL_R, _TOL_S, _TOL_J, _TOL_MERGE, _EPS_MERGE]) / res)
+        np.array([_TOL_R, _TOL_S, _TOL_J, _TOL_MERGE, _EPS_MERGE]) / res
+    )
     ctl[kk.C_R_MIN], ctl[kk.C_KV] = r_min_nm, kv
     ctl[kk.C_REJECT], ctl[kk.C_SHRINK_SHARE], ctl[kk.C_GROW_SHARE] = _REJECT, _SHRINK_SHARE, _GROW_SHARE
-    ctl[kk.C_NEWTON_MAX], ctl[kk.C_RTOL], ctl[kk.C_RTOL_PREDICT] = _NEWTON_MAX, _NEWTON_RTOL, _NEWTON_RTOL_PREDICT
+    ctl[kk.C_NEWTON_MAX], ctl[kk.C_RTOL], ctl[kk.C_RTOL_PREDICT] = (
+        _NEWTON_MAX,
+        _NEWTON_RTOL,
+        _NEWTON_RTOL_PREDICT,
+    )
     ctl[kk.C_EVERY] = _CONSOLIDATE_EVERY
     ctl[kk.C_LN_LO], ctl[kk.C_LN_HI], ctl[kk.C_INV_DLN] = ln_lo, ln_hi, n_bins / (ln_hi - ln_lo)
     # output points: those of the grid that carry outlet fluid (the early log-theta points of a
@@ -188,13 +195,39 @@ def integrate_batch(
 
     hist = np.zeros((n_cond, n_bins))
     out = np.zeros((n_cond, kk.N_ACC))
-    kk.integrate_all(col(k.tau_s), col(p0), col(k.k_conv), col(k.c_inf), col(k.growth_g0), col(k.delta_nm),
-                     col(k.r_cap_nm), col(k.nuc_b), col(k.nuc_a), col(_PRUNE_REL * p0 / kv), t_out, w_out, ctl,
-                     hist, out)
-    acc = {name: out[:, i] for name, i in (
-        ("vol", kk.A_VOL), ("conv", kk.A_CONV), ("mono", kk.A_MONO), ("s", kk.A_S), ("err", kk.A_ERR),
-        ("gnum", kk.A_GNUM), ("shrink", kk.A_SHRINK), ("nuc", kk.A_NUC), ("dis", kk.A_DIS), ("over", kk.A_OVER),
-        ("num", kk.A_NUM))}
+    kk.integrate_all(
+        col(k.tau_s),
+        col(p0),
+        col(k.k_conv),
+        col(k.c_inf),
+        col(k.growth_g0),
+        col(k.delta_nm),
+        col(k.r_cap_nm),
+        col(k.nuc_b),
+        col(k.nuc_a),
+        col(_PRUNE_REL * p0 / kv),
+        t_out,
+        w_out,
+        ctl,
+        hist,
+        out,
+    )
+    acc = {
+        name: out[:, i]
+        for name, i in (
+            ("vol", kk.A_VOL),
+            ("conv", kk.A_CONV),
+            ("mono", kk.A_MONO),
+            ("s", kk.A_S),
+            ("err", kk.A_ERR),
+            ("gnum", kk.A_GNUM),
+            ("shrink", kk.A_SHRINK),
+            ("nuc", kk.A_NUC),
+            ("dis", kk.A_DIS),
+            ("over", kk.A_OVER),
+            ("num", kk.A_NUM),
+        )
+    }
     steps_taken = out[:, kk.A_STEPS]
 
     p0s = np.where(p0 > 0, p0, 1.0)
@@ -204,7 +237,9 @@ def integrate_batch(
     return {
         "hist": hist,
         "overflow": acc["over"],
-        "overflow_frac": np.where(acc["num"] > 0, acc["over"] / np.where(acc["num"] > 0, acc["num"], 1.0), 0.0),
+        "overflow_frac": np.where(
+            acc["num"] > 0, acc["over"] / np.where(acc["num"] > 0, acc["num"], 1.0), 0.0
+        ),
         "yield": np.where(p0 > 0, vol / p0s, 0.0),
         "converted": np.where(p0 > 0, acc["conv"] / p0s, 0.0),
         "monomer": np.where(p0 > 0, acc["mono"] / p0s, 0.0),

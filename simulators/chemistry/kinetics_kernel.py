@@ -193,8 +193,9 @@ def _grow(a, n, fill):
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
-def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floor_a, t_out, w_out, ctl,
-                  hist, acc):
+def integrate_all(
+    tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floor_a, t_out, w_out, ctl, hist, acc
+):
     """Integrate every condition i (arrays of shape (N,)) over the output points ``t_out`` (theta)
     with RTD weights ``w_out``; add each condition's weighted outlet sums into ``hist[i]`` and
     ``acc[i]`` (columns ``A_*``). Conditions with p0 <= 0 or tau <= 0 are left untouched."""
@@ -211,7 +212,14 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
         if not (p0[ic] > 0.0 and tau[ic] > 0.0):
             continue
         tau_i, p0_i, kc_i, cinf = tau[ic], p0[ic], kc[ic], cinf_a[ic]
-        g0, delta, rcap, nb, na, n_floor = g0_a[ic], delta_a[ic], rcap_a[ic], nb_a[ic], na_a[ic], n_floor_a[ic]
+        g0, delta, rcap, nb, na, n_floor = (
+            g0_a[ic],
+            delta_a[ic],
+            rcap_a[ic],
+            nb_a[ic],
+            na_a[ic],
+            n_floor_a[ic],
+        )
         cap = cap0
         r = np.ones(cap)
         num = np.zeros(cap)
@@ -278,8 +286,9 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
             c_old = c
             s_old = c_old / cinf
             base = c_old + supply
-            s = _solve(nk, nk3dta, dta, u, cnt, cinf, v0sum + base, max(num_w / den_w, 0.0), newton_max,
-                       rtol_predict)
+            s = _solve(
+                nk, nk3dta, dta, u, cnt, cinf, v0sum + base, max(num_w / den_w, 0.0), newton_max, rtol_predict
+            )
             # second order: the coefficients at the mid radius of the first solve
             half_rmin = 0.5 * r_min
             for i in range(cnt):
@@ -322,7 +331,9 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
             for i in range(cnt):
                 ri = r[i]
                 rpi = rp[i]
-                share = min(v0[i] * inv_v0s, 1.0) if rpi < ri else min(max(v0[i] * inv_vg, nump[i] * inv_ng), 1.0)
+                share = (
+                    min(v0[i] * inv_v0s, 1.0) if rpi < ri else min(max(v0[i] * inv_vg, nump[i] * inv_ng), 1.0)
+                )
                 x = abs(rpi - ri) * share / max(ri, half_mean)
                 v0[i] = x if nump[i] > 0.0 else 0.0  # v0 is not needed any more: reused for the ratios
             ratio_r = 0.0
@@ -334,7 +345,7 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
             expo = min(nb / (ln_s * ln_s), 700.0)
             jrate = na * math.exp(-expo) if s > 1.0 + 1e-9 else 0.0
             r_nuc = max(1.15 * rcap / ln_s, 1.5 * r_min)
-            vn = kv * r_nuc ** 3
+            vn = kv * r_nuc**3
             dn_want = jrate * dt
             capn = 0.5 * max(c - cinf, 0.0) / vn
             dn = min(dn_want, capn)
@@ -360,7 +371,7 @@ def integrate_all(tau, p0, kc, cinf_a, g0_a, delta_a, rcap_a, nb_a, na_a, n_floo
                     if n_o > 0.0 and abs(r_o - r_nuc) <= tol_merge * r_nuc:
                         n_m = n_o + dn
                         nump[open_] = n_m
-                        rp[open_] = np.cbrt((n_o * r_o ** 3 + dn * r_nuc ** 3) / n_m)
+                        rp[open_] = np.cbrt((n_o * r_o**3 + dn * r_nuc**3) / n_m)
                         merged = True
                 if not merged:
                     nump[cnt] = dn

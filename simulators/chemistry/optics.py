@@ -26,8 +26,15 @@ from models.materials import get_optics
 from models.sizing import HC_EV_NM, band_edge_ev
 from simulators.chemistry.parameters import MaterialParams, load_params
 
-__all__ = ["SizeBins", "size_bins", "figures_of_merit", "absorbance_per_mM_cm", "spectrometer_grid_nm",
-           "pl_basis", "spectral_peak_fwhm"]
+__all__ = [
+    "SizeBins",
+    "size_bins",
+    "figures_of_merit",
+    "absorbance_per_mM_cm",
+    "spectrometer_grid_nm",
+    "pl_basis",
+    "spectral_peak_fwhm",
+]
 
 # Diameter range of the outlet histogram. Wide enough that ripened populations at the pumps' slowest
 # flows (residence ~15,000 s) stay inside; particles above the top are counted as overflow by the
@@ -127,7 +134,9 @@ def figures_of_merit(material: str, hist: np.ndarray) -> dict[str, np.ndarray]:
     fwhm_e = np.sqrt((2.3548 * np.sqrt(e_var)) ** 2 + g_hom**2)
     seen = np.isfinite(fwhm_nm)
     pl_nm = np.where(seen, pl_nm, HC_EV_NM / e_pl)
-    fwhm_nm = np.where(seen, fwhm_nm, HC_EV_NM / np.maximum(e_pl - fwhm_e / 2, 0.05) - HC_EV_NM / (e_pl + fwhm_e / 2))
+    fwhm_nm = np.where(
+        seen, fwhm_nm, HC_EV_NM / np.maximum(e_pl - fwhm_e / 2, 0.05) - HC_EV_NM / (e_pl + fwhm_e / 2)
+    )
     nan = np.nan
     return {
         "n_dots": n,
@@ -156,8 +165,10 @@ def pl_basis(material: str) -> tuple[np.ndarray, np.ndarray]:
     e = HC_EV_NM / wl
     o = p.optics
     d_edges = b.edges_nm
-    e_edges = np.asarray(band_edge_ev(p.name, d_edges, out_of_range="extrapolate")) - (
-        o["stokes_a_mev"] + o["stokes_b_mev_nm2"] / d_edges**2) * 1e-3
+    e_edges = (
+        np.asarray(band_edge_ev(p.name, d_edges, out_of_range="extrapolate"))
+        - (o["stokes_a_mev"] + o["stokes_b_mev_nm2"] / d_edges**2) * 1e-3
+    )
     lo = np.minimum(e_edges[:-1], e_edges[1:])[:, None]
     hi = np.maximum(e_edges[:-1], e_edges[1:])[:, None]
     sig = o["gamma_hom_mev"] * 1e-3 / 2.3548

@@ -52,7 +52,9 @@ class QualityParams:
     """Per-material constants of the PLQY model (``[quality]`` in the material's toml)."""
 
     plqy_max: float  # ceiling k_r / (k_r + k_0)
-    passivant_role: str  # stream role whose excess passivates the surface ("metal", or "chalcogen" for CsPbBr3's PbBr2)
+    passivant_role: (
+        str  # stream role whose excess passivates the surface ("metal", or "chalcogen" for CsPbBr3's PbBr2)
+    )
     site_density_nm2: float  # ligand binding sites per nm2 of particle surface
     k_ads_per_mM: float  # Langmuir constant K (1/mM)
     k_surf: float  # trap rate of a bare surface at d_ref, relative to k_r

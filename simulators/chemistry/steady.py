@@ -26,7 +26,16 @@ _R = 8.314462618
 _KB = 1.380649e-23
 _NA = 6.02214076e23
 
-FIGURES = ("residence_time_s", "diameter_nm", "size_rsd", "abs_peak_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield")
+FIGURES = (
+    "residence_time_s",
+    "diameter_nm",
+    "size_rsd",
+    "abs_peak_nm",
+    "pl_peak_nm",
+    "pl_fwhm_nm",
+    "plqy",
+    "yield",
+)
 
 _DEFAULT_REACTOR = ReactorGeometry()
 
@@ -46,12 +55,21 @@ def describe(material: str) -> list[dict[str, Any]]:
     ]
     for s in p.streams:
         out.append(
-            {"name": f"flow_{s.name}", "unit": "uL/min", "low": s.low, "high": s.high, "default": s.default, "kind": "flow"}
+            {
+                "name": f"flow_{s.name}",
+                "unit": "uL/min",
+                "low": s.low,
+                "high": s.high,
+                "default": s.default,
+                "kind": "flow",
+            }
         )
     return out
 
 
-def _as_arrays(p: MaterialParams, conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+def _as_arrays(
+    p: MaterialParams, conditions: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+) -> dict[str, np.ndarray]:
     names = [d["name"] for d in describe(p.name)]
     defaults = {d["name"]: d["default"] for d in describe(p.name)}
     if isinstance(conditions, Mapping):
@@ -65,7 +83,10 @@ def _as_arrays(p: MaterialParams, conditions: Mapping[str, Any] | Sequence[Mappi
                 raise ConfigurationError(f"condition {k!r} must be a scalar or 1-d array")
     else:
         rows = list(conditions)
-        cols = {k: np.array([float(r.get(k, defaults[k]) if r.get(k) is not None else defaults[k]) for r in rows]) for k in names}
+        cols = {
+            k: np.array([float(r.get(k, defaults[k]) if r.get(k) is not None else defaults[k]) for r in rows])
+            for k in names
+        }
     for k, v in cols.items():
         if not np.all(np.isfinite(v)):
             raise ConfigurationError(f"condition {k!r} must be finite, got {v[~np.isfinite(v)][0]}")
@@ -83,7 +104,10 @@ def _grid(n_tanks: float, resolution: float = 1.0) -> TimeGrid:
 def _arrh(ref: float, e_kj: float, t_k: np.ndarray, t_ref_k: float) -> np.ndarray:
     return ref * np.exp(-e_kj * 1e3 / _R * (1.0 / t_k - 1.0 / t_ref_k))
 
-def _mix(p: MaterialParams, cols: Mapping[str, np.ndarray], reactor: ReactorGeometry, stocks: Mapping[str, float]):
+
+def _mix(
+    p: MaterialParams, cols: Mapping[str, np.ndarray], reactor: ReactorGeometry, stocks: Mapping[str, float]
+):
     """Total flow (uL/min), residence time (s), limiting precursor (mM), metal:partner ratio, T (degC),
     and the inlet concentration (mM) of each precursor role."""
     flows = {s.name: np.maximum(cols[f"flow_{s.name}"], 0.0) for s in p.streams}
@@ -104,7 +128,9 @@ def _stocks(p: MaterialParams, stocks_mM: Mapping[str, float] | None) -> dict[st
     if stocks_mM:
         unknown = set(stocks_mM) - set(stocks)
         if unknown:
-            raise ConfigurationError(f"unknown stream(s) {sorted(unknown)} for {p.name}; streams are {sorted(stocks)}")
+            raise ConfigurationError(
+                f"unknown stream(s) {sorted(unknown)} for {p.name}; streams are {sorted(stocks)}"
+            )
         stocks.update({k: float(v) for k, v in stocks_mM.items()})
     return stocks
 
@@ -123,7 +149,9 @@ def clog_risk(
 ) -> np.ndarray:
     """Clog risk (> 1 clogs) of conditions: (c_lim / c0)^2 exp((T - T0) / 10 K) sqrt(tau / tau0). Cheap."""
     p = load_params(material)
-    _, tau, p0, _, t_c, _ = _mix(p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, _stocks(p, stocks_mM))
+    _, tau, p0, _, t_c, _ = _mix(
+        p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, _stocks(p, stocks_mM)
+    )
     return _risk(p, p0, t_c, tau)
 
 
@@ -162,7 +190,10 @@ def steady_state_arrays(
     kin = p.kinetics
     t_ref = kin["t_ref_c"] + 273.15
     excess = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-12))
-    k_conv = _arrh(kin["k_conv_ref_s"], kin["ea_conv_kj_mol"], t_k, t_ref) * np.minimum(excess, 20.0) ** kin["ratio_exponent"]
+    k_conv = (
+        _arrh(kin["k_conv_ref_s"], kin["ea_conv_kj_mol"], t_k, t_ref)
+        * np.minimum(excess, 20.0) ** kin["ratio_exponent"]
+    )
     k_conv = k_conv * reactivity_factor
     c_inf = _arrh(kin["c_inf_ref_mM"], kin["dh_sol_kj_mol"], t_k, t_ref)
     d_eff = _arrh(kin["d_eff_ref_m2_s"], kin["e_d_kj_mol"], t_k, t_ref)
@@ -177,12 +208,20 @@ def steady_state_arrays(
         growth_g0=d_eff * 1e18 * vm * c_inf,
         delta_nm=d_eff / k_g * 1e9,
         r_cap_nm=2.0 * gamma * vm / (_R * t_k) * 1e9,
-        nuc_b=16.0 * np.pi * kin.get("gamma_nucleation_j_m2", gamma) ** 3 * (vm / _NA) ** 2 / (3.0 * (_KB * t_k) ** 3),
+        nuc_b=16.0
+        * np.pi
+        * kin.get("gamma_nucleation_j_m2", gamma) ** 3
+        * (vm / _NA) ** 2
+        / (3.0 * (_KB * t_k) ** 3),
         nuc_a=np.full_like(tau, kin["nucleation_a"]),
         vm_m3_mol=vm,
     )
-    res = integrate_batch(karr, _grid(float(reactor.n_tanks), float(resolution)), size_bins(p.name).edges_nm,
-                          resolution=resolution)
+    res = integrate_batch(
+        karr,
+        _grid(float(reactor.n_tanks), float(resolution)),
+        size_bins(p.name).edges_nm,
+        resolution=resolution,
+    )
     hist = smooth_hist(p.name, res["hist"])
     fom = figures_of_merit(p.name, hist)
 
@@ -219,8 +258,17 @@ def steady_state_arrays(
         out[k] = np.where(good, fom[k], np.nan)
     out["plqy"] = np.where(good, plqy, np.nan)
     out["yield"] = np.where(failure == "clog", np.nan, res["yield"])
-    for key in ("converted", "ripened", "dissolved_frac", "mass_error", "supersat_out", "growth_nm_s",
-                "shrinking_mass_frac", "overflow_frac", "substeps"):
+    for key in (
+        "converted",
+        "ripened",
+        "dissolved_frac",
+        "mass_error",
+        "supersat_out",
+        "growth_nm_s",
+        "shrinking_mass_frac",
+        "overflow_frac",
+        "substeps",
+    ):
         out[key] = res[key]
     out["ligand_coverage"] = theta
     out["free_passivant_mM"] = free_mM

@@ -8,5 +8,17 @@ from simulators.emulators.ne1000 import FIRMWARE, NE1000Bus, NE1000Model
 from simulators.emulators.pty_server import ByteDevice, PtyServer, check_link
 from simulators.rig import world_lock  # the emulated lab reads the world beside the emulators' threads
 
-__all__ = ["ByteDevice", "FIRMWARE", "Faults", "IdealHeater", "IdealPump", "ModbusTC", "NE1000Bus", "NE1000Model", "PtyServer",
-           "check_link", "modbus_crc", "world_lock"]
+__all__ = [
+    "ByteDevice",
+    "FIRMWARE",
+    "Faults",
+    "IdealHeater",
+    "IdealPump",
+    "ModbusTC",
+    "NE1000Bus",
+    "NE1000Model",
+    "PtyServer",
+    "check_link",
+    "modbus_crc",
+    "world_lock",
+]

@@ -16,8 +16,14 @@ import numpy as np
 
 __all__ = ["Faults"]
 
-_KINDS = {"drop": float, "garble": float, "delay": float, "hang-after": int, "stall-after": int,
-          "power-cycle-after": int}
+_KINDS = {
+    "drop": float,
+    "garble": float,
+    "delay": float,
+    "hang-after": int,
+    "stall-after": int,
+    "power-cycle-after": int,
+}
 
 
 @dataclass
@@ -41,8 +47,10 @@ class Faults:
         for spec in specs:
             kind, _, value = spec.partition(":")
             if kind not in _KINDS or not value:
-                raise ValueError(f"unknown fault {spec!r}; use one of "
-                                 + ", ".join(f"{k}:{'N' if t is int else 'X'}" for k, t in _KINDS.items()))
+                raise ValueError(
+                    f"unknown fault {spec!r}; use one of "
+                    + ", ".join(f"{k}:{'N' if t is int else 'X'}" for k, t in _KINDS.items())
+                )
             try:
                 parsed = _KINDS[kind](value)
             except ValueError:

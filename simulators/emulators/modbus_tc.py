@@ -40,8 +40,16 @@ class ModbusTC:
     """One controller at Modbus ``address`` on a ``HeaterBackend``; ``clock`` (world time) drives the
     set-point ramp; set points outside [sp_low_c, sp_high_c] are refused."""
 
-    def __init__(self, backend: HeaterBackend, *, clock: Any, address: int = 1, sp_low_c: float = 0.0,
-                 sp_high_c: float = 400.0, wall: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        backend: HeaterBackend,
+        *,
+        clock: Any,
+        address: int = 1,
+        sp_low_c: float = 0.0,
+        sp_high_c: float = 400.0,
+        wall: Callable[[], float] = time.monotonic,
+    ):
         self.backend = backend
         self.clock = clock
         self.address = address
@@ -97,7 +105,11 @@ class ModbusTC:
             step = self.rate_c_min * (now - self._ramp_t) / 60.0
             self._ramp_t = now
             if working != self.target_c:
-                nxt = min(self.target_c, working + step) if self.target_c > working else max(self.target_c, working - step)
+                nxt = (
+                    min(self.target_c, working + step)
+                    if self.target_c > working
+                    else max(self.target_c, working - step)
+                )
                 self.backend.set_setpoint_c(nxt)
 
     # -- RTU frames -------------------------------------------------------------------------------
@@ -163,7 +175,7 @@ class ModbusTC:
                 start, count, nbytes = struct.unpack(">HHB", args[:5])
                 if nbytes != 2 * count or len(args) != 5 + nbytes:
                     return self._exception(function, 3)
-                for i, raw in enumerate(struct.unpack(f">{count}h", args[5:5 + nbytes])):
+                for i, raw in enumerate(struct.unpack(f">{count}h", args[5 : 5 + nbytes])):
                     self._write_checked(start + i, raw)
                 body = bytes([self.address, function]) + args[:4]
             else:

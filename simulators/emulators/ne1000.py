@@ -24,7 +24,7 @@ from models.errors import ProtocolError
 __all__ = ["NE1000Model", "NE1000Bus", "FIRMWARE"]
 
 FIRMWARE = "NE1000V3.928"
-_MAX_SPEED_MM_MIN = 50.0    # plunger speed at the NE-1000's top rate (1690 mL/h with a 60 mL syringe)
+_MAX_SPEED_MM_MIN = 50.0  # plunger speed at the NE-1000's top rate (1690 mL/h with a 60 mL syringe)
 _MIN_SPEED_MM_MIN = 6.8e-4  # and at its bottom rate (0.73 uL/h with a 1 mL syringe)
 _REQUEST = re.compile(r"(\d{1,2})?([A-Z]{3})?(.*)")
 _RATE_ARG = re.compile(r"([0-9.]+)(UM|MM|UH|MH)?")
@@ -38,8 +38,15 @@ class _Refused(Exception):
 class NE1000Model:
     """One pump's state and command set. ``clock`` times withdrawal (world time); ``wall`` the watchdog."""
 
-    def __init__(self, address: int, backend: PumpBackend, *, clock: Any, wall: Callable[[], float] = time.monotonic,
-                 diameter_mm: float = 14.57):
+    def __init__(
+        self,
+        address: int,
+        backend: PumpBackend,
+        *,
+        clock: Any,
+        wall: Callable[[], float] = time.monotonic,
+        diameter_mm: float = 14.57,
+    ):
         self.address = address
         self.backend = backend
         self.clock = clock
@@ -61,9 +68,18 @@ class NE1000Model:
         self._withdraw_since: float | None = None
         self._run_start_infused = 0.0
         self._handlers: dict[str, Callable[[str], str]] = {
-            "": self._status_cmd, "VER": self._ver, "DIA": self._dia, "RAT": self._rat, "VOL": self._vol,
-            "DIR": self._dir, "DIS": self._dis, "CLD": self._cld, "RUN": self._run, "STP": self._stp,
-            "PUR": self._pur, "SAF": self._saf,
+            "": self._status_cmd,
+            "VER": self._ver,
+            "DIA": self._dia,
+            "RAT": self._rat,
+            "VOL": self._vol,
+            "DIR": self._dir,
+            "DIS": self._dis,
+            "CLD": self._cld,
+            "RUN": self._run,
+            "STP": self._stp,
+            "PUR": self._pur,
+            "SAF": self._saf,
         }
         backend.connect()
 
@@ -105,10 +121,18 @@ class NE1000Model:
     def tick(self) -> None:
         if self.status in ("I", "X") and self.backend.alarm() == "stall":
             self.alarm("S")
-        if self.status == "I" and self.target_ul > 0 and self.infused_ul() - self._run_start_infused >= self.target_ul:
+        if (
+            self.status == "I"
+            and self.target_ul > 0
+            and self.infused_ul() - self._run_start_infused >= self.target_ul
+        ):
             self._halt()
-        if (self.safe and self.safe_timeout_s and self.status in ("I", "W", "X")
-                and self.wall() - self.last_packet > self.safe_timeout_s):
+        if (
+            self.safe
+            and self.safe_timeout_s
+            and self.status in ("I", "W", "X")
+            and self.wall() - self.last_packet > self.safe_timeout_s
+        ):
             self.alarm("T")
 
     # -- one request ------------------------------------------------------------------------------
@@ -156,7 +180,10 @@ class NE1000Model:
 
     def _rat(self, arg: str) -> str:
         if not arg:
-            return proto.format_reply_number(self.rate_ul_min / proto.RATE_UNITS[self.rate_unit]) + self.rate_unit
+            return (
+                proto.format_reply_number(self.rate_ul_min / proto.RATE_UNITS[self.rate_unit])
+                + self.rate_unit
+            )
         match = _RATE_ARG.fullmatch(arg)
         if not match:
             raise _Refused("OOR")
@@ -198,8 +225,10 @@ class NE1000Model:
         scale = proto.VOLUME_UNITS[unit]
         if proto.format_number(max(infused, withdrawn) / scale) is None:
             unit, scale = "ML", proto.VOLUME_UNITS["ML"]
-        return (f"I{proto.format_reply_number(infused / scale)}W{proto.format_reply_number(withdrawn / scale)}"
-                f"{unit}")
+        return (
+            f"I{proto.format_reply_number(infused / scale)}W{proto.format_reply_number(withdrawn / scale)}"
+            f"{unit}"
+        )
 
     def _cld(self, arg: str) -> str:
         if arg == "INF":
@@ -288,7 +317,7 @@ class NE1000Bus:
                 buf.clear()
             return None
         frame = bytes(buf[:end])
-        del buf[:end + 1]
+        del buf[: end + 1]
         self._since = self.wall()
         return frame, False
 
@@ -316,7 +345,9 @@ class NE1000Bus:
         if pump is None or not pump.powered:
             return b""
         if not safe and pump.safe:
-            return proto.encode_reply(address, f"{pump.status}?COM", safe=True)  # safe mode wants safe packets
+            return proto.encode_reply(
+                address, f"{pump.status}?COM", safe=True
+            )  # safe mode wants safe packets
         reply = pump.handle(match.group(2) or "", match.group(3))
         return proto.encode_reply(address, reply, safe=pump.safe)
 

@@ -36,8 +36,14 @@ class ByteDevice(Protocol):
 class PtyServer:
     """Serve ``device`` on a new pty; ``link`` (optional) becomes a symlink to its slave path."""
 
-    def __init__(self, device: ByteDevice, *, link: str | os.PathLike | None = None, faults: Faults | None = None,
-                 tick_s: float = 0.02):
+    def __init__(
+        self,
+        device: ByteDevice,
+        *,
+        link: str | os.PathLike | None = None,
+        faults: Faults | None = None,
+        tick_s: float = 0.02,
+    ):
         self.device = device
         self.link = Path(link) if link is not None else None
         self.faults = faults or Faults()
@@ -59,7 +65,9 @@ class PtyServer:
         if self.link is not None:
             self.link.symlink_to(self.path)
             self._link_made = True
-        self._thread = threading.Thread(target=self._serve, name=f"emulator {self.link or self.path}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name=f"emulator {self.link or self.path}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -140,5 +148,7 @@ def check_link(link: str | os.PathLike) -> None:
         what = f"a symbolic link to {target}"
     else:
         what = "a directory" if path.is_dir() else "a file"
-    raise FileExistsError(f"{path} exists ({what}); an emulator replaces only a link to a pseudo-terminal: "
-                          "remove it or choose another path")
+    raise FileExistsError(
+        f"{path} exists ({what}); an emulator replaces only a link to a pseudo-terminal: "
+        "remove it or choose another path"
+    )

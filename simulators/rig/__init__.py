@@ -11,5 +11,12 @@ from simulators.rig.backends import SimHeater, SimPump, SimSpectrometer, world_l
 from simulators.rig.instrument import PL_REFERENCE_COUNTS_PER_MS, SATURATION_COUNTS
 from simulators.rig.world import SimWorld
 
-__all__ = ["PL_REFERENCE_COUNTS_PER_MS", "SATURATION_COUNTS", "SimHeater", "SimPump", "SimSpectrometer", "SimWorld",
-           "world_lock"]
+__all__ = [
+    "PL_REFERENCE_COUNTS_PER_MS",
+    "SATURATION_COUNTS",
+    "SimHeater",
+    "SimPump",
+    "SimSpectrometer",
+    "SimWorld",
+    "world_lock",
+]

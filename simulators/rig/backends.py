@@ -48,9 +48,13 @@ class SimPump:
     syringe never empties. ``dispensed_ul`` counts from ``connect()`` (or the last refill).
     """
 
-    def __init__(self, world: SimWorld, stream: str, *, syringe_volume_ul: float | None = None, name: str | None = None):
+    def __init__(
+        self, world: SimWorld, stream: str, *, syringe_volume_ul: float | None = None, name: str | None = None
+    ):
         if stream not in world.streams:
-            raise DeviceError(f"the {world.material} world has no stream {stream!r}; streams are {list(world.streams)}")
+            raise DeviceError(
+                f"the {world.material} world has no stream {stream!r}; streams are {list(world.streams)}"
+            )
         self.world = world
         self.stream = stream
         self.syringe_volume_ul = None if syringe_volume_ul is None else float(syringe_volume_ul)
@@ -74,7 +78,9 @@ class SimPump:
     def set_flow_ul_min(self, flow_ul_min: float) -> None:
         self._check()
         if not np.isfinite(flow_ul_min) or flow_ul_min < 0:
-            raise DeviceError(f"sim pump {self.stream!r}: flow must be a non-negative number, got {flow_ul_min}")
+            raise DeviceError(
+                f"sim pump {self.stream!r}: flow must be a non-negative number, got {flow_ul_min}"
+            )
         with self._lock:
             if flow_ul_min == 0 or self.syringe_volume_ul is None:
                 self._running = flow_ul_min > 0
@@ -95,8 +101,12 @@ class SimPump:
 
     def _update_empty(self) -> None:
         """Latch 'empty' when a run stopped by itself (the world reached its volume target)."""
-        if self._running and self.syringe_volume_ul is not None and not self.world.stalled \
-                and self.world.delivered_flow(self.stream) == 0:
+        if (
+            self._running
+            and self.syringe_volume_ul is not None
+            and not self.world.stalled
+            and self.world.delivered_flow(self.stream) == 0
+        ):
             self._running = False
             self._empty = self.dispensed_ul() >= self.syringe_volume_ul - SYRINGE_EMPTY_TOLERANCE_UL
 

@@ -21,7 +21,9 @@ _STEP_S = 30.0  # the build-up is integrated in steps this long (the temperature
 class Clogging:
     """The clog state of ``reactor``'s line; ``enabled`` False: it never clogs."""
 
-    def __init__(self, reactor: ReactorGeometry, *, enabled: bool, rate_bar_per_s: float, unclog_after_s: float):
+    def __init__(
+        self, reactor: ReactorGeometry, *, enabled: bool, rate_bar_per_s: float, unclog_after_s: float
+    ):
         self.reactor = reactor
         self.enabled = bool(enabled)
         self.rate_bar_per_s = float(rate_bar_per_s)
@@ -46,8 +48,9 @@ class Clogging:
             return stopped_since + self.unclog_after_s
         return None
 
-    def build_up(self, t_a: float, t_b: float, total_flow_ul_min: float,
-                 risk: Callable[[float, float], float]) -> float | None:
+    def build_up(
+        self, t_a: float, t_b: float, total_flow_ul_min: float, risk: Callable[[float, float], float]
+    ) -> float | None:
         """Grow the clog from ``t_a`` to ``t_b`` (s) while ``total_flow_ul_min`` (> 0) is delivered;
         ``risk(t0, t1)`` is the clog risk over a step. The time (s) the line stalled, or None."""
         if not self.enabled or self.stalled:

@@ -42,8 +42,11 @@ class Drift:
         self.enabled = bool(enabled)
         self._t0 = t0
         self._lamp_decay_per_h = float(rng.uniform(0.005, 0.02)) if enabled else 0.0
-        self._lamp_wobble = (float(rng.uniform(0.0, 0.01)), float(rng.uniform(1800, 7200)),
-                             float(rng.uniform(0, 2 * np.pi)))
+        self._lamp_wobble = (
+            float(rng.uniform(0.0, 0.01)),
+            float(rng.uniform(1800, 7200)),
+            float(rng.uniform(0, 2 * np.pi)),
+        )
         self._foul_c_per_h = float(rng.uniform(0.2, 0.6)) if enabled else 0.0
 
     def hours(self, t: float) -> float:
@@ -63,4 +66,6 @@ class Drift:
         if not self.enabled:
             return 1.0
         a, period, phase = self._lamp_wobble
-        return max(0.2, 1.0 - self._lamp_decay_per_h * self.hours(t) + a * math.sin(2 * math.pi * t / period + phase))
+        return max(
+            0.2, 1.0 - self._lamp_decay_per_h * self.hours(t) + a * math.sin(2 * math.pi * t / period + phase)
+        )

@@ -20,7 +20,13 @@ import numpy as np
 from scipy.special import gammaincinv
 
 from models.materials import get_optics
-from simulators.chemistry.optics import _gauss, absorbance_per_mM_cm, pl_basis, size_bins, spectrometer_grid_nm
+from simulators.chemistry.optics import (
+    _gauss,
+    absorbance_per_mM_cm,
+    pl_basis,
+    size_bins,
+    spectrometer_grid_nm,
+)
 from simulators.chemistry.parameters import MaterialParams
 from simulators.chemistry.reactor import ReactorGeometry
 from simulators.chemistry.steady import steady_state_arrays
@@ -108,12 +114,20 @@ class FlowCell:
     def _products(self, keys: list[tuple], streams: Sequence[str]) -> list[_Product]:
         missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
         if missing:
-            conds = [{"temperature": k[0], **{f"flow_{s}": f for s, f in zip(streams, k[2:])}} for k in missing]
+            conds = [
+                {"temperature": k[0], **{f"flow_{s}": f for s, f in zip(streams, k[2:])}} for k in missing
+            ]
             for off in sorted({k[1] for k in missing}):
                 idx = [i for i, k in enumerate(missing) if k[1] == off]
-                out = steady_state_arrays(self.material, [conds[i] for i in idx], reactor=self.reactor,
-                                          stocks_mM=self.lot.stocks_mM, reactivity_factor=self.lot.reactivity_factor,
-                                          temperature_offset_c=off, with_hist=True)
+                out = steady_state_arrays(
+                    self.material,
+                    [conds[i] for i in idx],
+                    reactor=self.reactor,
+                    stocks_mM=self.lot.stocks_mM,
+                    reactivity_factor=self.lot.reactivity_factor,
+                    temperature_offset_c=off,
+                    with_hist=True,
+                )
                 for j, i in enumerate(idx):
                     self._cache[missing[i]] = self._product(out, j)
             while len(self._cache) > _CACHE_SIZE:
@@ -133,7 +147,9 @@ class FlowCell:
         w = np.where(b.is_dot, hist, 0.0) * b.vol_nm3
         band = w @ basis_pl
         s = float(np.trapezoid(band, wl))
-        band = band / s if s > 0 else band  # integral over wavelength 1: counts x nm, as the analysis integrates
+        band = (
+            band / s if s > 0 else band
+        )  # integral over wavelength 1: counts x nm, as the analysis integrates
         q_surf = float(out["plqy_surface"][j])
         plqy = 0.0 if (s <= 0 or clog) else q_surf
         trap_qy = 0.0 if s <= 0 else optics["trap_strength"] * (1.0 - q_surf / optics["plqy_max"])
@@ -141,7 +157,9 @@ class FlowCell:
         if trap_qy > 0:
             e = _HC_EV_NM / wl
             e_pl = float((w * b.e_pl_ev).sum() / w.sum())
-            trap = _gauss(e, e_pl - optics["trap_shift_mev"] * 1e-3, optics["trap_fwhm_mev"] * 1e-3) * (_HC_EV_NM / wl**2)
+            trap = _gauss(e, e_pl - optics["trap_shift_mev"] * 1e-3, optics["trap_fwhm_mev"] * 1e-3) * (
+                _HC_EV_NM / wl**2
+            )
             ts = float(np.trapezoid(trap, wl))
             trap = trap / ts if ts > 0 else trap
         return _Product(abs_per_cm, band, trap, a_exc, plqy, max(trap_qy, 0.0))

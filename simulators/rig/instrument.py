@@ -62,8 +62,9 @@ class Instrument:
         self._lamp_shape = 0.35 + 0.65 * np.exp(-0.5 * ((x - 0.55) / 0.35) ** 2)
         self._fixed_pattern = np.random.default_rng([seed, 12345]).normal(0.0, _FIXED_PATTERN_RMS, wl.size)
 
-    def acquire(self, channel: str, integration_ms: float, cell: Mapping[str, Any] | None, *,
-                lamp_factor: float) -> np.ndarray:
+    def acquire(
+        self, channel: str, integration_ms: float, cell: Mapping[str, Any] | None, *, lamp_factor: float
+    ) -> np.ndarray:
         """Counts per pixel of one exposure of ``integration_ms`` on ``channel``; ``cell`` is the flow
         cell's content (``FlowCell.content``) with the source on, None with it off (dark)."""
         if channel not in CHANNELS:
@@ -73,7 +74,9 @@ class Instrument:
         signal = np.zeros_like(self._wl)
         if cell is not None:
             if channel == "absorbance":
-                signal = _LAMP_PEAK_PER_MS * self._lamp_shape * lamp_factor * ms * 10.0 ** (-cell["absorbance"])
+                signal = (
+                    _LAMP_PEAK_PER_MS * self._lamp_shape * lamp_factor * ms * 10.0 ** (-cell["absorbance"])
+                )
             else:
                 signal = cell["pl_per_ms_reference"] * PL_REFERENCE_COUNTS_PER_MS * ms
         counts = dark + signal

@@ -72,7 +72,9 @@ class SimWorld:
         if stocks_mM:
             unknown = set(stocks_mM) - set(nominal)
             if unknown:
-                raise ConfigurationError(f"unknown stream(s) {sorted(unknown)} for {self.material}; streams are {sorted(nominal)}")
+                raise ConfigurationError(
+                    f"unknown stream(s) {sorted(unknown)} for {self.material}; streams are {sorted(nominal)}"
+                )
             nominal.update({k: float(v) for k, v in stocks_mM.items()})
         self.streams = tuple(s.name for s in self.params.streams)
         lot_ss, drift_ss, noise_ss = np.random.SeedSequence(self.seed).spawn(3)
@@ -83,10 +85,13 @@ class SimWorld:
         """The named noise streams of the rig's readings (``rng("heater")``)."""
         self.instrument = Instrument(self.material, self.seed, noise=noise, streams=self.rng)
         self.flows = FlowHistory(self.streams, t0)
-        self.coil = CoilTemperature(t0, initial_c=initial_temperature_c, time_constant_s=heater_time_constant_s)
+        self.coil = CoilTemperature(
+            t0, initial_c=initial_temperature_c, time_constant_s=heater_time_constant_s
+        )
         # unclog_after_s: the rig's back-flush, what an operator or an automated solvent flush does
-        self.clogging = Clogging(self.reactor, enabled=faults, rate_bar_per_s=clog_rate_bar_per_s,
-                                 unclog_after_s=unclog_after_s)
+        self.clogging = Clogging(
+            self.reactor, enabled=faults, rate_bar_per_s=clog_rate_bar_per_s, unclog_after_s=unclog_after_s
+        )
         self.cell = FlowCell(self.params, self.reactor, self.lot)
         self._set_flows = {s: 0.0 for s in self.streams}  # what the pumps were told (uL/min)
         self._limits: dict[str, float] = {}  # stream -> cumulative volume (uL) at which it stops
@@ -179,8 +184,17 @@ class SimWorld:
         flows = self._delivered()
         q = sum(flows.values())
         if q > 0:
-            stalled_at = self.clogging.build_up(self._t_state, t, q, lambda t_a, t_b: self._clog_risk(
-                {"temperature": self.coil.temperature_at(0.5 * (t_a + t_b)), **{f"flow_{k}": v for k, v in flows.items()}}))
+            stalled_at = self.clogging.build_up(
+                self._t_state,
+                t,
+                q,
+                lambda t_a, t_b: self._clog_risk(
+                    {
+                        "temperature": self.coil.temperature_at(0.5 * (t_a + t_b)),
+                        **{f"flow_{k}": v for k, v in flows.items()},
+                    }
+                ),
+            )
             if stalled_at is not None:
                 self._push_flows(stalled_at)
         self._t_state = t
@@ -194,7 +208,9 @@ class SimWorld:
         """Run ``stream`` at ``flow_ul_min``; with ``limit_ul`` it stops by itself once it has delivered
         that much more (uL), as a syringe pump with a volume target does."""
         if stream not in self.streams:
-            raise ConfigurationError(f"no stream {stream!r} in the {self.material} world; streams are {list(self.streams)}")
+            raise ConfigurationError(
+                f"no stream {stream!r} in the {self.material} world; streams are {list(self.streams)}"
+            )
         t = self._advance()
         self._set_flows[stream] = max(0.0, float(flow_ul_min))
         if limit_ul is None or self._set_flows[stream] == 0:
@@ -253,8 +269,13 @@ class SimWorld:
     def evaluate_many(self, conditions: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """:meth:`evaluate_true` for many conditions at once, as arrays (``simulators.evaluate_many``'s
         keys). Clean reactor walls: the slow fouling drift is the rig's, not the chemistry's."""
-        return steady_state_arrays(self.material, [dict(c) for c in conditions], reactor=self.reactor,
-                                   stocks_mM=self.stocks_mM, reactivity_factor=self.reactivity_factor)
+        return steady_state_arrays(
+            self.material,
+            [dict(c) for c in conditions],
+            reactor=self.reactor,
+            stocks_mM=self.stocks_mM,
+            reactivity_factor=self.reactivity_factor,
+        )
 
     # ----------------------------------------------------------------- flow cell and spectrometer
     def cell_content(self, t: float | None = None) -> dict[str, Any]:

@@ -24,27 +24,54 @@ from models.analysis import QUALITY_REASONS
 
 # (lab file, conditions); each list has a dim corner (long PL time) and a bright one
 CASES = {
-    "CdSe": ("sim-cdse.toml", [
-        {"temperature": 290.0, "residence_time": 69.0, "conc_cd": 3.4, "ratio_se_cd": 0.99},
-        {"temperature": 255.0, "residence_time": 107.0, "conc_cd": 5.1, "ratio_se_cd": 0.59},  # bright
-        {"temperature": 241.0, "residence_time": 100.0, "conc_cd": 1.0, "ratio_se_cd": 0.8},  # dim: dilute
-    ]),
-    "PbS": ("sim-pbs.toml", [
-        {"temperature": 129.5, "residence_time": 525.0, "conc_pb": 1.44, "ratio_s_pb": 0.67},  # 1316 nm
-        {"temperature": 127.5, "residence_time": 344.0, "conc_pb": 1.44, "ratio_s_pb": 0.32},  # ~1300 nm
-        {"temperature": 115.0, "residence_time": 107.0, "conc_pb": 4.3, "ratio_s_pb": 0.59},  # bright
-        {"temperature": 101.0, "residence_time": 100.0, "conc_pb": 1.8, "ratio_s_pb": 0.48},  # dim
-    ]),
-    "InP": ("sim-inp.toml", [
-        {"temperature": 263.0, "residence_time": 69.0, "conc_in": 3.4, "ratio_p_in": 0.99},  # bright
-        {"temperature": 216.0, "residence_time": 318.0, "conc_in": 2.5, "ratio_p_in": 0.62},
-        {"temperature": 195.0, "residence_time": 100.0, "conc_in": 1.0, "ratio_p_in": 2.0},  # dim: P-rich, dilute
-    ]),
-    "CsPbBr3": ("sim-cspbbr3.toml", [
-        {"temperature": 165.0, "residence_time": 69.0, "conc_cs": 3.4, "ratio_pb_cs": 0.99},  # bright
-        {"temperature": 141.0, "residence_time": 517.0, "conc_cs": 1.7, "ratio_pb_cs": 0.96},
-        {"temperature": 103.0, "residence_time": 100.0, "conc_cs": 0.6, "ratio_pb_cs": 0.48},  # dim: dilute
-    ]),
+    "CdSe": (
+        "sim-cdse.toml",
+        [
+            {"temperature": 290.0, "residence_time": 69.0, "conc_cd": 3.4, "ratio_se_cd": 0.99},
+            {"temperature": 255.0, "residence_time": 107.0, "conc_cd": 5.1, "ratio_se_cd": 0.59},  # bright
+            {
+                "temperature": 241.0,
+                "residence_time": 100.0,
+                "conc_cd": 1.0,
+                "ratio_se_cd": 0.8,
+            },  # dim: dilute
+        ],
+    ),
+    "PbS": (
+        "sim-pbs.toml",
+        [
+            {"temperature": 129.5, "residence_time": 525.0, "conc_pb": 1.44, "ratio_s_pb": 0.67},  # 1316 nm
+            {"temperature": 127.5, "residence_time": 344.0, "conc_pb": 1.44, "ratio_s_pb": 0.32},  # ~1300 nm
+            {"temperature": 115.0, "residence_time": 107.0, "conc_pb": 4.3, "ratio_s_pb": 0.59},  # bright
+            {"temperature": 101.0, "residence_time": 100.0, "conc_pb": 1.8, "ratio_s_pb": 0.48},  # dim
+        ],
+    ),
+    "InP": (
+        "sim-inp.toml",
+        [
+            {"temperature": 263.0, "residence_time": 69.0, "conc_in": 3.4, "ratio_p_in": 0.99},  # bright
+            {"temperature": 216.0, "residence_time": 318.0, "conc_in": 2.5, "ratio_p_in": 0.62},
+            {
+                "temperature": 195.0,
+                "residence_time": 100.0,
+                "conc_in": 1.0,
+                "ratio_p_in": 2.0,
+            },  # dim: P-rich, dilute
+        ],
+    ),
+    "CsPbBr3": (
+        "sim-cspbbr3.toml",
+        [
+            {"temperature": 165.0, "residence_time": 69.0, "conc_cs": 3.4, "ratio_pb_cs": 0.99},  # bright
+            {"temperature": 141.0, "residence_time": 517.0, "conc_cs": 1.7, "ratio_pb_cs": 0.96},
+            {
+                "temperature": 103.0,
+                "residence_time": 100.0,
+                "conc_cs": 0.6,
+                "ratio_pb_cs": 0.48,
+            },  # dim: dilute
+        ],
+    ),
 }
 # Measured vs the world's truth. PbS lines are 180-470 nm wide and their flat tops let the maximum move:
 # even a perfect (noise-free) instrument on the simulated flow cell reads up to 85 nm red of
@@ -77,8 +104,9 @@ def campaign(material: str, seed: int = 0, noise: bool = True) -> tuple[tuple[di
             measured.update((yield from experiment(rig, sp, ProtocolSpec(), material=material)))
 
         re(plan())
-        truth = world.evaluate_true({"temperature": sp.temperature_c,
-                                     **{f"flow_{r}": q for r, q in sp.flows_ul_min.items()}})
+        truth = world.evaluate_true(
+            {"temperature": sp.temperature_c, **{f"flow_{r}": q for r, q in sp.flows_ul_min.items()}}
+        )
         out.append((measured, truth))
     return tuple(out)
 
@@ -86,8 +114,9 @@ def campaign(material: str, seed: int = 0, noise: bool = True) -> tuple[tuple[di
 @pytest.mark.parametrize("material", list(CASES))
 def test_measured_figures_equal_a_perfect_instruments_on_every_materials_rig(material):
     """What exposure and analysis control: the noisy measurement reads what a noise-free detector would."""
-    for (measured, _), (perfect, _), values in zip(campaign(material), campaign(material, noise=False),
-                                                   CASES[material][1]):
+    for (measured, _), (perfect, _), values in zip(
+        campaign(material), campaign(material, noise=False), CASES[material][1]
+    ):
         assert measured["failure"] is None and perfect["failure"] is None, values
         assert measured["pl_snr"] > 20, values
         assert measured["pl_peak_nm"] == pytest.approx(perfect["pl_peak_nm"], rel=0.01, abs=1.0), values
@@ -114,7 +143,9 @@ def test_exposure_follows_brightness_and_nothing_saturates(material):
         assert measured["abs_integration_ms"] == rows[0][0]["abs_integration_ms"]  # set on the blank
     # per-pixel PL brightness ~ PLQY x absorbed / linewidth: the dimmest sample gets the longest time
     times = [m["pl_integration_ms"] for m, _ in rows]
-    brightness = [t["plqy"] * t["yield"] * t["limiting_mM"] / t["pl_fwhm_nm"] for _, t in rows]  # absorbed ~ material
+    brightness = [
+        t["plqy"] * t["yield"] * t["limiting_mM"] / t["pl_fwhm_nm"] for _, t in rows
+    ]  # absorbed ~ material
     assert np.argmax(times) == np.argmin(brightness)
     assert max(times) > 3 * min(times)
 
@@ -131,7 +162,7 @@ def test_band_edge_is_blue_of_the_emission_or_flagged(material):
 
 
 def test_pbs_near_1300_nm_is_measured():
-    for (measured, truth) in campaign("PbS")[:2]:
+    for measured, truth in campaign("PbS")[:2]:
         assert 1250 < truth["pl_peak_nm"] < 1350
         assert measured["pl_peak_nm"] == pytest.approx(truth["pl_peak_nm"], rel=PL_PEAK_TOL["PbS"])
         assert measured["pl_integration_ms"] > 1000.0  # a dim SWIR line needs seconds, not 50 ms

@@ -40,8 +40,9 @@ def test_measured_figures_agree_with_the_worlds_truth(seed):
             measured.update((yield from experiment(rig, sp, ProtocolSpec(), material="CdSe")))
 
         re(plan())
-        truth = world.evaluate_true({"temperature": sp.temperature_c,
-                                     **{f"flow_{r}": q for r, q in sp.flows_ul_min.items()}})
+        truth = world.evaluate_true(
+            {"temperature": sp.temperature_c, **{f"flow_{r}": q for r, q in sp.flows_ul_min.items()}}
+        )
         assert measured["failure"] is None
         assert measured["pl_peak_nm"] == pytest.approx(truth["pl_peak_nm"], abs=2.0), values
         assert measured["pl_fwhm_nm"] == pytest.approx(truth["pl_fwhm_nm"], rel=0.1), values

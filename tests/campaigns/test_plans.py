@@ -1,7 +1,6 @@
 """The experiment plan waits long enough: after a flow change it measures the new steady state,
 where measuring after half a residence time would still see the old product."""
 
-import bluesky.plan_stubs as bps
 import pytest
 from bluesky import RunEngine
 
@@ -32,8 +31,9 @@ def measure_after_switch(residence_times: float) -> dict:
 
     def plan():
         first = yield from experiment(rig, sp(SMALL), ProtocolSpec(residence_times=3.0), material="CdSe")
-        second = yield from experiment(rig, sp(LARGE), ProtocolSpec(residence_times=residence_times),
-                                       material="CdSe")
+        second = yield from experiment(
+            rig, sp(LARGE), ProtocolSpec(residence_times=residence_times), material="CdSe"
+        )
         results.extend([first, second])
 
     re(plan())
@@ -42,8 +42,9 @@ def measure_after_switch(residence_times: float) -> dict:
 
 def truth(values):
     s = sp(values)
-    return simulators.evaluate_true("CdSe", {"temperature": s.temperature_c,
-                                             **{f"flow_{r}": q for r, q in s.flows_ul_min.items()}})
+    return simulators.evaluate_true(
+        "CdSe", {"temperature": s.temperature_c, **{f"flow_{r}": q for r, q in s.flows_ul_min.items()}}
+    )
 
 
 def test_wait_is_dead_time_plus_residence_times():

@@ -27,11 +27,20 @@ class LinearDetector:
         self.noise = noise
         self.wl = np.linspace(400, 800, 400)
 
-    def connect(self): pass
-    def close(self): pass
-    def wavelengths_nm(self, channel): return self.wl
-    def saturation_counts(self): return FULL
-    def integration_limits_ms(self): return self.limits
+    def connect(self):
+        pass
+
+    def close(self):
+        pass
+
+    def wavelengths_nm(self, channel):
+        return self.wl
+
+    def saturation_counts(self):
+        return FULL
+
+    def integration_limits_ms(self):
+        return self.limits
 
     def set_integration_time_ms(self, channel, ms):
         if not self.limits[0] <= ms <= self.limits[1]:
@@ -107,8 +116,11 @@ def test_bounds_are_the_intersection_of_config_and_device_and_a_fixed_time_still
     assert reading["spec_abs_integration_time"]["value"] == 50.0
     assert {entry[1] for entry in fixed.log} == {50.0}
     with pytest.raises(ConfigurationError, match="overlap"):
-        Spectrometer(LinearDetector(pl_rate=1.0, limits_ms=(100.0, 200.0)),
-                     exposure=Exposure(min_ms=1.0, max_ms=10.0), name="spec").connect()
+        Spectrometer(
+            LinearDetector(pl_rate=1.0, limits_ms=(100.0, 200.0)),
+            exposure=Exposure(min_ms=1.0, max_ms=10.0),
+            name="spec",
+        ).connect()
 
 
 def test_shortest_time_that_still_saturates_is_flagged_not_hidden():

@@ -3,8 +3,18 @@
 import numpy as np
 import pytest
 
-from devices import (Heater, HeaterLimits, PumpLimits, SimClock, Spectrometer, SyringePump, Timer, WallClock,
-                     make_backend, register_backend)
+from devices import (
+    Heater,
+    HeaterLimits,
+    PumpLimits,
+    SimClock,
+    Spectrometer,
+    SyringePump,
+    Timer,
+    WallClock,
+    make_backend,
+    register_backend,
+)
 from models.errors import ConfigurationError, DeviceError, SafetyError
 
 
@@ -14,33 +24,70 @@ class MemoryPump:
         self.calls = []
         self._alarm = None
 
-    def connect(self): self.calls.append("connect")
-    def set_flow_ul_min(self, q): self.calls.append(("set", q)); self.rate = q
-    def flow_ul_min(self): return self.rate
-    def dispensed_ul(self): return 12.5
-    def stop(self): self.calls.append("stop"); self.rate = 0.0
-    def alarm(self): return self._alarm
-    def close(self): pass
+    def connect(self):
+        self.calls.append("connect")
+
+    def set_flow_ul_min(self, q):
+        self.calls.append(("set", q))
+        self.rate = q
+
+    def flow_ul_min(self):
+        return self.rate
+
+    def dispensed_ul(self):
+        return 12.5
+
+    def stop(self):
+        self.calls.append("stop")
+        self.rate = 0.0
+
+    def alarm(self):
+        return self._alarm
+
+    def close(self):
+        pass
 
 
 class MemoryHeater:
-    def __init__(self): self.sp = 25.0
-    def connect(self): pass
-    def set_setpoint_c(self, t): self.sp = t
-    def setpoint_c(self): return self.sp
-    def temperature_c(self): return self.sp - 1.0
-    def close(self): pass
+    def __init__(self):
+        self.sp = 25.0
+
+    def connect(self):
+        pass
+
+    def set_setpoint_c(self, t):
+        self.sp = t
+
+    def setpoint_c(self):
+        return self.sp
+
+    def temperature_c(self):
+        return self.sp - 1.0
+
+    def close(self):
+        pass
 
 
 class MemorySpectrometer:
     """Lamp of 10000 counts over a dark of 100; the sample transmits 10 % at every pixel."""
 
-    def __init__(self): self.sample_in = False
-    def connect(self): pass
-    def wavelengths_nm(self, channel): return np.linspace(400, 700, 4)
-    def set_integration_time_ms(self, channel, ms): self.ms = ms
-    def saturation_counts(self): return 65535.0
-    def close(self): pass
+    def __init__(self):
+        self.sample_in = False
+
+    def connect(self):
+        pass
+
+    def wavelengths_nm(self, channel):
+        return np.linspace(400, 700, 4)
+
+    def set_integration_time_ms(self, channel, ms):
+        self.ms = ms
+
+    def saturation_counts(self):
+        return 65535.0
+
+    def close(self):
+        pass
 
     def acquire(self, channel, *, source_on):
         dark = np.full(4, 100.0)

@@ -22,12 +22,14 @@ def test_modbus_crc_matches_the_specification_example():
 
 
 def test_recorded_exchange_reads_pv_and_writes_sp(scripted):
-    port = scripted([
-        (_frame("010300010001"), _frame("01030200fa")),        # PV 25.0 degC (250)
-        (_frame("0106000209c4"), _frame("0106000209c4")),      # SP 250.0 degC (2500)
-        (_frame("010300020001"), _frame("01030209c4")),
-        (_frame("010300010001"), _frame("010302fff6")),        # -1.0 degC: signed
-    ])
+    port = scripted(
+        [
+            (_frame("010300010001"), _frame("01030200fa")),  # PV 25.0 degC (250)
+            (_frame("0106000209c4"), _frame("0106000209c4")),  # SP 250.0 degC (2500)
+            (_frame("010300020001"), _frame("01030209c4")),
+            (_frame("010300010001"), _frame("010302fff6")),  # -1.0 degC: signed
+        ]
+    )
     heater = EurothermHeater(SerialTransport(port), timeout_s=0.05, retries=0)
     heater.connect()
     heater.set_setpoint_c(250.0)
@@ -37,8 +39,9 @@ def test_recorded_exchange_reads_pv_and_writes_sp(scripted):
 
 
 def test_recorded_exception_reply_is_a_refusal(scripted):
-    port = scripted([(_frame("010300010001"), _frame("01030200fa")),
-                     (_frame("010600020fa0"), _frame("018603"))])
+    port = scripted(
+        [(_frame("010300010001"), _frame("01030200fa")), (_frame("010600020fa0"), _frame("018603"))]
+    )
     heater = EurothermHeater(SerialTransport(port), timeout_s=0.05, retries=0)
     heater.connect()
     with pytest.raises(DeviceError, match="refused set point 400"):
@@ -71,14 +74,37 @@ def test_fuzz_the_emulator_and_the_reply_parser(data):
 
 class _OneReply:
     def __init__(self, reply):
-        self.reply, self.rx, self.is_open, self.timeout, self.port, self.baudrate = reply, b"", True, 0.01, None, 9600
-    def write(self, data): self.rx = self.reply; return len(data)
-    def read(self, n=1): out, self.rx = self.rx[:n], self.rx[n:]; return out
-    def reset_input_buffer(self): self.rx = b""
-    def reset_output_buffer(self): pass
-    def flush(self): pass
-    def open(self): pass
-    def close(self): pass
+        self.reply, self.rx, self.is_open, self.timeout, self.port, self.baudrate = (
+            reply,
+            b"",
+            True,
+            0.01,
+            None,
+            9600,
+        )
+
+    def write(self, data):
+        self.rx = self.reply
+        return len(data)
+
+    def read(self, n=1):
+        out, self.rx = self.rx[:n], self.rx[n:]
+        return out
+
+    def reset_input_buffer(self):
+        self.rx = b""
+
+    def reset_output_buffer(self):
+        pass
+
+    def flush(self):
+        pass
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
 
 
 @pytest.fixture
@@ -88,8 +114,11 @@ def tc_server(tmp_path):
     def start(faults=()):
         clock = WallClock(speed=60.0)
         backend = IdealHeater(clock, time_constant_s=30.0)
-        server = PtyServer(ModbusTC(backend, clock=clock, sp_high_c=350.0), link=tmp_path / f"tc{len(servers)}",
-                           faults=Faults.parse(list(faults))).start()
+        server = PtyServer(
+            ModbusTC(backend, clock=clock, sp_high_c=350.0),
+            link=tmp_path / f"tc{len(servers)}",
+            faults=Faults.parse(list(faults)),
+        ).start()
         servers.append(server)
         return server, backend
 

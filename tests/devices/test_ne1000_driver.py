@@ -32,22 +32,56 @@ def test_reference_checksum_and_frames():
     assert proto.parse_reply(proto.encode_reply(7, "I", safe=True), safe=True) == proto.Reply(7, "I")
 
 
-@pytest.mark.parametrize("value, text", [(250, "250.0"), (0.5, "0.500"), (14.57, "14.57"), (1234.5, "1234"),
-                                          (9999.4, "9999"), (9999.6, None), (-1, None), (0.0004, "0.000")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (250, "250.0"),
+        (0.5, "0.500"),
+        (14.57, "14.57"),
+        (1234.5, "1234"),
+        (9999.4, "9999"),
+        (9999.6, None),
+        (-1, None),
+        (0.0004, "0.000"),
+    ],
+)
 def test_number_format_has_at_most_four_digits_and_three_decimals(value, text):
     assert proto.format_number(value) == text
 
 
-@pytest.mark.parametrize("flow, argument", [(250, "250.0UM"), (0.5, "0.500UM"), (0.1234, "7.404UH"),
-                                             (12345, "740.7MH"), (2000, "2000UM"), (20000, "20.00MM")])
+@pytest.mark.parametrize(
+    "flow, argument",
+    [
+        (250, "250.0UM"),
+        (0.5, "0.500UM"),
+        (0.1234, "7.404UH"),
+        (12345, "740.7MH"),
+        (2000, "2000UM"),
+        (20000, "20.00MM"),
+    ],
+)
 def test_rate_unit_keeps_precision(flow, argument):
     assert proto.rate_command_argument(flow) == argument
-    assert proto.parse_rate(argument[:-2] + ("" if "." in argument else ".") + argument[-2:]) == pytest.approx(
-        flow, rel=2e-4)
+    assert proto.parse_rate(
+        argument[:-2] + ("" if "." in argument else ".") + argument[-2:]
+    ) == pytest.approx(flow, rel=2e-4)
 
 
-@pytest.mark.parametrize("frame", [b"", b"\x02", b"\x0200S", b"00S\x03", b"\x020S\x03", b"\x0200Z\x03",
-                                   b"\x0200A?Q\x03", b"\x0200S?XYZ\x03", b"\x02\xff\xfeS\x03", b"\x0200S\x00\x03"])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"",
+        b"\x02",
+        b"\x0200S",
+        b"00S\x03",
+        b"\x020S\x03",
+        b"\x0200Z\x03",
+        b"\x0200A?Q\x03",
+        b"\x0200S?XYZ\x03",
+        b"\x02\xff\xfeS\x03",
+        b"\x0200S\x00\x03",
+    ],
+)
 def test_garbled_replies_are_protocol_errors(frame):
     with pytest.raises(ProtocolError):
         proto.parse_reply(frame, safe=False)
@@ -85,8 +119,8 @@ def _reply(body, address=0):
 
 
 CONNECT = [
-    (proto.encode_safe(0, "SAF0"), _reply("A?R")),        # first reply after power-up: the alarm...
-    (proto.encode_safe(0, "SAF0"), _reply("S")),          # ...and the command again
+    (proto.encode_safe(0, "SAF0"), _reply("A?R")),  # first reply after power-up: the alarm...
+    (proto.encode_safe(0, "SAF0"), _reply("S")),  # ...and the command again
     (b"0VER\r", b"\x0200SNE1000V3.928\x03"),
     (b"0STP\r", b"\x0200S\x03"),
     (b"0DIA14.57\r", b"\x0200S\x03"),
@@ -97,27 +131,36 @@ CONNECT = [
 
 
 def _pump(port, **kwargs):
-    options = dict(address=0, syringe_volume_ul=1000.0, syringe_diameter_mm=14.57, timeout_s=0.05, retries=1,
-                   watchdog_s=0)  # the recordings are of basic mode
+    options = dict(
+        address=0,
+        syringe_volume_ul=1000.0,
+        syringe_diameter_mm=14.57,
+        timeout_s=0.05,
+        retries=1,
+        watchdog_s=0,
+    )  # the recordings are of basic mode
     options.update(kwargs)
     return NE1000Pump(SerialTransport(port, name="recorded port"), **options)
 
 
 def test_recorded_connect_run_read_stop(scripted):
-    port = scripted(CONNECT + [
-        (b"0STP\r", b"\x0200S\x03"),
-        (b"0DIS\r", b"\x0200SI0.000W0.000UL\x03"),
-        (b"0RAT250.0UM\r", b"\x0200S\x03"),
-        (b"0VOLUL\r", b"\x0200S\x03"),
-        (b"0VOL1000\r", b"\x0200S\x03"),
-        (b"0RUN\r", b"\x0200I\x03"),
-        (b"0\r", b"\x0200I\x03"),
-        (b"0RAT\r", b"\x0200I250.0UM\x03"),
-        (b"0DIS\r", b"\x0200II12.50W0.000UL\x03"),
-        (b"0\r", b"\x0200I\x03"),
-        (b"0STP\r", b"\x0200P\x03"),
-        (b"0STP\r", b"\x0200S\x03"),
-    ])
+    port = scripted(
+        CONNECT
+        + [
+            (b"0STP\r", b"\x0200S\x03"),
+            (b"0DIS\r", b"\x0200SI0.000W0.000UL\x03"),
+            (b"0RAT250.0UM\r", b"\x0200S\x03"),
+            (b"0VOLUL\r", b"\x0200S\x03"),
+            (b"0VOL1000\r", b"\x0200S\x03"),
+            (b"0RUN\r", b"\x0200I\x03"),
+            (b"0\r", b"\x0200I\x03"),
+            (b"0RAT\r", b"\x0200I250.0UM\x03"),
+            (b"0DIS\r", b"\x0200II12.50W0.000UL\x03"),
+            (b"0\r", b"\x0200I\x03"),
+            (b"0STP\r", b"\x0200P\x03"),
+            (b"0STP\r", b"\x0200S\x03"),
+        ]
+    )
     pump = _pump(port)
     pump.connect()
     assert pump.firmware == "NE1000V3.928"
@@ -131,11 +174,14 @@ def test_recorded_connect_run_read_stop(scripted):
 
 def test_recorded_safe_mode_packets(scripted):
     safe = lambda body: proto.encode_reply(0, body, safe=True)  # noqa: E731
-    port = scripted(CONNECT[1:] + [
-        (proto.encode_safe(0, "SAF3"), safe("S")),
-        (proto.encode_safe(0, ""), safe("S")),
-        (proto.encode_safe(0, "SAF0"), _reply("S")),
-    ])
+    port = scripted(
+        CONNECT[1:]
+        + [
+            (proto.encode_safe(0, "SAF3"), safe("S")),
+            (proto.encode_safe(0, ""), safe("S")),
+            (proto.encode_safe(0, "SAF0"), _reply("S")),
+        ]
+    )
     pump = _pump(port, watchdog_s=3)
     pump._keepalive_stop.set()
     pump.connect()
@@ -154,8 +200,14 @@ def test_recorded_stall_alarm_is_latched(scripted):
 
 
 def test_recorded_refusal_is_a_device_error(scripted):
-    port = scripted(CONNECT[1:] + [(b"0STP\r", _reply("S")), (b"0DIS\r", _reply("SI0.000W0.000UL")),
-                                   (b"0RAT250.0UM\r", _reply("S?OOR"))])
+    port = scripted(
+        CONNECT[1:]
+        + [
+            (b"0STP\r", _reply("S")),
+            (b"0DIS\r", _reply("SI0.000W0.000UL")),
+            (b"0RAT250.0UM\r", _reply("S?OOR")),
+        ]
+    )
     pump = _pump(port)
     pump.connect()
     with pytest.raises(DeviceError, match="refused 'RAT250.0UM': value out of range"):
@@ -169,7 +221,9 @@ def test_recorded_silence_is_retried_then_a_device_error_that_says_what_to_check
 
 
 def test_recorded_garbage_is_retried_then_a_protocol_error(scripted):
-    port = scripted([(proto.encode_safe(0, "SAF0"), b"\x0200Q\x03"), (proto.encode_safe(0, "SAF0"), b"\x02zz\x03")])
+    port = scripted(
+        [(proto.encode_safe(0, "SAF0"), b"\x0200Q\x03"), (proto.encode_safe(0, "SAF0"), b"\x02zz\x03")]
+    )
     with pytest.raises(ProtocolError, match="garbled reply"):
         _pump(port).connect()
 
@@ -182,8 +236,13 @@ def test_recorded_garbage_then_good_reply_recovers(scripted):
 
 
 def test_loop_url_echo_is_not_mistaken_for_a_pump():
-    pump = NE1000Pump(SerialTransport(open_serial("loop://", baudrate=19200)), syringe_volume_ul=1000,
-                      timeout_s=0.05, retries=0, watchdog_s=0)
+    pump = NE1000Pump(
+        SerialTransport(open_serial("loop://", baudrate=19200)),
+        syringe_volume_ul=1000,
+        timeout_s=0.05,
+        retries=0,
+        watchdog_s=0,
+    )
     with pytest.raises(ProtocolError):
         pump.connect()  # the loop echoes our own request back: not an NE-1000 reply
 
@@ -197,7 +256,9 @@ def emulate(tmp_path):
         clock = WallClock(speed=speed)
         backends = {a: IdealPump(clock) for a in addresses}
         bus = NE1000Bus([NE1000Model(a, backends[a], clock=clock, diameter_mm=diameter) for a in addresses])
-        server = PtyServer(bus, link=tmp_path / f"ne1000-{len(servers)}", faults=Faults.parse(list(faults))).start()
+        server = PtyServer(
+            bus, link=tmp_path / f"ne1000-{len(servers)}", faults=Faults.parse(list(faults))
+        ).start()
         servers.append(server)
         return server, bus, backends
 
@@ -209,8 +270,11 @@ def emulate(tmp_path):
 def _driver(server, address=0, **kwargs):
     options = dict(syringe_volume_ul=10000.0, timeout_s=0.2, retries=2, name=f"pump{address}", watchdog_s=0)
     options.update(kwargs)
-    return NE1000Pump(SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port),
-                      address=address, **options)
+    return NE1000Pump(
+        SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port),
+        address=address,
+        **options,
+    )
 
 
 def test_driver_runs_the_emulated_pump(emulate):
@@ -239,8 +303,10 @@ def test_driver_runs_the_emulated_pump(emulate):
 def test_several_pumps_share_one_port(emulate):
     server, bus, backends = emulate((0, 1, 2))
     transport = SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port)
-    pumps = [NE1000Pump(transport, address=a, syringe_volume_ul=10000, timeout_s=0.2, name=f"p{a}", watchdog_s=0)
-             for a in range(3)]
+    pumps = [
+        NE1000Pump(transport, address=a, syringe_volume_ul=10000, timeout_s=0.2, name=f"p{a}", watchdog_s=0)
+        for a in range(3)
+    ]
     for pump in pumps:
         pump.connect()
     for pump, rate in zip(pumps, (10.0, 20.0, 30.0)):

@@ -27,8 +27,11 @@ def test_no_spectrometer_present_is_a_clear_device_error():
 
 
 class _Lamp:
-    def __init__(self): self.states = []
-    def enable_lamp(self, on): self.states.append(on)
+    def __init__(self):
+        self.states = []
+
+    def enable_lamp(self, on):
+        self.states.append(on)
 
 
 class _Device:
@@ -40,22 +43,31 @@ class _Device:
         self.integration = []
         self.closed = False
 
-    def wavelengths(self): return np.linspace(350.0, 800.0, 2048)
-    def integration_time_micros(self, us): self.integration.append(us)
+    def wavelengths(self):
+        return np.linspace(350.0, 800.0, 2048)
+
+    def integration_time_micros(self, us):
+        self.integration.append(us)
+
     def intensities(self, correct_dark_counts=False, correct_nonlinearity=False):
         return np.full(2048, 40000.0 if self.f.strobe_lamp.states[-1] else 1000.0)
-    def close(self): self.closed = True
+
+    def close(self):
+        self.closed = True
 
 
 def _module(device):
     class Spectrometer:
         @staticmethod
-        def from_first_available(): return device
+        def from_first_available():
+            return device
+
         @staticmethod
         def from_serial_number(serial):
             if serial != device.serial_number:
                 raise RuntimeError(f"No device attached with serial number '{serial}'.")
             return device
+
     return type("spectrometers", (), {"Spectrometer": Spectrometer})
 
 

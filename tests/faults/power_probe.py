@@ -44,10 +44,14 @@ def main() -> int:
 
     def start_emulated_lab(*args, **kwargs):
         lab = start(*args, **kwargs)
-        threading.Thread(target=_power_off_when_reagents_flow, args=(lab, device, marker), daemon=True).start()
+        threading.Thread(
+            target=_power_off_when_reagents_flow, args=(lab, device, marker), daemon=True
+        ).start()
         return lab
 
-    emulate.start_emulated_lab = start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+    emulate.start_emulated_lab = (
+        start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+    )
     from lab.cli import main as qdlab
 
     return qdlab(sys.argv[3:])

@@ -63,6 +63,7 @@ def rig():
 
 # -- non-finite outcomes and set points -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("bad", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])
 def test_a_non_finite_outcome_from_the_measurement_is_a_named_failure_not_a_hang(rig, monkeypatch, bad):
     measured = plans.figures_of_merit
@@ -75,8 +76,13 @@ def test_a_non_finite_outcome_from_the_measurement_is_a_named_failure_not_a_hang
     result = {}
 
     def plan():
-        result.update((yield from experiment(rig, setpoints, ProtocolSpec(), material="CdSe",
-                                             objective=lambda o: o.get("plqy"))))
+        result.update(
+            (
+                yield from experiment(
+                    rig, setpoints, ProtocolSpec(), material="CdSe", objective=lambda o: o.get("plqy")
+                )
+            )
+        )
 
     docs, errors = _run_bounded(plan, rig)
     assert not errors, errors
@@ -92,8 +98,9 @@ def test_an_infinite_objective_value_is_the_same_named_failure(rig):
     result = {}
 
     def plan():
-        result.update((yield from experiment(rig, setpoints, ProtocolSpec(), material="CdSe",
-                                             objective=lambda o: INF)))
+        result.update(
+            (yield from experiment(rig, setpoints, ProtocolSpec(), material="CdSe", objective=lambda o: INF))
+        )
 
     _, errors = _run_bounded(plan, rig)
     assert not errors, errors
@@ -106,12 +113,20 @@ def test_a_non_finite_set_point_stops_the_loop_before_any_device_moves(rig):
     bad = Setpoints(NAN, dict(good.flows_ul_min), good.residence_time_s, dict(good.concentrations_mM))
 
     def plan():
-        yield from closed_loop(rig, propose=lambda i: (POINT, bad, {"experiment_index": i}),
-                               learn=lambda *a: None, indices=range(1), protocol=ProtocolSpec(), material="CdSe")
+        yield from closed_loop(
+            rig,
+            propose=lambda i: (POINT, bad, {"experiment_index": i}),
+            learn=lambda *a: None,
+            indices=range(1),
+            protocol=ProtocolSpec(),
+            material="CdSe",
+        )
 
     run_engine = RunEngine({}, context_managers=[])
     run_engine.msg_hook = lambda msg: sent.append(msg.command)
-    with pytest.raises(SafetyError, match=r"experiment 0: the proposed set points are not finite.*temperature_c=nan"):
+    with pytest.raises(
+        SafetyError, match=r"experiment 0: the proposed set points are not finite.*temperature_c=nan"
+    ):
         run_engine(plan())
     assert "set" not in sent and "open_run" not in sent
 
@@ -165,12 +180,17 @@ print(json.dumps(counts))
 def test_preflight_checks_a_number_of_corners_linear_in_the_parameters():
     """21 parameters took 1.2 GB (all 2^21 corners built, then 1,024 kept) and 1,000 could not run at all;
     the points evaluated are now 2 + 2N + CORNER_SAMPLE corners plus the 256 Sobol points."""
-    proc = subprocess.run([sys.executable, "-c", _COUNT_SCRIPT, "3", "21", "1000"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT),
-                                                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", _COUNT_SCRIPT, "3", "21", "1000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = {int(k): v for k, v in json.loads(proc.stdout).items()}
-    assert counts[3] == 2 ** 3 + 256  # few parameters: every corner
+    assert counts[3] == 2**3 + 256  # few parameters: every corner
     for n in (21, 1000):
         assert counts[n] == 2 + 2 * n + CORNER_SAMPLE + 256, counts
 
@@ -184,10 +204,11 @@ def test_corner_sample_is_deterministic_and_covers_each_axis_extreme():
     for i in range(n):  # only parameter i high, and only parameter i low
         assert tuple(1.0 if j == i else 0.0 for j in range(n)) in rows
         assert tuple(0.0 if j == i else 1.0 for j in range(n)) in rows
-    assert corner_points(ALL_CORNERS_MAX_DIMS).shape == (2 ** ALL_CORNERS_MAX_DIMS, ALL_CORNERS_MAX_DIMS)
+    assert corner_points(ALL_CORNERS_MAX_DIMS).shape == (2**ALL_CORNERS_MAX_DIMS, ALL_CORNERS_MAX_DIMS)
 
 
 # -- config limits: one line, exit 2 ----------------------------------------------------------------
+
 
 def _run_cli(capsys, *args):
     code = main(list(map(str, args)))
@@ -204,20 +225,44 @@ def _variant(tmp_path, old, new):
 
 
 def _many_parameters(n):
-    return "\n".join(f'[[search.parameters]]\nname = "conc_r{i}"\nlow = "1 mM"\nhigh = "2 mM"\n' for i in range(n))
+    return "\n".join(
+        f'[[search.parameters]]\nname = "conc_r{i}"\nlow = "1 mM"\nhigh = "2 mM"\n' for i in range(n)
+    )
 
 
 LIMIT_CASES = {
     "budget": ("budget = 30", "budget = 10001", ["budget", "less than or equal to 10000"]),
-    "long string": ('strategy = "botorch"', f'strategy = "{"x" * 1001}"', ["strategy", "at most 1000 characters"]),
-    "long description": ('description = "', f'description = "{"d" * 20_001}', ["description", "at most 20000"]),
+    "long string": (
+        'strategy = "botorch"',
+        f'strategy = "{"x" * 1001}"',
+        ["strategy", "at most 1000 characters"],
+    ),
+    "long description": (
+        'description = "',
+        f'description = "{"d" * 20_001}',
+        ["description", "at most 20000"],
+    ),
     "tiny poll interval": ('poll_interval = "5 s"', 'poll_interval = "1 us"', ["poll_interval", "0.1"]),
-    "endless heater timeout": ('heater_hold = "30 s"', 'heater_hold = "30 s"\nheater_timeout = "2 d"',
-                               ["heater_timeout", "86400"]),
-    "deep nesting": ('seed = 1', "seed = 1\nstrategy_options = { deep = " + "[" * 20 + "]" * 20 + " }",
-                     [f"nest deeper than {MAX_NESTING}"]),
-    "nesting tomllib cannot read": ('seed = 1', "seed = 1\nx = " + "[" * 5000 + "]" * 5000, ["nest too deeply"]),
-    "file too large": ('seed = 1', "seed = 1\n" + "# padding\n" * (MAX_FILE_BYTES // 10 + 1), ["larger than 1024 KiB"]),
+    "endless heater timeout": (
+        'heater_hold = "30 s"',
+        'heater_hold = "30 s"\nheater_timeout = "2 d"',
+        ["heater_timeout", "86400"],
+    ),
+    "deep nesting": (
+        "seed = 1",
+        "seed = 1\nstrategy_options = { deep = " + "[" * 20 + "]" * 20 + " }",
+        [f"nest deeper than {MAX_NESTING}"],
+    ),
+    "nesting tomllib cannot read": (
+        "seed = 1",
+        "seed = 1\nx = " + "[" * 5000 + "]" * 5000,
+        ["nest too deeply"],
+    ),
+    "file too large": (
+        "seed = 1",
+        "seed = 1\n" + "# padding\n" * (MAX_FILE_BYTES // 10 + 1),
+        ["larger than 1024 KiB"],
+    ),
 }
 
 
@@ -242,9 +287,15 @@ def test_too_many_parameters_is_one_line_exit_2(tmp_path):
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
     path = _variant(tmp_path, "[objective]", _many_parameters(MAX_PARAMETERS) + "\n[objective]")
-    proc = subprocess.run([sys.executable, "-m", "lab.cli", "run", str(path), "--sim", "--out", str(tmp_path / "out")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, preexec_fn=cap,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab.cli", "run", str(path), "--sim", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=cap,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"},
+    )
     err = proc.stderr.strip()
     assert proc.returncode == 2 and len(err.splitlines()) == 1, err[-2000:]
     assert "search.parameters" in err and f"at most {MAX_PARAMETERS}" in err, err
@@ -252,8 +303,11 @@ def test_too_many_parameters_is_one_line_exit_2(tmp_path):
 
 def test_a_lab_with_too_many_pumps_is_one_line_exit_2(tmp_path, capsys):
     text = (EXAMPLES["lab"] / "sim-cdse.toml").read_text()
-    extra = "".join(f'\n[pumps.p{i}]\ntype = "sim"\nreagent = "x{i}"\nsyringe_volume = "1 mL"\n'
-                    f'min_rate = "1 uL/min"\nmax_rate = "2 uL/min"\n' for i in range(64))
+    extra = "".join(
+        f'\n[pumps.p{i}]\ntype = "sim"\nreagent = "x{i}"\nsyringe_volume = "1 mL"\n'
+        f'min_rate = "1 uL/min"\nmax_rate = "2 uL/min"\n'
+        for i in range(64)
+    )
     lab = tmp_path / "lab.toml"
     lab.write_text(text + extra)
     code, err = _run_cli(capsys, "run", EXAMPLE, "--lab", lab, "--out", tmp_path / "out")

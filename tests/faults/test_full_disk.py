@@ -60,10 +60,13 @@ def campaign_file(tmp_path_factory) -> Path:
 
 
 def _completed_indices(directory: Path) -> list[int]:
-    return sorted(r.index for r in completed(experiments_from_documents(read_documents(directory / "documents.jsonl"))))
+    return sorted(
+        r.index for r in completed(experiments_from_documents(read_documents(directory / "documents.jsonl")))
+    )
 
 
 # ----- the writer: one whole line or nothing -----
+
 
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO])
 def test_a_failed_write_is_cut_back_to_the_last_whole_line(tmp_path, error):
@@ -79,8 +82,12 @@ def test_a_failed_write_is_cut_back_to_the_last_whole_line(tmp_path, error):
     log("start", {"uid": "a", "time": 1.0})  # about 50 bytes: fits
     first = (tmp_path / "documents.jsonl").read_bytes()
     with pytest.raises(LogWriteError, match=errno.errorcode[error]):
-        log("descriptor", {"uid": "d", "run_start": "a", "time": 2.0, "data_keys": {}})  # 10 bytes fit, then full
-    assert (tmp_path / "documents.jsonl").read_bytes() == first  # the half line is gone, not left for the next
+        log(
+            "descriptor", {"uid": "d", "run_start": "a", "time": 2.0, "data_keys": {}}
+        )  # 10 bytes fit, then full
+    assert (
+        tmp_path / "documents.jsonl"
+    ).read_bytes() == first  # the half line is gone, not left for the next
     log("stop", {"uid": "s", "run_start": "a", "time": 3.0, "exit_status": "abort"})  # stopping: not written
     log.close()
     assert (tmp_path / "documents.jsonl").read_bytes() == first
@@ -92,7 +99,9 @@ def test_a_failed_write_is_cut_back_to_the_last_whole_line(tmp_path, error):
 def test_a_fragment_that_cannot_be_cut_back_is_set_aside_on_the_next_open(tmp_path):
     from models.errors import LogWriteError
 
-    log = DocumentLog(tmp_path, opener=lambda p: FullDisk(p, room=60, error=errno.EROFS, read_only=True)).open()
+    log = DocumentLog(
+        tmp_path, opener=lambda p: FullDisk(p, room=60, error=errno.EROFS, read_only=True)
+    ).open()
     log("start", {"uid": "a", "time": 1.0})
     with pytest.raises(LogWriteError, match="EROFS"):
         log("descriptor", {"uid": "d", "run_start": "a", "time": 2.0, "data_keys": {}})
@@ -108,10 +117,13 @@ def test_a_fragment_that_cannot_be_cut_back_is_set_aside_on_the_next_open(tmp_pa
 
 # ----- a campaign on a disk that fills -----
 
-@pytest.mark.parametrize("error, fix", [(errno.ENOSPC, "once there is space"),
-                                        (errno.EIO, "once the disk is writable again")])
-def test_a_full_disk_stops_the_campaign_safely_and_resume_completes_it(tmp_path, campaign_file, capsys,
-                                                                       monkeypatch, error, fix):
+
+@pytest.mark.parametrize(
+    "error, fix", [(errno.ENOSPC, "once there is space"), (errno.EIO, "once the disk is writable again")]
+)
+def test_a_full_disk_stops_the_campaign_safely_and_resume_completes_it(
+    tmp_path, campaign_file, capsys, monkeypatch, error, fix
+):
     out = tmp_path / "run"
     disks = []
 
@@ -120,7 +132,9 @@ def test_a_full_disk_stops_the_campaign_safely_and_resume_completes_it(tmp_path,
         return disks[-1]
 
     monkeypatch.setattr(lab.storage, "open_append", opener)
-    code = main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", str(BUDGET), "--seed", "3"])
+    code = main(
+        ["run", str(campaign_file), "--sim", "--out", str(out), "--budget", str(BUDGET), "--seed", "3"]
+    )
     err = capsys.readouterr().err
     assert code == 1, err
     assert disks and disks[0].failed

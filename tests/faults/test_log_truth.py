@@ -29,7 +29,10 @@ def campaign_file(tmp_path_factory) -> Path:
 def finished(tmp_path_factory, campaign_file) -> Path:
     """A finished 4-experiment campaign (copy it before changing it)."""
     out = tmp_path_factory.mktemp("finished") / "cdse"
-    assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", str(BUDGET), "--seed", "2"]) == 0
+    assert (
+        main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", str(BUDGET), "--seed", "2"])
+        == 0
+    )
     return out
 
 
@@ -48,8 +51,11 @@ def experiment_lines(lines: list[str], index: int) -> list[int]:
     docs = entries(lines)
     (run,) = [d["uid"] for n, d in docs if n == "start" and d.get("experiment_index") == index]
     descriptors = {d["uid"] for n, d in docs if n == "descriptor" and d["run_start"] == run}
-    return [i for i, (n, d) in enumerate(docs)
-            if d.get("uid") == run or d.get("run_start") == run or d.get("descriptor") in descriptors]
+    return [
+        i
+        for i, (n, d) in enumerate(docs)
+        if d.get("uid") == run or d.get("run_start") == run or d.get("descriptor") in descriptors
+    ]
 
 
 def refused(capsys, *argv) -> str:
@@ -67,7 +73,10 @@ READERS = [("replay",), ("report",), ("watch", "--once")]
 
 # ----- a gap: one experiment's lines lost from the middle -----
 
-def test_a_gap_is_named_by_every_reader_and_resume_re_runs_it_under_its_own_number(finished, tmp_path, capsys):
+
+def test_a_gap_is_named_by_every_reader_and_resume_re_runs_it_under_its_own_number(
+    finished, tmp_path, capsys
+):
     out, lines = copy_of(finished, tmp_path)
     lost = experiment_lines(lines, 2)
     kept = [line for i, line in enumerate(lines) if i not in lost]
@@ -83,7 +92,9 @@ def test_a_gap_is_named_by_every_reader_and_resume_re_runs_it_under_its_own_numb
     assert main(["resume", str(out)]) == 0
     assert "experiment 2 missing from the log: re-running it under the same number" in capsys.readouterr().err
     runs = experiments_from_documents(read_documents(out / "documents.jsonl"))
-    assert sorted(r.index for r in runs if r.completed) == list(range(BUDGET))  # each once, nothing renumbered
+    assert sorted(r.index for r in runs if r.completed) == list(
+        range(BUDGET)
+    )  # each once, nothing renumbered
     assert [r.uid for r in completed(runs) if r.index == 3] == uid_3  # experiment 3 is still the one it was
     assert [r.index for r in runs][-1] == 2  # the re-run comes after what was proposed before it
     capsys.readouterr()
@@ -95,7 +106,10 @@ def test_a_gap_is_named_by_every_reader_and_resume_re_runs_it_under_its_own_numb
 
 # ----- another campaign's documents appended -----
 
-def test_another_campaigns_documents_appended_are_refused_by_resume_and_every_reader(finished, tmp_path, capsys):
+
+def test_another_campaigns_documents_appended_are_refused_by_resume_and_every_reader(
+    finished, tmp_path, capsys
+):
     out, lines = copy_of(finished, tmp_path)
     fresh: dict[str, str] = {}
     other = UUID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())), "".join(lines))  # new ids
@@ -108,6 +122,7 @@ def test_another_campaigns_documents_appended_are_refused_by_resume_and_every_re
 
 
 # ----- documents out of order -----
+
 
 def _swap_outcomes_event_before_its_descriptor(lines):
     """Experiment 1's outcomes event moved in front of its descriptor (it would be dropped unread)."""
@@ -127,8 +142,11 @@ def _stop_before_its_start(lines):
     return lines, at[0] + 1, "a stop document before its run's start"
 
 
-@pytest.mark.parametrize("disorder", [_swap_outcomes_event_before_its_descriptor, _stop_before_its_start],
-                         ids=["event before descriptor", "stop before start"])
+@pytest.mark.parametrize(
+    "disorder",
+    [_swap_outcomes_event_before_its_descriptor, _stop_before_its_start],
+    ids=["event before descriptor", "stop before start"],
+)
 def test_documents_out_of_order_are_named_with_their_line(finished, tmp_path, capsys, disorder):
     out, lines = copy_of(finished, tmp_path)
     shuffled, line, what = disorder(lines)
@@ -140,12 +158,12 @@ def test_documents_out_of_order_are_named_with_their_line(finished, tmp_path, ca
 
 # ----- the reactor model is recorded, and resume uses it or refuses -----
 
-FLAT_MODEL = '''OUTCOMES = ["pl_peak_nm", "pl_fwhm_nm", "plqy"]
+FLAT_MODEL = """OUTCOMES = ["pl_peak_nm", "pl_fwhm_nm", "plqy"]
 
 
 def flat(conditions):
     return {"pl_peak_nm": PEAK, "pl_fwhm_nm": 30.0, "plqy": 0.5, "failure": None}
-'''
+"""
 
 
 def test_resume_continues_with_the_reactor_model_the_campaign_ran_with(campaign_file, tmp_path, capsys):
@@ -155,11 +173,29 @@ def test_resume_continues_with_the_reactor_model_the_campaign_ran_with(campaign_
     model.parent.mkdir()
     model.write_text(FLAT_MODEL.replace("PEAK", "512.25"))
     out = tmp_path / "run"
-    assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "2", "--seed", "4",
-                 "--reactor-model", f"{model}:flat"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(campaign_file),
+                "--sim",
+                "--out",
+                str(out),
+                "--budget",
+                "2",
+                "--seed",
+                "4",
+                "--reactor-model",
+                f"{model}:flat",
+            ]
+        )
+        == 0
+    )
     starts = [d for n, d in read_documents(out / "documents.jsonl") if n == "start"]
     record = {"ref": f"{model.resolve()}:flat", "digest": file_digest(model)}
-    assert starts[0]["plan_name"] == "reactor_model" and starts[0]["reactor_model"] == record  # before calibration
+    assert (
+        starts[0]["plan_name"] == "reactor_model" and starts[0]["reactor_model"] == record
+    )  # before calibration
     assert all(d["reactor_model"] == record for d in starts if "experiment_index" in d)
 
     capsys.readouterr()
@@ -175,29 +211,56 @@ def test_resume_continues_with_the_reactor_model_the_campaign_ran_with(campaign_
     model.unlink()
     err = refused(capsys, "resume", out, "--budget", "4")
     assert f"{model.resolve()} is no longer there: restore it to resume" in err
-    assert len(completed(experiments_from_documents(read_documents(out / "documents.jsonl")))) == 3  # nothing ran
+    assert (
+        len(completed(experiments_from_documents(read_documents(out / "documents.jsonl")))) == 3
+    )  # nothing ran
 
 
 # ----- the check itself, document by document -----
 
+
 def _run(uid, index=0, campaign="c1"):
-    return [("start", {"uid": uid, "time": 1.0, "campaign_id": campaign, "experiment_index": index}),
-            ("descriptor", {"uid": f"{uid}-d", "run_start": uid, "name": "outcomes"}),
-            ("event", {"uid": f"{uid}-e", "descriptor": f"{uid}-d", "data": {}}),
-            ("stop", {"uid": f"{uid}-s", "run_start": uid, "exit_status": "success"})]
+    return [
+        ("start", {"uid": uid, "time": 1.0, "campaign_id": campaign, "experiment_index": index}),
+        ("descriptor", {"uid": f"{uid}-d", "run_start": uid, "name": "outcomes"}),
+        ("event", {"uid": f"{uid}-e", "descriptor": f"{uid}-d", "data": {}}),
+        ("stop", {"uid": f"{uid}-s", "run_start": uid, "exit_status": "success"}),
+    ]
 
 
-@pytest.mark.parametrize("docs, line, what", [
-    (_run("a") + _run("a"), 5, "a second start document for run a (first at line 1): documents were duplicated"),
-    (_run("a") + _run("a")[3:], 5, "a second stop document for run a (first at line 4)"),
-    (_run("a")[:2] + _run("a")[1:2], 3, "a second descriptor a-d (first at line 2)"),
-    (_run("a") + [("event", {"uid": "x", "descriptor": "a-d", "data": {}})], 5, "an event after its run's stop"),
-    (_run("a", index=-1), 1, "experiment_index must be a whole number >= 0, got -1"),
-    (_run("a", index="2"), 1, "experiment_index must be a whole number >= 0, got '2'"),
-    (_run("a") + _run("b", index=1, campaign="c2"), 5, "a run of another campaign (campaign id c2; this "
-                                                       "campaign's is c1, from line 1)"),
-], ids=["start twice", "stop twice", "descriptor twice", "event after stop", "negative index", "text index",
-        "foreign"])
+@pytest.mark.parametrize(
+    "docs, line, what",
+    [
+        (
+            _run("a") + _run("a"),
+            5,
+            "a second start document for run a (first at line 1): documents were duplicated",
+        ),
+        (_run("a") + _run("a")[3:], 5, "a second stop document for run a (first at line 4)"),
+        (_run("a")[:2] + _run("a")[1:2], 3, "a second descriptor a-d (first at line 2)"),
+        (
+            _run("a") + [("event", {"uid": "x", "descriptor": "a-d", "data": {}})],
+            5,
+            "an event after its run's stop",
+        ),
+        (_run("a", index=-1), 1, "experiment_index must be a whole number >= 0, got -1"),
+        (_run("a", index="2"), 1, "experiment_index must be a whole number >= 0, got '2'"),
+        (
+            _run("a") + _run("b", index=1, campaign="c2"),
+            5,
+            "a run of another campaign (campaign id c2; this campaign's is c1, from line 1)",
+        ),
+    ],
+    ids=[
+        "start twice",
+        "stop twice",
+        "descriptor twice",
+        "event after stop",
+        "negative index",
+        "text index",
+        "foreign",
+    ],
+)
 def test_each_wrong_document_is_named_with_its_line(docs, line, what):
     from lab.log_check import LogCheck
     from models.errors import LogError
@@ -226,5 +289,7 @@ def test_a_model_given_from_python_cannot_be_reloaded_by_the_command_line():
 
     record = model_record(mine)
     assert record["ref"] is None and record["name"].endswith("mine")
-    with pytest.raises(ConfigurationError, match=r"given in Python .*open_for_resume\(DIR, reactor_model=\.\.\.\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"given in Python .*open_for_resume\(DIR, reactor_model=\.\.\.\)"
+    ):
         load_logged_model(record, source="x/documents.jsonl")

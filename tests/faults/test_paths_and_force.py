@@ -68,13 +68,23 @@ def _asides(directory: Path) -> list[Path]:
 
 # ----- --force replaces only a qdlab campaign, and moves it aside -----
 
+
 @pytest.mark.parametrize("force", [False, True])
 def test_a_directory_that_is_not_a_campaign_is_never_replaced(tmp_path, capsys, campaign_file, force):
     thesis = tmp_path / "thesis"
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("\\chapter{Introduction}\n")
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", thesis, "--budget", "2",
-                     *(["--force"] if force else []))
+    code, err = _cli(
+        capsys,
+        "run",
+        campaign_file,
+        "--sim",
+        "--out",
+        thesis,
+        "--budget",
+        "2",
+        *(["--force"] if force else []),
+    )
     assert code == 2
     _one_line(err)
     assert f"{thesis} holds 1 file that is not a qdlab campaign (chapter1.tex); choose another --out" in err
@@ -95,8 +105,19 @@ def test_a_campaign_without_force_is_named_as_one(old_campaign, capsys, campaign
 def test_force_moves_the_old_campaign_aside_whole(old_campaign, capsys, campaign_file):
     (old_campaign / "notes.txt").write_text("sample 3 looked cloudy\n")  # the user's, inside the campaign
     before = _tree(old_campaign)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2", "--seed", "5",
-                     "--force")
+    code, err = _cli(
+        capsys,
+        "run",
+        campaign_file,
+        "--sim",
+        "--out",
+        old_campaign,
+        "--budget",
+        "2",
+        "--seed",
+        "5",
+        "--force",
+    )
     assert code == 0, err
     (aside,) = _asides(old_campaign)
     assert f"moved the campaign that was in {old_campaign} aside to {aside}" in err.splitlines()
@@ -108,14 +129,25 @@ def test_force_moves_the_old_campaign_aside_whole(old_campaign, capsys, campaign
 def test_force_never_replaces_a_running_campaign(old_campaign, capsys, campaign_file):
     # the other process holds the campaign's log open, as a running qdlab does
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom lab.storage import DocumentLog\nlog = DocumentLog(sys.argv[1]).open()\n"
-                               "print('locked', flush=True)\nsys.stdin.read()\n", str(old_campaign)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom lab.storage import DocumentLog\nlog = DocumentLog(sys.argv[1]).open()\n"
+            "print('locked', flush=True)\nsys.stdin.read()\n",
+            str(old_campaign),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "locked\n"
         before = _tree(old_campaign)
-        code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2", "--force")
+        code, err = _cli(
+            capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2", "--force"
+        )
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
@@ -126,8 +158,9 @@ def test_force_never_replaces_a_running_campaign(old_campaign, capsys, campaign_
 
 
 @pytest.mark.parametrize("case", ["pre-flight", "tiled", "reactor model"])
-def test_force_moves_nothing_before_the_whole_command_is_checked(old_campaign, tmp_path, capsys, campaign_file,
-                                                                 case):
+def test_force_moves_nothing_before_the_whole_command_is_checked(
+    old_campaign, tmp_path, capsys, campaign_file, case
+):
     campaign, extra = campaign_file, []
     if case == "pre-flight":  # beyond the simulated heater's limits
         campaign = _campaign_file(tmp_path / "hot.toml", 'high = "310 degC"', 'high = "400 degC"')
@@ -146,6 +179,7 @@ def test_force_moves_nothing_before_the_whole_command_is_checked(old_campaign, t
 
 
 # ----- campaign names are one directory name -----
+
 
 @pytest.mark.parametrize("name", [".", "..", "a" * 256])
 def test_a_campaign_name_must_be_one_directory_name(tmp_path, monkeypatch, capsys, name):
@@ -166,6 +200,7 @@ def test_a_campaign_name_must_be_one_directory_name(tmp_path, monkeypatch, capsy
 
 # ----- one line, exit 2, nothing moved, for every path problem -----
 
+
 def test_out_naming_a_file_is_refused(tmp_path, capsys, campaign_file):
     paper = tmp_path / "paper.pdf"
     paper.write_bytes(b"%PDF-1.7")
@@ -179,7 +214,9 @@ def test_out_naming_a_file_is_refused(tmp_path, capsys, campaign_file):
 
 
 @pytest.mark.parametrize("target", ["campaign", "empty directory"])
-def test_a_symlinked_out_directory_is_refused_not_followed(old_campaign, tmp_path, capsys, campaign_file, target):
+def test_a_symlinked_out_directory_is_refused_not_followed(
+    old_campaign, tmp_path, capsys, campaign_file, target
+):
     real = old_campaign if target == "campaign" else tmp_path / "empty"
     real.mkdir(exist_ok=True)
     before = _tree(real)
@@ -204,13 +241,25 @@ def test_a_name_too_long_for_the_file_system_is_refused(tmp_path, capsys, campai
 def test_a_read_only_file_system_is_refused(tmp_path, campaign_file):
     mount = tmp_path / "ro"
     mount.mkdir()
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o ro tmpfs {mount}"], capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o ro tmpfs {mount}"], capture_output=True
+    )
     if probe.returncode != 0:
-        pytest.skip(f"cannot mount a read-only file system here (unshare -m: {probe.stderr.decode().strip()})")
-    command = (f"mount -t tmpfs -o ro tmpfs {mount} && exec {sys.executable} -m lab.cli run {campaign_file} --sim "
-               f"--budget 2 --out {mount / 'runs' / 'c'}")
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+        pytest.skip(
+            f"cannot mount a read-only file system here (unshare -m: {probe.stderr.decode().strip()})"
+        )
+    command = (
+        f"mount -t tmpfs -o ro tmpfs {mount} && exec {sys.executable} -m lab.cli run {campaign_file} --sim "
+        f"--budget 2 --out {mount / 'runs' / 'c'}"
+    )
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     err = proc.stderr.strip()
     _one_line(err)
@@ -228,7 +277,9 @@ def _without_root_powers() -> list[str]:
     except OSError as exc:
         pytest.skip(f"as root, and setpriv cannot drop the capabilities that override chmod: {exc}")
     if probe.returncode != 0:
-        pytest.skip(f"as root, and setpriv cannot drop the capabilities that override chmod: {probe.stderr!r}")
+        pytest.skip(
+            f"as root, and setpriv cannot drop the capabilities that override chmod: {probe.stderr!r}"
+        )
     return prefix
 
 
@@ -239,9 +290,26 @@ def test_a_directory_that_is_not_writable_is_refused(tmp_path, campaign_file):
     parent.chmod(0o555)
     try:
         for out in (parent / "c", parent):
-            proc = subprocess.run([*prefix, sys.executable, "-m", "lab.cli", "run", str(campaign_file), "--sim",
-                                   "--budget", "2", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+            proc = subprocess.run(
+                [
+                    *prefix,
+                    sys.executable,
+                    "-m",
+                    "lab.cli",
+                    "run",
+                    str(campaign_file),
+                    "--sim",
+                    "--budget",
+                    "2",
+                    "--out",
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                timeout=300,
+            )
             assert proc.returncode == 2, proc.stderr[-2000:]
             err = proc.stderr.strip()
             _one_line(err)
@@ -254,9 +322,12 @@ def test_a_directory_that_is_not_writable_is_refused(tmp_path, campaign_file):
 
 # ----- the emulated lab never unlinks a port path it did not make -----
 
+
 def _emulated_lab(tmp_path: Path) -> Path:
     text = (ROOT / "lab" / "examples" / "emulated.toml").read_text()
-    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace("/tmp/qdlab-tc", str(tmp_path / "tc"))
+    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace(
+        "/tmp/qdlab-tc", str(tmp_path / "tc")
+    )
     path = tmp_path / "lab.toml"
     path.write_text(text)
     return path

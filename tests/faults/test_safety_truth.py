@@ -41,7 +41,9 @@ def sobol_campaign(tmp_path_factory):
 
 def _lab_file(tmp_path: Path, *, emulated: bool = True) -> Path:
     text = (EXAMPLES["lab"] / "emulated.toml").read_text()
-    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace("/tmp/qdlab-tc", str(tmp_path / "tc"))
+    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace(
+        "/tmp/qdlab-tc", str(tmp_path / "tc")
+    )
     if not emulated:  # the same rig as real hardware: its ports are served by emulators the test runs
         text = re.sub(r"\[emulator\]\n(.*\n){2}", "", text).replace('type = "emulated"', 'type = "seabreeze"')
         assert "[emulator]" not in text
@@ -52,11 +54,31 @@ def _lab_file(tmp_path: Path, *, emulated: bool = True) -> Path:
 
 # -- the stop line says what was verified -----------------------------------------------------------
 
+
 def _stop_with_device_off(tmp_path, campaign, device):
     out, marker = tmp_path / "run", tmp_path / "powered-off"
-    proc = subprocess.Popen([sys.executable, str(PROBE), device, str(marker), "run", str(campaign), "--lab",
-                             str(_lab_file(tmp_path)), "--out", str(out), "--budget", "12", "--seed", "3"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(PROBE),
+            device,
+            str(marker),
+            "run",
+            str(campaign),
+            "--lab",
+            str(_lab_file(tmp_path)),
+            "--out",
+            str(out),
+            "--budget",
+            "12",
+            "--seed",
+            "3",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
     deadline = time.monotonic() + 300
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -69,7 +91,9 @@ def _stop_with_device_off(tmp_path, campaign, device):
     return rc, lines[0], err
 
 
-def test_sigterm_with_the_temperature_controller_powered_off_names_the_heater_and_exits_1(tmp_path, sobol_campaign):
+def test_sigterm_with_the_temperature_controller_powered_off_names_the_heater_and_exits_1(
+    tmp_path, sobol_campaign
+):
     """It printed "pumps stopped, heater at its safe set point" and exited 143 while the coil stayed hot."""
     rc, line, err = _stop_with_device_off(tmp_path, sobol_campaign, "tc")
     assert rc == 1, err[-3000:]
@@ -88,9 +112,16 @@ def test_sigterm_with_one_pump_powered_off_names_that_pump_and_exits_1(tmp_path,
 
 # -- the pump watchdog ------------------------------------------------------------------------------
 
+
 def test_the_watchdog_is_on_by_default_and_refused_below_its_floor(tmp_path, capsys):
-    pump = {"type": "ne1000", "reagent": "cd", "syringe_volume": "10 mL", "min_rate": "1 uL/min",
-            "max_rate": "100 uL/min", "port": "/dev/ttyUSB0"}
+    pump = {
+        "type": "ne1000",
+        "reagent": "cd",
+        "syringe_volume": "10 mL",
+        "min_rate": "1 uL/min",
+        "max_rate": "100 uL/min",
+        "port": "/dev/ttyUSB0",
+    }
     settings = validate_model(PumpConfig, pump, source="lab.toml")
     assert settings.watchdog == WATCHDOG_DEFAULT_S == 10.0 and WATCHDOG_FLOOR_S == 2.0
     assert make_ne1000(settings=settings, name="cd").watchdog_s == 10  # the driver gets it: safe mode on
@@ -123,8 +154,14 @@ def test_killing_the_controller_stops_the_emulated_pump_by_its_watchdog(tmp_path
     world = SimWorld("CdSe", clock=WallClock(speed=1.0), seed=0)
     model = NE1000Model(0, SimPump(world, "cd"), clock=world.clock)
     with PtyServer(NE1000Bus([model]), link=tmp_path / "ne1000") as server:
-        proc = subprocess.Popen([sys.executable, "-c", _CONTROLLER, server.port], cwd=ROOT, env=ENV,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CONTROLLER, server.port],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert proc.stdout.readline().strip() == "infusing", proc.stderr.read()[-2000:]
             assert model.safe and model.safe_timeout_s == 10
@@ -147,8 +184,12 @@ def test_a_dead_keep_alive_stops_the_campaign_at_the_next_call(tmp_path):
     world = SimWorld("CdSe", clock=WallClock(speed=1.0), seed=0)
     model = NE1000Model(0, SimPump(world, "cd"), clock=world.clock)
     with PtyServer(NE1000Bus([model]), link=tmp_path / "ne1000") as server:
-        pump = NE1000Pump(SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port),
-                          syringe_volume_ul=10_000.0, watchdog_s=3, name="cd")
+        pump = NE1000Pump(
+            SerialTransport(lambda: open_serial(server.port, baudrate=19200), name=server.port),
+            syringe_volume_ul=10_000.0,
+            watchdog_s=3,
+            name="cd",
+        )
         pump.connect()
         pump.set_flow_ul_min(50.0)
         command = pump._command
@@ -171,18 +212,37 @@ def test_a_dead_keep_alive_stops_the_campaign_at_the_next_call(tmp_path):
 
 # -- exclusive serial ports -------------------------------------------------------------------------
 
+
 def test_a_second_qdlab_on_a_held_port_is_refused_in_one_line_before_a_byte_is_sent(tmp_path, sobol_campaign):
     world = SimWorld("CdSe", clock=WallClock(speed=1.0), seed=0)
-    bus = NE1000Bus([NE1000Model(a, SimPump(world, s), clock=world.clock) for a, s in
-                     enumerate(("cd", "se", "solvent"))])
+    bus = NE1000Bus(
+        [NE1000Model(a, SimPump(world, s), clock=world.clock) for a, s in enumerate(("cd", "se", "solvent"))]
+    )
     tc = ModbusTC(SimHeater(world, reading_noise=False), clock=world.clock)
     lab = _lab_file(tmp_path, emulated=False)
     with PtyServer(bus, link=tmp_path / "ne1000") as pumps, PtyServer(tc, link=tmp_path / "tc") as heater:
         held = open_serial(heater.port, baudrate=9600)  # the first campaign's heater port
         try:
-            proc = subprocess.run([sys.executable, "-m", "lab.cli", "run", str(sobol_campaign), "--lab", str(lab),
-                                   "--out", str(tmp_path / "run"), "--budget", "2"], cwd=ROOT, env=ENV,
-                                  capture_output=True, text=True, timeout=300)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "lab.cli",
+                    "run",
+                    str(sobol_campaign),
+                    "--lab",
+                    str(lab),
+                    "--out",
+                    str(tmp_path / "run"),
+                    "--budget",
+                    "2",
+                ],
+                cwd=ROOT,
+                env=ENV,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         finally:
             held.close()
         assert proc.returncode == 2, proc.stderr[-3000:]

@@ -39,9 +39,26 @@ class Server:
             pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
         self.log = open(self.root / "server.log", "a")
         self.proc = subprocess.Popen(
-            [str(tiled), "serve", "catalog", str(self.root / "catalog.db"), "-w", str(self.root / "data"),
-             "-w", f"duckdb:///{self.root / 'tables.duckdb'}", "--init", "--api-key", KEY,
-             "--host", "127.0.0.1", "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                str(tiled),
+                "serve",
+                "catalog",
+                str(self.root / "catalog.db"),
+                "-w",
+                str(self.root / "data"),
+                "-w",
+                f"duckdb:///{self.root / 'tables.duckdb'}",
+                "--init",
+                "--api-key",
+                KEY,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 120  # a hang guard only
         while True:
             try:
@@ -50,7 +67,9 @@ class Server:
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    pytest.fail(f"tiled server did not start: {(self.root / 'server.log').read_text()[-2000:]}")
+                    pytest.fail(
+                        f"tiled server did not start: {(self.root / 'server.log').read_text()[-2000:]}"
+                    )
                 time.sleep(0.2)
 
     def stop(self) -> None:
@@ -108,6 +127,7 @@ def _stop_server_before_stop_document(monkeypatch, server, run_number):
                 if len(stops) == run_number:
                     server.stop()
             writer(name, doc)
+
         return write
 
     attempts = tiled.client.utils.TILED_RETRY_ATTEMPTS
@@ -117,12 +137,16 @@ def _stop_server_before_stop_document(monkeypatch, server, run_number):
     def undo():
         monkeypatch.setattr(TiledSink, "open_writer", real)
         monkeypatch.setattr(tiled.client.utils, "TILED_RETRY_ATTEMPTS", attempts)
+
     return undo
 
 
 def _campaign_id(out: Path) -> str:
-    return next(line.split('"')[1] for line in (out / "campaign.toml").read_text().splitlines()
-                if line.startswith("id ="))
+    return next(
+        line.split('"')[1]
+        for line in (out / "campaign.toml").read_text().splitlines()
+        if line.startswith("id =")
+    )
 
 
 def _mismatched(uri: str, out: Path) -> list[str]:
@@ -132,8 +156,11 @@ def _mismatched(uri: str, out: Path) -> list[str]:
     from lab.tiled_sync import log_runs, server_shape
 
     container = from_uri(uri, api_key=KEY)[_campaign_id(out)]
-    return [uid for uid, (shape, _) in log_runs(read_documents(out / LOG_NAME)).items()
-            if uid not in container or server_shape(container[uid]) != shape]
+    return [
+        uid
+        for uid, (shape, _) in log_runs(read_documents(out / LOG_NAME)).items()
+        if uid not in container or server_shape(container[uid]) != shape
+    ]
 
 
 def _replay(argv):
@@ -146,8 +173,9 @@ def _replay(argv):
 def _assert_server_equals_log(uri: str, out: Path, experiments: int) -> None:
     assert _mismatched(uri, out) == []
     code, from_dir = _replay(["replay", str(out), "--json"])
-    code_t, from_tiled = _replay(["replay", "--tiled", f"{uri}?api_key={KEY}", "--campaign-id", _campaign_id(out),
-                                  "--json"])
+    code_t, from_tiled = _replay(
+        ["replay", "--tiled", f"{uri}?api_key={KEY}", "--campaign-id", _campaign_id(out), "--json"]
+    )
     assert code == code_t == 0
     assert from_tiled == from_dir and len(from_dir["experiments"]) == experiments
 
@@ -155,18 +183,33 @@ def _assert_server_equals_log(uri: str, out: Path, experiments: int) -> None:
 def _assert_no_key(*texts: str, directory: Path | None = None) -> None:
     for text in texts:
         assert KEY not in text and KEY[:8] not in text
-    for path in (directory.rglob("*") if directory else ()):
+    for path in directory.rglob("*") if directory else ():
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
 
 
-def test_server_stopped_mid_run_then_sync_and_resume_complete_every_run(server, key_in_env, campaign_file,
-                                                                         tmp_path, monkeypatch, capsys):
+def test_server_stopped_mid_run_then_sync_and_resume_complete_every_run(
+    server, key_in_env, campaign_file, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "c"
     undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
     try:
-        assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "2",
-                     "--tiled", server.uri]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(campaign_file),
+                    "--sim",
+                    "--out",
+                    str(out),
+                    "--budget",
+                    "2",
+                    "--tiled",
+                    server.uri,
+                ]
+            )
+            == 0
+        )
     finally:
         undo()
         if server.proc is None:
@@ -179,7 +222,9 @@ def test_server_stopped_mid_run_then_sync_and_resume_complete_every_run(server, 
     assert len(told) == 1 and run_err.count("Tiled at") == 2, run_err  # and "streaming to Tiled at"
     assert "experiment 0" in told[0] and f"qdlab sync {out} --tiled {server.uri}" in told[0]
     # the restarted server holds run 0 without its end and lacks run 1: what a backfill by uid misses
-    assert _mismatched(server.uri, out) == [d["uid"] for n, d in read_documents(out / LOG_NAME) if n == "start"]
+    assert _mismatched(server.uri, out) == [
+        d["uid"] for n, d in read_documents(out / LOG_NAME) if n == "start"
+    ]
 
     assert main(["sync", str(out), "--tiled", server.uri]) == 0
     said = capsys.readouterr().out
@@ -195,14 +240,29 @@ def test_server_stopped_mid_run_then_sync_and_resume_complete_every_run(server, 
     _assert_no_key(run_err, said, resume_err, directory=out)
 
 
-def test_resume_with_tiled_sends_the_half_written_run_again(server, key_in_env, campaign_file, tmp_path,
-                                                            monkeypatch, capsys):
+def test_resume_with_tiled_sends_the_half_written_run_again(
+    server, key_in_env, campaign_file, tmp_path, monkeypatch, capsys
+):
     """The campaign itself stopped too (a crash, Ctrl-C) while the server was down: resume mends both."""
     out = tmp_path / "c"
     undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
     try:
-        assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "1",
-                     "--tiled", server.uri]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(campaign_file),
+                    "--sim",
+                    "--out",
+                    str(out),
+                    "--budget",
+                    "1",
+                    "--tiled",
+                    server.uri,
+                ]
+            )
+            == 0
+        )
     finally:
         undo()
         if server.proc is None:
@@ -215,17 +275,21 @@ def test_resume_with_tiled_sends_the_half_written_run_again(server, key_in_env, 
     _assert_no_key(err, directory=out)
 
 
-def test_sync_to_a_stopped_server_is_one_line_and_the_key_shows_nowhere(server, key_in_env, campaign_file,
-                                                                        tmp_path, capsys):
+def test_sync_to_a_stopped_server_is_one_line_and_the_key_shows_nowhere(
+    server, key_in_env, campaign_file, tmp_path, capsys
+):
     out = tmp_path / "c"
     keyed = f"{server.uri}?api_key={KEY}"  # the Tiled client also takes the key in the URI
     os.environ.pop("TILED_API_KEY")
-    assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "1", "--tiled", keyed]) == 0
+    assert (
+        main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "1", "--tiled", keyed]) == 0
+    )
     texts = [capsys.readouterr().err]
     assert f"streaming to Tiled at {server.uri}," in " ".join(texts[0].split())
     _assert_server_equals_log(server.uri, out, 1)
-    code, _ = _replay(["report", str(tmp_path / "r"), "--tiled", keyed, "--campaign-id", _campaign_id(out),
-                       "--json"])
+    code, _ = _replay(
+        ["report", str(tmp_path / "r"), "--tiled", keyed, "--campaign-id", _campaign_id(out), "--json"]
+    )
     assert code == 0
     texts.append(capsys.readouterr().err)
     # a wrong key: refused in one line that names neither key

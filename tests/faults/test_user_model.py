@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
 
 # A model whose answer depends on how many times it was called: GOOD, then what BAD says on call BAD_AT.
-MODEL = '''
+MODEL = """
 import math
 
 CALLS = {"n": 0}
@@ -37,19 +37,27 @@ BAD_AT = {bad_at}
 
 def bad():
 {bad}
-'''
+"""
 
 BAD = {
     "raises": ("    raise RuntimeError('solver diverged')", "model_error: RuntimeError: solver diverged"),
     "not a dict": ("    return [525.0, 30.0]", "model_error: returned list, expected a dict of outcomes"),
-    "undeclared key": ("    return {'pl_peak': 525.0}",
-                       "model_error: returned unknown outcome 'pl_peak' (did you mean 'pl_peak_nm'?)"),
-    "a string": ("    return {**GOOD, 'plqy': 'high'}",
-                 "model_error: returned plqy = 'high', expected a number or None"),
-    "nan": ("    return {**GOOD, 'plqy': float('nan')}",
-            "model_error: returned plqy = nan, expected a finite number or None"),
-    "infinity": ("    return {**GOOD, 'pl_peak_nm': math.inf}",
-                 "model_error: returned pl_peak_nm = inf, expected a finite number or None"),
+    "undeclared key": (
+        "    return {'pl_peak': 525.0}",
+        "model_error: returned unknown outcome 'pl_peak' (did you mean 'pl_peak_nm'?)",
+    ),
+    "a string": (
+        "    return {**GOOD, 'plqy': 'high'}",
+        "model_error: returned plqy = 'high', expected a number or None",
+    ),
+    "nan": (
+        "    return {**GOOD, 'plqy': float('nan')}",
+        "model_error: returned plqy = nan, expected a finite number or None",
+    ),
+    "infinity": (
+        "    return {**GOOD, 'pl_peak_nm': math.inf}",
+        "model_error: returned pl_peak_nm = inf, expected a finite number or None",
+    ),
 }
 
 
@@ -82,8 +90,18 @@ def _no_traceback(err: str) -> None:
 def test_a_model_error_is_one_failed_experiment_and_the_campaign_goes_on(tmp_path, capsys, kind):
     bad, failure = BAD[kind]
     model, out = _model(tmp_path, bad, {2}), tmp_path / "out"
-    code, err = _cli(capsys, "run", _campaign(tmp_path), "--sim", "--out", out, "--budget", "3",
-                     "--reactor-model", f"{model}:predict")
+    code, err = _cli(
+        capsys,
+        "run",
+        _campaign(tmp_path),
+        "--sim",
+        "--out",
+        out,
+        "--budget",
+        "3",
+        "--reactor-model",
+        f"{model}:predict",
+    )
     assert code == 0, err[-3000:]
     _no_traceback(err)
     records = _records(out)
@@ -99,10 +117,27 @@ def test_a_non_finite_outcome_is_a_failed_experiment_not_a_hang(tmp_path, kind):
     bad, failure = BAD[kind]
     model, out = _model(tmp_path, bad, {2}), tmp_path / "out"
     try:  # before the fix, setting an outcome to NaN never completed: a hang, cut short here
-        proc = subprocess.run([sys.executable, "-m", "lab.cli", "run", str(_campaign(tmp_path)), "--sim", "--out",
-                               str(out), "--budget", "3", "--reactor-model", f"{model}:predict"],
-                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                              timeout=240)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lab.cli",
+                "run",
+                str(_campaign(tmp_path)),
+                "--sim",
+                "--out",
+                str(out),
+                "--budget",
+                "3",
+                "--reactor-model",
+                f"{model}:predict",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=240,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("the campaign hung on a non-finite outcome")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -113,8 +148,18 @@ def test_a_non_finite_outcome_is_a_failed_experiment_not_a_hang(tmp_path, kind):
 
 def test_a_missing_outcome_is_none_not_the_previous_experiments(tmp_path, capsys):
     model, out = _model(tmp_path, "    return {'pl_peak_nm': 530.0}", {2}), tmp_path / "out"
-    code, err = _cli(capsys, "run", _campaign(tmp_path), "--sim", "--out", out, "--budget", "2",
-                     "--reactor-model", f"{model}:predict")
+    code, err = _cli(
+        capsys,
+        "run",
+        _campaign(tmp_path),
+        "--sim",
+        "--out",
+        out,
+        "--budget",
+        "2",
+        "--reactor-model",
+        f"{model}:predict",
+    )
     assert code == 0, err[-3000:]
     second = _records(out)[1].outcomes
     assert (second["pl_peak_nm"], second["plqy"], second["failure"]) == (530.0, None, None)
@@ -123,27 +168,58 @@ def test_a_missing_outcome_is_none_not_the_previous_experiments(tmp_path, capsys
 def test_a_model_failing_on_each_of_the_first_experiments_stops_the_campaign(tmp_path, capsys):
     from lab.user_model import FAILURES_TO_STOP
 
-    model, out = _model(tmp_path, "    raise ZeroDivisionError('division by zero')", range(1, 100)), tmp_path / "out"
-    code, err = _cli(capsys, "run", _campaign(tmp_path), "--sim", "--out", out, "--budget", "8",
-                     "--reactor-model", f"{model}:predict")
+    model, out = (
+        _model(tmp_path, "    raise ZeroDivisionError('division by zero')", range(1, 100)),
+        tmp_path / "out",
+    )
+    code, err = _cli(
+        capsys,
+        "run",
+        _campaign(tmp_path),
+        "--sim",
+        "--out",
+        out,
+        "--budget",
+        "8",
+        "--reactor-model",
+        f"{model}:predict",
+    )
     assert code == 1
     _no_traceback(err)
     (line,) = [ln for ln in err.splitlines() if ln.startswith("qdlab:")]
-    assert f"the reactor model {model}:predict failed on each of the first {FAILURES_TO_STOP} experiments" in line
+    assert (
+        f"the reactor model {model}:predict failed on each of the first {FAILURES_TO_STOP} experiments"
+        in line
+    )
     assert "(last: model_error: ZeroDivisionError: division by zero)" in line
     assert f"campaign stopped after {FAILURES_TO_STOP} of 8 experiments" in line
     assert "read back stopped, heater set point read back" in line and "(its safe set point)" in line
     records = _records(out)
     assert len(records) == FAILURES_TO_STOP  # not the whole budget
-    assert all(r.exit_status == "success" and r.outcomes["failure"].startswith("model_error: ZeroDivisionError")
-               for r in records)
+    assert all(
+        r.exit_status == "success" and r.outcomes["failure"].startswith("model_error: ZeroDivisionError")
+        for r in records
+    )
 
 
 def test_a_model_that_worked_once_fails_as_experiments_do(tmp_path, capsys):
     # out of its range, not broken: every later failure is data, the budget is run
-    model, out = _model(tmp_path, "    raise ValueError('outside the fitted range')", range(2, 100)), tmp_path / "out"
-    code, err = _cli(capsys, "run", _campaign(tmp_path), "--sim", "--out", out, "--budget", "5",
-                     "--reactor-model", f"{model}:predict")
+    model, out = (
+        _model(tmp_path, "    raise ValueError('outside the fitted range')", range(2, 100)),
+        tmp_path / "out",
+    )
+    code, err = _cli(
+        capsys,
+        "run",
+        _campaign(tmp_path),
+        "--sim",
+        "--out",
+        out,
+        "--budget",
+        "5",
+        "--reactor-model",
+        f"{model}:predict",
+    )
     assert code == 0, err[-3000:]
     _no_traceback(err)
     failures = [r.outcomes["failure"] for r in _records(out)]

@@ -26,5 +26,8 @@ def small_campaign(tmp_path_factory, fast_campaign_file) -> Path:
     from lab.cli import main
 
     out = tmp_path_factory.mktemp("small") / "cdse"
-    assert main(["run", str(fast_campaign_file), "--sim", "--out", str(out), "--budget", "4", "--seed", "1"]) == 0
+    assert (
+        main(["run", str(fast_campaign_file), "--sim", "--out", str(out), "--budget", "4", "--seed", "1"])
+        == 0
+    )
     return out

@@ -46,8 +46,9 @@ def _query(lab: "emulate.EmulatedLab") -> dict:
     state: dict = {"pumps": {}, "heater": None, "at_signal": _AT_SIGNAL}
     for server in lab.servers:
         if isinstance(server.device, NE1000Bus):
-            transport = SerialTransport(lambda port=server.port: open_serial(port, baudrate=NE1000_BAUDRATE),
-                                        name=server.port)
+            transport = SerialTransport(
+                lambda port=server.port: open_serial(port, baudrate=NE1000_BAUDRATE), name=server.port
+            )
             transport.open()
             try:
                 for address in sorted(server.device.pumps):
@@ -57,14 +58,21 @@ def _query(lab: "emulate.EmulatedLab") -> dict:
                     with world_lock(lab.world):
                         world_flow = float(lab.world.delivered_flow(stream))
                     state["pumps"][stream] = {
-                        "address": address, "status": status["status"], "alarm": status["alarm"],
+                        "address": address,
+                        "status": status["status"],
+                        "alarm": status["alarm"],
                         "rate_ul_min": proto.parse_rate(rate["data"]) if rate["data"] else None,
-                        "world_flow_ul_min": world_flow}
+                        "world_flow_ul_min": world_flow,
+                    }
             finally:
                 transport.close()
         elif isinstance(server.device, ModbusTC):
-            heater = EurothermHeater(SerialTransport(lambda port=server.port: open_serial(
-                port, baudrate=EUROTHERM_BAUDRATE), name=server.port), address=server.device.address)
+            heater = EurothermHeater(
+                SerialTransport(
+                    lambda port=server.port: open_serial(port, baudrate=EUROTHERM_BAUDRATE), name=server.port
+                ),
+                address=server.device.address,
+            )
             heater.connect()
             try:
                 state["heater"] = {"setpoint_c": heater.setpoint_c(), "temperature_c": heater.temperature_c()}
@@ -105,11 +113,14 @@ def main() -> int:
 
     def start_emulated_lab(*args, **kwargs):
         labs.append(start(*args, **kwargs))
-        threading.Thread(target=_mark_when_reagents_flow, args=(labs[-1].world, Path(f"{out}.pumping")),
-                         daemon=True).start()
+        threading.Thread(
+            target=_mark_when_reagents_flow, args=(labs[-1].world, Path(f"{out}.pumping")), daemon=True
+        ).start()
         return labs[-1]
 
-    emulate.start_emulated_lab = start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+    emulate.start_emulated_lab = (
+        start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+    )
     pause_now = stop_signals.StopSignals._pause_now
 
     def snapshot_then_pause(self) -> bool:

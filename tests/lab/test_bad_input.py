@@ -25,14 +25,18 @@ def write_variant(tmp_path, old, new, name="c.toml"):
 
 
 CASES = {
-    "malformed toml": ('budget = 30', 'budget = = 30', ["not valid TOML"]),
-    "unknown key": ('seed = 1', 'seed = 1\ncolour = "green"', ["colour", "unknown key", "allowed here"]),
-    "missing unit": ('low = "230 degC"', 'low = 230', ["has no unit", "230 degC"]),
+    "malformed toml": ("budget = 30", "budget = = 30", ["not valid TOML"]),
+    "unknown key": ("seed = 1", 'seed = 1\ncolour = "green"', ["colour", "unknown key", "allowed here"]),
+    "missing unit": ('low = "230 degC"', "low = 230", ["has no unit", "230 degC"]),
     "wrong unit": ('low = "30 s"', 'low = "30 mM"', ["not convertible to s"]),
     "bad bounds": ('high = "6 mM"', 'high = "0.5 mM"', ["low (1) must be below high (0.5)"]),
     "unknown parameter": ('name = "ratio_se_cd"', 'name = "colour"', ["unknown parameter 'colour'"]),
-    "bad objective": ('outcome = "plqy", goal = "maximize"', 'outcome = "plqy", goal = "maximise"', ["objective"]),
-    "missing key": ('material = "CdSe"\n', '', ["material", "required key is missing"]),
+    "bad objective": (
+        'outcome = "plqy", goal = "maximize"',
+        'outcome = "plqy", goal = "maximise"',
+        ["objective"],
+    ),
+    "missing key": ('material = "CdSe"\n', "", ["material", "required key is missing"]),
     "beyond lab limits": ('high = "310 degC"', 'high = "400 degC"', ["heater limits", "330"]),
     "pump limits": ('high = "10 min"', 'high = "100 min"', ["pump would run at", "narrow the bounds"]),
 }
@@ -148,8 +152,10 @@ def test_help_and_bad_input_do_not_load_the_heavy_stack():
     import subprocess
     import sys
 
-    code = ("import sys; from lab.cli import main; main(['run', 'nothere.toml', '--sim']); main(['--help']); "
-            "print(sorted(m for m in ('torch', 'bluesky', 'lab.session') if m in sys.modules))")
+    code = (
+        "import sys; from lab.cli import main; main(['run', 'nothere.toml', '--sim']); main(['--help']); "
+        "print(sorted(m for m in ('torch', 'bluesky', 'lab.session') if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
     assert "qdlab: nothere.toml: no such file" in proc.stderr
@@ -163,17 +169,46 @@ EMULATED = ROOT / "lab" / "examples" / "emulated.toml"
 FIGURES = figure_names()  # the one list (models/outcomes.py)
 
 NAME_CASES = {  # example, old, new, key in the message, wrong name, suggestion
-    "objective term": (EXAMPLE, '{ outcome = "pl_peak_nm", within', '{ outcome = "pl_peak", within',
-                       "objective.terms[0].outcome", "pl_peak", "pl_peak_nm"),
-    "reached key": (EXAMPLE, "reached = { pl_peak_nm =", "reached = { pl_peak =", "objective.reached.pl_peak",
-                    "pl_peak", "pl_peak_nm"),
-    "outcome constraint": (EXAMPLE, "seed = 1\n",
-                           'seed = 1\noutcome_constraints = [{ outcome = "plq", op = ">=", value = 0.3 }]\n',
-                           "outcome_constraints[0].outcome", "plq", "plqy"),
-    "multi-objective name": (PARETO, 'name = "pl_fwhm_nm"', 'name = "pl_fwhm"', "objective[1].name", "pl_fwhm",
-                             "pl_fwhm_nm"),
-    "pareto constraint": (PARETO, 'outcome = "pl_peak_nm"', 'outcome = "PL_peak_nm"',
-                          "outcome_constraints[0].outcome", "PL_peak_nm", "pl_peak_nm"),
+    "objective term": (
+        EXAMPLE,
+        '{ outcome = "pl_peak_nm", within',
+        '{ outcome = "pl_peak", within',
+        "objective.terms[0].outcome",
+        "pl_peak",
+        "pl_peak_nm",
+    ),
+    "reached key": (
+        EXAMPLE,
+        "reached = { pl_peak_nm =",
+        "reached = { pl_peak =",
+        "objective.reached.pl_peak",
+        "pl_peak",
+        "pl_peak_nm",
+    ),
+    "outcome constraint": (
+        EXAMPLE,
+        "seed = 1\n",
+        'seed = 1\noutcome_constraints = [{ outcome = "plq", op = ">=", value = 0.3 }]\n',
+        "outcome_constraints[0].outcome",
+        "plq",
+        "plqy",
+    ),
+    "multi-objective name": (
+        PARETO,
+        'name = "pl_fwhm_nm"',
+        'name = "pl_fwhm"',
+        "objective[1].name",
+        "pl_fwhm",
+        "pl_fwhm_nm",
+    ),
+    "pareto constraint": (
+        PARETO,
+        'outcome = "pl_peak_nm"',
+        'outcome = "PL_peak_nm"',
+        "outcome_constraints[0].outcome",
+        "PL_peak_nm",
+        "pl_peak_nm",
+    ),
 }
 
 
@@ -202,28 +237,44 @@ def _name_variant(tmp_path, case):
 def _assert_names_line(err, case, source):
     *_, key, wrong, right = NAME_CASES[case]
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert f"{source}: {key}: unknown outcome {wrong!r} (did you mean {right!r}?); known outcomes:" in err, err
+    assert f"{source}: {key}: unknown outcome {wrong!r} (did you mean {right!r}?); known outcomes:" in err, (
+        err
+    )
     for name in FIGURES:
         assert name in err
 
 
 @pytest.mark.parametrize("command", ["run --sim", "run --lab emulated", "bench"])
 @pytest.mark.parametrize("case", sorted(NAME_CASES))
-def test_an_unknown_outcome_name_is_one_line_exit_2_before_anything_moves(tmp_path, capsys, nothing_moves,
-                                                                          case, command):
+def test_an_unknown_outcome_name_is_one_line_exit_2_before_anything_moves(
+    tmp_path, capsys, nothing_moves, case, command
+):
     path = _name_variant(tmp_path, case)
     out = tmp_path / "out"
-    argv = {"run --sim": ["run", str(path), "--sim", "--out", str(out)],
-            "run --lab emulated": ["run", str(path), "--lab", str(EMULATED), "--out", str(out)],
-            "bench": ["bench", "--campaign", str(path), "--repeats", "1", "--budget", "2", "--out",
-                      str(out / "bench.json")]}[command]
+    argv = {
+        "run --sim": ["run", str(path), "--sim", "--out", str(out)],
+        "run --lab emulated": ["run", str(path), "--lab", str(EMULATED), "--out", str(out)],
+        "bench": [
+            "bench",
+            "--campaign",
+            str(path),
+            "--repeats",
+            "1",
+            "--budget",
+            "2",
+            "--out",
+            str(out / "bench.json"),
+        ],
+    }[command]
     code, err, _ = run_cli(capsys, *argv)
     assert code == 2, err
     _assert_names_line(err, case, str(path))
     assert not out.exists()  # no run directory
 
 
-def test_resume_refuses_a_campaign_that_names_an_unknown_outcome(small_campaign, tmp_path, capsys, nothing_moves):
+def test_resume_refuses_a_campaign_that_names_an_unknown_outcome(
+    small_campaign, tmp_path, capsys, nothing_moves
+):
     stopped = tmp_path / "stopped"
     _copy_campaign(small_campaign, stopped)
     text = (stopped / "campaign.toml").read_text()
@@ -262,7 +313,9 @@ def test_an_unknown_outcome_name_in_python_is_a_configuration_error(tmp_path, ca
         campaign_from_table(load_toml(path), "tiled:x")
 
 
-@pytest.mark.parametrize("example", sorted((ROOT / "campaigns" / "examples").glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "example", sorted((ROOT / "campaigns" / "examples").glob("*.toml")), ids=lambda p: p.name
+)
 def test_every_example_campaign_names_known_outcomes(example):
     from lab.files import load_campaign
 
@@ -271,13 +324,13 @@ def test_every_example_campaign_names_known_outcomes(example):
 
 # ----- a user reactor model declares its outcomes -----
 
-MODEL = '''
+MODEL = """
 OUTCOMES = ["loss", "cost"]
 
 
 def predict(conditions):
     return {"loss": (conditions["temperature"] - 260.0) ** 2 / 100.0, "cost": 1.0, "failure": None}
-'''
+"""
 
 
 def _model(tmp_path, text=MODEL, name="model.py"):
@@ -294,16 +347,22 @@ def _loss_campaign(tmp_path, objective='name = "loss"\ngoal = "minimize"\n', nam
     return path
 
 
-@pytest.mark.parametrize("objective,wrong,suggestion", [
-    ('name = "los"\ngoal = "minimize"\n', "los", "loss"),
-    ('name = "loss"\nreached = { cots = [0.0, 2.0] }\n', "cots", "cost"),
-    ('name = "pl_peak_nm"\n', "pl_peak_nm", None),  # the model does not report the figures of merit
-])
-def test_a_campaign_may_name_only_what_its_reactor_model_declares(tmp_path, capsys, nothing_moves, objective,
-                                                                   wrong, suggestion):
+@pytest.mark.parametrize(
+    "objective,wrong,suggestion",
+    [
+        ('name = "los"\ngoal = "minimize"\n', "los", "loss"),
+        ('name = "loss"\nreached = { cots = [0.0, 2.0] }\n', "cots", "cost"),
+        ('name = "pl_peak_nm"\n', "pl_peak_nm", None),  # the model does not report the figures of merit
+    ],
+)
+def test_a_campaign_may_name_only_what_its_reactor_model_declares(
+    tmp_path, capsys, nothing_moves, objective, wrong, suggestion
+):
     model, campaign = _model(tmp_path), _loss_campaign(tmp_path, objective)
-    for argv in (["run", str(campaign), "--sim", "--out", str(tmp_path / "out")],
-                 ["bench", "--campaign", str(campaign), "--repeats", "1", "--out", str(tmp_path / "out" / "b.json")]):
+    for argv in (
+        ["run", str(campaign), "--sim", "--out", str(tmp_path / "out")],
+        ["bench", "--campaign", str(campaign), "--repeats", "1", "--out", str(tmp_path / "out" / "b.json")],
+    ):
         code, err, _ = run_cli(capsys, *argv, "--reactor-model", f"{model}:predict")
         assert code == 2 and len(err.splitlines()) == 1, err
         assert f"{campaign}: objective." in err and f"unknown outcome {wrong!r}" in err
@@ -314,14 +373,28 @@ def test_a_campaign_may_name_only_what_its_reactor_model_declares(tmp_path, caps
 
 def test_a_bad_declaration_is_refused(tmp_path, capsys, nothing_moves):
     campaign = _loss_campaign(tmp_path)
-    for text, fragment in (('OUTCOMES = "loss"\ndef predict(c):\n    return {}\n', "OUTCOMES: must be a non-empty list"),
-                           ('OUTCOMES = ["loss", "objective"]\ndef predict(c):\n    return {}\n',
-                            "'objective' is recorded by qdlab itself"),
-                           ('def predict(c):\n    return {}\npredict.outcomes = ["a-b"]\n',
-                            "predict.outcomes: must be a non-empty list")):
+    for text, fragment in (
+        ('OUTCOMES = "loss"\ndef predict(c):\n    return {}\n', "OUTCOMES: must be a non-empty list"),
+        (
+            'OUTCOMES = ["loss", "objective"]\ndef predict(c):\n    return {}\n',
+            "'objective' is recorded by qdlab itself",
+        ),
+        (
+            'def predict(c):\n    return {}\npredict.outcomes = ["a-b"]\n',
+            "predict.outcomes: must be a non-empty list",
+        ),
+    ):
         model = _model(tmp_path, text)
-        code, err, _ = run_cli(capsys, "run", str(campaign), "--sim", "--out", str(tmp_path / "out"),
-                               "--reactor-model", f"{model}:predict")
+        code, err, _ = run_cli(
+            capsys,
+            "run",
+            str(campaign),
+            "--sim",
+            "--out",
+            str(tmp_path / "out"),
+            "--reactor-model",
+            f"{model}:predict",
+        )
         assert code == 2 and fragment in err and str(model) in err and len(err.splitlines()) == 1, err
 
 
@@ -331,12 +404,16 @@ def test_a_model_returning_an_undeclared_outcome_is_refused(tmp_path):
 
     typo = _model(tmp_path, MODEL.replace('"cost": 1.0', '"cots": 1.0'))
     declared = load_reactor_model(f"{typo}:predict")
-    with pytest.raises(ConfigurationError, match=r"returned unknown outcome 'cots' \(did you mean 'cost'\?\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"returned unknown outcome 'cots' \(did you mean 'cost'\?\)"
+    ):
         declared({"temperature": 250.0})
     plain = _model(tmp_path, MODEL.replace("OUTCOMES", "_OUT"), "u.py")
     undeclared = load_reactor_model(f"{plain}:predict")
     assert undeclared.outcomes == FIGURES and not undeclared.declared
-    with pytest.raises(ConfigurationError, match=r"returned unknown outcome 'loss'.*declare its outcomes with OUTCOMES"):
+    with pytest.raises(
+        ConfigurationError, match=r"returned unknown outcome 'loss'.*declare its outcomes with OUTCOMES"
+    ):
         undeclared({"temperature": 250.0})
     attributed = _model(tmp_path, 'def f(c):\n    return {}\n\n\nf.outcomes = ["loss"]\n', "a.py")
     attribute = load_reactor_model(f"{attributed}:f")

@@ -16,28 +16,67 @@ import toy_reactor  # noqa: E402
 
 def test_run_with_a_user_reactor_model_logs_its_outcomes(tmp_path, capsys):
     out = tmp_path / "toy"
-    assert main(["run", str(EXAMPLE), "--sim", "--reactor-model", f"{TOY}:green", "--out", str(out),
-                 "--budget", "3", "--seed", "2"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(EXAMPLE),
+                "--sim",
+                "--reactor-model",
+                f"{TOY}:green",
+                "--out",
+                str(out),
+                "--budget",
+                "3",
+                "--seed",
+                "2",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     result = replay(out)
     assert len(result["experiments"]) == 3 and result["divergences"] == []
     for e in result["experiments"]:
         start_setpoints = e["conditions"]
-        expected = toy_reactor.green({"temperature": start_setpoints["temperature"],
-                                      "residence_time_s": start_setpoints["residence_time"]})
+        expected = toy_reactor.green(
+            {
+                "temperature": start_setpoints["temperature"],
+                "residence_time_s": start_setpoints["residence_time"],
+            }
+        )
         assert abs(e["outcomes"]["pl_peak_nm"] - expected["pl_peak_nm"]) < 1e-6
         assert abs(e["outcomes"]["plqy"] - expected["plqy"]) < 1e-9
 
 
 def test_bad_reactor_model_reference_is_one_line(tmp_path, capsys):
-    assert main(["run", str(EXAMPLE), "--sim", "--reactor-model", f"{TOY}:nope", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["run", str(EXAMPLE), "--sim", "--reactor-model", f"{TOY}:nope", "--out", str(tmp_path / "x")])
+        == 2
+    )
     assert "has no function 'nope'" in capsys.readouterr().err
 
 
 def test_bench_reports_per_strategy_figures(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = main(["bench", "--campaign", str(EXAMPLE), "--strategies", "sobol,random", "--repeats", "2",
-                 "--budget", "4", "--reactor-model", f"{TOY}:green", "--json", "--out", str(out)])
+    code = main(
+        [
+            "bench",
+            "--campaign",
+            str(EXAMPLE),
+            "--strategies",
+            "sobol,random",
+            "--repeats",
+            "2",
+            "--budget",
+            "4",
+            "--reactor-model",
+            f"{TOY}:green",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["strategies"]) == {"sobol", "random"}
@@ -46,8 +85,10 @@ def test_bench_reports_per_strategy_figures(tmp_path, capsys):
         assert all(e is None or 1 <= e <= 4 for e in s["experiments_to_target"])
         expected_median = sorted(5 if e is None else e for e in s["experiments_to_target"])
         assert s["median_experiments_to_target"] == sum(expected_median) / 2
-        assert s["proposal_latency_s"]["p50"] is not None and s["proposal_latency_s"]["p95"] >= s[
-            "proposal_latency_s"]["p50"]
+        assert (
+            s["proposal_latency_s"]["p50"] is not None
+            and s["proposal_latency_s"]["p95"] >= s["proposal_latency_s"]["p50"]
+        )
         assert len(s["best_true"]) == 2
     assert out.is_file() and out.with_suffix(".png").is_file()
 
@@ -58,14 +99,27 @@ def test_bench_refuses_unknown_strategy(capsys):
 
 
 def test_first_repeat_continues_the_same_sequence_of_worlds(tmp_path, capsys):
-    common = ["bench", "--campaign", str(EXAMPLE), "--strategies", "random", "--budget", "3",
-              "--reactor-model", f"{TOY}:green", "--latency-observations", "0"]
+    common = [
+        "bench",
+        "--campaign",
+        str(EXAMPLE),
+        "--strategies",
+        "random",
+        "--budget",
+        "3",
+        "--reactor-model",
+        f"{TOY}:green",
+        "--latency-observations",
+        "0",
+    ]
     assert main([*common, "--repeats", "2", "--out", str(tmp_path / "both.json")]) == 0
     shown = capsys.readouterr()
     # without --json the table is on stdout (qdlab bench ... | less), the progress bar on stderr
     assert "cdse-green: 2 repeats, budget 3" in shown.out and "random" in shown.out and "wrote" in shown.out
     assert "2 repeats, budget 3" not in shown.err
-    assert main([*common, "--repeats", "1", "--first-repeat", "1", "--out", str(tmp_path / "second.json")]) == 0
+    assert (
+        main([*common, "--repeats", "1", "--first-repeat", "1", "--out", str(tmp_path / "second.json")]) == 0
+    )
     both = json.loads((tmp_path / "both.json").read_text())
     second = json.loads((tmp_path / "second.json").read_text())
     assert second["first_repeat"] == 1
@@ -85,25 +139,29 @@ def test_bench_truth_is_the_repeats_own_world():
     sp = {"temperature_c": 280.0, "flows_ul_min": {"cd": 30.0, "se": 20.0, "solvent": 90.0}}
     (own,) = _true_outcomes("CdSe", lab, [sp], world)
     (nominal,) = _true_outcomes("CdSe", lab, [sp])
-    expected = world.evaluate_true({"temperature": 280.0, "flow_cd": 30.0, "flow_se": 20.0, "flow_solvent": 90.0})
+    expected = world.evaluate_true(
+        {"temperature": 280.0, "flow_cd": 30.0, "flow_se": 20.0, "flow_solvent": 90.0}
+    )
     assert own["pl_peak_nm"] == expected["pl_peak_nm"] and own["plqy"] == expected["plqy"]
     assert own["pl_peak_nm"] != nominal["pl_peak_nm"]
 
 
-DECLARED = '''
+DECLARED = """
 OUTCOMES = ["loss"]
 
 
 def predict(conditions):
     return {"loss": (conditions["temperature"] - 260.0) ** 2 / 100.0}
-'''
+"""
 
 
 def _loss_campaign(tmp_path):
     text = EXAMPLE.read_text().replace('strategy = "botorch"', 'strategy = "sobol"')
     head, rest = text.split("[objective]")
     path = tmp_path / "loss.toml"
-    path.write_text(head + '[objective]\nname = "loss"\ngoal = "minimize"\n\n[protocol]' + rest.split("[protocol]")[1])
+    path.write_text(
+        head + '[objective]\nname = "loss"\ngoal = "minimize"\n\n[protocol]' + rest.split("[protocol]")[1]
+    )
     return path
 
 
@@ -111,16 +169,49 @@ def test_a_model_that_declares_its_outcomes_runs_benches_and_replays(tmp_path, c
     model = tmp_path / "declared.py"
     model.write_text(DECLARED)
     campaign, out = _loss_campaign(tmp_path), tmp_path / "run"
-    assert main(["run", str(campaign), "--sim", "--reactor-model", f"{model}:predict", "--out", str(out),
-                 "--budget", "3"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(campaign),
+                "--sim",
+                "--reactor-model",
+                f"{model}:predict",
+                "--out",
+                str(out),
+                "--budget",
+                "3",
+            ]
+        )
+        == 0
+    )
     result = replay(out)
     assert result["divergences"] == [] and len(result["experiments"]) == 3
     for e in result["experiments"]:
         assert e["outcomes"]["loss"] == (e["conditions"]["temperature"] - 260.0) ** 2 / 100.0
         assert e["outcomes"]["objective"] == e["outcomes"]["loss"]
     capsys.readouterr()
-    assert main(["bench", "--campaign", str(campaign), "--strategies", "sobol", "--repeats", "1", "--budget", "3",
-                 "--reactor-model", f"{model}:predict", "--json", "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--campaign",
+                str(campaign),
+                "--strategies",
+                "sobol",
+                "--repeats",
+                "1",
+                "--budget",
+                "3",
+                "--reactor-model",
+                f"{model}:predict",
+                "--json",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     bench = json.loads(capsys.readouterr().out)
     assert bench["strategies"]["sobol"]["best_true"][0] is not None
 

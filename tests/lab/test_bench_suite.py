@@ -60,17 +60,35 @@ def test_random_search_needs_about_one_over_the_share_of_the_box():
     results = [function_task("branin", "random", r, 400) for r in range(15)]
     reached = [r["experiments_to_target"] for r in results]
     median = statistics.median(401 if e is None else e for e in reached)
-    print(f"random on branin: median experiments to target {median}, reached {sum(e is not None for e in reached)}/15")
+    print(
+        f"random on branin: median experiments to target {median}, reached {sum(e is not None for e in reached)}/15"
+    )
     assert 20 <= median <= 200
     p = function_problem("branin")
-    for r in results:  # chosen by its noisy observation, the incumbent may get worse in truth, never beat the optimum
+    for r in (
+        results
+    ):  # chosen by its noisy observation, the incumbent may get worse in truth, never beat the optimum
         assert len(r["best_true_trace"]) == 400 and all(v >= p.optimum - 1e-9 for v in r["best_true_trace"])
 
 
 def test_smoke_suite_reports_every_figure(tmp_path, capsys):
     out = tmp_path / "suite.json"
-    code = main(["bench", "--suite", "smoke", "--strategies", "sobol,random", "--repeats", "2", "--workers", "1",
-                 "--json", "--out", str(out)])
+    code = main(
+        [
+            "bench",
+            "--suite",
+            "smoke",
+            "--strategies",
+            "sobol,random",
+            "--repeats",
+            "2",
+            "--workers",
+            "1",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["problems"]) == {"smoke-branin", "smoke-gramacy"}
@@ -84,7 +102,10 @@ def test_smoke_suite_reports_every_figure(tmp_path, capsys):
             assert f["median_best_true"] is not None
             assert f["proposal_latency_s"]["p95"] >= f["proposal_latency_s"]["p50"] > 0
             assert len(f["median_best_true_trace"]) == p["budget"]
-        assert p["strategies"]["sobol"]["af_vs_sobol"] == 1.0 and p["strategies"]["random"]["af_vs_random"] == 1.0
+        assert (
+            p["strategies"]["sobol"]["af_vs_sobol"] == 1.0
+            and p["strategies"]["random"]["af_vs_random"] == 1.0
+        )
     saved = json.loads(out.read_text())
     assert len(saved["problems"]["smoke-branin"]["runs"]) == 4
     assert "| smoke-branin | smoke | 2 | 8 |" in out.with_suffix(".md").read_text()
@@ -99,12 +120,15 @@ def test_multi_objective_campaign_is_judged_by_hypervolume():
     assert len(trace) == 3 and all(b >= a >= 0 for a, b in zip(trace, trace[1:]))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--suite", "nope"], "unknown suite or problem nope"),
-    (["--suite", "smoke", "--campaign", "x.toml"], "give one of --campaign FILE or --suite NAME"),
-    ([], "give one of --campaign FILE or --suite NAME"),
-    (["--suite", "smoke", "--strategies", "magic"], "unknown strategy magic"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--suite", "nope"], "unknown suite or problem nope"),
+        (["--suite", "smoke", "--campaign", "x.toml"], "give one of --campaign FILE or --suite NAME"),
+        ([], "give one of --campaign FILE or --suite NAME"),
+        (["--suite", "smoke", "--strategies", "magic"], "unknown strategy magic"),
+    ],
+)
 def test_bad_suite_arguments_are_one_line(args, message, capsys):
     assert main(["bench", *args]) == 2
     err = capsys.readouterr().err

@@ -14,22 +14,33 @@ SEEDS = (1, 2, 3)
 
 def second_half_failures(tmp_path, strategy: str, seed: int) -> tuple[int, list]:
     spec = load_campaign(ROOT / "campaigns/examples/cdse-clog.toml").model_copy(
-        update={"strategy": strategy, "seed": seed, "budget": BUDGET})
+        update={"strategy": strategy, "seed": seed, "budget": BUDGET}
+    )
     lab = load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
-    session = CampaignSession(spec, lab, tmp_path / f"{strategy}-{seed}", campaign_source="cdse-clog",
-                              lab_source="sim-cdse", run_engine_kwargs={"context_managers": []})
+    session = CampaignSession(
+        spec,
+        lab,
+        tmp_path / f"{strategy}-{seed}",
+        campaign_source="cdse-clog",
+        lab_source="sim-cdse",
+        run_engine_kwargs={"context_managers": []},
+    )
     records = session.run().records
     failures = [r.outcomes.get("failure") for r in records]
     assert len(failures) == BUDGET  # clogs are data: they count towards the budget
-    return sum(1 for f in failures[BUDGET // 2:] if f), failures
+    return sum(1 for f in failures[BUDGET // 2 :] if f), failures
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-12-01: BoTorch 5 clogs against random's 3 in the second halves of seeds 1-3. The "
-    "property held only while dim red samples beside the clog corner measured no PL peak and counted as "
-    "failures (an instrument artefact, fixed by auto-exposure: docs/adr/0008); the feasibility threshold "
-    "tuned on it is left for the held-out optimiser benchmark (issue 14)"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "measured 2026-12-01: BoTorch 5 clogs against random's 3 in the second halves of seeds 1-3. The "
+        "property held only while dim red samples beside the clog corner measured no PL peak and counted as "
+        "failures (an instrument artefact, fixed by auto-exposure: docs/adr/0008); the feasibility threshold "
+        "tuned on it is left for the held-out optimiser benchmark (issue 14)"
+    ),
+)
 def test_botorch_proposes_fewer_clogging_conditions_than_random_in_its_second_half(tmp_path):
     botorch = [second_half_failures(tmp_path, "botorch", s) for s in SEEDS]
     random = [second_half_failures(tmp_path, "random", s) for s in SEEDS]

@@ -19,10 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CAMPAIGN = tomllib.loads((ROOT / "campaigns/examples/cdse-green.toml").read_text())
 LAB = tomllib.loads((ROOT / "lab/examples/sim-cdse.toml").read_text())
 
-values = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-                   st.text(max_size=12), st.sampled_from(["250 degC", "20 uL/min", "5 mM", "-3 s", "1e9 uL",
-                                                         "abc", "10 parsec", "", "nan degC"]),
-                   st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["250 degC", "20 uL/min", "5 mM", "-3 s", "1e9 uL", "abc", "10 parsec", "", "nan degC"]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 def _paths(obj, prefix=()):

@@ -9,10 +9,21 @@ from lab.console import CampaignLine, LineState, progress_text
 
 
 def _state(**changes):
-    state = LineState(name="cdse-green", budget=30, done=7, failed=1, eta_s=250.0, best_index=4,
-                      best={"pl_peak_nm": 521.54, "pl_fwhm_nm": 35.01, "plqy": 0.7264}, has_target=True,
-                      reached_at=None, running_index=8, running_text="290.9 degC, 57.57 s, 5.553 mM, 0.682",
-                      last_index=7, last_failure="clog")
+    state = LineState(
+        name="cdse-green",
+        budget=30,
+        done=7,
+        failed=1,
+        eta_s=250.0,
+        best_index=4,
+        best={"pl_peak_nm": 521.54, "pl_fwhm_nm": 35.01, "plqy": 0.7264},
+        has_target=True,
+        reached_at=None,
+        running_index=8,
+        running_text="290.9 degC, 57.57 s, 5.553 mM, 0.682",
+        last_index=7,
+        last_failure="clog",
+    )
     for key, value in changes.items():
         setattr(state, key, value)
     return state
@@ -33,7 +44,9 @@ def test_the_line_fits_and_keeps_count_eta_best_and_target(width, reached):
     line = lines[0]
     assert "7/30" in line
     assert "4m10s" in line  # the ETA
-    assert "#4" in line and "521.5" in line and "35.0" in line and ("0.73" in line or "0.7264" in line)  # best
+    assert (
+        "#4" in line and "521.5" in line and "35.0" in line and ("0.73" in line or "0.7264" in line)
+    )  # best
     if reached is None:
         assert "✗" in line or "not reached" in line
     else:
@@ -82,10 +95,17 @@ def test_run_prints_its_summary_on_stdout_and_only_json_with_json(fast_campaign_
     shown = capsys.readouterr()
     assert "2 experiments in" in shown.out and "best: experiment" in shown.out and "reactor time" in shown.out
     assert "target" in shown.out and "2/2" in shown.err  # the progress line stays on stderr
-    assert main(["run", str(fast_campaign_file), "--sim", "--out", str(tmp_path / "b"), "--budget", "2",
-                 "--json"]) == 0
+    assert (
+        main(
+            ["run", str(fast_campaign_file), "--sim", "--out", str(tmp_path / "b"), "--budget", "2", "--json"]
+        )
+        == 0
+    )
     shown = capsys.readouterr()
     result = json.loads(shown.out)  # nothing but the JSON object
-    assert result["experiments"] == 2 and result["reactor_s"] > 0 and set(result["reagents_ul"]) == {"cd", "se",
-                                                                                                      "solvent"}
+    assert (
+        result["experiments"] == 2
+        and result["reactor_s"] > 0
+        and set(result["reagents_ul"]) == {"cd", "se", "solvent"}
+    )
     assert "2 experiments in" in shown.err

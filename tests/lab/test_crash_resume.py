@@ -1,6 +1,5 @@
 """Nothing lost, nothing counted twice: SIGKILL at random moments (also mid-write), then resume."""
 
-import json
 import os
 import random
 import signal
@@ -25,8 +24,14 @@ DOCS_PER_EXPERIMENT = 6  # start, 2 descriptors, 2 events, stop
 
 
 def qdlab(*args, env=None, **kw):
-    return subprocess.Popen([sys.executable, "-m", "lab.cli", *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "lab.cli", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +75,21 @@ def one_trial(campaign, base: Path, trial: int) -> dict:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     before = rows(out) if (out / "documents.jsonl").exists() else []
-    resumed = qdlab("resume", out) if (out / "documents.jsonl").exists() else qdlab(
-        "run", campaign, "--sim", "--out", out, "--budget", BUDGET, "--seed", SEED)
+    resumed = (
+        qdlab("resume", out)
+        if (out / "documents.jsonl").exists()
+        else qdlab("run", campaign, "--sim", "--out", out, "--budget", BUDGET, "--seed", SEED)
+    )
     code = resumed.wait(timeout=180)
-    return {"trial": trial, "how": how, "killed_rc": proc.returncode, "before": before, "out": out,
-            "resume_rc": code, "resume_err": resumed.stderr.read().decode()}
+    return {
+        "trial": trial,
+        "how": how,
+        "killed_rc": proc.returncode,
+        "before": before,
+        "out": out,
+        "resume_rc": code,
+        "resume_err": resumed.stderr.read().decode(),
+    }
 
 
 @pytest.mark.parametrize("trials", [pytest.param(TRIALS, marks=pytest.mark.slow), QUICK_TRIALS])

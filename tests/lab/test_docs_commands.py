@@ -67,14 +67,25 @@ def test_readme_starts_with_the_two_commands_for_a_fresh_machine():
 
 def test_docs_link_to_the_simulator_and_every_doc():
     readme = (ROOT / "README.md").read_text()
-    for name in ("writing-a-campaign", "hardware", "adding-a-driver", "data-format", "scaling-out", "simulator"):
+    for name in (
+        "writing-a-campaign",
+        "hardware",
+        "adding-a-driver",
+        "data-format",
+        "scaling-out",
+        "simulator",
+    ):
         assert f"docs/{name}.md" in readme
 
 
-@pytest.mark.parametrize("doc", [pytest.param(d, id=d.name, marks=[pytest.mark.slow] if d.name == "hardware.md"
-                                              else []) for d in DOCS])
+@pytest.mark.parametrize(
+    "doc",
+    [pytest.param(d, id=d.name, marks=[pytest.mark.slow] if d.name == "hardware.md" else []) for d in DOCS],
+)
 def test_every_qdlab_command_runs(doc, tmp_path, monkeypatch, capsys):
-    lines = [c for c in commands_of(doc) if c.startswith("qdlab ") or c.split()[0] in ("make", "tiled", "dask")]
+    lines = [
+        c for c in commands_of(doc) if c.startswith("qdlab ") or c.split()[0] in ("make", "tiled", "dask")
+    ]
     runnable = [c for c in lines if c.startswith("qdlab ") and _skip_reason(c) is None]
     if not runnable:
         pytest.skip(f"{doc.name}: no runnable qdlab command")
@@ -88,7 +99,9 @@ def test_every_qdlab_command_runs(doc, tmp_path, monkeypatch, capsys):
 
 
 def test_data_format_python_example_runs(small_campaign, tmp_path, monkeypatch):
-    code = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "data-format.md").read_text(), flags=re.S).group(1)
+    code = re.search(
+        r"```python\n(.*?)```", (ROOT / "docs" / "data-format.md").read_text(), flags=re.S
+    ).group(1)
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "demo").symlink_to(small_campaign)
     monkeypatch.chdir(tmp_path)

@@ -21,7 +21,9 @@ STILL_WORLD = "\n[sim]\nnoise = false\ndrift = false\nfaults = false\nheater_tim
 
 def _lab(tmp_path: Path, *, still: bool = True, **replace) -> Path:
     text = (ROOT / "lab/examples/emulated.toml").read_text()
-    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace("/tmp/qdlab-tc", str(tmp_path / "tc"))
+    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace(
+        "/tmp/qdlab-tc", str(tmp_path / "tc")
+    )
     for old, new in replace.items():
         text = text.replace(old, new)
     path = tmp_path / "lab.toml"
@@ -43,8 +45,18 @@ def _run(args, timeout=240):
 
 def _campaign(tmp_path, budget, lab_args):
     out = tmp_path / f"out-{Path(lab_args[-1]).stem}"
-    proc, wall_s = _run(["run", "campaigns/examples/cdse-green.toml", *lab_args, "--budget", str(budget),
-                         "--out", str(out), "--json"])
+    proc, wall_s = _run(
+        [
+            "run",
+            "campaigns/examples/cdse-green.toml",
+            *lab_args,
+            "--budget",
+            str(budget),
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout), wall_s
 
@@ -97,8 +109,18 @@ def test_emulated_lab_budget_5_completes_like_the_simulation(tmp_path):
 @pytest.mark.slow
 def test_a_dead_pump_chain_fails_the_campaign_safely_with_a_clear_message(tmp_path):
     lab = _lab(tmp_path, still=False, **{"faults = []": 'faults = ["hang-after:40"]'})
-    proc, _ = _run(["run", "campaigns/examples/cdse-green.toml", "--lab", str(lab), "--budget", "2",
-                    "--out", str(tmp_path / "out")])
+    proc, _ = _run(
+        [
+            "run",
+            "campaigns/examples/cdse-green.toml",
+            "--lab",
+            str(lab),
+            "--budget",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("qdlab: DeviceError:") and "no reply" in last and "check" in last

@@ -31,8 +31,9 @@ def _lab(tmp_path: Path) -> Path:
 
 
 def _qdlab(*args, timeout=300):
-    return subprocess.run([*QDLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT)
+    return subprocess.run(
+        [*QDLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def _done(out: Path) -> list[int]:
@@ -71,9 +72,12 @@ def test_an_emulated_campaign_killed_mid_experiment_resumes(tmp_path, fast_campa
     """kill -9 (a power cut: the emulators die with the run) once experiment 0 is logged, then resume."""
     campaign = fast_campaign_file
     out = tmp_path / "run"
-    proc = subprocess.Popen([*QDLAB, "run", str(campaign), "--lab", str(_lab(tmp_path)), "--budget", "3",
-                             "--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*QDLAB, "run", str(campaign), "--lab", str(_lab(tmp_path)), "--budget", "3", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = out / LOG_NAME
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:

@@ -9,7 +9,9 @@ from lab.rig_builder import build_rig
 from models.errors import ConfigurationError
 
 
-@pytest.mark.parametrize("name", ["sim-cdse.toml", "sim-pbs.toml", "sim-inp.toml", "sim-cspbbr3.toml", "emulated.toml"])
+@pytest.mark.parametrize(
+    "name", ["sim-cdse.toml", "sim-pbs.toml", "sim-inp.toml", "sim-cspbbr3.toml", "emulated.toml"]
+)
 def test_example_labs_expose_automatically(name):
     lab = load_lab(EXAMPLES["lab"] / name)
     assert lab.spectrometer.exposure == "auto"
@@ -33,18 +35,24 @@ def test_a_fixed_time_is_still_possible(tmp_path):
     assert rig.spectrometer.exposure.fixed_ms == 50.0
 
 
-@pytest.mark.parametrize("bad,match", [
-    ('exposure = "sometimes"', "exposure"),
-    ('exposure = "auto"\nexposure_target = 1.5', "exposure_target"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ('exposure = "sometimes"', "exposure"),
+        ('exposure = "auto"\nexposure_target = 1.5', "exposure_target"),
+    ],
+)
 def test_bad_exposure_settings_are_one_clear_error(tmp_path, bad, match):
     with pytest.raises(ConfigurationError, match=match):
         load_lab(_lab_file(tmp_path, bad))
 
 
 def test_bounds_out_of_order_are_refused(tmp_path):
-    text = (EXAMPLES["lab"] / "sim-cdse.toml").read_text().replace('min_integration_time = "1 ms"',
-                                                                     'min_integration_time = "1 min"')
+    text = (
+        (EXAMPLES["lab"] / "sim-cdse.toml")
+        .read_text()
+        .replace('min_integration_time = "1 ms"', 'min_integration_time = "1 min"')
+    )
     path = tmp_path / "lab.toml"
     path.write_text(text)
     with pytest.raises(ConfigurationError, match="min_integration_time"):

@@ -14,8 +14,16 @@ from pydantic import BaseModel
 
 from campaigns.spec import CampaignSpec, parameter_unit
 from lab.config import LabConfig
-from lab.files import (EXAMPLES, campaign_from_table, campaign_to_data, dump_campaign, dump_lab, lab_to_data,
-                       load_campaign, load_lab)
+from lab.files import (
+    EXAMPLES,
+    campaign_from_table,
+    campaign_to_data,
+    dump_campaign,
+    dump_lab,
+    lab_to_data,
+    load_campaign,
+    load_lab,
+)
 from models.errors import ConfigurationError
 from models.validation import Quantity, validate_model
 
@@ -58,8 +66,9 @@ def _unitless(model: BaseModel, data: dict, path: str = "") -> list[str]:
             for i, v in enumerate(value):
                 bad += _unitless(v, written[i], f"{key}[{i}].")
         elif (q := _field_quantity(info)) is not None and not q.dimensionless_ok:
-            if not (isinstance(written, str) and written.endswith(f" {q.unit}")
-                    and q.parse(written) == value):
+            if not (
+                isinstance(written, str) and written.endswith(f" {q.unit}") and q.parse(written) == value
+            ):
                 bad.append(f"{key} = {written!r}")
     return bad
 
@@ -142,9 +151,11 @@ def test_a_bare_number_for_an_optional_quantity_is_still_refused(tmp_path):
 
 # -- every optional field set, values drawn ---------------------------------------------------------
 
+
 def _floats(low, high):
-    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False,
-                     allow_subnormal=False)
+    return st.floats(
+        min_value=low, max_value=high, allow_nan=False, allow_infinity=False, allow_subnormal=False
+    )
 
 
 positive = _floats(1e-6, 1e7).filter(lambda x: x > 0)
@@ -154,28 +165,48 @@ non_negative = _floats(0.0, 1e7)
 @st.composite
 def _pumps(draw, reagent, address):
     low, high = sorted([draw(non_negative), draw(non_negative)])
-    return {"type": "ne1000", "reagent": reagent, "stock": f"{draw(non_negative)!r} mM",
-            "syringe_volume": f"{draw(positive)!r} uL",
-            "min_rate": f"{low!r} uL/min", "max_rate": f"{high!r} uL/min",
-            "port": "/dev/ttyUSB0", "address": address, "syringe_diameter": f"{draw(positive)!r} mm",
-            "watchdog": f"{draw(_floats(2.0, 255.0))!r} s"}  # within the floor and the NE-1000's 255 s
+    return {
+        "type": "ne1000",
+        "reagent": reagent,
+        "stock": f"{draw(non_negative)!r} mM",
+        "syringe_volume": f"{draw(positive)!r} uL",
+        "min_rate": f"{low!r} uL/min",
+        "max_rate": f"{high!r} uL/min",
+        "port": "/dev/ttyUSB0",
+        "address": address,
+        "syringe_diameter": f"{draw(positive)!r} mm",
+        "watchdog": f"{draw(_floats(2.0, 255.0))!r} s",
+    }  # within the floor and the NE-1000's 255 s
 
 
 @st.composite
 def labs(draw):
     t = sorted(draw(_floats(-100.0, 500.0)) for _ in range(3))
     return {
-        "name": "every-field", "sim": {"noise_scale": draw(_floats(0.0, 1.0))},
+        "name": "every-field",
+        "sim": {"noise_scale": draw(_floats(0.0, 1.0))},
         "emulator": {"speed": draw(positive), "faults": ["drop:0.01"]},
-        "reactor": {"volume": f"{draw(positive)!r} uL", "transfer_volume": f"{draw(positive)!r} uL",
-                    "path_length": f"{draw(positive)!r} cm"},
+        "reactor": {
+            "volume": f"{draw(positive)!r} uL",
+            "transfer_volume": f"{draw(positive)!r} uL",
+            "path_length": f"{draw(positive)!r} cm",
+        },
         "pumps": {"cd": draw(_pumps("cd", 0)), "se": draw(_pumps("se", 1))},
-        "heater": {"type": "eurotherm", "min_temperature": f"{t[0]!r} degC",
-                   "max_temperature": f"{t[2]!r} degC", "safe_temperature": f"{t[1]!r} degC",
-                   "tolerance": f"{draw(positive)!r} delta_degC",
-                   "port": "/dev/ttyUSB1", "address": 7},
-        "spectrometer": {"type": "ocean", "integration_time": f"{draw(positive)!r} ms",
-                         "plqy_reference": draw(positive), "serial": "FLMS01234"},
+        "heater": {
+            "type": "eurotherm",
+            "min_temperature": f"{t[0]!r} degC",
+            "max_temperature": f"{t[2]!r} degC",
+            "safe_temperature": f"{t[1]!r} degC",
+            "tolerance": f"{draw(positive)!r} delta_degC",
+            "port": "/dev/ttyUSB1",
+            "address": 7,
+        },
+        "spectrometer": {
+            "type": "ocean",
+            "integration_time": f"{draw(positive)!r} ms",
+            "plqy_reference": draw(positive),
+            "serial": "FLMS01234",
+        },
     }
 
 
@@ -217,19 +248,28 @@ def campaigns(draw):
         params.append({"name": "flow_cd", "low": f"{f_low!r} uL/min", "high": f"{f_high!r} uL/min"})
         fixed = {"flow_se": f"{draw(positive)!r} uL/min"}
     return {
-        "name": "every-field", "id": "5a1b", "material": "CdSe", "description": "all set",
-        "budget": draw(st.integers(1, 10_000)), "seed": draw(st.integers(0, 2**31)), "strategy": "sobol",
-        "strategy_options": {"n_initial": 3}, "search": {"kind": kind, "parameters": params, "fixed": fixed},
+        "name": "every-field",
+        "id": "5a1b",
+        "material": "CdSe",
+        "description": "all set",
+        "budget": draw(st.integers(1, 10_000)),
+        "seed": draw(st.integers(0, 2**31)),
+        "strategy": "sobol",
+        "strategy_options": {"n_initial": 3},
+        "search": {"kind": kind, "parameters": params, "fixed": fixed},
         "objective": {"name": "plqy", "goal": "maximize"},
         "constraints": [{"coefficients": {"temperature": 1.0}, "op": "<=", "rhs": 330.0}],
         "outcome_constraints": [{"outcome": "pl_peak_nm", "op": ">=", "value": 500.0}],
         # within the stated limits (campaigns/spec.py: a day at most, polls of 0.1 s or more)
-        "protocol": {"residence_times": draw(_floats(0.5, 20.0)), "heater_hold": f"{draw(_floats(0.0, 86_400.0))!r} s",
-                     "heater_timeout": f"{draw(_floats(1e-6, 86_400.0))!r} s",
-                     "poll_interval": f"{draw(_floats(0.01, 1000.0))!r} min",
-                     "flush_residence_times": draw(_floats(0.0, 20.0)),
-                     "clog_recovery": f"{draw(_floats(0.0, 23.9))!r} h",
-                     "refill": draw(st.sampled_from(["wait", "auto"]))},
+        "protocol": {
+            "residence_times": draw(_floats(0.5, 20.0)),
+            "heater_hold": f"{draw(_floats(0.0, 86_400.0))!r} s",
+            "heater_timeout": f"{draw(_floats(1e-6, 86_400.0))!r} s",
+            "poll_interval": f"{draw(_floats(0.01, 1000.0))!r} min",
+            "flush_residence_times": draw(_floats(0.0, 20.0)),
+            "clog_recovery": f"{draw(_floats(0.0, 23.9))!r} h",
+            "refill": draw(st.sampled_from(["wait", "auto"])),
+        },
     }
 
 

@@ -13,14 +13,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_pareto_front_is_in_the_log_and_replay_agrees(tmp_path, capsys):
     out = tmp_path / "pareto"
-    assert main(["run", str(ROOT / "campaigns/examples/cdse-pareto.toml"), "--sim", "--out", str(out),
-                 "--budget", "8"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "campaigns/examples/cdse-pareto.toml"),
+                "--sim",
+                "--out",
+                str(out),
+                "--budget",
+                "8",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     docs = list(read_documents(out / "documents.jsonl"))
     for name, doc in docs:
         schema_validators[DocumentNames[name]].validate(doc)
     outcome_streams = {d["uid"] for n, d in docs if n == "descriptor" and d["name"] == "outcomes"}
-    fronts = [d["data"]["outcomes_pareto_front"] for n, d in docs if n == "event" and d["descriptor"] in outcome_streams]
+    fronts = [
+        d["data"]["outcomes_pareto_front"]
+        for n, d in docs
+        if n == "event" and d["descriptor"] in outcome_streams
+    ]
     assert len(fronts) == 8
     result = replay(out)
     assert result["divergences"] == []

@@ -8,13 +8,23 @@ from lab.storage import read_documents
 
 def _run(index, clock=None, exit_status="success", **pumps):
     primary = {} if clock is None else {"timer_time": clock, **pumps}
-    return ExperimentRecord(index=index, uid=f"u{index}", conditions={}, setpoints={}, decision={},
-                            outcomes={"plqy": 0.5}, primary=primary, exit_status=exit_status)
+    return ExperimentRecord(
+        index=index,
+        uid=f"u{index}",
+        conditions={},
+        setpoints={},
+        decision={},
+        outcomes={"plqy": 0.5},
+        primary=primary,
+        exit_status=exit_status,
+    )
 
 
 def test_use_is_the_growth_of_each_counter_and_of_the_clock():
-    runs = [_run(0, 1000.0, a_dispensed=200.0, b_dispensed=50.0),
-            _run(1, 1600.0, a_dispensed=260.0, b_dispensed=80.0)]
+    runs = [
+        _run(0, 1000.0, a_dispensed=200.0, b_dispensed=50.0),
+        _run(1, 1600.0, a_dispensed=260.0, b_dispensed=80.0),
+    ]
     first, second = resource_use(runs)
     assert first.reactor_s == 1000.0 and first.reagents_ul == {"a": 200.0, "b": 50.0}  # calibration counts
     assert second.reactor_s == 600.0 and second.reagents_ul == {"a": 60.0, "b": 30.0}
@@ -23,10 +33,12 @@ def test_use_is_the_growth_of_each_counter_and_of_the_clock():
 
 
 def test_a_counter_that_restarts_counts_from_zero_and_a_run_without_a_reading_adds_nothing():
-    runs = [_run(0, 500.0, a_dispensed=100.0),
-            _run(1, None, exit_status="abort"),  # stopped before it measured
-            _run(1, 300.0, a_dispensed=40.0),    # resumed: a new clock and fresh pump counters
-            _run(2, 900.0, a_dispensed=10.0)]    # the syringe was refilled: its counter was cleared
+    runs = [
+        _run(0, 500.0, a_dispensed=100.0),
+        _run(1, None, exit_status="abort"),  # stopped before it measured
+        _run(1, 300.0, a_dispensed=40.0),  # resumed: a new clock and fresh pump counters
+        _run(2, 900.0, a_dispensed=10.0),
+    ]  # the syringe was refilled: its counter was cleared
     use = resource_use(runs)
     assert [u.reactor_s for u in use] == [500.0, None, 300.0, 600.0]
     assert [u.reagents_ul.get("a") for u in use] == [100.0, None, 40.0, 10.0]

@@ -53,16 +53,23 @@ def _campaign(tmp_path: Path, *, budget: int, refill: str | None = None) -> Path
 
 
 def _session(campaign: Path, lab: Path, out: Path) -> CampaignSession:
-    return CampaignSession(load_campaign(campaign), load_lab(lab), out, campaign_source=str(campaign),
-                           lab_source=str(lab))
+    return CampaignSession(
+        load_campaign(campaign), load_lab(lab), out, campaign_source=str(campaign), lab_source=str(lab)
+    )
 
 
 class _Refiller:
     """Answers every refill prompt in ``directory`` with ``qdlab refill`` (in this process's thread,
     or as another process with ``subprocess=True``) and remembers what it was asked for."""
 
-    def __init__(self, directory: Path, *, subprocess_: bool = False, poll_s: float = 0.05,
-                 first_options: list[str] | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        subprocess_: bool = False,
+        poll_s: float = 0.05,
+        first_options: list[str] | None = None,
+    ):
         self.directory, self.subprocess, self.poll_s = directory, subprocess_, poll_s
         self.first_options = first_options or []
         self.asked: list[dict] = []
@@ -88,8 +95,13 @@ class _Refiller:
             self.asked.append(asked)
             args = ["refill", str(self.directory), *(self.first_options if len(self.asked) == 1 else [])]
             if self.subprocess:
-                done = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=ROOT, capture_output=True,
-                                      env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                done = subprocess.run(
+                    [sys.executable, "-m", "lab.cli", *args],
+                    cwd=ROOT,
+                    capture_output=True,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                    timeout=120,
+                )
                 self.codes.append(done.returncode)
             else:
                 self.codes.append(main(args))
@@ -142,9 +154,15 @@ def test_estimate_is_close_to_what_a_simulated_campaign_dispensed(tmp_path):
     for record in result.records:
         d = record.setpoints
         sp = Setpoints(d["temperature_c"], d["flows_ul_min"], d["residence_time_s"], d["concentrations_mM"])
-        cost = experiment_cost(previous, sp, session.spec, transfer_volume_ul=lab.reactor.transfer_volume,
-                               tolerance_c=lab.heater.tolerance, heater_time_constant_s=estimate.heater_time_constant_s,
-                               flush_flow_ul_min=session.flush_flow_ul_min())
+        cost = experiment_cost(
+            previous,
+            sp,
+            session.spec,
+            transfer_volume_ul=lab.reactor.transfer_volume,
+            tolerance_c=lab.heater.tolerance,
+            heater_time_constant_s=estimate.heater_time_constant_s,
+            flush_flow_ul_min=session.flush_flow_ul_min(),
+        )
         for reagent, ul in cost.volumes_ul.items():
             modelled[reagent] = modelled.get(reagent, 0.0) + ul
         previous = sp
@@ -259,8 +277,11 @@ def test_a_partial_refill_counts_what_the_syringe_holds(tmp_path):
 
 def _emulated_lab(tmp_path: Path, volumes: dict[str, str]) -> Path:
     lab = _lab_with_syringes(tmp_path / "lab.toml", EMULATED_LAB, volumes)
-    text = lab.read_text().replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace(
-        "/tmp/qdlab-tc", str(tmp_path / "tc"))
+    text = (
+        lab.read_text()
+        .replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000"))
+        .replace("/tmp/qdlab-tc", str(tmp_path / "tc"))
+    )
     lab.write_text(text)
     return lab
 
@@ -270,7 +291,9 @@ def test_emulated_rig_waits_for_qdlab_refill_from_another_process_then_completes
     campaign = _campaign(tmp_path, budget=4)
     out = tmp_path / "run"
     session = _session(campaign, lab, out)
-    assert session.preflight() and session.refill_mode == "wait"  # the default on anything but a simulated lab
+    assert (
+        session.preflight() and session.refill_mode == "wait"
+    )  # the default on anything but a simulated lab
     session.notify = lambda line: None
     with _Refiller(out, subprocess_=True) as refiller:
         result = session.run()
@@ -282,7 +305,8 @@ def test_emulated_rig_waits_for_qdlab_refill_from_another_process_then_completes
     world = result.world
     for name in ("cd", "se"):
         assert _dispensed_from_log(out, name, lab) == pytest.approx(
-            world.dispensed_between(name, 0.0, world.clock.now()), rel=0.05, abs=20.0)
+            world.dispensed_between(name, 0.0, world.clock.now()), rel=0.05, abs=20.0
+        )
 
 
 @pytest.mark.slow
@@ -303,7 +327,9 @@ def test_emulated_cdse_green_full_budget_completes_with_refills(tmp_path):
     for name in ("cd", "se"):
         # the emulators' clock runs 200x the host's, so every host second (proposals, the wire) pumps
         # for 200 s more than the plan asks: more than expected, less than the worst case
-        assert 0.8 * estimate[name].expected_ul < _dispensed_from_log(out, name, lab) < estimate[name].worst_ul
+        assert (
+            0.8 * estimate[name].expected_ul < _dispensed_from_log(out, name, lab) < estimate[name].worst_ul
+        )
 
 
 def test_syringe_holdings_follow_sessions_refills_and_aborted_runs():
@@ -316,14 +342,20 @@ def test_syringe_holdings_follow_sessions_refills_and_aborted_runs():
     def event(desc, data):
         return ("event", {"descriptor": desc, "data": data})
 
-    docs = [start("a", estimate=True), ("descriptor", {"uid": "pa", "run_start": "a", "name": "primary"}),
-            event("pa", {"cd_dispensed": 300.0}), ("stop", {"run_start": "a", "exit_status": "success"}),
-            start("b"), ("descriptor", {"uid": "rb", "run_start": "b", "name": "refill"}),
-            event("rb", {"refill_refilled": json.dumps({"cd": 800.0})}),
-            ("descriptor", {"uid": "pb", "run_start": "b", "name": "primary"}),
-            event("pb", {"cd_dispensed": 100.0}), ("stop", {"run_start": "b", "exit_status": "success"}),
-            start("c", estimate=True, flows={"cd": 10.0}),  # a resumed session, aborted before measuring
-            ("stop", {"run_start": "c", "exit_status": "abort"})]
+    docs = [
+        start("a", estimate=True),
+        ("descriptor", {"uid": "pa", "run_start": "a", "name": "primary"}),
+        event("pa", {"cd_dispensed": 300.0}),
+        ("stop", {"run_start": "a", "exit_status": "success"}),
+        start("b"),
+        ("descriptor", {"uid": "rb", "run_start": "b", "name": "refill"}),
+        event("rb", {"refill_refilled": json.dumps({"cd": 800.0})}),
+        ("descriptor", {"uid": "pb", "run_start": "b", "name": "primary"}),
+        event("pb", {"cd_dispensed": 100.0}),
+        ("stop", {"run_start": "b", "exit_status": "success"}),
+        start("c", estimate=True, flows={"cd": 10.0}),  # a resumed session, aborted before measuring
+        ("stop", {"run_start": "c", "exit_status": "abort"}),
+    ]
     held = syringe_holdings(docs, {"cd": 1000.0}, unlogged_ul=lambda sp: {"cd": 50.0})
     assert held == {"cd": pytest.approx(800.0 - 100.0 - 50.0)}
 
@@ -338,7 +370,9 @@ def test_a_resumed_campaign_carries_what_its_syringes_held(tmp_path):
     from lab.records import syringe_holdings
     from lab.session import open_for_resume
 
-    left = syringe_holdings(read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0, "solvent": 50000.0})
+    left = syringe_holdings(
+        read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0, "solvent": 50000.0}
+    )
     assert 1000.0 < left["se"] < 2400.0
     lines: list[str] = []
     session = open_for_resume(out, budget=4)
@@ -347,5 +381,9 @@ def test_a_resumed_campaign_carries_what_its_syringes_held(tmp_path):
     carried = [line for line in lines if line.startswith("syringes as the log left them:")]
     assert carried and f"se {left['se'] / 1000:.2f} mL" in carried[0], lines
     # what the resumed session dispensed is counted from what was left, not from a full syringe
-    assert syringe_holdings(read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0,
-                                                                      "solvent": 50000.0})["se"] < left["se"]
+    assert (
+        syringe_holdings(
+            read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0, "solvent": 50000.0}
+        )["se"]
+        < left["se"]
+    )

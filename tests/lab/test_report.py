@@ -80,13 +80,17 @@ def test_multi_objective_report_has_a_pareto_front(small_campaign, tmp_path):
 CHROMIUM = find_chromium()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed and could not be (make browser runs "
-                                              "apt-get install chromium as root)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not installed and could not be (make browser runs apt-get install chromium as root)",
+)
 def test_report_renders_in_headless_chromium_without_console_errors(report_dir, summary):
     check = inspect_page(report_dir / "report.html", full_page=False)
     assert check["console"] == [] and check["exceptions"] == []
     assert check["title"] == "qdlab report: cdse-green"
-    loaded = {img["alt"].removesuffix(" plot") for img in check["images"] if img["complete"] and img["width"] > 100}
+    loaded = {
+        img["alt"].removesuffix(" plot") for img in check["images"] if img["complete"] and img["width"] > 100
+    }
     assert loaded == PLOTS
     assert check["screenshot"][:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -94,19 +98,27 @@ def test_report_renders_in_headless_chromium_without_console_errors(report_dir, 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_the_browser_check_sees_console_errors(tmp_path):
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,"><title>bad</title></head><body>'
-                    '<img alt="gone" src="missing.png"><script>console.error("boom")</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><head><link rel="icon" href="data:,"><title>bad</title></head><body>'
+        '<img alt="gone" src="missing.png"><script>console.error("boom")</script></body></html>'
+    )
     check = inspect_page(page, full_page=False)
     assert any("boom" in m for m in check["console"])
     assert any("missing.png" in m or "ERR_FILE_NOT_FOUND" in m for m in check["console"])
 
 
 def _failed_marks(fig):
-    return [sorted(int(x) for x in line.get_xdata()) for ax in fig.axes for line in ax.get_lines()
-            if line.get_label() == "failed"]
+    return [
+        sorted(int(x) for x in line.get_xdata())
+        for ax in fig.axes
+        for line in ax.get_lines()
+        if line.get_label() == "failed"
+    ]
 
 
-def test_an_experiment_without_a_needed_figure_is_failed_in_the_table_and_in_every_plot(small_campaign, tmp_path):
+def test_an_experiment_without_a_needed_figure_is_failed_in_the_table_and_in_every_plot(
+    small_campaign, tmp_path
+):
     # the optimiser learns nothing from an experiment whose objective cannot be computed (a PL peak not
     # found, no failure mark): the table called it "ok" while the convergence plot crossed it out
     data = open_directory(small_campaign)

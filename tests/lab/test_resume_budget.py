@@ -92,13 +92,18 @@ def test_replay_without_the_budget_run_reports_the_extra_experiments(extended, t
     result = replay(out)
     assert result["campaign"]["budget"] == 4
     assert [(d["index"], d["reason"]) for d in result["divergences"]] == [
-        (4, "beyond the budget in force (4)"), (5, "beyond the budget in force (4)")]
+        (4, "beyond the budget in force (4)"),
+        (5, "beyond the budget in force (4)"),
+    ]
 
 
-@pytest.mark.parametrize("budget, message", [
-    ("3", "--budget: 3 is below the 4 experiments already completed; give --budget 4 or more"),
-    ("20000", "--budget: budget: Input should be less than or equal to 10000"),
-])
+@pytest.mark.parametrize(
+    "budget, message",
+    [
+        ("3", "--budget: 3 is below the 4 experiments already completed; give --budget 4 or more"),
+        ("20000", "--budget: budget: Input should be less than or equal to 10000"),
+    ],
+)
 def test_a_budget_that_cannot_be_is_refused_in_one_line(small_campaign, tmp_path, capsys, budget, message):
     out = tmp_path / "c"
     shutil.copytree(small_campaign, out)

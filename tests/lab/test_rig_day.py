@@ -22,8 +22,14 @@ BUDGET = 30
 
 
 def _qdlab(*args: object) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "lab.cli", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.Popen(
+        [sys.executable, "-m", "lab.cli", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def _done(out: Path) -> int:
@@ -53,7 +59,9 @@ def test_full_emulated_campaign_stops_on_one_ctrl_c_resumes_and_completes_with_r
         _, err = resumed.communicate(timeout=1200)
         assert resumed.returncode == 0, err[-3000:]
     assert _done(out) == BUDGET
-    starts = [d for n, d in read_documents(out / "documents.jsonl") if n == "start" and "experiment_index" in d]
+    starts = [
+        d for n, d in read_documents(out / "documents.jsonl") if n == "start" and "experiment_index" in d
+    ]
     assert sorted({d["experiment_index"] for d in starts}) == list(range(BUDGET))
     # ~10 mL of cd and of se over 30 experiments: 4 mL syringes are refilled before and after the stop
     assert len(_refill_events(out)) >= 2 and set(refiller.codes) == {0}

@@ -13,14 +13,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "botorch", "bluesky", "ophyd")
 
-_PROBE = ("import json, sys; from lab.cli import main; code = main(['simulate', *sys.argv[1:]]); "
-          "sys.stderr.write('\\nLOADED ' + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)) + '\\n'); "
-          "sys.exit(code)")
+_PROBE = (
+    "import json, sys; from lab.cli import main; code = main(['simulate', *sys.argv[1:]]); "
+    "sys.stderr.write('\\nLOADED ' + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)) + '\\n'); "
+    "sys.exit(code)"
+)
 
 
 def _simulate(args: list[str], heavy: tuple[str, ...]) -> tuple[dict, list[str]]:
-    proc = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=heavy), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=heavy), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     loaded = json.loads(proc.stderr.rsplit("LOADED ", 1)[1])
     return json.loads(proc.stdout), loaded
@@ -29,7 +36,9 @@ def _simulate(args: list[str], heavy: tuple[str, ...]) -> tuple[dict, list[str]]
 def test_describe_loads_neither_the_device_stack_nor_the_optimisers_nor_pint():
     # pint (with the dask it probes for on import) is most of what --describe used to load; it parses
     # --set values, which --describe has none of
-    result, loaded = _simulate(["--material", "CdSe", "--describe", "--json"], (*HEAVY, "pint", "simulators.rig"))
+    result, loaded = _simulate(
+        ["--material", "CdSe", "--describe", "--json"], (*HEAVY, "pint", "simulators.rig")
+    )
     assert loaded == []
     names = [c["name"] for c in result["conditions"]]
     assert result["material"] == "CdSe" and names[0] == "temperature" and "flow_cd" in names
@@ -37,6 +46,8 @@ def test_describe_loads_neither_the_device_stack_nor_the_optimisers_nor_pint():
 
 
 def test_a_true_steady_state_loads_neither_the_device_stack_nor_the_optimisers():
-    result, loaded = _simulate(["--set", "temperature=270 degC", "--set", "flow_cd=40 uL/min", "--json"], HEAVY)
+    result, loaded = _simulate(
+        ["--set", "temperature=270 degC", "--set", "flow_cd=40 uL/min", "--json"], HEAVY
+    )
     assert loaded == []
     assert 400.0 < result["pl_peak_nm"] < 700.0 and result["residence_time_s"] > 0

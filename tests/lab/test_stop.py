@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import bluesky.plan_stubs as bps
 import pytest
 from bluesky import RunEngine
 from bluesky.suspenders import SuspendBoolHigh
@@ -32,9 +31,16 @@ EXIT = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 
 
 def qdlab(*args, probe_state: Path | None = None):
-    command = [sys.executable, str(PROBE), str(probe_state)] if probe_state else [sys.executable, "-m", "lab.cli"]
-    return subprocess.Popen([*command, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    command = (
+        [sys.executable, str(PROBE), str(probe_state)] if probe_state else [sys.executable, "-m", "lab.cli"]
+    )
+    return subprocess.Popen(
+        [*command, *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def wait_for_first_start(proc, log: Path, timeout_s: float = 120.0) -> None:
@@ -58,7 +64,9 @@ def assert_stopped(proc, name: str, out: Path) -> str:
     log = out / "documents.jsonl"
     runs = start_stop(log)
     assert runs[-1] == ("stop", "abort"), runs  # the experiment that was running is closed as aborted
-    assert all(kind == "start" for kind, _ in runs[0::2]) and all(kind == "stop" for kind, _ in runs[1::2]), runs
+    assert all(kind == "start" for kind, _ in runs[0::2]) and all(kind == "stop" for kind, _ in runs[1::2]), (
+        runs
+    )
     done = completed(experiments_from_documents(read_documents(log)))
     assert len(done) < BUDGET  # stopped mid-campaign, not run to its budget
     lines = [line for line in err.splitlines() if f"qdlab resume {out}" in line]
@@ -79,7 +87,10 @@ def test_one_signal_stops_the_simulated_campaign_and_resume_continues(campaign, 
     wait_for_first_start(proc, out / "documents.jsonl")
     proc.send_signal(getattr(signal, name))  # exactly one
     line = assert_stopped(proc, name, out)
-    assert "pumps cd, se, solvent read back stopped, heater set point read back 25 degC (its safe set point)" in line
+    assert (
+        "pumps cd, se, solvent read back stopped, heater set point read back 25 degC (its safe set point)"
+        in line
+    )
     resumed = qdlab("resume", out)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
     log = out / "documents.jsonl"
@@ -93,8 +104,12 @@ def test_one_sigint_interrupts_a_long_realtime_wait(campaign, tmp_path):
     spec, lab = load_campaign(campaign), load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
     solvent = lab.pumps[lab.pump_for("solvent")]
     flush_flow = min(solvent.max_rate, max(solvent.min_rate, lab.reactor.volume / 2.0))
-    flush_s = max(1.0, spec.protocol.flush_residence_times) * (lab.reactor.volume + lab.reactor.transfer_volume) \
-        / flush_flow * 60.0
+    flush_s = (
+        max(1.0, spec.protocol.flush_residence_times)
+        * (lab.reactor.volume + lab.reactor.transfer_volume)
+        / flush_flow
+        * 60.0
+    )
     assert flush_s > 120.0  # longer than this test waits for the stop: run to completion, it would time out
     out = tmp_path / "run"
     proc = qdlab("run", campaign, "--sim", "--realtime", "--out", out, "--budget", 2)
@@ -112,7 +127,9 @@ def test_one_sigint_interrupts_a_long_realtime_wait(campaign, tmp_path):
 
 def _emulated_lab(tmp_path: Path) -> Path:
     text = (ROOT / "lab/examples/emulated.toml").read_text()
-    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace("/tmp/qdlab-tc", str(tmp_path / "tc"))
+    text = text.replace("/tmp/qdlab-ne1000", str(tmp_path / "ne1000")).replace(
+        "/tmp/qdlab-tc", str(tmp_path / "tc")
+    )
     path = tmp_path / "lab.toml"
     path.write_text(text)
     return path
@@ -123,7 +140,9 @@ def test_one_sigint_stops_every_pump_and_cools_the_emulated_rig(campaign, tmp_pa
     (tests/lab/stop_probe.py) whether each pump still runs and what the controller's set point is."""
     lab = _emulated_lab(tmp_path)
     out, state_file = tmp_path / "run", tmp_path / "emulators.json"
-    proc = qdlab("run", campaign, "--lab", lab, "--out", out, "--budget", BUDGET, "--seed", 3, probe_state=state_file)
+    proc = qdlab(
+        "run", campaign, "--lab", lab, "--out", out, "--budget", BUDGET, "--seed", 3, probe_state=state_file
+    )
     log = out / "documents.jsonl"
     wait_for_first_start(proc, log)
     marker, deadline = Path(f"{state_file}.pumping"), time.monotonic() + 120
@@ -132,7 +151,10 @@ def test_one_sigint_stops_every_pump_and_cools_the_emulated_rig(campaign, tmp_pa
     assert marker.exists(), proc.stderr.read().decode()[-2000:]
     proc.send_signal(signal.SIGINT)
     line = assert_stopped(proc, "SIGINT", out)
-    assert "pumps cd, se, solvent read back stopped, heater set point read back 25 degC (its safe set point)" in line
+    assert (
+        "pumps cd, se, solvent read back stopped, heater set point read back 25 degC (its safe set point)"
+        in line
+    )
     state = json.loads(state_file.read_text())
     assert "error" not in state, state
     assert set(state["pumps"]) == {"cd", "se", "solvent"}
@@ -145,6 +167,7 @@ def test_one_sigint_stops_every_pump_and_cools_the_emulated_rig(campaign, tmp_pa
 
 
 # -- make_safe says what it did ------------------------------------------------------------------------
+
 
 class _Backend:
     def __init__(self, fail: Exception | None = None, setpoint_c: float | None = None, flow: float = 0.0):
@@ -170,32 +193,57 @@ def _rig(*, pump_fail=None, heater_fail=None, heater_stuck_c=None, pump_still_fl
     from campaigns.rig import Rig
     from devices import Heater, HeaterLimits, PumpLimits, SyringePump
 
-    pumps = {r: SyringePump(_Backend(pump_fail if r == "se" else None, flow=pump_still_flows if r == "se" else 0.0),
-                            PumpLimits(0.5, 500.0, 10000.0), reagent=r, name=f"pump_{r}") for r in ("cd", "se")}
-    heater = Heater(_Backend(heater_fail, heater_stuck_c), HeaterLimits(20.0, 330.0, 25.0, 2.0), name="heater")
-    return Rig(pumps=pumps, heater=heater, spectrometer=None, timer=None, reactor_volume_ul=250.0,
-               transfer_volume_ul=50.0, path_length_cm=0.1, plqy_reference=1.0, stocks_mM={})
+    pumps = {
+        r: SyringePump(
+            _Backend(pump_fail if r == "se" else None, flow=pump_still_flows if r == "se" else 0.0),
+            PumpLimits(0.5, 500.0, 10000.0),
+            reagent=r,
+            name=f"pump_{r}",
+        )
+        for r in ("cd", "se")
+    }
+    heater = Heater(
+        _Backend(heater_fail, heater_stuck_c), HeaterLimits(20.0, 330.0, 25.0, 2.0), name="heater"
+    )
+    return Rig(
+        pumps=pumps,
+        heater=heater,
+        spectrometer=None,
+        timer=None,
+        reactor_volume_ul=250.0,
+        transfer_volume_ul=50.0,
+        path_length_cm=0.1,
+        plqy_reference=1.0,
+        stocks_mM={},
+    )
 
 
 def test_make_safe_reports_success_only_when_it_happened():
     report = CampaignSession.make_safe(_rig())
     assert isinstance(report, SafeReport) and report.ok
-    assert report.summary() == ("pumps pump_cd, pump_se read back stopped, heater set point read back 25 degC "
-                                "(its safe set point)")
+    assert report.summary() == (
+        "pumps pump_cd, pump_se read back stopped, heater set point read back 25 degC (its safe set point)"
+    )
 
     report = CampaignSession.make_safe(_rig(heater_fail=OSError("no reply from the controller")))
     assert not report.ok and report.pumps_stopped == ["pump_cd", "pump_se"]
-    assert report.summary() == ("NOT SAFE: heater could not be confirmed safe (heater: no reply from the controller), "
-                                "check by hand; pumps pump_cd, pump_se read back stopped")
+    assert report.summary() == (
+        "NOT SAFE: heater could not be confirmed safe (heater: no reply from the controller), "
+        "check by hand; pumps pump_cd, pump_se read back stopped"
+    )
 
     report = CampaignSession.make_safe(_rig(heater_stuck_c=250.0))  # accepted the write, reads back 250
-    assert "NOT SAFE: heater could not be confirmed safe (heater: its set point reads 250 degC, not 25 degC)" \
+    assert (
+        "NOT SAFE: heater could not be confirmed safe (heater: its set point reads 250 degC, not 25 degC)"
         in report.summary()
+    )
 
     report = CampaignSession.make_safe(_rig(pump_fail=OSError("port lost")))
-    assert report.summary() == ("NOT SAFE: pump_se could not be confirmed safe (pump_se: port lost), check by hand; "
-                                "pumps pump_cd read back stopped, heater set point read back 25 degC (its safe set "
-                                "point)")
+    assert report.summary() == (
+        "NOT SAFE: pump_se could not be confirmed safe (pump_se: port lost), check by hand; "
+        "pumps pump_cd read back stopped, heater set point read back 25 degC (its safe set "
+        "point)"
+    )
 
     report = CampaignSession.make_safe(_rig(pump_still_flows=12.5))  # took its stop, still reads a flow
     assert not report.ok and report.pumps_stopped == ["pump_cd"]
@@ -224,7 +272,10 @@ def _suspended_campaign(trip_when):
     """Three experiments at different temperatures in simulated time; the interlock-like suspender trips
     once in experiment 1 at the first message for which ``trip_when(msg, rig)`` holds. Returns the
     documents and, per experiment, the commands that reached the devices."""
-    spec, lab = load_campaign(EXAMPLES["campaigns"] / "cdse-green.toml"), load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
+    spec, lab = (
+        load_campaign(EXAMPLES["campaigns"] / "cdse-green.toml"),
+        load_lab(EXAMPLES["lab"] / "sim-cdse.toml"),
+    )
     session = CampaignSession(spec, lab, Path("unused"), campaign_source="c", lab_source="l")
     rig = build_rig(lab, material="CdSe", seed=1).rig
     rig.connect()
@@ -248,11 +299,24 @@ def _suspended_campaign(trip_when):
     run_engine.msg_hook = hook
 
     def propose(index):
-        parameters = {"temperature": TEMPERATURES[index], "residence_time": 60.0, "conc_cd": 4.0, "ratio_se_cd": 1.0}
+        parameters = {
+            "temperature": TEMPERATURES[index],
+            "residence_time": 60.0,
+            "conc_cd": 4.0,
+            "ratio_se_cd": 1.0,
+        }
         return parameters, session.setpoints(parameters), {"experiment_index": index}
 
-    run_engine(closed_loop(rig, propose=propose, learn=lambda *a: None, indices=range(3), protocol=spec.protocol,
-                           material="CdSe"))
+    run_engine(
+        closed_loop(
+            rig,
+            propose=propose,
+            learn=lambda *a: None,
+            indices=range(3),
+            protocol=spec.protocol,
+            material="CdSe",
+        )
+    )
     assert tripped, "the suspender never tripped"
     return docs, sent
 
@@ -289,7 +353,9 @@ def test_a_suspension_before_the_measurement_reruns_only_this_experiments_set_se
 
 def test_a_suspension_after_the_measurement_does_not_measure_again():
     def recording_outcomes(msg, rig):
-        return msg.command == "set" and msg.obj is not None and getattr(msg.obj, "parent", None) is rig.outcomes
+        return (
+            msg.command == "set" and msg.obj is not None and getattr(msg.obj, "parent", None) is rig.outcomes
+        )
 
     docs, sent = _suspended_campaign(recording_outcomes)
     per_run = _events_per_run(docs)
@@ -304,12 +370,20 @@ def test_a_signal_delivered_to_a_worker_thread_still_stops_at_once(tmp_path):
     """kill(2) may hand the signal to any thread; with bluesky's untimed wait in the main thread the
     handler ran only when the campaign had finished all its experiments (exit 130 after 12 of 12)."""
     campaign = tmp_path / "c.toml"
-    campaign.write_text((ROOT / "campaigns" / "examples" / "cdse-green.toml").read_text()
-                        .replace('strategy = "botorch"', 'strategy = "sobol"'))
+    campaign.write_text(
+        (ROOT / "campaigns" / "examples" / "cdse-green.toml")
+        .read_text()
+        .replace('strategy = "botorch"', 'strategy = "sobol"')
+    )
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "lab" / "worker_signal_probe.py"), str(campaign),
-                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "lab" / "worker_signal_probe.py"), str(campaign), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 130, proc.stderr[-3000:]
     done = completed(experiments_from_documents(read_documents(out / "documents.jsonl")))
     assert len(done) < BUDGET, proc.stderr[-3000:]

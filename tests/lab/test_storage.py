@@ -11,7 +11,9 @@ from models.errors import LogError
 
 def test_documents_are_sanitised_one_line_each(tmp_path):
     with DocumentLog(tmp_path) as log:
-        log("start", {"uid": "a", "time": 1.0, "x": np.float64(2.5), "arr": np.arange(3), "bad": float("nan")})
+        log(
+            "start", {"uid": "a", "time": 1.0, "x": np.float64(2.5), "arr": np.arange(3), "bad": float("nan")}
+        )
         log("stop", {"uid": "b", "run_start": "a", "time": 2.0, "exit_status": "success"})
     lines = (tmp_path / "documents.jsonl").read_text().splitlines()
     assert [json.loads(line)["name"] for line in lines] == ["start", "stop"]

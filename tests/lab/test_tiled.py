@@ -33,8 +33,22 @@ def tiled_server(tmp_path_factory):
         pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
     port = _free_port()
     log = open(tmp_path_factory.mktemp("tiled") / "server.log", "w")
-    proc = subprocess.Popen([str(tiled), "serve", "catalog", "--temp", "--api-key", API_KEY, "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(tiled),
+            "serve",
+            "catalog",
+            "--temp",
+            "--api-key",
+            API_KEY,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -68,10 +82,27 @@ def streamed(tiled_server, fast_campaign_file, tmp_path_factory):
     os.environ["TILED_API_KEY"] = API_KEY
     out = tmp_path_factory.mktemp("tiled-run") / "cdse"
     try:
-        assert main(["run", str(fast_campaign_file), "--sim", "--out", str(out), "--budget", "3",
-                     "--tiled", tiled_server]) == 0
-        campaign_id = next(line.split('"')[1] for line in (out / "campaign.toml").read_text().splitlines()
-                           if line.startswith("id ="))
+        assert (
+            main(
+                [
+                    "run",
+                    str(fast_campaign_file),
+                    "--sim",
+                    "--out",
+                    str(out),
+                    "--budget",
+                    "3",
+                    "--tiled",
+                    tiled_server,
+                ]
+            )
+            == 0
+        )
+        campaign_id = next(
+            line.split('"')[1]
+            for line in (out / "campaign.toml").read_text().splitlines()
+            if line.startswith("id =")
+        )
         yield tiled_server, out, campaign_id
     finally:
         os.environ.pop("TILED_API_KEY", None)
@@ -89,7 +120,9 @@ def test_replay_from_tiled_equals_replay_from_directory(streamed):
 
 def test_report_from_tiled(streamed, tmp_path):
     uri, out, campaign_id = streamed
-    code, summary = _json(["report", str(tmp_path / "r"), "--tiled", uri, "--campaign-id", campaign_id, "--json"])
+    code, summary = _json(
+        ["report", str(tmp_path / "r"), "--tiled", uri, "--campaign-id", campaign_id, "--json"]
+    )
     assert code == 0 and summary["experiments"] == 3
     page = (tmp_path / "r" / "report.html").read_text()
     assert 'alt="spectra plot"' in page and campaign_id in page
@@ -104,8 +137,22 @@ def test_without_campaign_id_the_campaigns_are_listed(streamed, capsys):
 def test_unreachable_server_is_refused_before_anything_moves(fast_campaign_file, tmp_path, capsys):
     port = _free_port()
     out = tmp_path / "c"
-    assert main(["run", str(fast_campaign_file), "--sim", "--out", str(out), "--budget", "1",
-                 "--tiled", f"http://127.0.0.1:{port}"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(fast_campaign_file),
+                "--sim",
+                "--out",
+                str(out),
+                "--budget",
+                "1",
+                "--tiled",
+                f"http://127.0.0.1:{port}",
+            ]
+        )
+        == 2
+    )
     assert "cannot reach the Tiled server" in capsys.readouterr().err
     assert not (out / "documents.jsonl").exists()
 
@@ -114,14 +161,32 @@ def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campai
     # a campaign started without --tiled dies half-way through writing its 9th document (experiment 2)
     out = tmp_path / "c"
     env = {**os.environ, "QDLAB_FAULT_TORN_WRITE": "9"}
-    killed = subprocess.run([sys.executable, "-m", "lab.cli", "run", str(fast_campaign_file), "--sim", "--out",
-                             str(out), "--budget", "3"], env=env, capture_output=True, cwd=Path(__file__).parents[2])
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lab.cli",
+            "run",
+            str(fast_campaign_file),
+            "--sim",
+            "--out",
+            str(out),
+            "--budget",
+            "3",
+        ],
+        env=env,
+        capture_output=True,
+        cwd=Path(__file__).parents[2],
+    )
     assert killed.returncode != 0
     os.environ["TILED_API_KEY"] = API_KEY
     try:
         assert main(["resume", str(out), "--tiled", tiled_server]) == 0
-        campaign_id = next(line.split('"')[1] for line in (out / "campaign.toml").read_text().splitlines()
-                           if line.startswith("id ="))
+        campaign_id = next(
+            line.split('"')[1]
+            for line in (out / "campaign.toml").read_text().splitlines()
+            if line.startswith("id =")
+        )
         code, from_dir = _json(["replay", str(out), "--json"])
         assert code == 0
         code, from_tiled = _json(["replay", "--tiled", tiled_server, "--campaign-id", campaign_id, "--json"])

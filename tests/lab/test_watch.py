@@ -62,12 +62,14 @@ def test_watch_follows_a_growing_log_until_the_budget_is_done(small_campaign, tm
     (live / "documents.jsonl").write_bytes(b"")
     result = {}
     console = Console(file=io.StringIO(), width=160)
-    watcher = threading.Thread(target=lambda: result.update(state=watch(live, interval_s=0.05, console=console)))
+    watcher = threading.Thread(
+        target=lambda: result.update(state=watch(live, interval_s=0.05, console=console))
+    )
     watcher.start()
     step = max(1, len(lines) // 8)
     for i in range(0, len(lines), step):
         with open(live / "documents.jsonl", "ab") as f:
-            f.write(b"".join(lines[i:i + step]))
+            f.write(b"".join(lines[i : i + step]))
         watcher.join(timeout=0.1)
         assert watcher.is_alive() or i + step >= len(lines)
     watcher.join(timeout=20)
@@ -92,16 +94,23 @@ def _lines(docs):
 def _aborted(docs, starts):
     """Experiments 0 and 1 logged, then experiment 2 started and closed with abort (one Ctrl-C)."""
     start = docs[starts[2]][1]
-    stop = {"uid": "stop-abort", "time": start["time"] + 5.0, "run_start": start["uid"], "exit_status": "abort",
-            "reason": "stopped by SIGINT", "num_events": {}}
+    stop = {
+        "uid": "stop-abort",
+        "time": start["time"] + 5.0,
+        "run_start": start["uid"],
+        "exit_status": "abort",
+        "reason": "stopped by SIGINT",
+        "num_events": {},
+    }
     return docs[: starts[2] + 1] + [("stop", stop)]
 
 
 def _watch_in_thread(directory, **kwargs):
     result = {}
     console = Console(file=io.StringIO(), width=100)
-    thread = threading.Thread(target=lambda: result.update(state=watch(directory, interval_s=0.05, console=console,
-                                                                         **kwargs)))
+    thread = threading.Thread(
+        target=lambda: result.update(state=watch(directory, interval_s=0.05, console=console, **kwargs))
+    )
     thread.start()
     return thread, result, console
 
@@ -121,7 +130,7 @@ def test_watch_waits_for_a_campaign_that_is_not_there_yet(small_campaign, tmp_pa
     lines = (small_campaign / "documents.jsonl").read_bytes().splitlines(keepends=True)
     for i in range(0, len(lines), 5):
         with open(live / "documents.jsonl", "ab") as f:
-            f.write(b"".join(lines[i:i + 5]))
+            f.write(b"".join(lines[i : i + 5]))
     thread.join(timeout=20)
     assert not thread.is_alive()
     assert result["state"].status == "finished" and result["state"].done == 4
@@ -139,7 +148,7 @@ def test_watch_says_stopped_and_exits_when_the_last_run_was_aborted(small_campai
     lines = _lines(_aborted(docs, starts))
     for i in range(0, len(lines), 3):  # the log grows while the watcher looks
         with open(live / "documents.jsonl", "ab") as f:
-            f.write(b"".join(lines[i:i + 3]))
+            f.write(b"".join(lines[i : i + 3]))
         thread.join(timeout=0.1)
     thread.join(timeout=20)
     assert not thread.is_alive()

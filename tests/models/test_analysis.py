@@ -82,8 +82,13 @@ def test_pl_cut_at_the_edge_has_no_width():
 
 
 def _fom(**kw):
-    args = dict(material="CdSe", integration_ms=100.0, plqy_reference_counts_per_ms=100.0, path_length_cm=1.0,
-                limiting_mM=1.0)
+    args = dict(
+        material="CdSe",
+        integration_ms=100.0,
+        plqy_reference_counts_per_ms=100.0,
+        path_length_cm=1.0,
+        limiting_mM=1.0,
+    )
     args.update(kw)
     return args
 
@@ -115,7 +120,9 @@ def test_plqy_and_yield_formulas():
 
 
 def test_plqy_is_clipped_to_one():
-    out = figures_of_merit(WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom(plqy_reference_counts_per_ms=1e-3))
+    out = figures_of_merit(
+        WL, absorbance(540.0), WL, pl(555.0, 28.0), **_fom(plqy_reference_counts_per_ms=1e-3)
+    )
     assert out["plqy"] == 1.0
 
 
@@ -177,7 +184,7 @@ def _pbs_absorbance(center_nm, *, seed=0, height=0.05):
     a = 0.12 * np.maximum(e - 0.41, 0.0) ** 1.5 + height * np.exp(-0.5 * ((e - e0) / (0.1 / 2.3548)) ** 2)
     i0 = 30000.0
     rng = np.random.default_rng(seed)
-    return a + 0.434 * rng.normal(0.0, 1.0, a.size) * np.sqrt(2.0 / (i0 * 10 ** -a)) / np.sqrt(16)
+    return a + 0.434 * rng.normal(0.0, 1.0, a.size) * np.sqrt(2.0 / (i0 * 10**-a)) / np.sqrt(16)
 
 
 def test_pure_noise_pl_is_flagged_not_a_number():
@@ -223,8 +230,11 @@ def test_a_dip_red_of_the_emission_is_not_the_band_edge():
 
 def test_pl_peak_is_looked_for_in_the_materials_emission_range():
     """Scattered excitation (405 nm) is brighter than a weak SWIR line; the emission is the line."""
-    counts = 20000.0 * np.exp(-0.5 * ((PBS_WL - 405.0) / 3.0) ** 2) + 3000.0 * np.exp(
-        -0.5 * ((PBS_WL - 1300.0) / 150.0) ** 2) + np.random.default_rng(0).normal(0, 20, PBS_WL.size)
+    counts = (
+        20000.0 * np.exp(-0.5 * ((PBS_WL - 405.0) / 3.0) ** 2)
+        + 3000.0 * np.exp(-0.5 * ((PBS_WL - 1300.0) / 150.0) ** 2)
+        + np.random.default_rng(0).normal(0, 20, PBS_WL.size)
+    )
     a = _pbs_absorbance(1200.0)
     out = figures_of_merit(PBS_WL, a, PBS_WL, counts, **_fom(material="PbS"))
     assert out["pl_peak_nm"] == pytest.approx(1300.0, abs=10.0)

@@ -34,7 +34,9 @@ def test_observation_adds_the_stated_noise_to_the_truth():
     p = SYNTHETIC["branin"]
     X = np.array([[0.0, 5.0], [2.0, 3.0]])
     rows = p.observe(X, np.array([1.0, -2.0]))
-    assert [r["y"] for r in rows] == pytest.approx(list(p.evaluate_true(X) + p.noise_sd * np.array([1.0, -2.0])))
+    assert [r["y"] for r in rows] == pytest.approx(
+        list(p.evaluate_true(X) + p.noise_sd * np.array([1.0, -2.0]))
+    )
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))

@@ -89,7 +89,10 @@ def test_composite_splits_into_terms():
         ({"terms": [{"outcome": "a", "goal": "minimize", "wieght": 2}]}, "objective.terms[0]"),
         ({"terms": [{"outcome": "a", "goal": "minimize"}], "goal": "minimize"}, "objective.goal"),
         ({"terms": [{"outcome": "a", "goal": "minimize"}], "reached": {"a": [2, 1]}}, "objective.reached.a"),
-        ({"terms": [{"outcome": "a", "goal": "minimize"}, {"outcome": "a", "goal": "maximize"}]}, "objective.terms"),
+        (
+            {"terms": [{"outcome": "a", "goal": "minimize"}, {"outcome": "a", "goal": "maximize"}]},
+            "objective.terms",
+        ),
     ],
 )
 def test_bad_specs_name_the_key(spec, key):
@@ -99,8 +102,14 @@ def test_bad_specs_name_the_key(spec, key):
 
 
 def test_within_band_term_is_flat_inside_and_linear_outside():
-    obj = Objective({"terms": [{"outcome": "pl", "within": [520.0, 530.0], "scale": 5.0},
-                               {"outcome": "pl", "goal": "minimize", "scale": 1000.0}]})
+    obj = Objective(
+        {
+            "terms": [
+                {"outcome": "pl", "within": [520.0, 530.0], "scale": 5.0},
+                {"outcome": "pl", "goal": "minimize", "scale": 1000.0},
+            ]
+        }
+    )
     assert obj.value({"pl": 525.0}) == pytest.approx(-0.525)
     assert obj.value({"pl": 535.0}) == pytest.approx(-1.0 - 0.535)
     assert obj.value({"pl": 510.0}) == pytest.approx(-2.0 - 0.510)
@@ -114,28 +123,46 @@ from models.outcomes import FIGURES_OF_MERIT, check_outcome_names, figure_names,
 
 
 def test_a_composites_reached_ranges_survive_in_a_multi_objective():
-    multi = make_objective([{"name": "plqy"}, {"terms": [{"outcome": "pl_fwhm_nm", "goal": "minimize"}],
-                                               "reached": {"pl_fwhm_nm": [0.0, 35.0]}}])
+    multi = make_objective(
+        [
+            {"name": "plqy"},
+            {
+                "terms": [{"outcome": "pl_fwhm_nm", "goal": "minimize"}],
+                "reached": {"pl_fwhm_nm": [0.0, 35.0]},
+            },
+        ]
+    )
     assert multi.reached_ranges == {"pl_fwhm_nm": (0.0, 35.0)}
-    assert multi.reached({"plqy": 0.5, "pl_fwhm_nm": 30.0}) and not multi.reached({"plqy": 0.5, "pl_fwhm_nm": 40.0})
+    assert multi.reached({"plqy": 0.5, "pl_fwhm_nm": 30.0}) and not multi.reached(
+        {"plqy": 0.5, "pl_fwhm_nm": 40.0}
+    )
 
 
 def test_outcome_references_name_every_key_as_a_campaign_file_spells_it():
     refs = outcome_references(SPEC, [{"outcome": "yield", "op": ">=", "value": 0.1}])
-    assert refs == [("objective.terms[0].outcome", "pl_peak_nm"), ("objective.terms[1].outcome", "pl_fwhm_nm"),
-                    ("objective.terms[2].outcome", "plqy"), ("objective.reached.pl_peak_nm", "pl_peak_nm"),
-                    ("objective.reached.pl_fwhm_nm", "pl_fwhm_nm"), ("objective.reached.plqy", "plqy"),
-                    ("outcome_constraints[0].outcome", "yield")]
+    assert refs == [
+        ("objective.terms[0].outcome", "pl_peak_nm"),
+        ("objective.terms[1].outcome", "pl_fwhm_nm"),
+        ("objective.terms[2].outcome", "plqy"),
+        ("objective.reached.pl_peak_nm", "pl_peak_nm"),
+        ("objective.reached.pl_fwhm_nm", "pl_fwhm_nm"),
+        ("objective.reached.plqy", "plqy"),
+        ("outcome_constraints[0].outcome", "yield"),
+    ]
     multi = {"objectives": [{"name": "plqy", "reached": {"plqy": [0.3, 1]}}, {"name": "pl_fwhm_nm"}]}
-    assert outcome_references(multi) == [("objective.objectives[0].name", "plqy"),
-                                         ("objective.objectives[0].reached.plqy", "plqy"),
-                                         ("objective.objectives[1].name", "pl_fwhm_nm")]
+    assert outcome_references(multi) == [
+        ("objective.objectives[0].name", "plqy"),
+        ("objective.objectives[0].reached.plqy", "plqy"),
+        ("objective.objectives[1].name", "pl_fwhm_nm"),
+    ]
 
 
 def test_known_names_pass():
     check_outcome_names(SPEC)
-    check_outcome_names([{"name": "plqy"}, {"name": "pl_fwhm_nm", "goal": "minimize"}],
-                        [{"outcome": "pl_peak_nm", "op": ">=", "value": 510.0}])
+    check_outcome_names(
+        [{"name": "plqy"}, {"name": "pl_fwhm_nm", "goal": "minimize"}],
+        [{"outcome": "pl_peak_nm", "op": ">=", "value": 510.0}],
+    )
     check_outcome_names({"name": "loss"}, known=["loss"])
 
 
@@ -157,14 +184,18 @@ def test_an_unknown_outcome_name_is_a_configuration_error_with_the_allowed_names
     with pytest.raises(ConfigurationError) as info:
         check_outcome_names(spec, constraints, source="c.toml")
     message = str(info.value)
-    assert message.startswith(f"c.toml: {key}: unknown outcome 'pl_peak' (did you mean 'pl_peak_nm'?); known outcomes:")
+    assert message.startswith(
+        f"c.toml: {key}: unknown outcome 'pl_peak' (did you mean 'pl_peak_nm'?); known outcomes:"
+    )
     for name in figure_names():
         assert name in message
     assert "pl_peak_nm [nm]" in message and "\n" not in message
 
 
 def test_a_user_models_outcomes_replace_the_figures_of_merit():
-    with pytest.raises(ConfigurationError, match=r"unknown outcome 'los' \(did you mean 'loss'\?\); known outcomes: loss$"):
+    with pytest.raises(
+        ConfigurationError, match=r"unknown outcome 'los' \(did you mean 'loss'\?\); known outcomes: loss$"
+    ):
         check_outcome_names({"name": "los"}, known=["loss"])
     with pytest.raises(ConfigurationError, match="unknown outcome 'plqy'"):
         check_outcome_names({"name": "plqy"}, known=["loss"])
@@ -178,10 +209,19 @@ def test_the_figures_of_merit_have_one_home():
     from models.analysis import figures_of_merit
 
     assert ANALYSIS_KEYS == (*FIGURES_OF_MERIT, "failure")
-    assert OUTCOME_KEYS[:len(FIGURES_OF_MERIT)] == tuple(FIGURES_OF_MERIT)
+    assert OUTCOME_KEYS[: len(FIGURES_OF_MERIT)] == tuple(FIGURES_OF_MERIT)
     wl = np.linspace(400.0, 700.0, 301)
-    out = figures_of_merit(wl, np.zeros_like(wl), wl, np.zeros_like(wl), material="CdSe", integration_ms=100.0,
-                           plqy_reference_counts_per_ms=1.0, path_length_cm=1.0, limiting_mM=1.0)
+    out = figures_of_merit(
+        wl,
+        np.zeros_like(wl),
+        wl,
+        np.zeros_like(wl),
+        material="CdSe",
+        integration_ms=100.0,
+        plqy_reference_counts_per_ms=1.0,
+        path_length_cm=1.0,
+        limiting_mM=1.0,
+    )
     assert tuple(out) == ANALYSIS_KEYS
     device = outcomes_device()
     for name, outcome in FIGURES_OF_MERIT.items():

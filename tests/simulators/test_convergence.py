@@ -19,8 +19,12 @@ def fuzzed_with_corners(material: str, n: int, seed: int) -> dict[str, np.ndarra
     u = qmc.Sobol(len(ds), seed=seed).random_base2(int(np.log2(n)))
     corners = np.array([[t] + [f] * (len(ds) - 1) for t in (0.0, 1.0) for f in (0.0, 1.0)])
     u = np.vstack([u, corners])
-    return {d["name"]: d["low"] + u[:, i] * (d["high"] - d["low"]) if d["name"] != "flow_solvent"
-            else np.where(u[:, i] == 0.0, 0.0, d["low"] + u[:, i] * (d["high"] - d["low"])) for i, d in enumerate(ds)}
+    return {
+        d["name"]: d["low"] + u[:, i] * (d["high"] - d["low"])
+        if d["name"] != "flow_solvent"
+        else np.where(u[:, i] == 0.0, 0.0, d["low"] + u[:, i] * (d["high"] - d["low"]))
+        for i, d in enumerate(ds)
+    }
 
 
 def _compare(material, conds):

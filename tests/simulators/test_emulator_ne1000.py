@@ -24,19 +24,22 @@ def _bus(addresses=(0,), clock=None):
     return NE1000Bus(pumps), clock
 
 
-@pytest.mark.parametrize("request_bytes, reply", [
-    (b"0RAT250UM\r", b"\x0200S\x03"),
-    (b"0RAT\r", b"\x0200S0.000UM\x03"),
-    (b"0DIA\r", b"\x0200S14.57\x03"),
-    (b"0VER\r", b"\x0200SNE1000V3.928\x03"),
-    (b"0DIR\r", b"\x0200SINF\x03"),
-    (b"0DIS\r", b"\x0200SI0.000W0.000UL\x03"),
-    (b"0XYZ\r", b"\x0200S?\x03"),
-    (b"0RAT99999UM\r", b"\x0200S?OOR\x03"),
-    (b"0RUN\r", b"\x0200S?NA\x03"),        # no rate yet
-    (b"0DIRSTK\r", b"\x0200S?NA\x03"),
-    (b"5\r", b""),                          # nobody at address 5
-])
+@pytest.mark.parametrize(
+    "request_bytes, reply",
+    [
+        (b"0RAT250UM\r", b"\x0200S\x03"),
+        (b"0RAT\r", b"\x0200S0.000UM\x03"),
+        (b"0DIA\r", b"\x0200S14.57\x03"),
+        (b"0VER\r", b"\x0200SNE1000V3.928\x03"),
+        (b"0DIR\r", b"\x0200SINF\x03"),
+        (b"0DIS\r", b"\x0200SI0.000W0.000UL\x03"),
+        (b"0XYZ\r", b"\x0200S?\x03"),
+        (b"0RAT99999UM\r", b"\x0200S?OOR\x03"),
+        (b"0RUN\r", b"\x0200S?NA\x03"),  # no rate yet
+        (b"0DIRSTK\r", b"\x0200S?NA\x03"),
+        (b"5\r", b""),  # nobody at address 5
+    ],
+)
 def test_recorded_requests_get_the_manuals_replies(request_bytes, reply):
     bus, _ = _bus()
     assert bus.receive(request_bytes) == [reply]
@@ -70,8 +73,11 @@ def test_safe_packets_are_accepted_in_basic_mode_and_switch_the_reply_framing():
 
 def test_several_addresses_on_one_chain():
     bus, _ = _bus((0, 1))
-    assert bus.receive(b"1RAT1.5UM\r0RAT\r1RAT\r") == [b"\x0201S\x03", b"\x0200S0.000UM\x03",
-                                                       b"\x0201S1.500UM\x03"]
+    assert bus.receive(b"1RAT1.5UM\r0RAT\r1RAT\r") == [
+        b"\x0201S\x03",
+        b"\x0200S0.000UM\x03",
+        b"\x0201S1.500UM\x03",
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -137,12 +143,19 @@ def test_kill_9_of_the_emulator_process_is_a_lost_port(tmp_path):
 
     link = tmp_path / "ne1000"
     qdlab = Path(sys.executable).parent / "qdlab"
-    proc = subprocess.Popen([str(qdlab), "emulate", "ne1000", "--link", str(link), "--speed", "10"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(qdlab), "emulate", "ne1000", "--link", str(link), "--speed", "10"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for(link)
-        pump = NE1000Pump(SerialTransport(lambda: open_serial(str(link), baudrate=19200)), syringe_volume_ul=1000,
-                          timeout_s=0.3, watchdog_s=0)
+        pump = NE1000Pump(
+            SerialTransport(lambda: open_serial(str(link), baudrate=19200)),
+            syringe_volume_ul=1000,
+            timeout_s=0.3,
+            watchdog_s=0,
+        )
         pump.connect()
         pump.set_flow_ul_min(10.0)
         assert pump.flow_ul_min() == 10.0

@@ -13,7 +13,9 @@ def conditions(draw):
     material = draw(st.sampled_from(MATERIALS))
     cond = {}
     for d in simulators.describe(material):
-        cond[d["name"]] = draw(st.one_of(st.sampled_from([d["low"], d["high"]]), st.floats(d["low"], d["high"])))
+        cond[d["name"]] = draw(
+            st.one_of(st.sampled_from([d["low"], d["high"]]), st.floats(d["low"], d["high"]))
+        )
     return material, cond
 
 

@@ -47,8 +47,12 @@ def test_a_condition_gives_the_same_result_alone_and_in_any_batch(material):
     batch = simulators.evaluate_many(material, conditions)
     reversed_batch = simulators.evaluate_many(material, {k: v[::-1] for k, v in conditions.items()})
     for j in (0, 7, 15):
-        alone = simulators.evaluate_many(material, {k: v[j:j + 1] for k, v in conditions.items()})
+        alone = simulators.evaluate_many(material, {k: v[j : j + 1] for k, v in conditions.items()})
         for key in ("pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "dots_uM", "substeps"):
             a = np.asarray(alone[key], dtype=float)[0]
-            assert np.asarray(batch[key], dtype=float)[j] == pytest.approx(a, rel=1e-12, abs=1e-300, nan_ok=True), key
-            assert np.asarray(reversed_batch[key], dtype=float)[15 - j] == pytest.approx(a, rel=1e-12, abs=1e-300, nan_ok=True)
+            assert np.asarray(batch[key], dtype=float)[j] == pytest.approx(
+                a, rel=1e-12, abs=1e-300, nan_ok=True
+            ), key
+            assert np.asarray(reversed_batch[key], dtype=float)[15 - j] == pytest.approx(
+                a, rel=1e-12, abs=1e-300, nan_ok=True
+            )

@@ -98,11 +98,27 @@ def test_hot_slow_corner_ripens_with_exact_mass():
 @pytest.mark.parametrize("material", MATERIALS)
 def test_outlet_diagnostics_are_defined_and_in_range(material, pump_results):
     out = pump_results(material)
-    for k in ("growth_nm_s", "shrinking_mass_frac", "dissolved_frac", "supersat_out", "converted", "yield",
-              "mass_error", "overflow_frac", "ripened"):
+    for k in (
+        "growth_nm_s",
+        "shrinking_mass_frac",
+        "dissolved_frac",
+        "supersat_out",
+        "converted",
+        "yield",
+        "mass_error",
+        "overflow_frac",
+        "ripened",
+    ):
         assert k in out
     notclog = out["failure"] != "clog"
-    for k in ("growth_nm_s", "shrinking_mass_frac", "dissolved_frac", "supersat_out", "converted", "overflow_frac"):
+    for k in (
+        "growth_nm_s",
+        "shrinking_mass_frac",
+        "dissolved_frac",
+        "supersat_out",
+        "converted",
+        "overflow_frac",
+    ):
         assert np.all(np.isfinite(out[k])), k
     for k in ("shrinking_mass_frac", "dissolved_frac", "converted", "overflow_frac"):
         assert np.all((out[k] >= 0.0) & (out[k] <= 1.0 + 1e-12)), k
@@ -114,9 +130,14 @@ def test_outlet_diagnostics_are_defined_and_in_range(material, pump_results):
 def test_growth_rate_is_positive_while_growing_and_the_ripening_corner_shrinks():
     # a short residence at full supply: the ensemble grows; long and hot: part of it dissolves
     # (since the issue-13 calibration CdSe finishes growing within ~30 s: "short" is a 10 uL coil, tau 2 s)
-    fast = steady_state_arrays("CdSe", {"temperature": 270.0, "flow_cd": 150.0, "flow_se": 150.0, "flow_solvent": 0.0},
-                               reactor=ReactorGeometry(reactor_volume_ul=10.0))
-    slow = steady_state_arrays("CdSe", {"temperature": 300.0, "flow_cd": 0.5, "flow_se": 0.5, "flow_solvent": 0.0})
+    fast = steady_state_arrays(
+        "CdSe",
+        {"temperature": 270.0, "flow_cd": 150.0, "flow_se": 150.0, "flow_solvent": 0.0},
+        reactor=ReactorGeometry(reactor_volume_ul=10.0),
+    )
+    slow = steady_state_arrays(
+        "CdSe", {"temperature": 300.0, "flow_cd": 0.5, "flow_se": 0.5, "flow_solvent": 0.0}
+    )
     assert fast["growth_nm_s"][0] > 0.0
     assert fast["shrinking_mass_frac"][0] < slow["shrinking_mass_frac"][0]
 

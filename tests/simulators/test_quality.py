@@ -24,8 +24,17 @@ def _one_size(d_nm, n=1):
 
 
 def _q(q, *, d=3.0, theta=1.0, g=0.0, shrink=0.0, diss=0.0):
-    return float(plqy(q, d_nm=D, emitter_weight=_one_size(d), coverage=np.array([theta]), growth_nm_s=np.array([g]),
-                      shrinking_mass_frac=np.array([shrink]), dissolved_frac=np.array([diss]))["plqy"][0])
+    return float(
+        plqy(
+            q,
+            d_nm=D,
+            emitter_weight=_one_size(d),
+            coverage=np.array([theta]),
+            growth_nm_s=np.array([g]),
+            shrinking_mass_frac=np.array([shrink]),
+            dissolved_frac=np.array([diss]),
+        )["plqy"][0]
+    )
 
 
 def test_plqy_does_not_read_the_campaign_variables():
@@ -77,6 +86,13 @@ def test_ensemble_plqy_is_the_absorption_weighted_mean():
     q = _params()
     w = _one_size(2.0) + 3 * _one_size(6.0)
     a, b = _q(q, d=2.0, theta=0.3), _q(q, d=6.0, theta=0.3)
-    m = plqy(q, d_nm=D, emitter_weight=w, coverage=np.array([0.3]), growth_nm_s=np.zeros(1),
-             shrinking_mass_frac=np.zeros(1), dissolved_frac=np.zeros(1))["plqy"][0]
+    m = plqy(
+        q,
+        d_nm=D,
+        emitter_weight=w,
+        coverage=np.array([0.3]),
+        growth_nm_s=np.zeros(1),
+        shrinking_mass_frac=np.zeros(1),
+        dissolved_frac=np.zeros(1),
+    )["plqy"][0]
     assert m == pytest.approx((a + 3 * b) / 4)

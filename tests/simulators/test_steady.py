@@ -8,7 +8,17 @@ from models.materials import MATERIALS, get_optics
 from models.sizing import band_edge_nm
 from simulators.chemistry.steady import steady_state_arrays
 
-KEYS = {"residence_time_s", "diameter_nm", "size_rsd", "abs_peak_nm", "pl_peak_nm", "pl_fwhm_nm", "plqy", "yield", "failure"}
+KEYS = {
+    "residence_time_s",
+    "diameter_nm",
+    "size_rsd",
+    "abs_peak_nm",
+    "pl_peak_nm",
+    "pl_fwhm_nm",
+    "plqy",
+    "yield",
+    "failure",
+}
 
 
 @pytest.mark.parametrize("material", MATERIALS)
@@ -48,7 +58,9 @@ def test_evaluate_true_is_deterministic_and_matches_many():
 def test_cdse_525_nm_reachable_with_narrow_line_in_the_interior():
     # Regression anchor of the calibration: a green, bright emitter inside the space, not at a corner
     # (245 degC, tau 56 s, Cd:Se 1.5).
-    r = simulators.evaluate_true("CdSe", {"temperature": 245.0, "flow_cd": 90.0, "flow_se": 60.0, "flow_solvent": 120.0})
+    r = simulators.evaluate_true(
+        "CdSe", {"temperature": 245.0, "flow_cd": 90.0, "flow_se": 60.0, "flow_solvent": 120.0}
+    )
     assert 505 < r["pl_peak_nm"] < 545
     assert r["pl_fwhm_nm"] < 36
     assert r["plqy"] > 0.3
@@ -60,7 +72,12 @@ def test_longer_residence_never_shrinks_particles_before_ripening():
             q = np.geomspace(450.0, 10.0, 24)
             out = steady_state_arrays(
                 "CdSe",
-                {"temperature": temp, "flow_cd": frac[0] * q, "flow_se": frac[1] * q, "flow_solvent": frac[2] * q},
+                {
+                    "temperature": temp,
+                    "flow_cd": frac[0] * q,
+                    "flow_se": frac[1] * q,
+                    "flow_solvent": frac[2] * q,
+                },
             )
             d, rip = out["diameter_nm"], out["ripened"]
             ok = np.isfinite(d)
@@ -148,6 +165,7 @@ def test_other_stocks_change_the_outcome():
     assert b["pl_peak_nm"] != a["pl_peak_nm"]
     with pytest.raises(Exception, match="unknown stream"):
         simulators.evaluate_true("CdSe", {}, stocks_mM={"zn": 1.0})
+
 
 # Throughput is a benchmark, not a test (a loaded machine must not fail the suite):
 # `qdlab simulate --benchmark N` prints evaluations per second.

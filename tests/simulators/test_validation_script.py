@@ -112,13 +112,28 @@ def test_reversals_and_smoothness(vs):
     assert vs._reversals(np.array([0.0, 1.0, 1.0, 2.0, np.nan, 3.0])) == 0
     res = vs.smoothness("CdSe", t_span_c=2.0, n_tau=5)
     assert res["temperature_scan"]["t_c"] == (318.0, 320.0, 0.5)
-    assert simulators.chemistry.clog_risk("CdSe", {"temperature": 320.0, **{k: res["corner"]["q_total"] * f for k, f in
-                                         vs.hot_slow_corner("CdSe")["fractions"].items()}})[0] < 1.0
+    assert (
+        simulators.chemistry.clog_risk(
+            "CdSe",
+            {
+                "temperature": 320.0,
+                **{
+                    k: res["corner"]["q_total"] * f
+                    for k, f in vs.hot_slow_corner("CdSe")["fractions"].items()
+                },
+            },
+        )[0]
+        < 1.0
+    )
 
 
 def test_yang_comparison_skips_without_its_lab_and_runs_on_a_stand_in(vs, tmp_path):
     assert "skipped" in vs.yang_comparison(tmp_path / "missing.toml")
-    text = (ROOT / "lab" / "examples" / "sim-cdse.toml").read_text().replace('volume = "250 uL"', 'volume = "20 uL"')
+    text = (
+        (ROOT / "lab" / "examples" / "sim-cdse.toml")
+        .read_text()
+        .replace('volume = "250 uL"', 'volume = "20 uL"')
+    )
     lab = tmp_path / "sim-cdse-small.toml"
     lab.write_text(text)
     res = vs.yang_comparison(lab, n=16)
@@ -132,8 +147,10 @@ def test_yang_comparison_skips_without_its_lab_and_runs_on_a_stand_in(vs, tmp_pa
 
 def test_doc_blocks_replace_generated_text_and_keep_hand_written_text():
     doc = _load("simulator_doc")
-    text = ("# Title\n\nhand prose\n\n<!-- generated: validation -->\nold numbers\n<!-- end generated: validation -->\n\n"
-            "## Quality (PLQY)\n<!-- hand-written: quality -->\nmaterials prose\n<!-- end hand-written -->\n")
+    text = (
+        "# Title\n\nhand prose\n\n<!-- generated: validation -->\nold numbers\n<!-- end generated: validation -->\n\n"
+        "## Quality (PLQY)\n<!-- hand-written: quality -->\nmaterials prose\n<!-- end hand-written -->\n"
+    )
     new, appended = doc.replace_blocks(text, {"validation": "new numbers", "numerics": "grid"})
     assert "old numbers" not in new and "new numbers" in new
     assert "hand prose" in new and "## Quality (PLQY)\n<!-- hand-written: quality -->\nmaterials prose" in new

@@ -112,7 +112,9 @@ def test_absorbance_channel_dark_reference_and_saturation():
     sample = spec.acquire("absorbance", source_on=True)
     a = -np.log10(np.clip(sample - dark, 1, None) / (ref - dark))
     wl = spec.wavelengths_nm("absorbance")
-    truth = world.evaluate_true({"temperature": 270.0, "flow_cd": 40.0, "flow_se": 40.0, "flow_solvent": 20.0})
+    truth = world.evaluate_true(
+        {"temperature": 270.0, "flow_cd": 40.0, "flow_se": 40.0, "flow_solvent": 20.0}
+    )
     # absorbance rises to the blue and has its band-edge shoulder near the true peak
     assert a[wl < 380].mean() > a[(wl > truth["abs_peak_nm"] + 40)].mean() + 0.2
     spec.set_integration_time_ms("absorbance", 500.0)
@@ -125,9 +127,15 @@ def test_relative_plqy_from_integrated_counts_matches_truth():
     set_flows(pumps, {"cd": 60.0, "se": 40.0, "solvent": 50.0})
     clock.advance(1800.0)
     cell = world.cell_content()
-    counts = np.trapezoid(pl_spectrum(spec), spec.wavelengths_nm("pl"))  # counts x nm, as models.analysis integrates
-    plqy = counts / (spec.integration_time_ms("pl") * cell["absorbed_fraction_excitation"] * PL_REFERENCE_COUNTS_PER_MS)
-    truth = world.evaluate_true({"temperature": 280.0, "flow_cd": 60.0, "flow_se": 40.0, "flow_solvent": 50.0})
+    counts = np.trapezoid(
+        pl_spectrum(spec), spec.wavelengths_nm("pl")
+    )  # counts x nm, as models.analysis integrates
+    plqy = counts / (
+        spec.integration_time_ms("pl") * cell["absorbed_fraction_excitation"] * PL_REFERENCE_COUNTS_PER_MS
+    )
+    truth = world.evaluate_true(
+        {"temperature": 280.0, "flow_cd": 60.0, "flow_se": 40.0, "flow_solvent": 50.0}
+    )
     assert plqy == pytest.approx(truth["plqy"], rel=0.1, abs=0.02)
 
 

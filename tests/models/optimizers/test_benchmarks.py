@@ -11,7 +11,14 @@ import pytest
 
 from models import make_optimizer
 
-FAST = {"num_restarts": 2, "raw_samples": 64, "maxiter": 25, "mc_samples": 64, "fit_maxiter": 40, "n_initial": 4}
+FAST = {
+    "num_restarts": 2,
+    "raw_samples": 64,
+    "maxiter": 25,
+    "mc_samples": 64,
+    "fit_maxiter": 40,
+    "n_initial": 4,
+}
 BRANIN_MIN = 0.397887
 PARAMS = [{"name": "x1", "low": -5.0, "high": 10.0}, {"name": "x2", "low": 0.0, "high": 15.0}]
 
@@ -23,8 +30,9 @@ def branin(x):
 
 
 def best_after(strategy, seed, budget, options=None):
-    opt = make_optimizer(strategy, parameters=PARAMS, objective={"name": "y", "goal": "minimize"}, seed=seed,
-                         options=options)
+    opt = make_optimizer(
+        strategy, parameters=PARAMS, objective={"name": "y", "goal": "minimize"}, seed=seed, options=options
+    )
     for _ in range(budget):
         (x,) = opt.suggest(1)
         opt.ingest([{**x, "y": branin(x)}])
@@ -42,8 +50,13 @@ def test_botorch_beats_random_on_branin():
 def _failures_in_second_half(strategy, seed):
     """Everything with a > 0.6 clogs; the unconstrained optimum lies inside that region."""
     params = [{"name": "a", "low": 0.0, "high": 1.0}, {"name": "b", "low": 0.0, "high": 1.0}]
-    opt = make_optimizer(strategy, parameters=params, objective={"name": "y", "goal": "minimize"}, seed=seed,
-                         options=FAST if strategy == "botorch" else None)
+    opt = make_optimizer(
+        strategy,
+        parameters=params,
+        objective={"name": "y", "goal": "minimize"},
+        seed=seed,
+        options=FAST if strategy == "botorch" else None,
+    )
     for _ in range(16):
         (x,) = opt.suggest(1)
         if x["a"] > 0.6:
@@ -75,17 +88,28 @@ def test_report_proposal_latency_at_100_observations():
     rng = np.random.default_rng(0)
     d = 5
     params = [{"name": f"x{i}", "low": 0.0, "high": 1.0} for i in range(d)]
-    spec = {"terms": [{"outcome": "peak", "target": 525, "scale": 10}, {"outcome": "fwhm", "goal": "minimize",
-                                                                          "scale": 30}]}
+    spec = {
+        "terms": [
+            {"outcome": "peak", "target": 525, "scale": 10},
+            {"outcome": "fwhm", "goal": "minimize", "scale": 30},
+        ]
+    }
     for objective in ({"name": "loss", "goal": "minimize"}, spec):
         # every row carries all three outcomes, whichever the objective uses
-        opt = make_optimizer("botorch", parameters=params, objective=objective, seed=0,
-                             outcomes=("loss", "peak", "fwhm"))
+        opt = make_optimizer(
+            "botorch", parameters=params, objective=objective, seed=0, outcomes=("loss", "peak", "fwhm")
+        )
         rows = []
         for u in rng.random((110, d)):
             x = {f"x{i}": float(u[i]) for i in range(d)}
-            rows.append({**x, "loss": float(np.sum((u - 0.3) ** 2)), "peak": 450 + 150 * u[0] + 20 * u[1] ** 2,
-                         "fwhm": 20 + 10 * u[2] + 5 * u[3]})
+            rows.append(
+                {
+                    **x,
+                    "loss": float(np.sum((u - 0.3) ** 2)),
+                    "peak": 450 + 150 * u[0] + 20 * u[1] ** 2,
+                    "fwhm": 20 + 10 * u[2] + 5 * u[3],
+                }
+            )
         opt.ingest(rows[:100])
         ts = []
         for k in range(10):
@@ -117,13 +141,20 @@ def _synthesis(x, rng):
 def test_composite_target_reached_in_fewer_experiments_than_random():
     from models.objective import Objective
 
-    spec = {"goal": "maximize",
-            "terms": [{"outcome": "pl_peak_nm", "target": 525.0, "scale": 10.0},
-                      {"outcome": "pl_fwhm_nm", "goal": "minimize", "scale": 30.0},
-                      {"outcome": "plqy", "goal": "maximize", "scale": 0.5}],
-            "reached": {"pl_peak_nm": [520.0, 530.0], "pl_fwhm_nm": [0.0, 35.0], "plqy": [0.3, 1.0]}}
-    params = [{"name": "q", "low": 1.0, "high": 40.0, "log": True}, {"name": "T", "low": 200.0, "high": 300.0},
-              {"name": "r", "low": 0.5, "high": 3.0}]
+    spec = {
+        "goal": "maximize",
+        "terms": [
+            {"outcome": "pl_peak_nm", "target": 525.0, "scale": 10.0},
+            {"outcome": "pl_fwhm_nm", "goal": "minimize", "scale": 30.0},
+            {"outcome": "plqy", "goal": "maximize", "scale": 0.5},
+        ],
+        "reached": {"pl_peak_nm": [520.0, 530.0], "pl_fwhm_nm": [0.0, 35.0], "plqy": [0.3, 1.0]},
+    }
+    params = [
+        {"name": "q", "low": 1.0, "high": 40.0, "log": True},
+        {"name": "T", "low": 200.0, "high": 300.0},
+        {"name": "r", "low": 0.5, "high": 3.0},
+    ]
     obj = Objective(spec)
     budget = 25
 

@@ -30,9 +30,11 @@ def rows(n, fail_at=()):
 
 
 def test_import_models_does_not_import_the_back_ends():
-    code = ("import sys, models, models.optimizers; from models.optimizers import STRATEGIES; "
-            "assert 'ax' in STRATEGIES and 'baybe' in STRATEGIES; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'ax', 'baybe', 'bluesky', 'ophyd'}))")
+    code = (
+        "import sys, models, models.optimizers; from models.optimizers import STRATEGIES; "
+        "assert 'ax' in STRATEGIES and 'baybe' in STRATEGIES; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ax', 'baybe', 'bluesky', 'ophyd'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -40,7 +42,9 @@ def test_import_models_does_not_import_the_back_ends():
 @pytest.mark.parametrize("strategy,module", [("ax", "ax"), ("baybe", "baybe")])
 def test_missing_package_says_how_to_install(strategy, module, monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a)
+    )
     with pytest.raises(ConfigurationError, match=r"-e '\.\[bench\]'"):
         make_optimizer(strategy, parameters=PARAMS, objective=LOSS, seed=1)
 
@@ -91,23 +95,38 @@ def test_unsupported_configurations_are_refused():
     with pytest.raises(ConfigurationError, match="single objective"):
         make_optimizer("ax", parameters=PARAMS, objective=[LOSS, {"name": "y", "goal": "maximize"}])
     with pytest.raises(ConfigurationError, match="outcome constraints"):
-        make_optimizer("ax", parameters=PARAMS, objective=LOSS,
-                       outcome_constraints=[{"outcome": "y", "op": ">=", "value": 0.1}])
+        make_optimizer(
+            "ax",
+            parameters=PARAMS,
+            objective=LOSS,
+            outcome_constraints=[{"outcome": "y", "op": ">=", "value": 0.1}],
+        )
     with pytest.raises(ConfigurationError, match="log-scaled"):
-        make_optimizer("ax", parameters=PARAMS, objective=LOSS,
-                       constraints=[{"coefficients": {"x": 1.0, "t": 0.01}, "op": "<=", "rhs": 1.0}])
+        make_optimizer(
+            "ax",
+            parameters=PARAMS,
+            objective=LOSS,
+            constraints=[{"coefficients": {"x": 1.0, "t": 0.01}, "op": "<=", "rhs": 1.0}],
+        )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["ax", "baybe"])
 def test_categorical_and_linear_constraint(strategy):
     pytest.importorskip("ax" if strategy == "ax" else "baybe")
-    params = [{"name": "a", "low": 0.0, "high": 1.0}, {"name": "b", "low": 0.0, "high": 1.0},
-              {"name": "ligand", "values": ["OA", "TOP", "DDT"]}]
+    params = [
+        {"name": "a", "low": 0.0, "high": 1.0},
+        {"name": "b", "low": 0.0, "high": 1.0},
+        {"name": "ligand", "values": ["OA", "TOP", "DDT"]},
+    ]
     cons = [{"coefficients": {"a": 1.0, "b": 1.0}, "op": "<=", "rhs": 1.0}]
     opt = make_optimizer(strategy, parameters=params, objective=LOSS, seed=2, constraints=cons)
     lig = ["OA", "TOP", "DDT"]
-    opt.ingest([{"a": 0.1 * k, "b": 0.05 * k, "ligand": lig[k % 3], "loss": (0.1 * k - 0.4) ** 2 + (k % 3)}
-                for k in range(6)])
+    opt.ingest(
+        [
+            {"a": 0.1 * k, "b": 0.05 * k, "ligand": lig[k % 3], "loss": (0.1 * k - 0.4) ** 2 + (k % 3)}
+            for k in range(6)
+        ]
+    )
     for p in opt.suggest(2):
         assert p["ligand"] in lig and p["a"] + p["b"] <= 1.0 + 1e-6

@@ -9,7 +9,14 @@ import numpy as np
 from models import make_optimizer
 from models.optimizers import BoTorchMultiOptimizer
 
-FAST = {"num_restarts": 2, "raw_samples": 64, "maxiter": 20, "mc_samples": 32, "fit_maxiter": 40, "n_initial": 4}
+FAST = {
+    "num_restarts": 2,
+    "raw_samples": 64,
+    "maxiter": 20,
+    "mc_samples": 32,
+    "fit_maxiter": 40,
+    "n_initial": 4,
+}
 PARAMS = [{"name": "a", "low": 0.0, "high": 1.0}, {"name": "b", "low": 0.0, "high": 1.0}]
 OBJS = [{"name": "f1", "goal": "minimize", "ref": 1.2}, {"name": "f2", "goal": "minimize", "ref": 2.2}]
 

@@ -27,7 +27,11 @@ def test_order_is_a_minimal_sweep(start):
 def test_default_start_is_first_point_and_input_untouched():
     pts = [{"T": 250.0}, {"T": 300.0}, {"T": 200.0}]
     ordered = order_by_cost(pts, "T")
-    assert [p["T"] for p in ordered] == [250.0, 200.0, 300.0] or [p["T"] for p in ordered] == [250.0, 300.0, 200.0]
+    assert [p["T"] for p in ordered] == [250.0, 200.0, 300.0] or [p["T"] for p in ordered] == [
+        250.0,
+        300.0,
+        200.0,
+    ]
     assert [p["T"] for p in pts] == [250.0, 300.0, 200.0]
     assert order_by_cost([], "T") == []
 

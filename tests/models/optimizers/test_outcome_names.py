@@ -45,8 +45,12 @@ def test_a_typo_in_an_ingested_row_is_refused(strategy):
 
 
 def test_row_keys_allowed_by_default_are_the_objective_constraint_and_bookkeeping_names():
-    opt = make_optimizer("sobol", parameters=PARAMS, objective={**LOSS, "reached": {"loss": [0, 0.1]}},
-                         outcome_constraints=[{"outcome": "cost", "op": "<=", "value": 3.0}])
+    opt = make_optimizer(
+        "sobol",
+        parameters=PARAMS,
+        objective={**LOSS, "reached": {"loss": [0, 0.1]}},
+        outcome_constraints=[{"outcome": "cost", "op": "<=", "value": 3.0}],
+    )
     opt.ingest([{"x": 0.1, "t": 210.0, "loss": 1.0, "cost": 2.0, "failure": None, "objective": 1.0}])
     with pytest.raises(ConfigurationError, match="unknown key 'plqy'"):
         opt.ingest([{"x": 0.1, "t": 210.0, "loss": 1.0, "plqy": 0.3}])
@@ -58,20 +62,38 @@ def test_declared_outcomes_admit_every_figure_of_merit_in_a_row():
     assert opt.best()["plqy"] == 0.5
 
 
-@pytest.mark.parametrize("objective,constraints,key", [
-    ({"name": "pl_peak", "goal": "maximize"}, None, "objective.name"),
-    ({"terms": [{"outcome": "pl_peak", "target": 525.0}]}, None, "objective.terms[0].outcome"),
-    ({"name": "plqy", "reached": {"pl_peak": [520, 530]}}, None, "objective.reached.pl_peak"),
-    ({"name": "plqy"}, [{"outcome": "pl_peak", "op": ">=", "value": 510}], "outcome_constraints[0].outcome"),
-    ([{"name": "plqy"}, {"name": "pl_peak", "goal": "minimize"}], None, "objective[1].name"),
-    # a composite inside a multi-objective is split into its terms: its reached keys are still checked
-    ([{"name": "plqy"}, {"terms": [{"outcome": "pl_fwhm_nm", "goal": "minimize"}],
-                         "reached": {"pl_peak": [0, 1]}}], None, "objective"),
-])
+@pytest.mark.parametrize(
+    "objective,constraints,key",
+    [
+        ({"name": "pl_peak", "goal": "maximize"}, None, "objective.name"),
+        ({"terms": [{"outcome": "pl_peak", "target": 525.0}]}, None, "objective.terms[0].outcome"),
+        ({"name": "plqy", "reached": {"pl_peak": [520, 530]}}, None, "objective.reached.pl_peak"),
+        (
+            {"name": "plqy"},
+            [{"outcome": "pl_peak", "op": ">=", "value": 510}],
+            "outcome_constraints[0].outcome",
+        ),
+        ([{"name": "plqy"}, {"name": "pl_peak", "goal": "minimize"}], None, "objective[1].name"),
+        # a composite inside a multi-objective is split into its terms: its reached keys are still checked
+        (
+            [
+                {"name": "plqy"},
+                {"terms": [{"outcome": "pl_fwhm_nm", "goal": "minimize"}], "reached": {"pl_peak": [0, 1]}},
+            ],
+            None,
+            "objective",
+        ),
+    ],
+)
 def test_declared_outcomes_check_the_objective_and_constraints(objective, constraints, key):
     with pytest.raises(ConfigurationError) as info:
-        make_optimizer("botorch", parameters=PARAMS, objective=objective, outcome_constraints=constraints,
-                       outcomes=figure_names())
+        make_optimizer(
+            "botorch",
+            parameters=PARAMS,
+            objective=objective,
+            outcome_constraints=constraints,
+            outcomes=figure_names(),
+        )
     message = str(info.value)
     assert message.startswith(f"{key}: unknown outcome 'pl_peak'"), message
     assert "did you mean 'pl_peak_nm'" in message and "plqy" in message and "pl_fwhm_nm [nm]" in message

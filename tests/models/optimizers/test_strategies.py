@@ -10,7 +10,14 @@ import pytest
 from models import make_optimizer
 from models.errors import ConfigurationError, OptimizerError
 
-FAST = {"num_restarts": 2, "raw_samples": 64, "maxiter": 30, "mc_samples": 64, "fit_maxiter": 50, "n_initial": 4}
+FAST = {
+    "num_restarts": 2,
+    "raw_samples": 64,
+    "maxiter": 30,
+    "mc_samples": 64,
+    "fit_maxiter": 50,
+    "n_initial": 4,
+}
 STRATEGIES = ["random", "sobol", "sklearn-gp", "botorch"]
 PARAMS = [{"name": "q_a", "low": 1.0, "high": 40.0, "log": True}, {"name": "T", "low": 200.0, "high": 300.0}]
 LOSS = {"name": "loss", "goal": "minimize"}
@@ -75,7 +82,9 @@ def test_different_seeds_differ(strategy):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_pending_points_give_distinct_proposals(strategy):
-    opt = run(make_optimizer(strategy, parameters=PARAMS, objective=LOSS, seed=0, options=options(strategy)), 6)
+    opt = run(
+        make_optimizer(strategy, parameters=PARAMS, objective=LOSS, seed=0, options=options(strategy)), 6
+    )
     (first,) = opt.suggest(1)
     (second,) = opt.suggest(1, pending=[first])
     assert second != first
@@ -85,16 +94,22 @@ def test_pending_points_give_distinct_proposals(strategy):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_linear_constraint_respected(strategy):
-    params = [{"name": "q_a", "low": 1.0, "high": 40.0}, {"name": "q_b", "low": 1.0, "high": 40.0},
-              {"name": "T", "low": 200.0, "high": 300.0}]
-    cons = [{"coefficients": {"q_a": 1, "q_b": 1}, "op": "<=", "rhs": 30.0},
-            {"coefficients": {"q_a": 1, "q_b": 1}, "op": ">=", "rhs": 10.0}]
+    params = [
+        {"name": "q_a", "low": 1.0, "high": 40.0},
+        {"name": "q_b", "low": 1.0, "high": 40.0},
+        {"name": "T", "low": 200.0, "high": 300.0},
+    ]
+    cons = [
+        {"coefficients": {"q_a": 1, "q_b": 1}, "op": "<=", "rhs": 30.0},
+        {"coefficients": {"q_a": 1, "q_b": 1}, "op": ">=", "rhs": 10.0},
+    ]
 
     def f(x):
         return ((x["q_a"] - 25) / 10) ** 2 + ((x["q_b"] - 20) / 10) ** 2 + ((x["T"] - 250) / 50) ** 2
 
-    opt = make_optimizer(strategy, parameters=params, objective=LOSS, constraints=cons, seed=0,
-                         options=options(strategy))
+    opt = make_optimizer(
+        strategy, parameters=params, objective=LOSS, constraints=cons, seed=0, options=options(strategy)
+    )
     run(opt, 5, f, batch=2)
     for r in opt.rows:
         assert 10.0 - 1e-6 <= r["q_a"] + r["q_b"] <= 30.0 + 1e-6
@@ -102,14 +117,18 @@ def test_linear_constraint_respected(strategy):
 
 @pytest.mark.parametrize("strategy", ["sobol", "botorch"])
 def test_constraint_on_log_parameter_respected(strategy):
-    params = [{"name": "q_a", "low": 1.0, "high": 40.0, "log": True}, {"name": "q_b", "low": 1.0, "high": 40.0}]
+    params = [
+        {"name": "q_a", "low": 1.0, "high": 40.0, "log": True},
+        {"name": "q_b", "low": 1.0, "high": 40.0},
+    ]
     cons = [{"coefficients": {"q_a": 1, "q_b": 1}, "op": "<=", "rhs": 30.0}]
 
     def f(x):
         return ((x["q_a"] - 25) / 10) ** 2 + ((x["q_b"] - 20) / 10) ** 2
 
-    opt = make_optimizer(strategy, parameters=params, objective=LOSS, constraints=cons, seed=0,
-                         options=options(strategy))
+    opt = make_optimizer(
+        strategy, parameters=params, objective=LOSS, constraints=cons, seed=0, options=options(strategy)
+    )
     run(opt, 7, f)
     for r in opt.rows:
         assert r["q_a"] + r["q_b"] <= 30.0 + 1e-6
@@ -122,7 +141,9 @@ def test_categorical_parameter(strategy):
     def f(x):
         return loss(x) + (0.0 if x["ligand"] == "TOP" else 1.0)
 
-    opt = run(make_optimizer(strategy, parameters=params, objective=LOSS, seed=0, options=options(strategy)), 8, f)
+    opt = run(
+        make_optimizer(strategy, parameters=params, objective=LOSS, seed=0, options=options(strategy)), 8, f
+    )
     assert {r["ligand"] for r in opt.rows} <= {"OA", "TOP"}
     assert opt.best()["ligand"] in ("OA", "TOP")
 
@@ -144,14 +165,24 @@ def test_failed_rows_are_accepted_and_never_best(strategy):
 
 
 def test_composite_objective_with_outcome_constraint():
-    spec = {"terms": [{"outcome": "peak", "target": 525.0, "scale": 10.0},
-                      {"outcome": "fwhm", "goal": "minimize", "scale": 30.0}]}
+    spec = {
+        "terms": [
+            {"outcome": "peak", "target": 525.0, "scale": 10.0},
+            {"outcome": "fwhm", "goal": "minimize", "scale": 30.0},
+        ]
+    }
 
     def outcomes(x):
         return {"peak": 450 + 150 * (x["T"] - 200) / 100, "fwhm": 20 + 0.5 * x["q_a"], "plqy": x["q_a"] / 40}
 
-    opt = make_optimizer("botorch", parameters=PARAMS, objective=spec, seed=0, options=FAST,
-                         outcome_constraints=[{"outcome": "plqy", "op": ">=", "value": 0.1}])
+    opt = make_optimizer(
+        "botorch",
+        parameters=PARAMS,
+        objective=spec,
+        seed=0,
+        options=FAST,
+        outcome_constraints=[{"outcome": "plqy", "op": ">=", "value": 0.1}],
+    )
     for _ in range(7):
         (x,) = opt.suggest(1)
         opt.ingest([{**x, **outcomes(x)}])
@@ -178,7 +209,10 @@ def test_nothing_ingested_has_no_best():
         ({"parameters": [{"name": "a", "low": 0, "high": 1, "step": 1}]}, "parameters.a"),
         ({"constraints": [{"coefficients": {"zz": 1}, "op": "<=", "rhs": 1}]}, "constraints[0].coefficients"),
         ({"constraints": [{"coefficients": {"T": 1}, "op": "<", "rhs": 1}]}, "constraints[0].op"),
-        ({"outcome_constraints": [{"outcome": "plqy", "op": ">=", "value": "x"}]}, "outcome_constraints[0].value"),
+        (
+            {"outcome_constraints": [{"outcome": "plqy", "op": ">=", "value": "x"}]},
+            "outcome_constraints[0].value",
+        ),
         ({"seed": -1}, "seed"),
         ({"objective": {"name": "T", "goal": "minimize"}}, "objective"),
     ],
@@ -201,11 +235,20 @@ def test_rows_outside_bounds_or_missing_parameters_are_rejected():
 
 
 def test_categorical_with_constraint_on_log_parameter_and_batches():
-    params = [{"name": "q_a", "low": 1.0, "high": 40.0, "log": True}, {"name": "q_b", "low": 1.0, "high": 40.0},
-              {"name": "ligand", "values": ["OA", "TOP", "DDT"]}]
+    params = [
+        {"name": "q_a", "low": 1.0, "high": 40.0, "log": True},
+        {"name": "q_b", "low": 1.0, "high": 40.0},
+        {"name": "ligand", "values": ["OA", "TOP", "DDT"]},
+    ]
     cons = [{"coefficients": {"q_a": 1, "q_b": 1}, "op": "<=", "rhs": 30}]
-    opt = make_optimizer("botorch", parameters=params, objective={"name": "y", "goal": "maximize"}, constraints=cons,
-                         seed=0, options={**FAST, "n_initial": 3})
+    opt = make_optimizer(
+        "botorch",
+        parameters=params,
+        objective={"name": "y", "goal": "maximize"},
+        constraints=cons,
+        seed=0,
+        options={**FAST, "n_initial": 3},
+    )
     for _ in range(4):
         xs = opt.suggest(2)
         opt.ingest([{**x, "y": 0.1 * x["q_a"] + 0.05 * x["q_b"] + (x["ligand"] == "TOP")} for x in xs])
