@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,7 +33,7 @@ from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
 from campaigns.plans import syringe_need_ul
 from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
-from models.errors import ConfigurationError
+from models.errors import ConfigurationError, SafetyError
 
 __all__ = [
     "preflight",
@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 
+HEATER_NAME = "heater"
+"""The rig's heater device (``lab.rig_builder``): the name its limits' refusals carry."""
 ALL_CORNERS_MAX_DIMS = 10
 """Up to this many parameters, pre-flight checks all 2^N corners of the box (1,024 at most)."""
 CORNER_SAMPLE = 256
@@ -104,9 +106,15 @@ def preflight(
     heater_limits: HeaterLimits,
     source: str,
     transfer_volume_ul: float | None = None,
+    pump_names: Mapping[str, str] | None = None,
 ) -> None:
     """Raise ``ConfigurationError`` naming the first point of the search space the lab cannot make
-    (with ``transfer_volume_ul``, also one whose experiment needs more than a full syringe)."""
+    (with ``transfer_volume_ul``, also one whose experiment needs more than a full syringe).
+
+    A point is makeable when the device layer would take it: ``HeaterLimits.check_setpoint`` and
+    ``PumpLimits.check_rate`` decide, and the error carries their refusal as the rig's heater
+    (``"heater"``) and pumps (``pump_names``: each reagent's pump name; default the reagent) would say it."""
+    names = dict(pump_names or {})
     for values in iter_points(spec):
         where = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         try:
@@ -117,25 +125,26 @@ def preflight(
             raise ConfigurationError(
                 f"at {where}: {exc}; narrow the bounds", source=source, key="search"
             ) from None
-        if not heater_limits.min_temperature_c <= sp.temperature_c <= heater_limits.max_temperature_c:
+        try:
+            heater_limits.check_setpoint(HEATER_NAME, sp.temperature_c)
+        except SafetyError as exc:
             raise ConfigurationError(
-                f"temperature {sp.temperature_c:g} degC is beyond the lab's heater limits "
-                f"[{heater_limits.min_temperature_c:g}, {heater_limits.max_temperature_c:g}] degC",
+                f"temperature {sp.temperature_c:g} degC is beyond the lab's heater limits ({exc}); "
+                "narrow the bounds",
                 source=source,
                 key="search.temperature",
-            )
+            ) from None
         for reagent, flow in sp.flows_ul_min.items():
             limits = pump_limits[reagent]
-            if flow > 0 and not limits.min_rate_ul_min * (1 - 1e-9) <= flow <= limits.max_rate_ul_min * (
-                1 + 1e-9
-            ):
+            try:
+                limits.check_rate(names.get(reagent, reagent), flow)
+            except SafetyError as exc:
                 raise ConfigurationError(
-                    f"at {where} the {reagent} pump would run at {flow:.4g} uL/min, outside the lab's limits "
-                    f"[{limits.min_rate_ul_min:g}, {limits.max_rate_ul_min:g}] uL/min; narrow the bounds or "
-                    f"change the stock",
+                    f"at {where} the {reagent} pump would run at {flow:.4g} uL/min ({exc}); narrow the "
+                    "bounds or change the stock",
                     source=source,
                     key="search",
-                )
+                ) from None
             need = (
                 0.0
                 if transfer_volume_ul is None

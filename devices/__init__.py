@@ -6,13 +6,14 @@ from devices.heater import Heater
 from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, HeaterLimits, PumpLimits, check_syringe
 from devices.pump import SyringePump
 from devices.refill import RefillRequest, RefillStation
-from devices.registry import known_types, make_backend, register_backend
+from devices.registry import DriverSettings, known_types, make_backend, register_backend, settings_model
 from devices.spectrometer import Exposure, Spectrometer
 from devices.timer import Timer
 
 __all__ = [
     "Channel",
     "Clock",
+    "DriverSettings",
     "Heater",
     "HeaterBackend",
     "HeaterLimits",
@@ -33,4 +34,5 @@ __all__ = [
     "known_types",
     "make_backend",
     "register_backend",
+    "settings_model",
 ]

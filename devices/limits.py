@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from models.errors import DeviceError, SafetyError
 
-__all__ = ["PumpLimits", "HeaterLimits", "SYRINGE_EMPTY_TOLERANCE_UL", "check_syringe"]
+__all__ = ["PumpLimits", "HeaterLimits", "RATE_TOLERANCE", "SYRINGE_EMPTY_TOLERANCE_UL", "check_syringe"]
+
+RATE_TOLERANCE = 1e-9
+"""A flow this close to a rate limit (relative) is at it: a rate computed from a campaign's bounds (a
+corner of its search space at exactly the pump's limit) lands a rounding error either side."""
 
 SYRINGE_EMPTY_TOLERANCE_UL = 0.5
 """A syringe with this little left (uL) is empty: what a pump's volume counter and its plunger's end
@@ -39,13 +43,16 @@ class PumpLimits:
     syringe_volume_ul: float
 
     def check_rate(self, device: str, flow_ul_min: float) -> None:
+        """``SafetyError`` unless ``device`` may run at ``flow_ul_min``: the rule the pump enforces on
+        every set and pre-flight on every point of a campaign's search space (``campaigns.preflight``)."""
         if not math.isfinite(
             flow_ul_min
         ):  # NaN or infinite: refused, never sent (a set that cannot complete)
             raise SafetyError(f"{device}: flow rate {flow_ul_min!r} uL/min is not a finite number; refused")
         if flow_ul_min == 0:
             return
-        if not self.min_rate_ul_min <= flow_ul_min <= self.max_rate_ul_min:
+        low, high = self.min_rate_ul_min * (1 - RATE_TOLERANCE), self.max_rate_ul_min * (1 + RATE_TOLERANCE)
+        if not low <= flow_ul_min <= high:
             raise SafetyError(
                 f"{device}: {flow_ul_min:g} uL/min is outside the lab's limits "
                 f"[{self.min_rate_ul_min:g}, {self.max_rate_ul_min:g}] uL/min (or 0 to stop)"
@@ -62,6 +69,8 @@ class HeaterLimits:
     tolerance_c: float = 2.0
 
     def check_setpoint(self, device: str, setpoint_c: float) -> None:
+        """``SafetyError`` unless ``device`` may be set to ``setpoint_c``: the rule the heater enforces on
+        every set and pre-flight on every point of a campaign's search space (``campaigns.preflight``)."""
         if not math.isfinite(setpoint_c):
             raise SafetyError(f"{device}: set point {setpoint_c!r} degC is not a finite number; refused")
         if not self.min_temperature_c <= setpoint_c <= self.max_temperature_c:

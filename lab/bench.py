@@ -155,7 +155,7 @@ def _true_outcomes(
                 transfer_volume_ul=lab.reactor.transfer_volume,
                 path_length_cm=lab.reactor.path_length,
             ),
-            stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+            stocks_mM=lab.stocks_mM,
         )
     rows = []
     for i in range(len(conditions)):
@@ -389,7 +389,7 @@ def latency_at(
     from lab.runtime import configure_numerics
 
     configure_numerics()
-    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
+    stocks = lab.stocks_mM
     names = [p.name for p in spec.search.parameters]
     points = sample_points(spec, n_observations + proposals + 64)[-(n_observations + proposals) :]
     setpoints = [

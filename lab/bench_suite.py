@@ -181,7 +181,7 @@ def _campaign_space(spec, lab) -> dict[str, float | None]:
     from models.objective import MultiObjective, make_objective
 
     objective = make_objective(spec.objective)
-    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
+    stocks = lab.stocks_mM
     points = sample_points(spec, _CAMPAIGN_SAMPLE, corners=False)
     setpoints = []
     for values in points:

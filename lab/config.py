@@ -1,30 +1,43 @@
-"""``lab.toml``: the reactor, pumps, heater and spectrometer of one rig, with its hard limits."""
+"""``lab.toml``: the reactor, pumps, heater and spectrometer of one rig, with its hard limits.
+
+A device's section holds the keys every device of its kind has (:class:`PumpConfig`,
+:class:`HeaterConfig`, :class:`SpectrometerConfig`) and those its driver reads, declared by the settings
+model registered with its ``type`` (``devices.registry``): the section validates as the two together
+(a subclass of both, made once per type), so a bad key, value or type is refused before anything moves,
+and adding a driver touches no file here. The stocks and hard limits of the rig are read from one place:
+:attr:`LabConfig.stocks_mM`, :attr:`LabConfig.pump_limits`, :attr:`LabConfig.heater_limits`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+import devices.drivers  # noqa: F401  (real drivers register their types on import)
+import lab.sim_drivers  # noqa: F401  (so do the simulator's)
+from devices import HeaterLimits, PumpLimits
+from devices.registry import DriverSettings, Kind, settings_model, unknown_type_message
 from models.validation import MAX_LIST_ITEMS, MAX_TEXT_CHARS, quantity
 
 __all__ = [
     "LabConfig",
     "ReactorConfig",
+    "DeviceConfig",
     "PumpConfig",
     "HeaterConfig",
     "SpectrometerConfig",
     "EmulatorConfig",
-    "WATCHDOG_DEFAULT_S",
-    "WATCHDOG_FLOOR_S",
 ]
-
-WATCHDOG_DEFAULT_S = 10.0
-"""A hardware pump's safe-mode timeout unless its ``watchdog`` says otherwise (s): an NE-1000 whose
-controller went quiet this long stops infusing (its driver's keep-alive polls every third of it)."""
-WATCHDOG_FLOOR_S = 2.0
-"""The shortest ``watchdog`` a lab file may give (s): below it a busy host or a retried reply (three
-tries of 0.5 s) could let a healthy campaign's pump time out. The NE-1000's ceiling is 255 s."""
 
 Microlitres = Annotated[float, quantity("uL"), Field(gt=0)]
 FlowRate = Annotated[float, quantity("uL/min"), Field(ge=0)]
@@ -42,29 +55,75 @@ class ReactorConfig(_Strict):
     path_length: Annotated[float, quantity("cm"), Field(gt=0)] = 0.1
 
 
-class PumpConfig(_Strict):
+_COMPOSITES: dict[tuple[type, type[DriverSettings]], Any] = {}
+
+
+class DeviceConfig(_Strict):
+    """A device's section: its ``type`` and the keys every device of its ``kind`` has. Validating (or
+    constructing) one validates the section as the subclass that adds its type's driver settings
+    (:meth:`for_type`); an unknown type is refused, naming the known ones."""
+
+    kind: ClassVar[Kind]
     type: str
+
+    @classmethod
+    def _is_section(cls) -> bool:
+        """A section of one kind (``PumpConfig``), not a driver's subclass of it."""
+        return "kind" in cls.__dict__
+
+    @classmethod
+    def for_type(cls, type_name: str) -> type[DeviceConfig]:
+        """The section's model for ``type_name``: this section's keys and its driver's, in that order."""
+        driver = settings_model(cls.kind, type_name)
+        if driver is None:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("unknown_type", unknown_type_message(cls.kind, type_name)),
+                        loc=("type",),
+                        input=type_name,
+                    )
+                ],
+            )
+        model = _COMPOSITES.get((cls, driver))
+        if model is None:
+            model = create_model(
+                f"{cls.__name__}[{driver.__name__}]", __base__=(driver, cls), __module__=__name__
+            )
+            _COMPOSITES[(cls, driver)] = model
+        return model
+
+    @classmethod
+    def model_for_data(cls, data: Any) -> type[BaseModel]:
+        """The model ``data`` validates as (for the keys an error names as allowed)."""
+        if cls._is_section() and isinstance(data, dict) and isinstance(data.get("type"), str):
+            if settings_model(cls.kind, data["type"]) is not None:
+                return cls.for_type(data["type"])
+        return cls
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_its_type(cls, data: Any, handler: Any) -> Any:
+        if cls._is_section() and isinstance(data, dict) and isinstance(data.get("type"), str):
+            return cls.for_type(data["type"]).model_validate(data)
+        return handler(data)
+
+    def __new__(cls, *args: Any, **data: Any) -> DeviceConfig:
+        if cls._is_section() and isinstance(data.get("type"), str):  # PumpConfig(type="ne1000", port=...)
+            cls = cls.for_type(data["type"])
+        return super().__new__(cls)
+
+
+class PumpConfig(DeviceConfig):
+    """A pump's section: the reagent it holds, its stock and its hard limits."""
+
+    kind: ClassVar[Kind] = "pump"
     reagent: str
     stock: Millimolar = 0.0
     syringe_volume: Microlitres
     min_rate: FlowRate
     max_rate: FlowRate
-    port: str | None = None
-    address: int = Field(default=0, ge=0, le=99)
-    syringe_diameter: Annotated[float, quantity("mm"), Field(gt=0)] | None = None
-    watchdog: Annotated[float, quantity("s")] = WATCHDOG_DEFAULT_S
-    """Safe-mode timeout of a hardware pump (docs/hardware.md): on by default, never below the floor."""
-
-    @field_validator("watchdog")
-    @classmethod
-    def _watchdog_on(cls, value: float) -> float:
-        if not WATCHDOG_FLOOR_S <= value <= 255:
-            raise ValueError(
-                f"the pump watchdog must be {WATCHDOG_FLOOR_S:g} to 255 s (default "
-                f"{WATCHDOG_DEFAULT_S:g} s), got {value:g} s: it stops the pump if qdlab goes quiet, "
-                "and cannot be turned off"
-            )
-        return value
 
     @model_validator(mode="after")
     def _rates_ordered(self) -> "PumpConfig":
@@ -72,15 +131,18 @@ class PumpConfig(_Strict):
             raise ValueError(f"min_rate {self.min_rate:g} uL/min is above max_rate {self.max_rate:g} uL/min")
         return self
 
+    @property
+    def limits(self) -> PumpLimits:
+        """What the device layer lets this pump do (``devices.limits``)."""
+        return PumpLimits(self.min_rate, self.max_rate, self.syringe_volume)
 
-class HeaterConfig(_Strict):
-    type: str
+
+class HeaterConfig(DeviceConfig):
+    kind: ClassVar[Kind] = "heater"
     min_temperature: Celsius
     max_temperature: Celsius
     safe_temperature: Celsius
     tolerance: Annotated[float, quantity("delta_degC"), Field(gt=0)] = 2.0
-    port: str | None = None
-    address: int = Field(default=1, ge=1, le=247)
 
     @model_validator(mode="after")
     def _safe_inside(self) -> "HeaterConfig":
@@ -88,21 +150,25 @@ class HeaterConfig(_Strict):
             raise ValueError("safe_temperature must lie within [min_temperature, max_temperature]")
         return self
 
+    @property
+    def limits(self) -> HeaterLimits:
+        """What the device layer lets the heater do (``devices.limits``)."""
+        return HeaterLimits(self.min_temperature, self.max_temperature, self.safe_temperature, self.tolerance)
 
-class SpectrometerConfig(_Strict):
+
+class SpectrometerConfig(DeviceConfig):
     """``exposure = "auto"`` (default) chooses each channel's integration time from its signal within
     [``min_integration_time``, ``max_integration_time``], the brightest pixel near ``exposure_target``
     x full scale (``devices.spectrometer``, docs/adr/0008); ``integration_time`` is then the first
     probe. ``exposure = "fixed"`` uses ``integration_time`` for both channels."""
 
-    type: str
+    kind: ClassVar[Kind] = "spectrometer"
     exposure: Literal["auto", "fixed"] = "auto"
     integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 50.0
     min_integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 1.0
     max_integration_time: Annotated[float, quantity("ms"), Field(gt=0)] = 30_000.0
     exposure_target: Annotated[float, Field(ge=0.1, le=0.9)] = 0.6
     plqy_reference: Annotated[float, Field(gt=0)] = 1.0
-    serial: str | None = None
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "SpectrometerConfig":
@@ -128,9 +194,9 @@ class LabConfig(_Strict):
 
     name: str = "lab"
     reactor: ReactorConfig
-    pumps: dict[str, PumpConfig] = Field(max_length=MAX_LIST_ITEMS)
-    heater: HeaterConfig
-    spectrometer: SpectrometerConfig
+    pumps: dict[str, SerializeAsAny[PumpConfig]] = Field(max_length=MAX_LIST_ITEMS)
+    heater: SerializeAsAny[HeaterConfig]
+    spectrometer: SerializeAsAny[SpectrometerConfig]
     sim: dict[str, Any] = Field(default_factory=dict)
     emulator: EmulatorConfig | None = None
 
@@ -144,3 +210,19 @@ class LabConfig(_Strict):
 
     def pump_for(self, reagent: str) -> str | None:
         return next((name for name, p in self.pumps.items() if p.reagent == reagent), None)
+
+    @property
+    def stocks_mM(self) -> dict[str, float]:
+        """Each reagent's stock concentration (mM; 0 for the solvent), by reagent: the one place the rig,
+        pre-flight, the simulated world and the benchmarks read it from."""
+        return {p.reagent: p.stock for p in self.pumps.values()}
+
+    @property
+    def pump_limits(self) -> dict[str, PumpLimits]:
+        """Each reagent's pump limits, by reagent: what pre-flight checks and the rig's pumps enforce."""
+        return {p.reagent: p.limits for p in self.pumps.values()}
+
+    @property
+    def heater_limits(self) -> HeaterLimits:
+        """The heater's limits: what pre-flight checks and the rig's heater enforces."""
+        return self.heater.limits

@@ -51,7 +51,7 @@ def _world(material: str, *, clock: WallClock, seed: int, lab: LabConfig | None 
             transfer_volume_ul=lab.reactor.transfer_volume,
             path_length_cm=lab.reactor.path_length,
         ),
-        stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+        stocks_mM=lab.stocks_mM,
         clock=clock,
         seed=seed,
         **lab.sim,
@@ -72,7 +72,8 @@ def check_ports(lab: LabConfig, *, source: str = "lab.toml") -> None:
     leave: checked in pre-flight, before anything is written or moved, and again as they start."""
     from simulators.emulators import check_link
 
-    for key, port in [*((f"pumps.{n}", p.port) for n, p in lab.pumps.items()), ("heater", lab.heater.port)]:
+    sections = [*((f"pumps.{n}", p) for n, p in lab.pumps.items()), ("heater", lab.heater)]
+    for key, port in ((key, getattr(section, "port", None)) for key, section in sections):  # its driver's
         try:
             if port:
                 check_link(port)

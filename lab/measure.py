@@ -25,7 +25,7 @@ def measure_once(material: str, conditions: dict[str, float], *, seed: int = 0) 
     lab = load_lab(EXAMPLES["lab"] / f"sim-{material.lower()}.toml")
     built = build_rig(lab, material=material, seed=seed)
     rig = built.rig
-    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
+    stocks = lab.stocks_mM
     setpoints = to_setpoints(values, kind="flows", reactor_volume_ul=lab.reactor.volume, stocks_mM=stocks)
     protocol = ProtocolSpec()
     result: dict[str, Any] = {}

@@ -6,19 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.preflight import HEATER_NAME
 from campaigns.rig import Rig
 from devices import (
     Clock,
     Exposure,
     Heater,
-    HeaterLimits,
-    PumpLimits,
     SimClock,
     Spectrometer,
     SyringePump,
     Timer,
     make_backend,
-    register_backend,
 )
 from lab.config import LabConfig
 from models.errors import ConfigurationError
@@ -62,42 +60,13 @@ class BuiltRig:
             close()
 
 
-def _register_sim() -> None:
-    from simulators import SimHeater, SimPump, SimSpectrometer
-
-    register_backend(
-        "pump",
-        "sim",
-        lambda *, world, reagent, settings, name, **_: SimPump(
-            world, reagent, syringe_volume_ul=settings.syringe_volume, name=name
-        ),
-    )
-    register_backend("heater", "sim", lambda *, world, **_: SimHeater(world))
-    register_backend("spectrometer", "sim", lambda *, world, **_: SimSpectrometer(world))
-    register_backend("spectrometer", "emulated", _emulated_spectrometer)
-
-
-def _emulated_spectrometer(*, world=None, **_: Any) -> Any:
-    if world is None:
-        raise ConfigurationError(
-            'type = "emulated" reads the emulators\' world: add an [emulator] section',
-            key="spectrometer.type",
-        )
-    from simulators import SimSpectrometer
-
-    return SimSpectrometer(world)
-
-
-def _register_drivers() -> None:
-    import devices.drivers  # noqa: F401  (real drivers register their types on import)
-
-
 def build_rig(
     lab: LabConfig, *, material: str, seed: int, source: str = "lab.toml", clock: Clock | None = None
 ) -> BuiltRig:
-    """Devices for ``lab``; for ``type = "sim"`` devices, one simulated world shared by all of them."""
-    _register_sim()
-    _register_drivers()
+    """Devices for ``lab``; for ``type = "sim"`` devices, one simulated world shared by all of them.
+
+    Each backend is made by its type's factory (``devices.registry``) from the section's driver
+    settings (the section itself: it validated as its type's model, ``lab.config``)."""
     types = {p.type for p in lab.pumps.values()} | {lab.heater.type, lab.spectrometer.type}
     world = None
     closers: list[Callable[[], None]] = []
@@ -124,7 +93,7 @@ def build_rig(
                 transfer_volume_ul=lab.reactor.transfer_volume,
                 path_length_cm=lab.reactor.path_length,
             ),
-            stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+            stocks_mM=lab.stocks_mM,
             clock=clock,
             seed=seed,
             **lab.sim,
@@ -143,24 +112,12 @@ def build_rig(
             **common,
         )
         pumps[cfg.reagent] = SyringePump(
-            backend,
-            PumpLimits(cfg.min_rate, cfg.max_rate, cfg.syringe_volume),
-            reagent=cfg.reagent,
-            name=name,
+            backend, lab.pump_limits[cfg.reagent], reagent=cfg.reagent, name=name
         )
     heater_backend = make_backend(
         "heater", lab.heater.type, source=source, key="heater.type", settings=lab.heater, **common
     )
-    heater = Heater(
-        heater_backend,
-        HeaterLimits(
-            lab.heater.min_temperature,
-            lab.heater.max_temperature,
-            lab.heater.safe_temperature,
-            lab.heater.tolerance,
-        ),
-        name="heater",
-    )
+    heater = Heater(heater_backend, lab.heater_limits, name=HEATER_NAME)
     spec_backend = make_backend(
         "spectrometer",
         lab.spectrometer.type,
@@ -187,6 +144,6 @@ def build_rig(
         transfer_volume_ul=lab.reactor.transfer_volume,
         path_length_cm=lab.reactor.path_length,
         plqy_reference=lab.spectrometer.plqy_reference,
-        stocks_mM={p.reagent: p.stock for p in lab.pumps.values()},
+        stocks_mM=lab.stocks_mM,
     )
     return BuiltRig(rig=rig, clock=clock, world=world, closers=closers)

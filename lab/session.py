@@ -26,14 +26,7 @@ from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
-from devices import (
-    SYRINGE_EMPTY_TOLERANCE_UL,
-    HeaterLimits,
-    PumpLimits,
-    RefillStation,
-    SyringeBackend,
-    WallClock,
-)
+from devices import SYRINGE_EMPTY_TOLERANCE_UL, RefillStation, SyringeBackend, WallClock
 from lab.config import LabConfig
 from lab.emulate import check_ports
 from lab.files import dump_campaign, dump_lab, file_digest
@@ -124,23 +117,16 @@ class CampaignSession:
         """Refuse a campaign the lab cannot make; estimate (and keep as ``self.estimate``) the reagent
         and reactor time its remaining experiments need. ``fresh``: a new campaign (``qdlab run``), whatever
         the directory holds now is not its own (``--force`` moves it aside once every check has passed)."""
-        stocks = {p.reagent: p.stock for p in self.lab.pumps.values()}
+        stocks = self.lab.stocks_mM
         preflight(
             self.spec,
             reactor_volume_ul=self.lab.reactor.volume,
             stocks_mM=stocks,
-            pump_limits={
-                p.reagent: PumpLimits(p.min_rate, p.max_rate, p.syringe_volume)
-                for p in self.lab.pumps.values()
-            },
-            heater_limits=HeaterLimits(
-                self.lab.heater.min_temperature,
-                self.lab.heater.max_temperature,
-                self.lab.heater.safe_temperature,
-                self.lab.heater.tolerance,
-            ),
+            pump_limits=self.lab.pump_limits,
+            heater_limits=self.lab.heater_limits,
             source=self.campaign_source,
             transfer_volume_ul=self.lab.reactor.transfer_volume,
+            pump_names={p.reagent: name for name, p in self.lab.pumps.items()},
         )
         self.refill_mode = refill_mode(self.spec.protocol.refill, self.lab, source=self.campaign_source)
         if self.lab.emulator is not None:  # its port links: taken by nothing the emulators did not leave
@@ -175,7 +161,7 @@ class CampaignSession:
             {**self.spec.search.fixed, **parameters},
             kind=self.spec.search.kind,
             reactor_volume_ul=self.lab.reactor.volume,
-            stocks_mM={p.reagent: p.stock for p in self.lab.pumps.values()},
+            stocks_mM=self.lab.stocks_mM,
         )
 
     # -- the run ----------------------------------------------------------------------------------

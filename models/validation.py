@@ -4,7 +4,7 @@ quantity fields that read and write their unit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import core_schema
@@ -97,19 +97,30 @@ def quantity(unit: str, *, dimensionless_ok: bool = False) -> Quantity:
     return Quantity(unit, dimensionless_ok)
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+def _allowed_keys(model: type[BaseModel], loc: tuple, data: Any = None) -> list[str]:
+    """The keys allowed where ``loc`` points; a model whose keys depend on its data (a lab file's device
+    section, by its ``type``) says which it validates as through ``model_for_data(data)``."""
     current: Any = model
     for part in loc[:-1]:
+        data = data.get(part) if isinstance(data, dict) else None
         if isinstance(part, int) or current is None:
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:  # a key of a dict field (e.g. a pump's name): stay on the value model
+            current = _for_data(current, data)
             continue
         annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
+        args = [
+            getattr(a, "__origin__", a) if get_origin(a) is Annotated else a for a in get_args(annotation)
+        ]
         candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
-        current = candidates[0] if candidates else None
+        current = _for_data(candidates[0], data) if candidates else None
     return sorted(getattr(current, "model_fields", {})) if current is not None else []
+
+
+def _for_data(model: Any, data: Any) -> Any:
+    resolve = getattr(model, "model_for_data", None)
+    return resolve(data) if resolve is not None and isinstance(data, dict) else model
 
 
 def validate_model(model: type[M], data: Any, *, source: str) -> M:
@@ -121,7 +132,7 @@ def validate_model(model: type[M], data: Any, *, source: str) -> M:
         loc = tuple(err.get("loc", ()))
         key = ".".join(str(p) for p in loc) or None
         if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, loc)
+            allowed = _allowed_keys(model, loc, data)
             message = "unknown key" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
         elif err["type"] == "missing":
             message = "required key is missing"

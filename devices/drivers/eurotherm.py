@@ -14,11 +14,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import Field
+
 from devices.drivers.transport import PortLost, SerialTransport, shared_transport
+from devices.registry import DriverSettings
 from models.errors import ConfigurationError, DeviceError, ProtocolError
 
 __all__ = [
     "EurothermHeater",
+    "EurothermSettings",
     "EUROTHERM_BAUDRATE",
     "make_eurotherm",
     "PV_REGISTER",
@@ -29,6 +33,13 @@ __all__ = [
 
 EUROTHERM_BAUDRATE = 9600
 PV_REGISTER, SP_REGISTER, OUTPUT_REGISTER, SP_RATE_REGISTER = 1, 2, 3, 35
+
+
+class EurothermSettings(DriverSettings):
+    """What a ``type = "eurotherm"`` heater's section of ``lab.toml`` gives its driver."""
+
+    port: str | None = None
+    address: int = Field(default=1, ge=1, le=247)
 
 
 class EurothermHeater:
@@ -145,7 +156,7 @@ class EurothermHeater:
                 self.transport.close()
 
 
-def make_eurotherm(*, settings, **_) -> EurothermHeater:
+def make_eurotherm(*, settings: EurothermSettings, **_) -> EurothermHeater:
     """Registry factory: ``type = "eurotherm"`` heaters in ``lab.toml`` (port, address)."""
     if not settings.port:
         raise ConfigurationError(

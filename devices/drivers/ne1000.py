@@ -7,7 +7,7 @@ volume accounting, alarms, the safe-mode watchdog) are separate.
 - ``connect()`` brings the pump to basic mode with a safe-framed ``SAF0`` (accepted in both modes),
   checks the firmware (``VER``), sets the syringe diameter, infuse direction, clears the dispensed
   counters (``connect`` assumes a freshly filled syringe) and, when ``watchdog_s`` > 0 (a lab file's
-  pump always has one: ``lab.config.PumpConfig.watchdog``, 10 s unless set), turns on safe mode ``SAF n``: the pump then stops itself with alarm ``A?T``
+  pump always has one: ``NE1000Settings.watchdog``, 10 s unless set), turns on safe mode ``SAF n``: the pump then stops itself with alarm ``A?T``
   if it hears no valid packet for n seconds. A keep-alive thread polls the status every n/3 s, so the
   watchdog is a dead-man switch held by this process: if the controller dies or hangs, the pump stops.
   A keep-alive that has died (its port lost, an unexpected error) is reported by the next call on the
@@ -26,15 +26,58 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import Annotated
+
+from pydantic import Field, field_validator
 
 from devices.drivers import ne1000_protocol as proto
 from devices.drivers.transport import PortLost, SerialTransport, shared_transport
 from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, check_syringe
+from devices.registry import DriverSettings
 from models.errors import ConfigurationError, DeviceError, ProtocolError
+from models.validation import quantity
 
-__all__ = ["NE1000Pump", "NE1000_BAUDRATE", "make_ne1000"]
+__all__ = [
+    "NE1000Pump",
+    "NE1000Settings",
+    "NE1000_BAUDRATE",
+    "WATCHDOG_DEFAULT_S",
+    "WATCHDOG_FLOOR_S",
+    "make_ne1000",
+]
 
 NE1000_BAUDRATE = 19200  # factory setting (REFERENCE.md section 5)
+
+WATCHDOG_DEFAULT_S = 10.0
+"""A hardware pump's safe-mode timeout unless its ``watchdog`` says otherwise (s): an NE-1000 whose
+controller went quiet this long stops infusing (its driver's keep-alive polls every third of it)."""
+WATCHDOG_FLOOR_S = 2.0
+"""The shortest ``watchdog`` a lab file may give (s): below it a busy host or a retried reply (three
+tries of 0.5 s) could let a healthy campaign's pump time out. The NE-1000's ceiling is 255 s."""
+
+
+class NE1000Settings(DriverSettings):
+    """What an ``type = "ne1000"`` pump's section of ``lab.toml`` gives its driver."""
+
+    syringe_volume: Annotated[float, quantity("uL"), Field(gt=0)]
+    """The filled syringe (also the pump's limit, ``lab.config.PumpConfig``)."""
+    port: str | None = None
+    address: int = Field(default=0, ge=0, le=99)
+    syringe_diameter: Annotated[float, quantity("mm"), Field(gt=0)] | None = None
+    watchdog: Annotated[float, quantity("s")] = WATCHDOG_DEFAULT_S
+    """Safe-mode timeout of a hardware pump (docs/hardware.md): on by default, never below the floor."""
+
+    @field_validator("watchdog")
+    @classmethod
+    def _watchdog_on(cls, value: float) -> float:
+        if not WATCHDOG_FLOOR_S <= value <= 255:
+            raise ValueError(
+                f"the pump watchdog must be {WATCHDOG_FLOOR_S:g} to 255 s (default "
+                f"{WATCHDOG_DEFAULT_S:g} s), got {value:g} s: it stops the pump if qdlab goes quiet, "
+                "and cannot be turned off"
+            )
+        return value
+
 
 _ALARM_WORDS = {"R": "reset", "S": "stall", "T": "timeout", "E": "program_error", "O": "phase_out_of_range"}
 
@@ -378,7 +421,7 @@ def _volume_argument(volume_ul: float) -> tuple[str, str]:
     return unit, f"{floored:.{decimals}f}"
 
 
-def make_ne1000(*, settings, name: str = "pump", **_) -> NE1000Pump:
+def make_ne1000(*, settings: NE1000Settings, name: str = "pump", **_) -> NE1000Pump:
     """Registry factory: ``type = "ne1000"`` pumps in ``lab.toml`` (port, address, syringe, watchdog)."""
     if not settings.port:
         raise ConfigurationError(

@@ -19,11 +19,25 @@ from typing import Any, Protocol
 import numpy as np
 
 from devices.backends import Channel
+from devices.registry import DriverSettings
 from models.errors import ConfigurationError, DeviceError
 
-__all__ = ["SeabreezeSpectrometer", "LightSources", "LampEnableSources", "make_seabreeze"]
+__all__ = [
+    "SeabreezeSpectrometer",
+    "SeabreezeSettings",
+    "LightSources",
+    "LampEnableSources",
+    "make_seabreeze",
+]
 
 SEABREEZE_PIN = "seabreeze==2.11.0"
+
+
+class SeabreezeSettings(DriverSettings):
+    """What a ``type = "seabreeze"`` spectrometer's section of ``lab.toml`` gives its driver: the
+    serial number of the one to open (None: the first found)."""
+
+    serial: str | None = None
 
 
 class LightSources(Protocol):
@@ -176,6 +190,6 @@ class SeabreezeSpectrometer:
                 pass
 
 
-def make_seabreeze(*, settings, **_) -> SeabreezeSpectrometer:
+def make_seabreeze(*, settings: SeabreezeSettings, **_) -> SeabreezeSpectrometer:
     """Registry factory: ``type = "seabreeze"`` spectrometers in ``lab.toml`` (``serial`` optional)."""
     return SeabreezeSpectrometer(serial=settings.serial)

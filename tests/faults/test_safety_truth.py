@@ -17,9 +17,9 @@ import pytest
 
 from devices import WallClock
 from devices.drivers import NE1000Pump, SerialTransport, open_serial
-from devices.drivers.ne1000 import make_ne1000
+from devices.drivers.ne1000 import WATCHDOG_DEFAULT_S, WATCHDOG_FLOOR_S, make_ne1000
 from lab.cli import main
-from lab.config import WATCHDOG_DEFAULT_S, WATCHDOG_FLOOR_S, PumpConfig
+from lab.config import PumpConfig
 from lab.files import EXAMPLES
 from models.errors import DeviceError
 from models.validation import validate_model

@@ -202,7 +202,7 @@ def labs(draw):
             "address": 7,
         },
         "spectrometer": {
-            "type": "ocean",
+            "type": "seabreeze",  # a registered type: its driver declares `serial`
             "integration_time": f"{draw(positive)!r} ms",
             "plqy_reference": draw(positive),
             "serial": "FLMS01234",
