@@ -105,3 +105,13 @@ def test_preflight_and_the_device_refuse_the_same_value_with_the_same_message(tm
     assert str(device_error.value) in str(preflight_error.value)
     assert str(preflight_error.value).startswith(str(campaign))
     assert "outside the lab's limits" in str(device_error.value)
+
+
+def test_a_rate_a_rounding_error_past_a_limit_is_at_it_for_the_pump_as_for_preflight():
+    """Pre-flight's allowance for a corner computed a rounding error past a limit is the pump's own."""
+    limits = load_lab(SIM_LAB).pump_limits["cd"]
+    for ok in (500.0 * (1 + 1e-12), 0.5 * (1 - 1e-12), 0.0, 250.0):
+        limits.check_rate("cd", ok)
+    for bad in (500.0 * (1 + 1e-6), 0.5 * (1 - 1e-6), 600.0, float("nan")):
+        with pytest.raises(SafetyError):
+            limits.check_rate("cd", bad)
