@@ -27,11 +27,12 @@ PYTEST = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile $(TESTS)
 test: lint browser
 	$(PYTEST)
 
-# Format and lint (ruff, configured in pyproject.toml); make test runs it first. The same hooks run
+# Format, lint and types (ruff, basedpyright: configured in pyproject.toml); make test runs it first. The same hooks run
 # before each commit once `.venv/bin/pre-commit install` (optional) or by hand: make lint.
 lint: $(STAMP)
 	$(BIN)/ruff format --check --diff .
 	$(BIN)/ruff check .
+	$(BIN)/basedpyright
 
 # The same suite with HOGS busy loops (default: one per core CI has) competing for the CPU, to show that
 # no test depends on how fast the wall clock runs (docs/reliability.md, A busy machine). The loops end

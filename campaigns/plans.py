@@ -5,6 +5,10 @@ and can be checked message by message without a RunEngine. Waiting is ``bps.mv(r
 status that completes when the world's clock has advanced, never a wall-clock sleep.
 """
 
+# ophyd 1.x devices meet bluesky's Readable / Movable / Stoppable protocols at run time (the RunEngine
+# checks them), but ophyd is not typed, so pyright cannot see it: argument types are not checked here.
+# pyright: reportArgumentType=false
+
 from __future__ import annotations
 
 from collections.abc import Callable, Generator

@@ -81,7 +81,8 @@ def iter_points(
     lows = np.array([p.low for p in params])
     highs = np.array([p.high for p in params])
     blocks = [corner_points(len(params))] if corners else []
-    blocks.append(qmc.Sobol(len(params), scramble=True, seed=0).random(n_sobol))
+    sobol = qmc.Sobol(len(params), scramble=True, seed=0)  # pyright: ignore[reportCallIssue] - scipy's stubs know only rng=
+    blocks.append(sobol.random(n_sobol))
     for block in blocks:
         for row in block:
             values = dict(spec.search.fixed)

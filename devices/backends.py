@@ -28,15 +28,18 @@ class PumpBackend(Protocol):
 
     def flow_ul_min(self) -> float:
         """Read-back of the rate the pump is actually running at (0 when stopped or stalled)."""
+        ...
 
     def dispensed_ul(self) -> float:
         """Volume infused since connect (uL)."""
+        ...
 
     def stop(self) -> None:
         """Stop now. Must be safe to call at any time, also after an error."""
 
     def alarm(self) -> str | None:
         """None when healthy, else a short word: 'stall', 'timeout', 'reset', 'empty'."""
+        ...
 
     def close(self) -> None: ...
 
@@ -62,6 +65,7 @@ class HeaterBackend(Protocol):
 
     def temperature_c(self) -> float:
         """Process value (degC)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -74,6 +78,7 @@ class SpectrometerBackend(Protocol):
 
     def wavelengths_nm(self, channel: Channel) -> np.ndarray:
         """Wavelength axis of ``channel``, shape (n_pixels,), nm, ascending."""
+        ...
 
     def set_integration_time_ms(self, channel: Channel, ms: float) -> None: ...
 
@@ -82,6 +87,7 @@ class SpectrometerBackend(Protocol):
 
         ``source_on=False`` is a dark spectrum. Saturated pixels read the detector's full scale.
         """
+        ...
 
     def saturation_counts(self) -> float: ...
 

@@ -46,7 +46,7 @@ class BackendReadback(SignalRO):
         return value
 
     def describe(self) -> dict:
-        value = self.get()
+        value: Any = self.get()
         shape = list(getattr(value, "shape", self._shape))
         key = {"source": f"backend:{self._reader}", "dtype": self._dtype, "shape": shape}
         if self._units:
@@ -70,7 +70,7 @@ class SoftValue(Signal):
         return super().set(value, **kwargs)
 
     def describe(self) -> dict:
-        value = self.get()
+        value: Any = self.get()
         shape = [len(value)] if self._dtype == "array" and value is not None else []
         key = {"source": "soft", "dtype": self._dtype, "shape": shape}
         if self._units:

@@ -50,13 +50,14 @@ class LampEnableSources:
 
     def __init__(self, device: Any):
         features = getattr(device, "f", None)
-        self._lamp = getattr(features, "strobe_lamp", None)
-        if self._lamp is None:
+        lamp = getattr(features, "strobe_lamp", None)
+        if lamp is None:
             raise DeviceError(
                 f"spectrometer {getattr(device, 'model', '')} {getattr(device, 'serial_number', '')} has "
                 "no lamp-enable line to switch the absorbance lamp; wire the lamp's TTL input to a "
                 "spectrometer that has one (see docs/adr/0003-emulated-lab.md)"
             )
+        self._lamp: Any = lamp
 
     def select(self, channel: Channel | None) -> None:
         self._lamp.enable_lamp(channel == "absorbance")
@@ -122,8 +123,9 @@ class SeabreezeSpectrometer:
             limits = getattr(device, "integration_time_micros_limits", None)
             if limits is not None:
                 self._limits_us = (float(limits[0]), float(limits[1]))
-            self._sources = self._make_sources(device)
-            self._sources.select(None)
+            sources = self._make_sources(device)
+            sources.select(None)
+            self._sources = sources
         except Exception:
             self.close()
             raise
@@ -153,8 +155,11 @@ class SeabreezeSpectrometer:
 
     def acquire(self, channel: Channel, *, source_on: bool) -> np.ndarray:
         device = self._require()
+        sources = self._sources
+        if sources is None:  # connect() makes both or neither
+            raise DeviceError(f"{self.name}: not connected; call connect() first")
         try:
-            self._sources.select(channel if source_on else None)
+            sources.select(channel if source_on else None)
             device.integration_time_micros(int(round(self._integration_ms[channel] * 1000.0)))
             counts = np.asarray(
                 device.intensities(correct_dark_counts=False, correct_nonlinearity=False), dtype=float
@@ -167,7 +172,7 @@ class SeabreezeSpectrometer:
             ) from None
         finally:
             try:
-                self._sources.select(None)
+                sources.select(None)
             except Exception:  # noqa: BLE001 - the acquisition error is the one to report
                 pass
         if counts.shape != self._wavelengths.shape:

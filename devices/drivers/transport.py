@@ -72,8 +72,8 @@ class SerialTransport:
     """
 
     def __init__(self, port: Any | Callable[[], Any], *, name: str = "serial port"):
-        self._port = None if callable(port) and not hasattr(port, "write") else port
-        self._opener = port if self._port is None else None
+        self._port: Any = None if callable(port) and not hasattr(port, "write") else port
+        self._opener: Callable[[], Any] | None = port if self._port is None else None
         self.name = name
         self.lock = threading.RLock()
         self._users = 0
@@ -82,7 +82,7 @@ class SerialTransport:
     def open(self) -> None:
         """Open the port (once, however many devices share it); each ``open`` is matched by a ``close``."""
         with self.lock:
-            if self._port is None:
+            if self._port is None and self._opener is not None:  # (a port given open has no opener)
                 self._port = self._opener()
             self._users += 1
 
