@@ -52,20 +52,12 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
     import numpy as np
 
     from lab.runtime import configure_numerics
-    from models.optimizers import make_optimizer
 
     configure_numerics()
     problem = function_problem(name)
     seed = _problem_seed(name, repeat, 0)
     normals = np.random.default_rng(_problem_seed(name, repeat, 1)).standard_normal(budget)
-    optimizer = make_optimizer(
-        strategy,
-        parameters=list(problem.parameters),
-        objective=problem.objective_spec(),
-        seed=seed,
-        outcome_constraints=problem.outcome_constraints() or None,
-        outcomes=problem.outcomes(),
-    )
+    optimizer = _optimizer(problem, strategy, seed)
     _warm_up(problem, strategy, seed)
     started = time.perf_counter()
     latencies, trace, true_values = [], [], []
@@ -99,6 +91,24 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
     }
 
 
+def _optimizer(problem, strategy: str, seed: int):
+    """A fresh optimiser for function ``problem``. BoTorch's effort is bounded by counts as in a campaign
+    (``CAMPAIGN_TIME_BUDGET_S``): its own 2 s default cap would cut proposals short on a loaded machine
+    (Dask workers side by side), and the figures would depend on the load."""
+    from campaigns.strategy import CAMPAIGN_TIME_BUDGET_S
+    from models.optimizers import make_optimizer
+
+    return make_optimizer(
+        strategy,
+        parameters=list(problem.parameters),
+        objective=problem.objective_spec(),
+        seed=seed,
+        outcome_constraints=problem.outcome_constraints() or None,
+        outcomes=problem.outcomes(),
+        options={"time_budget_s": CAMPAIGN_TIME_BUDGET_S} if strategy.startswith("botorch") else None,
+    )
+
+
 def _warm_up(problem, strategy: str, seed: int) -> None:
     """One untimed proposal from a throwaway optimiser that holds 2d + 2 observations, so that the timed
     proposals do not pay a fresh worker's one-off costs (lazy imports, first model fit), as a lab's
@@ -106,18 +116,10 @@ def _warm_up(problem, strategy: str, seed: int) -> None:
     import numpy as np
 
     from models.benchmarks.problem import space_sample
-    from models.optimizers import make_optimizer
 
     n = 2 * problem.dimension + 2
     X = space_sample(problem.low, problem.high, 64)[-n:]
-    warm = make_optimizer(
-        strategy,
-        parameters=list(problem.parameters),
-        objective=problem.objective_spec(),
-        seed=seed,
-        outcome_constraints=problem.outcome_constraints() or None,
-        outcomes=problem.outcomes(),
-    )
+    warm = _optimizer(problem, strategy, seed)
     warm.ingest(problem.observe(X, np.zeros(n)))
     warm.suggest(1)
 

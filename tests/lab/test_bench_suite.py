@@ -133,3 +133,22 @@ def test_bad_suite_arguments_are_one_line(args, message, capsys):
     assert main(["bench", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_botorch_effort_is_bounded_by_counts_as_in_a_campaign(monkeypatch):
+    # the optimiser's own 2 s wall-clock cap would cut proposals short on a loaded machine, so the
+    # figures would depend on the load: the suite gives BoTorch the campaign's safety-net budget
+    from campaigns.strategy import CAMPAIGN_TIME_BUDGET_S
+
+    seen = {}
+    real = models.optimizers.make_optimizer
+
+    def spy(strategy, **kwargs):
+        seen[strategy] = kwargs.get("options")
+        return real(strategy, **kwargs)
+
+    monkeypatch.setattr(models.optimizers, "make_optimizer", spy)
+    function_task("smoke-branin", "botorch", 0, 6)
+    function_task("smoke-branin", "sobol", 0, 3)
+    assert seen["botorch"]["time_budget_s"] == CAMPAIGN_TIME_BUDGET_S
+    assert not seen["sobol"]
