@@ -573,7 +573,8 @@ class _Loop:
         return parameters, setpoints, md
 
     def learn(self, index: int, parameters: dict, outcomes: dict) -> None:
-        """Ingest experiment ``index`` (its run just closed) as its record from the documents says it."""
+        """Ingest experiment ``index`` (its run just closed) as the builder's record of it says it: the
+        plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does."""
         record = self.builder.last_stopped
         if record is None or record.index != index or not record.completed:
             raise LogError(
