@@ -264,7 +264,7 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
             "parameters": r.conditions,
             "setpoints": r.setpoints,
             "measured": r.outcome_row(),
-            "latency_s": r.decision.get("proposal_latency_s"),
+            "latency_s": r.proposal_latency_s,
         }
         for r in result.records
     ]

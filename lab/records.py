@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.storage import encode
 from models.errors import LogError
 
 __all__ = [
     "ExperimentRecord",
+    "RecordBuilder",
     "experiments_from_documents",
     "completed",
     "in_log_order",
@@ -50,6 +52,8 @@ class ExperimentRecord:
     stop_time: float | None = None
     """Wall time of the stop document (s since the epoch; None while the run is open)."""
     stop_reason: str = ""
+    proposal_latency_s: float | None = None
+    """Seconds the optimiser took to propose it (its start document's ``proposal_latency_s``)."""
 
     @property
     def completed(self) -> bool:
@@ -65,43 +69,89 @@ class ExperimentRecord:
         return row
 
 
-def experiments_from_documents(docs: Iterable[tuple[str, dict]]) -> list[ExperimentRecord]:
-    """All experiment runs in log order (completed or not)."""
-    runs: dict[str, ExperimentRecord] = {}
-    streams: dict[str, tuple[str, str]] = {}  # descriptor uid -> (run uid, stream name)
-    for name, doc in docs:
+class RecordBuilder:
+    """Experiment records built from event-model documents as they stream: the one place a record's
+    fields are computed from documents.
+
+    A RunEngine subscriber (``builder(name, doc)``) for the live loop, which learns from the records it
+    builds; resume, replay, report and watch feed it the log's documents (:func:`experiments_from_documents`),
+    so a live record and the record read back from the log are the same code's output on the same
+    documents. A document is taken in the form the log stores it (:func:`lab.storage.encode`: numpy to
+    lists, NaN to None), so one fed live equals one read from the file; documents already in that form
+    (read from the log) may skip the round trip (``as_logged=False``).
+    """
+
+    def __init__(self, *, as_logged: bool = True):
+        self.as_logged = as_logged
+        self._runs: dict[str, ExperimentRecord] = {}  # run uid -> its record, in log order
+        self._streams: dict[str, tuple[str, str]] = {}  # descriptor uid -> (run uid, stream name)
+        self.last_stopped: ExperimentRecord | None = None
+        """The experiment run whose stop document came last (the one the live loop learns from)."""
+
+    @property
+    def records(self) -> list[ExperimentRecord]:
+        """All experiment runs so far in log order (completed or not)."""
+        return list(self._runs.values())
+
+    def feed(self, docs: Iterable[tuple[str, dict]]) -> "RecordBuilder":
+        for name, doc in docs:
+            self(name, doc)
+        return self
+
+    def __call__(self, name: str, doc: dict) -> None:
         if name == "start" and "experiment_index" in doc:
-            version = doc.get("log_format", 1)
-            if not isinstance(version, int) or version > LOG_FORMAT:
-                raise LogError(
-                    f"experiment {doc.get('experiment_index')}: log format {version!r} was written by a "
-                    f"newer qdlab; this one reads formats up to {LOG_FORMAT}: upgrade qdlab to read it"
-                )
-            runs[doc["uid"]] = ExperimentRecord(
-                index=int(doc["experiment_index"]),
-                uid=doc["uid"],
-                conditions=dict(doc.get("conditions", {})),
-                setpoints=dict(doc.get("setpoints", {})),
-                decision=dict(doc.get("decision", {})),
-                time=float(doc.get("time", 0.0)),
+            self._start(self._logged(name, doc))
+        elif name == "descriptor" and doc.get("run_start") in self._runs:
+            self._streams[doc["uid"]] = (doc["run_start"], doc.get("name", "primary"))
+        elif name == "event" and doc.get("descriptor") in self._streams:
+            self._event(self._logged(name, doc))
+        elif name == "stop" and doc.get("run_start") in self._runs:
+            self._stop(self._logged(name, doc))
+
+    def _logged(self, name: str, doc: dict) -> dict:
+        return json.loads(encode(name, doc))["doc"] if self.as_logged else doc
+
+    def _start(self, doc: dict) -> None:
+        version = doc.get("log_format", 1)
+        if not isinstance(version, int) or version > LOG_FORMAT:
+            raise LogError(
+                f"experiment {doc.get('experiment_index')}: log format {version!r} was written by a "
+                f"newer qdlab; this one reads formats up to {LOG_FORMAT}: upgrade qdlab to read it"
             )
-        elif name == "descriptor" and doc.get("run_start") in runs:
-            streams[doc["uid"]] = (doc["run_start"], doc.get("name", "primary"))
-        elif name == "event" and doc.get("descriptor") in streams:
-            run_uid, stream = streams[doc["descriptor"]]
-            record = runs[run_uid]
-            if stream == "outcomes":
-                record.outcomes = {k.removeprefix(OUTCOME_PREFIX): v for k, v in doc["data"].items()}
-                if record.outcomes.get("failure") == "":
-                    record.outcomes["failure"] = None
-            elif stream == "primary":
-                record.primary = dict(doc["data"])
-        elif name == "stop" and doc.get("run_start") in runs:
-            record = runs[doc["run_start"]]
-            record.exit_status = doc.get("exit_status")
-            record.stop_time = float(doc["time"]) if isinstance(doc.get("time"), (int, float)) else None
-            record.stop_reason = str(doc.get("reason") or "")
-    return list(runs.values())
+        latency = doc.get("proposal_latency_s")
+        self._runs[doc["uid"]] = ExperimentRecord(
+            index=int(doc["experiment_index"]),
+            uid=doc["uid"],
+            conditions=dict(doc.get("conditions", {})),
+            setpoints=dict(doc.get("setpoints", {})),
+            decision=dict(doc.get("decision", {})),
+            time=float(doc.get("time", 0.0)),
+            proposal_latency_s=float(latency) if isinstance(latency, (int, float)) else None,
+        )
+
+    def _event(self, doc: dict) -> None:
+        run_uid, stream = self._streams[doc["descriptor"]]
+        record = self._runs[run_uid]
+        if stream == "outcomes":
+            record.outcomes = {k.removeprefix(OUTCOME_PREFIX): v for k, v in doc["data"].items()}
+            if record.outcomes.get("failure") == "":
+                record.outcomes["failure"] = None
+        elif stream == "primary":
+            record.primary = dict(doc["data"])
+
+    def _stop(self, doc: dict) -> None:
+        record = self._runs[doc["run_start"]]
+        record.exit_status = doc.get("exit_status")
+        record.stop_time = float(doc["time"]) if isinstance(doc.get("time"), (int, float)) else None
+        record.stop_reason = str(doc.get("reason") or "")
+        self.last_stopped = record
+
+
+def experiments_from_documents(docs: Iterable[tuple[str, dict]]) -> list[ExperimentRecord]:
+    """All experiment runs in log order (completed or not), by :class:`RecordBuilder`, from documents as
+    a log stores them (read from its file, or from Tiled): the round trip through the log's encoding would
+    change nothing, so it is skipped."""
+    return RecordBuilder(as_logged=False).feed(docs).records
 
 
 def completed(records: Iterable[ExperimentRecord]) -> list[ExperimentRecord]:

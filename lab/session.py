@@ -39,6 +39,7 @@ from lab.records import (
     BUDGET_PLAN,
     LOG_FORMAT,
     ExperimentRecord,
+    RecordBuilder,
     budget_in_force,
     completed,
     experiments_from_documents,
@@ -212,6 +213,31 @@ class CampaignSession:
     def _run(self, built: BuiltRig, log: DocumentLog, done: list[ExperimentRecord]) -> SessionResult:
         configure_numerics()
         rig = built.rig
+        loop = self._loop(rig, done)
+        self._announce_gap(done)
+        if self.progress:
+            self.progress(len(loop.records), self.spec.budget, None)
+        run_engine = self._run_engine(log, loop.builder)
+        self._log_before_devices(run_engine, log, done)
+        desk = self._attach_refills(rig)
+        # The temperature interlock polls the heater from a thread: only for hardware and emulated labs
+        # (their drivers lock their ports); a purely simulated world runs in simulated time instead.
+        watch = None
+        if built.world is None or self.lab.emulator is not None:
+            watch, _ = install_interlocks(run_engine, rig)
+        self._drive(run_engine, rig, log, loop, desk, watch)
+        return SessionResult(
+            self.directory,
+            loop.records,
+            self.objective,
+            world=built.world,
+            extras={"optimizer": loop.optimizer},
+        )
+
+    # -- the run's steps --------------------------------------------------------------------------
+    def _loop(self, rig, done: list[ExperimentRecord]) -> "_Loop":
+        """The rig's outcomes device (and reactor model guard) and the optimiser, taught what ``done``
+        holds: the loop's state before its first experiment."""
         multi = is_multi(self.objective)
         constrained = tuple(c.get("outcome") for c in self.spec.outcome_constraints if c.get("outcome"))
         rig.outcomes = outcomes_device(
@@ -223,30 +249,50 @@ class CampaignSession:
         optimizer = optimizer_for(self.spec)
         if done:
             optimizer.ingest([r.outcome_row() for r in done])
-        records = list(done)
-        budget = self.spec.budget
+        done_indices = {r.index for r in done}
+        return _Loop(
+            self,
+            optimizer=optimizer,
+            records=list(done),
+            indices=[i for i in range(self.spec.budget) if i not in done_indices],
+            guard=guard,
+        )
+
+    def _announce_gap(self, done: list[ExperimentRecord]) -> None:
+        """Lines lost from the log's middle: those indices are re-run, never renumbering what follows."""
         done_indices = {r.index for r in done}
         gap = [i for i in range(max(done_indices, default=-1)) if i not in done_indices]
-        if gap:  # lines lost from the log's middle: re-run those indices, never renumber what follows
+        if gap:
             self.notify(
                 f"{self.directory / LOG_NAME}: experiment{'s' if len(gap) > 1 else ''} "
                 f"{', '.join(map(str, gap))} missing from the log: re-running "
                 f"{'them' if len(gap) > 1 else 'it'} under the same number"
             )
-        indices = [i for i in range(budget) if i not in done_indices]
-        if self.progress:
-            self.progress(len(records), budget, None)
+
+    def _run_engine(self, log: DocumentLog, builder: RecordBuilder) -> RunEngine:
+        """The RunEngine, its documents to the log, then to the record builder (only those the log took:
+        what the loop learns from is what the log holds), then to the caller's subscribers."""
         # no bluesky SigintHandler (a deferred pause at a checkpoint): StopSignals stops on the first signal
         run_engine = RunEngine(
             {}, **{"context_managers": [], "during_task": PollingDuringTask(), **self.run_engine_kwargs}
         )
-        run_engine.subscribe(log)
+        run_engine.subscribe(log)  # first: a document it fails to write raises before the builder sees it
+
+        def logged(name: str, doc: dict) -> None:
+            if log.failure is None:
+                builder(name, doc)
+
+        run_engine.subscribe(logged)
         for sub in self.subscribers:
             run_engine.subscribe(sub)
+        return run_engine
 
-        try:  # before any device is connected (and before the interlocks watch the heater)
+    def _log_before_devices(self, run_engine: RunEngine, log: DocumentLog, done: list) -> None:
+        """The budget and reactor-model record runs, before any device is connected (and before the
+        interlocks watch the heater); a log failure here stops in one line, no device moved."""
+        try:
             if self.budget_changed_from is not None:
-                run_engine(_record_run(self._budget_md(len(records))))
+                run_engine(_record_run(self._budget_md(len(done))))
             if self.reactor_model is not None and not done:
                 run_engine(_record_run(self._model_md()))
         except Exception as exc:
@@ -257,76 +303,42 @@ class CampaignSession:
                 f"moved; continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
                 reason=log.failure,
             ) from exc
-        proposed: dict[int, dict] = {}
 
-        def propose(index: int) -> tuple[dict, Setpoints, dict]:
-            started = time.perf_counter()
-            (parameters,) = optimizer.suggest(1)
-            latency_s = time.perf_counter() - started
-            decision = optimizer.last_decision() if hasattr(optimizer, "last_decision") else {}
-            setpoints = self.setpoints(parameters)
-            md = {
-                "plan_name": "experiment",
-                "log_format": LOG_FORMAT,
-                "campaign": self.spec.name,
-                "campaign_id": self.spec.id,
-                "material": self.spec.material,
-                "experiment_index": index,
-                "conditions": parameters,
-                "setpoints": setpoints.as_dict(),
-                "strategy": self.spec.strategy,
-                "seed": self.spec.seed,
-                "decision": decision,
-                "campaign_digest": self.digests["campaign.toml"],
-                "lab_digest": self.digests["lab.toml"],
-                "proposal_latency_s": latency_s,
-            }
-            if self.reactor_model is not None:
-                md[MODEL_KEY] = model_record(self.reactor_model)
-            if index == indices[0]:  # what this session expects to spend, on its first start document
-                md["preflight_estimate"] = self.estimate.as_dict()
-            proposed[index] = md
-            return parameters, setpoints, md
-
-        def learn(index: int, parameters: dict, outcomes: dict) -> None:
-            md = proposed.get(index, {})
-            record = ExperimentRecord(
-                index=index,
-                uid="",
-                conditions=parameters,
-                setpoints=md.get("setpoints", {}),
-                decision={**md.get("decision", {}), "proposal_latency_s": md.get("proposal_latency_s")},
-                outcomes=dict(outcomes),
-                exit_status="success",
-            )
-            # ingest the very row resume and replay rebuild from the log (only what the log records)
-            record.outcomes = {k: v for k, v in record.outcomes.items() if k in rig.outcomes.keys}
-            optimizer.ingest([record.outcome_row()])
-            records.append(record)
-            if self.progress:
-                self.progress(len(records), budget, record)
-            if guard is not None:
-                guard.check(done=len(records), budget=budget)
-
-        def annotate(outcomes: dict) -> dict:
-            """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""
-            index = max(proposed)
-            rows = [(r.index, r.outcome_row()) for r in records] + [
-                (index, {**proposed[index]["conditions"], **outcomes})
-            ]
-            return {"pareto_front": pareto_indices(self.objective, rows)}
-
-        flush_flow = self.flush_flow_ul_min()
+    def _attach_refills(self, rig) -> RefillDesk:
         desk = RefillDesk(self.directory, self.lab, self.notify)
         rig.refills = RefillStation(
             {p.name: p for p in rig.pumps.values()}, rig.timer.clock, auto=self.refill_mode == "auto"
         )
         desk.attach(rig.refills)
-        # The temperature interlock polls the heater from a thread: only for hardware and emulated labs
-        # (their drivers lock their ports); a purely simulated world runs in simulated time instead.
-        watch = None
-        if built.world is None or self.lab.emulator is not None:
-            watch, _ = install_interlocks(run_engine, rig)
+        return desk
+
+    def _experiment_md(
+        self, index: int, parameters: dict, setpoints: Setpoints, decision: dict, latency_s: float
+    ) -> dict[str, Any]:
+        """An experiment's start document metadata."""
+        md = {
+            "plan_name": "experiment",
+            "log_format": LOG_FORMAT,
+            "campaign": self.spec.name,
+            "campaign_id": self.spec.id,
+            "material": self.spec.material,
+            "experiment_index": index,
+            "conditions": parameters,
+            "setpoints": setpoints.as_dict(),
+            "strategy": self.spec.strategy,
+            "seed": self.spec.seed,
+            "decision": decision,
+            "campaign_digest": self.digests["campaign.toml"],
+            "lab_digest": self.digests["lab.toml"],
+            "proposal_latency_s": latency_s,
+        }
+        if self.reactor_model is not None:
+            md[MODEL_KEY] = model_record(self.reactor_model)
+        return md
+
+    def _drive(self, run_engine: RunEngine, rig, log: DocumentLog, loop: "_Loop", desk, watch) -> None:
+        """Connect, calibrate and run the loop's experiments; every way out leaves the rig made safe and,
+        for a stop, says how in one line."""
         made_safe = False
         stop = StopSignals(run_engine)
         try:
@@ -334,64 +346,33 @@ class CampaignSession:
                 try:
                     rig.connect()
                     self._restore_syringes(rig)
-                    if len(indices):
-                        stop.check()
-                        run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=flush_flow))
-                        stop.check()
-                        run_engine(
-                            closed_loop(
-                                rig,
-                                propose=propose,
-                                learn=learn,
-                                indices=indices,
-                                protocol=self.spec.protocol,
-                                material=self.spec.material,
-                                objective=lambda o: scalar_value(self.objective, o),
-                                annotate=annotate if multi else None,
-                            )
-                        )
-                        stop.check()
+                    if len(loop.indices):
+                        self._experiments(run_engine, rig, stop, loop)
                 except ReactorModelBroken as exc:  # recorded, between experiments: no run is open
-                    if watch is not None:
-                        watch.stop()
-                    safe = self.make_safe(rig)
+                    safe = self._halt(run_engine, rig, watch)
                     made_safe = True
                     raise ReactorModelBroken(f"{exc}; {safe.summary()}") from None
                 except (RunEngineInterrupted, StopRequested):
                     how = stop.received or "SIGINT"
-                    if not run_engine.state.is_idle:
-                        run_engine.abort(f"stopped by {how}")  # the open run's stop document: 'abort'
-                    if watch is not None:
-                        watch.stop()
-                    safe = self.make_safe(rig)
+                    safe = self._halt(run_engine, rig, watch, abort=f"stopped by {how}")
                     made_safe = True
                     raise Interrupted(
-                        f"campaign stopped by {how} after {len(records)} of {budget} experiments; "
-                        f"{safe.summary()}; continue with: qdlab resume {self.directory}",
+                        f"campaign stopped by {how} after {len(loop.records)} of {self.spec.budget} "
+                        f"experiments; {safe.summary()}; continue with: qdlab resume {self.directory}",
                         signal_name=how,
                         unsafe=not safe.ok,
                     ) from None
                 except Exception as exc:
-                    if log.failure is not None:
-                        # the log could not be written (disk full, I/O error): stop as for a signal
-                        if not run_engine.state.is_idle:
-                            run_engine.abort("the document log could not be written")
-                        if watch is not None:
-                            watch.stop()
-                        safe = self.make_safe(rig)
+                    if log.failure is not None:  # disk full, I/O error: stop as for a signal
+                        safe = self._halt(
+                            run_engine, rig, watch, abort="the document log could not be written"
+                        )
                         made_safe = True
-                        raise LogWriteError(
-                            f"campaign stopped: could not write {log.path} ({log.failure}) after {len(records)} of "
-                            f"{budget} experiments; {safe.summary()}; the documents written before are intact; "
-                            f"continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
-                            reason=log.failure,
-                        ) from exc
+                        raise self._log_failed(log, loop, safe) from exc
                     if not isinstance(exc, QdlabError):
                         raise
                     # a device or safety stop: the rig is made safe, the line says how
-                    if watch is not None:
-                        watch.stop()
-                    exc.made_safe = self.make_safe(rig).summary()
+                    exc.made_safe = self._halt(run_engine, rig, watch).summary()
                     made_safe = True
                     raise
         finally:
@@ -400,8 +381,42 @@ class CampaignSession:
             desk.close()
             if not made_safe:
                 self.make_safe(rig)
-        return SessionResult(
-            self.directory, records, self.objective, world=built.world, extras={"optimizer": optimizer}
+
+    def _experiments(self, run_engine: RunEngine, rig, stop: StopSignals, loop: "_Loop") -> None:
+        """Calibrate, then the closed loop over the experiments still to run."""
+        multi = is_multi(self.objective)
+        stop.check()
+        run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=self.flush_flow_ul_min()))
+        stop.check()
+        run_engine(
+            closed_loop(
+                rig,
+                propose=loop.propose,
+                learn=loop.learn,
+                indices=loop.indices,
+                protocol=self.spec.protocol,
+                material=self.spec.material,
+                objective=lambda o: scalar_value(self.objective, o),
+                annotate=loop.annotate if multi else None,
+            )
+        )
+        stop.check()
+
+    def _halt(self, run_engine: RunEngine, rig, watch, *, abort: str | None = None) -> "SafeReport":
+        """Stop for good: the open run aborted (with ``abort`` as its reason), the interlock stopped, the
+        rig made safe."""
+        if abort is not None and not run_engine.state.is_idle:
+            run_engine.abort(abort)  # the open run's stop document: 'abort'
+        if watch is not None:
+            watch.stop()
+        return self.make_safe(rig)
+
+    def _log_failed(self, log: DocumentLog, loop: "_Loop", safe: "SafeReport") -> LogWriteError:
+        return LogWriteError(
+            f"campaign stopped: could not write {log.path} ({log.failure}) after {len(loop.records)} of "
+            f"{self.spec.budget} experiments; {safe.summary()}; the documents written before are intact; "
+            f"continue with: qdlab resume {self.directory} {_once_fixed(log.failure)}",
+            reason=log.failure,
         )
 
     def _budget_md(self, done: int) -> dict[str, Any]:
@@ -505,6 +520,69 @@ class CampaignSession:
         return report
 
 
+class _Loop:
+    """The closed loop between its experiments: what it proposed, and the records it learnt from.
+
+    It learns each experiment from the record :class:`RecordBuilder` made of the documents the log
+    took (``builder`` is subscribed to the RunEngine), the builder resume and replay feed the log's file:
+    the row the optimiser ingests live is the row they rebuild, by the same code.
+    """
+
+    def __init__(
+        self,
+        session: CampaignSession,
+        *,
+        optimizer: Any,
+        records: list[ExperimentRecord],
+        indices: list[int],
+        guard: GuardedModel | None,
+    ):
+        self.session = session
+        self.optimizer = optimizer
+        self.records = records
+        """Completed experiments: the log's before this session, then this session's, as learnt."""
+        self.indices = indices
+        self.guard = guard
+        self.builder = RecordBuilder()
+        self.proposed: dict[int, dict] = {}  # index -> its start document's metadata
+
+    def propose(self, index: int) -> tuple[dict, Setpoints, dict]:
+        started = time.perf_counter()
+        (parameters,) = self.optimizer.suggest(1)
+        latency_s = time.perf_counter() - started
+        decision = self.optimizer.last_decision() if hasattr(self.optimizer, "last_decision") else {}
+        setpoints = self.session.setpoints(parameters)
+        md = self.session._experiment_md(index, parameters, setpoints, decision, latency_s)
+        if index == self.indices[0]:  # what this session expects to spend, on its first start document
+            md["preflight_estimate"] = self.session.estimate.as_dict()
+        self.proposed[index] = md
+        return parameters, setpoints, md
+
+    def learn(self, index: int, parameters: dict, outcomes: dict) -> None:
+        """Ingest experiment ``index`` (its run just closed) as the builder's record of it says it: the
+        plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does."""
+        record = self.builder.last_stopped
+        if record is None or record.index != index or not record.completed:
+            raise LogError(
+                f"experiment {index}: its run closed without a completed record in the documents logged"
+            )
+        self.optimizer.ingest([record.outcome_row()])
+        self.records.append(record)
+        budget = self.session.spec.budget
+        if self.session.progress:
+            self.session.progress(len(self.records), budget, record)
+        if self.guard is not None:
+            self.guard.check(done=len(self.records), budget=budget)
+
+    def annotate(self, outcomes: dict) -> dict:
+        """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""
+        index = max(self.proposed)
+        rows = [(r.index, r.outcome_row()) for r in self.records] + [
+            (index, {**self.proposed[index]["conditions"], **outcomes})
+        ]
+        return {"pareto_front": pareto_indices(self.session.objective, rows)}
+
+
 _log = logging.getLogger("qdlab.session")
 _SETPOINT_READBACK_C = 0.15  # a controller's set-point register holds 0.1 degC (Modbus, one decimal)
 
@@ -601,25 +679,9 @@ def open_for_resume(
     spec = load_campaign(
         directory / "campaign.toml", outcomes=getattr(session_kwargs.get("reactor_model"), "outcomes", None)
     )
-    for name, key in (("campaign.toml", "campaign_digest"), ("lab.toml", "lab_digest")):
-        logged = {doc.get(key) for doc in starts if doc.get(key)}
-        now = file_digest(directory / name)
-        if logged and logged != {now}:
-            raise ConfigurationError(
-                f"changed since the campaign began (digest {now}, the log's experiments used "
-                f"{', '.join(sorted(logged))}); a resumed campaign must run as it started: restore the file, "
-                f"or start a new campaign with qdlab run",
-                source=str(directory / name),
-            )
+    _check_unchanged(directory, starts)
     in_force = budget_in_force(docs, spec.budget)
-    if budget is not None:
-        done = len(completed(experiments_from_documents(docs)))
-        if budget < done:
-            raise ConfigurationError(
-                f"{budget} is below the {done} experiments already completed; give --budget {done} or more",
-                source="--budget",
-            )
-    new = in_force if budget is None else budget
+    new = in_force if budget is None else _new_budget(budget, docs)
     if new != spec.budget:  # validated as the file's budget is (1 to 10000)
         spec = validate_model(CampaignSpec, {**campaign_to_data(spec), "budget": new}, source="--budget")
     session = CampaignSession(
@@ -633,3 +695,28 @@ def open_for_resume(
     if new != in_force:
         session.budget_changed_from = in_force
     return session
+
+
+def _check_unchanged(directory: Path, starts: list[dict]) -> None:
+    """Refuse a campaign.toml or lab.toml whose digest is not the one the log's start documents carry."""
+    for name, key in (("campaign.toml", "campaign_digest"), ("lab.toml", "lab_digest")):
+        logged = {doc.get(key) for doc in starts if doc.get(key)}
+        now = file_digest(directory / name)
+        if logged and logged != {now}:
+            raise ConfigurationError(
+                f"changed since the campaign began (digest {now}, the log's experiments used "
+                f"{', '.join(sorted(logged))}); a resumed campaign must run as it started: restore the file, "
+                f"or start a new campaign with qdlab run",
+                source=str(directory / name),
+            )
+
+
+def _new_budget(budget: int, docs: list[tuple[str, dict]]) -> int:
+    """``qdlab resume --budget``'s budget, refused below the experiments the log completed."""
+    done = len(completed(experiments_from_documents(docs)))
+    if budget < done:
+        raise ConfigurationError(
+            f"{budget} is below the {done} experiments already completed; give --budget {done} or more",
+            source="--budget",
+        )
+    return budget
