@@ -74,7 +74,6 @@ class SessionResult:
     records: list[ExperimentRecord]
     objective: Any
     world: Any | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def best(self) -> ExperimentRecord | None:
         i = best_index(self.objective, [(k, r.outcome_row()) for k, r in enumerate(self.records)])
@@ -414,9 +413,7 @@ class CampaignSession:
             desk.close()
             if not made_safe:
                 self.make_safe(rig)
-        return SessionResult(
-            self.directory, records, self.objective, world=built.world, extras={"optimizer": optimizer}
-        )
+        return SessionResult(self.directory, records, self.objective, world=built.world)
 
     def _budget_md(self, done: int) -> dict[str, Any]:
         return {
