@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -109,9 +108,6 @@ class DocumentLog:
         self._size = 0  # bytes of whole lines in the file
         self.failure: str | None = None
         """Why the log stopped taking documents (``describe_os_error``), or None while it works."""
-        self._written = 0
-        # Fault injection for the crash tests: die by SIGKILL half-way through writing document N.
-        self._torn_at = int(os.environ.get("QDLAB_FAULT_TORN_WRITE", "0") or 0)
 
     def open(self) -> "DocumentLog":
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -151,12 +147,6 @@ class DocumentLog:
         if self._file is None:
             raise LogError(f"{self.path}: log is not open")
         line = (encode(name, doc) + "\n").encode()
-        self._written += 1
-        if self._written == self._torn_at:
-            self._file.write(line[: len(line) // 2])
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            os.kill(os.getpid(), signal.SIGKILL)
         try:
             view = memoryview(line)
             while view:
