@@ -7,7 +7,7 @@ transport injected and does no I/O until ``connect()``.
 from devices.drivers.eurotherm import EurothermHeater, make_eurotherm
 from devices.drivers.ne1000 import NE1000Pump, make_ne1000
 from devices.drivers.ocean import SeabreezeSpectrometer, make_seabreeze
-from devices.drivers.transport import PortLost, SerialTransport, open_serial, shared_transport
+from devices.drivers.transport import PortLost, SerialPorts, SerialTransport, open_serial
 from devices.registry import register_backend
 
 __all__ = [
@@ -17,7 +17,7 @@ __all__ = [
     "SeabreezeSpectrometer",
     "SerialTransport",
     "open_serial",
-    "shared_transport",
+    "SerialPorts",
 ]
 
 register_backend("pump", "ne1000", make_ne1000)
