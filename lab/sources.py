@@ -63,9 +63,10 @@ def open_campaign(
 ) -> CampaignData:
     """A campaign from its directory, or (``tiled`` given) from a Tiled server by campaign id."""
     if tiled:
-        from lab.tiled import open_tiled
+        from lab.tiled import read_tiled
 
-        return open_tiled(tiled, campaign_id)
+        spec, lab, documents, origin = read_tiled(tiled, campaign_id)
+        return CampaignData(spec, lab, documents, origin=origin)
     if campaign_id:
         raise ConfigurationError(
             "--campaign-id reads from Tiled: give --tiled URI too", source="--campaign-id"
