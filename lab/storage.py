@@ -36,10 +36,18 @@ __all__ = [
     "open_append",
     "LOG_NAME",
     "is_campaign_dir",
+    "campaign_dir_problem",
+    "CAMPAIGN_NAME",
+    "LAB_NAME",
+    "CAMPAIGN_FILES",
     "lock_campaign",
 ]
 
 LOG_NAME = "documents.jsonl"
+CAMPAIGN_NAME = "campaign.toml"
+LAB_NAME = "lab.toml"
+CAMPAIGN_FILES = (CAMPAIGN_NAME, LOG_NAME)
+"""What makes a directory a campaign directory: the campaign as run and its log."""
 TORN_NAME = "documents.torn"
 LOCK_NAME = ".lock"
 _log = logging.getLogger("qdlab.storage")
@@ -75,8 +83,23 @@ def describe_os_error(exc: OSError) -> str:
     return f"{text} ({code})" if code else text
 
 
+def campaign_dir_problem(directory: Path, *, needs: tuple[str, ...] = CAMPAIGN_FILES) -> str | None:
+    """Why ``directory`` is not a campaign directory holding ``needs`` (by default the campaign and its
+    log; resume needs the lab file too), as one line for an error; None when it is one.
+
+    The one answer to "is this a campaign directory" (out-dir, replay and report, resume, refill)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return f"{directory}: no such campaign directory"
+    missing = [name for name in needs if not (directory / name).is_file()]
+    if missing:
+        return f"{directory}: not a campaign directory (missing {', '.join(missing)})"
+    return None
+
+
 def is_campaign_dir(path: Path) -> bool:
-    return (path / LOG_NAME).is_file() and (path / "campaign.toml").is_file()
+    """``path`` holds a campaign and its log (:func:`campaign_dir_problem` finds nothing)."""
+    return campaign_dir_problem(path) is None
 
 
 def lock_campaign(directory: Path):
