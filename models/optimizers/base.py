@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from models.errors import ConfigurationError, OptimizerError
-from models.objective import MultiObjective, Objective, _num, is_failed, make_objective
+from models.numbers import finite_or_none as _num
+from models.objective import MultiObjective, Objective, is_failed, make_objective
 from models.outcomes import BOOKKEEPING, check_outcome_names, unknown_name_message
 from models.optimizers.space import Space
 

@@ -1,0 +1,28 @@
+"""models.numbers: the one coercion of numbers, with its two contracts."""
+
+import math
+
+import numpy as np
+import pytest
+
+from models.numbers import as_float, finite_or_none
+
+
+@pytest.mark.parametrize(
+    "x, as_f, finite",
+    [
+        (1, 1.0, 1.0),
+        ("2.5", 2.5, 2.5),
+        (np.float32(0.5), 0.5, 0.5),
+        (math.inf, math.inf, None),
+        (None, math.nan, None),
+        (True, math.nan, None),
+        ("abc", math.nan, None),
+        ([1.0], math.nan, None),
+        (math.nan, math.nan, None),
+    ],
+)
+def test_as_float_keeps_infinities_and_finite_or_none_keeps_only_finite_numbers(x, as_f, finite):
+    got = as_float(x)
+    assert got == as_f or (math.isnan(got) and math.isnan(as_f))
+    assert finite_or_none(x) == finite
