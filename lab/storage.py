@@ -19,15 +19,15 @@ import errno
 import fcntl
 import json
 import logging
-import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from event_model import sanitize_doc
 
 from models.errors import LogError, LogWriteError
+from models.numbers import json_ready
 
 __all__ = [
     "DocumentLog",
@@ -53,20 +53,10 @@ LOCK_NAME = ".lock"
 _log = logging.getLogger("qdlab.storage")
 
 
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
 def encode(name: str, doc: dict) -> str:
     """One log line (without the newline) for a document."""
     return json.dumps(
-        {"name": name, "doc": _finite(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":")
+        {"name": name, "doc": json_ready(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":")
     )
 
 

@@ -26,3 +26,22 @@ def test_as_float_keeps_infinities_and_finite_or_none_keeps_only_finite_numbers(
     got = as_float(x)
     assert got == as_f or (math.isnan(got) and math.isnan(as_f))
     assert finite_or_none(x) == finite
+
+
+def test_json_ready_gives_strict_json_values():
+    import json
+
+    torch = pytest.importorskip("torch")
+    from models.numbers import json_ready
+
+    value = {
+        "a": np.array([1.0, np.nan]),
+        2: (np.int64(3), np.bool_(True), math.inf),
+        "t": torch.tensor([0.5]),
+        "s": "text",
+        "n": None,
+    }
+    ready = json_ready(value)
+    assert ready == {"a": [1.0, None], "2": [3, True, None], "t": [0.5], "s": "text", "n": None}
+    assert type(ready["2"][0]) is int and type(ready["2"][1]) is bool
+    json.dumps(ready, allow_nan=False)
