@@ -17,6 +17,7 @@ from typer._click import exceptions as typer_click  # typer 0.29 vendors its own
 
 from lab.console import campaign_progress, emit_json, err, fmt, out, outcome_table
 from models.errors import ConfigurationError, LogError, LogWriteError, QdlabError
+from models.materials import MATERIALS
 
 __all__ = ["app", "main"]
 
@@ -430,7 +431,9 @@ def watch(
 
 @app.command()
 def simulate(
-    material: Annotated[str, typer.Option("--material", help="CdSe, PbS, InP or CsPbBr3")] = "CdSe",
+    material: Annotated[
+        str, typer.Option("--material", help=f"{', '.join(MATERIALS[:-1])} or {MATERIALS[-1]}")
+    ] = "CdSe",
     describe: Annotated[bool, typer.Option("--describe", help="list the settable conditions")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE (repeatable)")] = None,
     input_csv: Annotated[

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lab.console import volume_ml
 from lab.config import LabConfig
+from lab.storage import LAB_NAME, campaign_dir_problem
 from models.errors import ConfigurationError, DeviceError
 
 __all__ = ["RefillDesk", "WANTED_NAME", "REQUEST_NAME", "request_refill", "refill_mode", "estimate_lines"]
@@ -152,10 +153,9 @@ def request_refill(directory: Path, *, pumps: list[str] | None, every: bool, vol
     """
     directory = Path(directory)
     wanted_path = directory / WANTED_NAME
-    if not (directory / "lab.toml").is_file():
-        raise ConfigurationError(
-            f"{directory}: not a campaign directory (no lab.toml)", source="qdlab refill"
-        )
+    problem = campaign_dir_problem(directory, needs=(LAB_NAME,))
+    if problem:
+        raise ConfigurationError(problem, source="qdlab refill")
     if not wanted_path.is_file():
         raise ConfigurationError(f"no campaign in {directory} is waiting for a refill", source="qdlab refill")
     if pumps and every:

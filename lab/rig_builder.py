@@ -98,7 +98,11 @@ def build_rig(
             seed=seed,
             **lab.sim,
         )
-    common: dict[str, Any] = {"world": world, "clock": clock} if world is not None else {"clock": clock}
+    from devices.drivers import SerialPorts  # the rig's ports: pumps daisy-chained on one share its transport
+
+    common: dict[str, Any] = {"clock": clock, "ports": SerialPorts()}
+    if world is not None:
+        common["world"] = world
     pumps = {}
     for name, cfg in lab.pumps.items():
         backend = make_backend(

@@ -48,7 +48,7 @@ from lab.records import (
 )
 from lab.rig_builder import BuiltRig, build_rig
 from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
-from lab.storage import LOG_NAME, DocumentLog, read_documents
+from lab.storage import CAMPAIGN_NAME, LAB_NAME, LOG_NAME, DocumentLog, campaign_dir_problem, read_documents
 from lab.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
 from models.objective import make_objective
@@ -68,7 +68,6 @@ class SessionResult:
     records: list[ExperimentRecord]
     objective: Any
     world: Any | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def best(self) -> ExperimentRecord | None:
         i = best_index(self.objective, [(k, r.outcome_row()) for k, r in enumerate(self.records)])
@@ -231,7 +230,6 @@ class CampaignSession:
             loop.records,
             self.objective,
             world=built.world,
-            extras={"optimizer": loop.optimizer},
         )
 
     # -- the run's steps --------------------------------------------------------------------------
@@ -664,11 +662,9 @@ def open_for_resume(
     from lab.model_record import load_logged_model, logged_model
 
     directory = Path(directory)
-    if not directory.is_dir():
-        raise LogError(f"{directory}: no such campaign directory")
-    missing = [n for n in ("campaign.toml", "lab.toml", LOG_NAME) if not (directory / n).is_file()]
-    if missing:
-        raise LogError(f"{directory}: not a campaign directory (missing {', '.join(missing)})")
+    problem = campaign_dir_problem(directory, needs=(CAMPAIGN_NAME, LAB_NAME, LOG_NAME))
+    if problem:
+        raise LogError(problem)
     spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # its id, to check the log
     lab = load_lab(directory / "lab.toml")
     docs = read_log(directory, campaign_id=spec.id, gaps=True)

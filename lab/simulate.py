@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 from lab.console import emit_json, err, out, outcome_table
 from models.errors import ConfigurationError
+from models.numbers import json_ready
 
 __all__ = ["run_simulate", "parse_assignments"]
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def parse_assignments(material: str, assignments: list[str], *, source: str = "--set") -> dict[str, float]:
@@ -113,11 +105,11 @@ def run_simulate(
         results = [measure_once(material, row, seed=seed + i) for i, row in enumerate(rows)]
     elif len(rows) > 1:
         many = simulators.evaluate_many(material, rows)
-        results = [{k: _jsonable(v[i]) for k, v in many.items()} for i in range(len(rows))]
+        results = [{k: json_ready(v[i]) for k, v in many.items()} for i in range(len(rows))]
     else:
         results = [simulators.evaluate_true(material, rows[0])]
     for result in results:
-        result = {k: _jsonable(v) for k, v in result.items()}
+        result = {k: json_ready(v) for k, v in result.items()}
         if json_out:
             emit_json(result)
         else:

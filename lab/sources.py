@@ -10,7 +10,7 @@ from campaigns.spec import CampaignSpec
 from lab.files import load_campaign, load_toml
 from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
 from lab.log_check import read_log
-from lab.storage import LOG_NAME
+from lab.storage import campaign_dir_problem
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["CampaignData", "open_campaign", "open_directory", "spectrometer_wavelengths"]
@@ -48,10 +48,9 @@ class CampaignData:
 def open_directory(directory: Path | str) -> CampaignData:
     """Read a campaign directory (``campaign.toml``, ``lab.toml``, ``documents.jsonl``)."""
     directory = Path(directory)
-    if not directory.is_dir():
-        raise LogError(f"{directory}: no such campaign directory")
-    if not (directory / "campaign.toml").is_file() or not (directory / LOG_NAME).is_file():
-        raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
+    problem = campaign_dir_problem(directory)
+    if problem:
+        raise LogError(problem)
     spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it ran
     lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
     # checked (lab.log_check): one campaign's runs, in order, no experiment missing
@@ -63,9 +62,10 @@ def open_campaign(
 ) -> CampaignData:
     """A campaign from its directory, or (``tiled`` given) from a Tiled server by campaign id."""
     if tiled:
-        from lab.tiled import open_tiled
+        from lab.tiled import read_tiled
 
-        return open_tiled(tiled, campaign_id)
+        spec, lab, documents, origin = read_tiled(tiled, campaign_id)
+        return CampaignData(spec, lab, documents, origin=origin)
     if campaign_id:
         raise ConfigurationError(
             "--campaign-id reads from Tiled: give --tiled URI too", source="--campaign-id"

@@ -19,16 +19,15 @@ import errno
 import fcntl
 import json
 import logging
-import math
 import os
-import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from event_model import sanitize_doc
 
 from models.errors import LogError, LogWriteError
+from models.numbers import json_ready
 
 __all__ = [
     "DocumentLog",
@@ -37,29 +36,27 @@ __all__ = [
     "open_append",
     "LOG_NAME",
     "is_campaign_dir",
+    "campaign_dir_problem",
+    "CAMPAIGN_NAME",
+    "LAB_NAME",
+    "CAMPAIGN_FILES",
     "lock_campaign",
 ]
 
 LOG_NAME = "documents.jsonl"
+CAMPAIGN_NAME = "campaign.toml"
+LAB_NAME = "lab.toml"
+CAMPAIGN_FILES = (CAMPAIGN_NAME, LOG_NAME)
+"""What makes a directory a campaign directory: the campaign as run and its log."""
 TORN_NAME = "documents.torn"
 LOCK_NAME = ".lock"
 _log = logging.getLogger("qdlab.storage")
 
 
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
 def encode(name: str, doc: dict) -> str:
     """One log line (without the newline) for a document."""
     return json.dumps(
-        {"name": name, "doc": _finite(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":")
+        {"name": name, "doc": json_ready(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":")
     )
 
 
@@ -76,8 +73,23 @@ def describe_os_error(exc: OSError) -> str:
     return f"{text} ({code})" if code else text
 
 
+def campaign_dir_problem(directory: Path, *, needs: tuple[str, ...] = CAMPAIGN_FILES) -> str | None:
+    """Why ``directory`` is not a campaign directory holding ``needs`` (by default the campaign and its
+    log; resume needs the lab file too), as one line for an error; None when it is one.
+
+    The one answer to "is this a campaign directory" (out-dir, replay and report, resume, refill)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return f"{directory}: no such campaign directory"
+    missing = [name for name in needs if not (directory / name).is_file()]
+    if missing:
+        return f"{directory}: not a campaign directory (missing {', '.join(missing)})"
+    return None
+
+
 def is_campaign_dir(path: Path) -> bool:
-    return (path / LOG_NAME).is_file() and (path / "campaign.toml").is_file()
+    """``path`` holds a campaign and its log (:func:`campaign_dir_problem` finds nothing)."""
+    return campaign_dir_problem(path) is None
 
 
 def lock_campaign(directory: Path):
@@ -109,9 +121,6 @@ class DocumentLog:
         self._size = 0  # bytes of whole lines in the file
         self.failure: str | None = None
         """Why the log stopped taking documents (``describe_os_error``), or None while it works."""
-        self._written = 0
-        # Fault injection for the crash tests: die by SIGKILL half-way through writing document N.
-        self._torn_at = int(os.environ.get("QDLAB_FAULT_TORN_WRITE", "0") or 0)
 
     def open(self) -> "DocumentLog":
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -151,12 +160,6 @@ class DocumentLog:
         if self._file is None:
             raise LogError(f"{self.path}: log is not open")
         line = (encode(name, doc) + "\n").encode()
-        self._written += 1
-        if self._written == self._torn_at:
-            self._file.write(line[: len(line) // 2])
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            os.kill(os.getpid(), signal.SIGKILL)
         try:
             view = memoryview(line)
             while view:

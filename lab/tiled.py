@@ -5,7 +5,7 @@ names (the server root, or e.g. ``http://host:8000/api/v1/metadata/reactor-2``).
 ``{"qdlab": {"campaign": {...}, "lab": {...}}}`` holds the resolved ``campaign.toml`` and ``lab.toml``;
 inside it bluesky's :class:`~bluesky.callbacks.tiled_writer.TiledWriter` writes one node per run (start
 and stop documents as metadata, one node per stream with the descriptor as metadata, event data as
-table columns and arrays). :func:`open_tiled` turns that back into the document stream, so replay and
+table columns and arrays). :func:`read_tiled` turns that back into the document stream, so replay and
 report read a campaign from Tiled exactly as from its directory.
 
 The directory stays the source of truth: documents go to the server from a thread of their own, so a
@@ -30,11 +30,11 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from campaigns.spec import CampaignSpec
 from lab.files import campaign_from_table
-from lab.sources import CampaignData
 from models.errors import ConfigurationError, LogError
 
-__all__ = ["TiledSink", "open_tiled", "list_campaigns", "shown", "redact", "DRAIN_S"]
+__all__ = ["TiledSink", "read_tiled", "list_campaigns", "shown", "redact", "DRAIN_S"]
 
 # How long the end of a campaign waits for the server to take one more of the documents still queued.
 DRAIN_S = 10.0
@@ -295,8 +295,11 @@ def _stream_documents(run_uid: str, key: str, stream: Any) -> list[tuple[str, di
     return docs
 
 
-def open_tiled(uri: str, campaign_id: str | None) -> CampaignData:
-    """Read a campaign that ``qdlab run --tiled URI`` streamed, as :class:`CampaignData`."""
+def read_tiled(
+    uri: str, campaign_id: str | None
+) -> tuple[CampaignSpec, dict[str, Any], list[tuple[str, dict]], str]:
+    """Read a campaign that ``qdlab run --tiled URI`` streamed: its spec (as run), lab table, documents in
+    order and origin (for messages); :func:`lab.sources.open_campaign` makes them a ``CampaignData``."""
     origin = f"{shown(uri)} campaign {campaign_id}"
     if not campaign_id:
         known = ", ".join(f"{k} ({n})" for k, n in list_campaigns(uri)) or "none"
@@ -326,4 +329,4 @@ def open_tiled(uri: str, campaign_id: str | None) -> CampaignData:
         runs.append((float(start.get("time", 0.0)), docs))
     runs.sort(key=lambda t: t[0])
     documents = [d for _, docs in runs for d in docs]
-    return CampaignData(spec, tables.get("lab") or {}, documents, origin=origin)
+    return spec, tables.get("lab") or {}, documents, origin

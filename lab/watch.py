@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from campaigns.scoring import best_index, reached_at
-from lab.console import LineState, duration, progress_text, volume_ml
+from lab.console import LineState, duration, fmt, progress_text, volume_ml
 from lab.files import load_campaign
 from lab.records import (
     ExperimentRecord,
@@ -270,14 +270,6 @@ def campaign_state(
     )
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 class _Screen:
     """The watcher's screen, laid out at the console's width: the progress line, what the campaign is
     doing, reactor time and reagent use, and a table of running / last / best."""
@@ -337,7 +329,7 @@ class _Screen:
             table.add_row(
                 "now",
                 str(r["index"]),
-                *[_fmt(r["conditions"].get(n)) for n in names],
+                *[fmt(r["conditions"].get(n)) for n in names],
                 "-",
                 f"measuring for {duration(r['since_s'])}",
             )
@@ -346,8 +338,8 @@ class _Screen:
                 table.add_row(
                     label,
                     str(item["index"]),
-                    *[_fmt(item["conditions"].get(n)) for n in names],
-                    _fmt(item["objective"]),
+                    *[fmt(item["conditions"].get(n)) for n in names],
+                    fmt(item["objective"]),
                     f"failed: {item['failure']}" if item["failure"] else "",
                 )
         if table.row_count:
@@ -467,7 +459,7 @@ def show_current_conditions(line: Any, spec: Any) -> Any:
         if name != "start" or "experiment_index" not in doc:
             return
         line.state.running_text = ", ".join(
-            f"{_fmt(v)}{(' ' + units[k]) if units.get(k) else ''}"
+            f"{fmt(v)}{(' ' + units[k]) if units.get(k) else ''}"
             for k, v in doc.get("conditions", {}).items()
         )
         line.state.running_index = doc["experiment_index"]

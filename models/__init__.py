@@ -11,7 +11,6 @@ from typing import Any
 
 __all__ = [
     "make_optimizer",
-    "order_by_cost",
     "STRATEGIES",
     "Optimizer",
     "Objective",
@@ -24,7 +23,6 @@ __all__ = [
 
 _WHERE = {
     "make_optimizer": "models.optimizers",
-    "order_by_cost": "models.optimizers",
     "STRATEGIES": "models.optimizers",
     "Optimizer": "models.optimizers",
     "Objective": "models.objective",

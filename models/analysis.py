@@ -25,7 +25,6 @@ No function here returns NaN: figures that do not exist are ``None``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from scipy import sparse
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from models.errors import QdlabError
+from models.numbers import finite_or_none
 from models.outcomes import figure_names, quality_names
 from models.sizing import HC_EV_NM
 
@@ -148,13 +148,6 @@ def _noise_sigma(y: np.ndarray, smooth: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(resid - np.median(resid)))) or 1e-12
 
 
-def _finite(v: Any) -> float | None:
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
 def _optics(material: str) -> Any:
     from models.materials import get_optics  # written beside this module; imported late on purpose
 
@@ -237,7 +230,7 @@ def _exciton(
     cand = [i for i in cand if prominence[i] >= 0.1 * strongest]
     i = min(cand)  # the lowest-energy (longest-wavelength) one is the first exciton
     peak_ev = _parabola(e, d2, i)
-    return float(HC_EV_NM / peak_ev), float(snr[i]), _finite(np.interp(peak_ev, e, smooth))
+    return float(HC_EV_NM / peak_ev), float(snr[i]), finite_or_none(np.interp(peak_ev, e, smooth))
 
 
 def analyze_absorbance(
@@ -281,7 +274,7 @@ def analyze_absorbance(
     def at(x: float) -> float | None:
         if not (wl[0] <= x <= wl[-1]):
             return None
-        return _finite(np.interp(x, wl, smooth))
+        return finite_or_none(np.interp(x, wl, smooth))
 
     out["abs_at_yield"] = at(float(optics.yield_wavelength_nm))
     out["abs_at_excitation"] = at(float(optics.excitation_nm))
@@ -290,7 +283,7 @@ def analyze_absorbance(
         lo, hi = optics.emission_range_nm
         search_nm = (float(lo) - 80.0, float(hi) + 20.0)
     peak, snr, od = _exciton(wl, a, search_nm, smooth_mev)
-    out["abs_snr"] = _finite(snr)
+    out["abs_snr"] = finite_or_none(snr)
     if peak is None:
         # A broad ensemble can wash the exciton out while the dots are plainly there (absorbance at the
         # yield wavelength): that is a measurement without a band edge, not a failed synthesis.
@@ -303,7 +296,7 @@ def analyze_absorbance(
     try:
         from models.sizing import diameter_nm
 
-        out["diameter_nm"] = _finite(diameter_nm(material, peak, out_of_range="raise"))
+        out["diameter_nm"] = finite_or_none(diameter_nm(material, peak, out_of_range="raise"))
     except (QdlabError, ValueError, ArithmeticError):
         out["diameter_nm"] = None  # outside the sizing curve's validity range
     return out
@@ -349,7 +342,7 @@ def analyze_pl(
         baseline = float(np.median(np.concatenate([c[:ends], c[-ends:]])))
     y = smooth - baseline
     out["pl_integrated_counts"] = float(max(0.0, np.trapezoid(c - baseline, wl)))
-    out["pl_max_counts"] = _finite(np.max(c))
+    out["pl_max_counts"] = finite_or_none(np.max(c))
     inside = (
         np.ones(wl.size, dtype=bool) if search_nm is None else (wl >= search_nm[0]) & (wl <= search_nm[1])
     )
@@ -357,7 +350,7 @@ def analyze_pl(
         return out
     i = int(np.flatnonzero(inside)[np.argmax(y[inside])])
     height = float(y[i])
-    out["pl_snr"] = _finite(max(0.0, height) / sigma)
+    out["pl_snr"] = finite_or_none(max(0.0, height) / sigma)
     if height < min_snr * sigma or height <= 0:
         return out
     peak, top = _top_fit(wl, c - baseline, y, i)
@@ -374,7 +367,7 @@ def analyze_pl(
         return out
     xl = wl[left] + (half - y[left]) * (wl[left + 1] - wl[left]) / (y[left + 1] - y[left])
     xr = wl[right - 1] + (half - y[right - 1]) * (wl[right] - wl[right - 1]) / (y[right] - y[right - 1])
-    out["pl_fwhm_nm"] = _finite(xr - xl)
+    out["pl_fwhm_nm"] = finite_or_none(xr - xl)
     return out
 
 
@@ -429,8 +422,8 @@ def figures_of_merit(
     out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
     out["pl_snr"] = pl["pl_snr"]
     out["abs_snr"] = ab["abs_snr"]
-    out["pl_integration_ms"] = _finite(integration_ms)
-    out["abs_integration_ms"] = _finite(abs_integration_ms)
+    out["pl_integration_ms"] = finite_or_none(integration_ms)
+    out["abs_integration_ms"] = finite_or_none(abs_integration_ms)
     out["failure"] = "saturated" if saturated else ab["failure"]
     reasons = ["saturated"] if saturated else []
     if ab["failure"] == "no_particles" and not saturated:
@@ -453,12 +446,12 @@ def figures_of_merit(
         absorbed = 1.0 - 10.0 ** (-max(a_exc, 0.0))
         if absorbed > 1e-6:
             q = pl["pl_integrated_counts"] / (integration_ms * absorbed * plqy_reference_counts_per_ms)
-            out["plqy"] = _finite(min(1.0, max(0.0, q)))
+            out["plqy"] = finite_or_none(min(1.0, max(0.0, q)))
     if out["plqy"] is None:
         reasons.append("no_plqy")
     a_y = ab["abs_at_yield"]
     denom = path_length_cm * float(optics.absorbance_per_mM_cm) * limiting_mM
     if a_y is not None and denom > 0:
-        out["yield"] = _finite(min(1.0, max(0.0, a_y / denom)))
+        out["yield"] = finite_or_none(min(1.0, max(0.0, a_y / denom)))
     out["quality"] = ",".join(reasons) or "ok"
     return out

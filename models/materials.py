@@ -19,11 +19,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.sizing import HC_EV_NM, canonical_material
+from models.errors import QdlabError
 
-__all__ = ["MaterialOptics", "MATERIALS", "get_optics"]
+__all__ = ["MaterialOptics", "MATERIALS", "HC_EV_NM", "canonical_material", "get_optics"]
 
 MATERIALS: tuple[str, ...] = ("CdSe", "PbS", "InP", "CsPbBr3")
+"""The materials qdlab knows, in its one home (sizing curves, optics, simulator calibrations, the CLI)."""
+
+HC_EV_NM = 1239.84193
+"""h c in eV nm: E (eV) = HC_EV_NM / lambda (nm)."""
+
+
+def canonical_material(material: str) -> str:
+    """'cdse' -> 'CdSe' etc. Raises ``QdlabError`` for an unknown material."""
+    key = str(material).strip().lower()
+    for name in MATERIALS:
+        if name.lower() == key:
+            return name
+    raise QdlabError(
+        f"unknown material {material!r}: choose one of {', '.join(MATERIALS)} (case-insensitive)"
+    )
 
 
 @dataclass(frozen=True)

@@ -18,26 +18,16 @@ inside its interval. A list of simple specs is a multi-objective (:class:`MultiO
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from models.errors import ConfigurationError
+from models.numbers import finite_or_none as _num
 
 __all__ = ["Objective", "MultiObjective", "ObjectiveTerm", "make_objective", "is_failed", "failure_reason"]
 
 _GOALS = ("maximize", "minimize")
-
-
-def _num(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def is_failed(outcomes: Mapping[str, Any]) -> bool:

@@ -29,6 +29,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from models.errors import QdlabError
+from models.materials import HC_EV_NM, canonical_material  # re-exported: sizing's callers use them
 
 __all__ = [
     "HC_EV_NM",
@@ -42,25 +43,12 @@ __all__ = [
     "canonical_material",
 ]
 
-HC_EV_NM = 1239.84193
-"""h c in eV nm: E (eV) = HC_EV_NM / lambda (nm)."""
 
 OutOfRange = Literal["raise", "clamp", "extrapolate"]
 
 
 class SizingRangeError(QdlabError, ValueError):
     """A diameter or wavelength lies outside the range a sizing curve was fitted on."""
-
-
-def canonical_material(material: str) -> str:
-    """'cdse' -> 'CdSe' etc. Raises ``QdlabError`` for an unknown material."""
-    key = str(material).strip().lower()
-    for name in ("CdSe", "PbS", "InP", "CsPbBr3"):
-        if name.lower() == key:
-            return name
-    raise QdlabError(
-        f"unknown material {material!r}: choose one of CdSe, PbS, InP, CsPbBr3 (case-insensitive)"
-    )
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import validate_simulator as vs  # noqa: E402
+from simulators.chemistry.parameters import _FILES  # noqa: E402
 
 DOC = ROOT / "docs" / "simulator.md"
 IMG = ROOT / "docs" / "img"
 BEFORE = ROOT / "docs" / "simulator-before.json"
 NOW = ROOT / "docs" / "simulator-validation.json"
 DATA = ROOT / "simulators" / "chemistry" / "data"
-FILES = {"CdSe": "cdse.toml", "PbS": "pbs.toml", "InP": "inp.toml", "CsPbBr3": "cspbbr3.toml"}
+FILES = _FILES  # the calibration file of each material (simulators.chemistry.parameters)
 DPI = 100
 
 CITATIONS = {

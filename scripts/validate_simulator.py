@@ -48,9 +48,9 @@ if str(ROOT) not in sys.path:
 
 import simulators  # noqa: E402
 import simulators.chemistry  # noqa: E402
+from models.materials import MATERIALS  # noqa: E402
 from simulators.chemistry import steady as _steady  # noqa: E402
 
-MATERIALS = ("CdSe", "PbS", "InP", "CsPbBr3")
 N_A = 6.02214076e23
 PUMP_MIN_UL_MIN = 0.5  # the slowest rate the lab files' pumps allow (lab/examples/sim-*.toml min_rate)
 YANG_LAB = ROOT / "lab" / "examples" / "sim-cdse-yang.toml"

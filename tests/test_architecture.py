@@ -33,3 +33,13 @@ def test_simulator_chemistry_imports_without_the_device_layer():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_lab_sources_and_lab_tiled_import_no_circle():
+    """lab.sources reads a campaign from a directory or Tiled; lab.tiled knows nothing of it."""
+    import ast
+
+    tree = ast.parse((ROOT / "lab/tiled.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "lab.sources" not in imported

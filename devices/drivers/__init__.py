@@ -8,7 +8,7 @@ its settings model, registered with its type.
 from devices.drivers.eurotherm import EurothermHeater, EurothermSettings, make_eurotherm
 from devices.drivers.ne1000 import NE1000Pump, NE1000Settings, make_ne1000
 from devices.drivers.ocean import SeabreezeSettings, SeabreezeSpectrometer, make_seabreeze
-from devices.drivers.transport import PortLost, SerialTransport, open_serial, shared_transport
+from devices.drivers.transport import PortLost, SerialPorts, SerialTransport, open_serial
 from devices.registry import register_backend
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "SeabreezeSpectrometer",
     "SerialTransport",
     "open_serial",
-    "shared_transport",
+    "SerialPorts",
 ]
 
 register_backend("pump", "ne1000", make_ne1000, NE1000Settings)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from devices.drivers.transport import PortLost, SerialTransport, shared_transport
+from devices.drivers.transport import PortLost, SerialPorts, SerialTransport
 from devices.registry import DriverSettings
 from models.errors import ConfigurationError, DeviceError, ProtocolError
 
@@ -156,12 +156,14 @@ class EurothermHeater:
                 self.transport.close()
 
 
-def make_eurotherm(*, settings: EurothermSettings, **_) -> EurothermHeater:
-    """Registry factory: ``type = "eurotherm"`` heaters in ``lab.toml`` (port, address)."""
+def make_eurotherm(*, settings: EurothermSettings, ports: SerialPorts | None = None, **_) -> EurothermHeater:
+    """Registry factory: ``type = "eurotherm"`` heaters in ``lab.toml`` (port, address), on the rig's
+    ``ports``."""
     if not settings.port:
         raise ConfigurationError(
             'heater.port: a eurotherm heater needs the serial port it is on (e.g. port = "/dev/ttyUSB1")'
         )
     return EurothermHeater(
-        shared_transport(settings.port, baudrate=EUROTHERM_BAUDRATE), address=settings.address
+        (ports or SerialPorts()).transport(settings.port, baudrate=EUROTHERM_BAUDRATE),
+        address=settings.address,
     )

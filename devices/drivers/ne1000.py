@@ -31,7 +31,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from devices.drivers import ne1000_protocol as proto
-from devices.drivers.transport import PortLost, SerialTransport, shared_transport
+from devices.drivers.transport import PortLost, SerialPorts, SerialTransport
 from devices.limits import SYRINGE_EMPTY_TOLERANCE_UL, check_syringe
 from devices.registry import DriverSettings
 from models.errors import ConfigurationError, DeviceError, ProtocolError
@@ -421,14 +421,18 @@ def _volume_argument(volume_ul: float) -> tuple[str, str]:
     return unit, f"{floored:.{decimals}f}"
 
 
-def make_ne1000(*, settings: NE1000Settings, name: str = "pump", **_) -> NE1000Pump:
-    """Registry factory: ``type = "ne1000"`` pumps in ``lab.toml`` (port, address, syringe, watchdog)."""
+def make_ne1000(
+    *, settings: NE1000Settings, name: str = "pump", ports: SerialPorts | None = None, **_
+) -> NE1000Pump:
+    """Registry factory: ``type = "ne1000"`` pumps in ``lab.toml`` (port, address, syringe, watchdog).
+
+    Pumps daisy-chained on one port share its transport through the rig's ``ports``."""
     if not settings.port:
         raise ConfigurationError(
             f'pumps.{name}.port: an ne1000 pump needs the serial port it is on (e.g. port = "/dev/ttyUSB0")'
         )
     return NE1000Pump(
-        shared_transport(settings.port, baudrate=NE1000_BAUDRATE),
+        (ports or SerialPorts()).transport(settings.port, baudrate=NE1000_BAUDRATE),
         address=settings.address,
         syringe_volume_ul=settings.syringe_volume,
         syringe_diameter_mm=settings.syringe_diameter,

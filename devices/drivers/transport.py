@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from models.errors import ConfigurationError, DeviceError
 
-__all__ = ["SerialTransport", "PortLost", "PortBusy", "shared_transport", "open_serial"]
+__all__ = ["SerialTransport", "PortLost", "PortBusy", "SerialPorts", "open_serial"]
 
 _READ_SLICE_S = 0.01  # port read timeout; a read of the whole reply is bounded by the caller's deadline
 
@@ -154,17 +154,23 @@ class SerialTransport:
         return bytes(buf)
 
 
-_SHARED: dict[str, SerialTransport] = {}
-_SHARED_LOCK = threading.Lock()
+class SerialPorts:
+    """The serial transports of one rig, by port: devices on one bus share its transport and its lock.
 
+    One is made per rig (``lab.rig_builder``) and passed to the driver factories; nothing is shared
+    between rigs, so a second rig in one process opens its ports afresh."""
 
-def shared_transport(url: str, *, baudrate: int) -> SerialTransport:
-    """The one transport for ``url`` in this process: devices on one bus share its port and its lock."""
-    with _SHARED_LOCK:
-        transport = _SHARED.get(url)
-        if transport is None:
-            transport = SerialTransport(
-                lambda: open_serial(url, baudrate=baudrate), name=f"serial port {url}"
-            )
-            _SHARED[url] = transport
-        return transport
+    def __init__(self) -> None:
+        self._by_url: dict[str, SerialTransport] = {}
+        self._lock = threading.Lock()
+
+    def transport(self, url: str, *, baudrate: int) -> SerialTransport:
+        """The one transport for ``url`` on this rig (made on first use; opening the port is ``connect``'s)."""
+        with self._lock:
+            transport = self._by_url.get(url)
+            if transport is None:
+                transport = SerialTransport(
+                    lambda: open_serial(url, baudrate=baudrate), name=f"serial port {url}"
+                )
+                self._by_url[url] = transport
+            return transport

@@ -6,7 +6,6 @@ from models.optimizers.botorch_multi import BoTorchMultiOptimizer
 from models.optimizers.botorch_single import BoTorchOptimizer
 from models.optimizers.external import AxOptimizer, BayBEOptimizer
 from models.optimizers.factory import STRATEGIES, make_optimizer
-from models.optimizers.ordering import order_by_cost
 from models.optimizers.random import RandomOptimizer
 from models.optimizers.sklearn_gp import SklearnGPOptimizer
 from models.optimizers.sobol import SobolOptimizer
@@ -24,7 +23,6 @@ __all__ = [
     "BayBEOptimizer",
     "STRATEGIES",
     "make_optimizer",
-    "order_by_cost",
     "Parameter",
     "LinearConstraint",
     "Space",

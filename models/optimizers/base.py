@@ -9,7 +9,6 @@ optimiser that ingests the same rows proposes the same points (this is what ``qd
 from __future__ import annotations
 
 import difflib
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,7 +17,9 @@ import numpy as np
 import torch
 
 from models.errors import ConfigurationError, OptimizerError
-from models.objective import MultiObjective, Objective, _num, is_failed, make_objective
+from models.numbers import finite_or_none as _num
+from models.numbers import json_ready
+from models.objective import MultiObjective, Objective, is_failed, make_objective
 from models.outcomes import BOOKKEEPING, check_outcome_names, unknown_name_message
 from models.optimizers.space import Space
 
@@ -266,7 +267,7 @@ class Optimizer:
         n_observations, model summary, seeds, elapsed_s (wall time; differs between runs)."""
         if self._decision is None:
             raise OptimizerError("no suggestion made yet")
-        return _jsonable(self._decision)
+        return json_ready(self._decision)
 
     # ----- report -----
     def best(self) -> dict[str, Any]:
@@ -298,20 +299,3 @@ class Optimizer:
             if not dominated:
                 keep.append(dict(feas[i]))
         return keep
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.ndarray, torch.Tensor)):
-        return _jsonable(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    return x

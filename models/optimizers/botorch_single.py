@@ -48,7 +48,6 @@ class BoTorchOptimizer(Optimizer):
     ``cache_root`` (BoTorch cached Cholesky for qLogNEI; False, it did not pay off here),
     ``feasibility_threshold`` (0.65: a candidate counts as feasible when the success-indicator GP
     exceeds it; 0.5 hugs failure boundaries, 0.8 is too timid - measured on a clog-boundary test),
-    ``num_threads`` (torch intra-op threads while proposing, 1; restored afterwards),
     ``many_maxfun`` (16: acquisition evaluations per L-BFGS-B run above ``nei_max_observations``,
     which keeps p95 latency at 100 observations under 1 s; see docs/adr/0004).
     """
@@ -67,7 +66,6 @@ class BoTorchOptimizer(Optimizer):
         "max_categorical_combos": 16,
         "cache_root": False,
         "feasibility_threshold": 0.65,
-        "num_threads": 1,
         "nei_max_observations": 40,
         "many_maxfun": 16,
     }
@@ -85,18 +83,12 @@ class BoTorchOptimizer(Optimizer):
     def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         if not self._ready():
             return sobol_points(self, n, pending), {"acquisition": "sobol-initial"}
-        o = self.options
-        threads = torch.get_num_threads()
-        # one intra-op thread: faster for GPs of a few hundred points (no spin contention) and the
-        # same float reduction order on every machine, which replay relies on
-        torch.set_num_threads(int(o["num_threads"]))
-        try:
-            with warnings.catch_warnings():
-                # jitter notices from Cholesky of near-duplicate points; the fit copes, the log need not show them
-                warnings.simplefilter("ignore", NumericalWarning)
-                return self._suggest_model(n, pending, call_seed)
-        finally:
-            torch.set_num_threads(threads)
+        # torch's thread count is the application's (lab.runtime.configure_numerics: one intra-op thread,
+        # the same float reduction order on every machine, which replay relies on), never set here
+        with warnings.catch_warnings():
+            # jitter notices from Cholesky of near-duplicate points; the fit copes, the log need not show them
+            warnings.simplefilter("ignore", NumericalWarning)
+            return self._suggest_model(n, pending, call_seed)
 
     def _suggest_model(
         self, n: int, pending: np.ndarray, call_seed: int

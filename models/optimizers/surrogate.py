@@ -32,6 +32,7 @@ from gpytorch.constraints import GreaterThan
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
+from models.numbers import as_float
 from models.objective import Objective
 from models.optimizers.space import Space
 
@@ -161,7 +162,7 @@ class Surrogate:
         ok = ~np.asarray(failed, dtype=bool)
         # one single-output GP per outcome: BoTorch's batched multi-output fit was several times slower
         for name in outcomes:
-            y = np.array([_num(r.get(name)) for r in rows], dtype=float)
+            y = np.array([as_float(r.get(name)) for r in rows], dtype=float)
             mask = ok & np.isfinite(y)
             Yt = torch.tensor(y[mask], dtype=DTYPE).unsqueeze(-1)
             gp = fit_gp(Xt[torch.from_numpy(mask)], Yt, space, maxiter)
@@ -186,15 +187,6 @@ class Surrogate:
         if FEASIBLE in cols:
             out.append(lambda Z, c=cols[FEASIBLE], t=feasibility_threshold: t - Z[..., c])
         return out
-
-
-def _num(x: Any) -> float:
-    if x is None or isinstance(x, bool):
-        return math.nan
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _decode_torch(space: Space) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from models.errors import ConfigurationError
-from models.sizing import canonical_material
+from models.materials import MATERIALS, canonical_material
 
 __all__ = ["MaterialParams", "StreamSpec", "load_params"]
 
@@ -54,7 +54,7 @@ class MaterialParams:
         return {s.name: s.stock_mM for s in self.streams}
 
 
-_FILES = {"CdSe": "cdse.toml", "PbS": "pbs.toml", "InP": "inp.toml", "CsPbBr3": "cspbbr3.toml"}
+_FILES = {name: f"{name.lower()}.toml" for name in MATERIALS}  # data/cdse.toml, ...
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,7 +10,6 @@ process for an emulated lab, reads the spectrometer.
 from __future__ import annotations
 
 import threading
-import weakref
 
 import numpy as np
 
@@ -23,18 +22,11 @@ from simulators.rig.world import SimWorld
 
 __all__ = ["SimPump", "SimHeater", "SimSpectrometer", "world_lock"]
 
-_LOCKS: weakref.WeakKeyDictionary[SimWorld, threading.RLock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
-
 
 def world_lock(world: SimWorld) -> threading.RLock:
-    """The one lock of ``world``, shared by every view on it (hold it to read the world directly from
-    another thread)."""
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(world)
-        if lock is None:
-            lock = _LOCKS[world] = threading.RLock()
-        return lock
+    """The one lock of ``world`` (:attr:`SimWorld.lock`), shared by every view on it (hold it to read the
+    world directly from another thread)."""
+    return world.lock
 
 
 class SimPump:

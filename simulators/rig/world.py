@@ -18,6 +18,7 @@ and precursor lot; see docs/simulator.md for the model.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -44,6 +45,10 @@ class SimWorld:
     random draw (lots, drift, noise); the same seed and the same sequence of calls give identical
     results. ``faults`` enables clogging; ``noise``, ``drift`` and ``lot_variability`` switch the
     other imperfections.
+
+    ``lock`` is the world's one lock: every device view on the world (``simulators.rig.backends``) holds
+    it for each call, and so does any other thread that reads the world directly (the emulators serve
+    bytes on their own threads).
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class SimWorld:
         clog_rate_bar_per_s: float = 0.02,
         unclog_after_s: float = 600.0,
     ):
+        self.lock = threading.RLock()
         self.params = load_params(material)
         self.material = self.params.name
         self.reactor = reactor or ReactorGeometry()

@@ -429,3 +429,28 @@ def test_refill_clears_the_pumps_counter_and_the_empty_alarm_so_it_runs_again(em
     with pytest.raises(DeviceError, match=r"syringe empty \(\d+\.\d of 15 uL dispensed\)"):
         pump.set_flow_ul_min(10.0)
     pump.close()
+
+
+def test_pumps_on_one_port_share_the_rigs_transport_and_another_rig_opens_its_own():
+    """The transports of a port live in the rig's SerialPorts, not in a process-wide table."""
+    from devices.drivers import SerialPorts
+    from devices.drivers.ne1000 import make_ne1000
+    from lab.config import PumpConfig
+
+    def settings(address, port="/dev/ttyUSB0"):
+        return PumpConfig(
+            type="ne1000",
+            reagent="cd",
+            syringe_volume="10 mL",
+            min_rate="1 uL/min",
+            max_rate="100 uL/min",
+            port=port,
+            address=address,
+        )
+
+    ports = SerialPorts()
+    cd, se = (make_ne1000(settings=settings(a), name=n, ports=ports) for a, n in ((0, "cd"), (1, "se")))
+    other = make_ne1000(settings=settings(2, "/dev/ttyUSB1"), name="solvent", ports=ports)
+    assert cd.transport is se.transport and other.transport is not cd.transport
+    again = make_ne1000(settings=settings(0), name="cd", ports=SerialPorts())  # a second rig
+    assert again.transport is not cd.transport

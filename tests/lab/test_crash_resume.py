@@ -23,9 +23,13 @@ QUICK_TRIALS = 4
 DOCS_PER_EXPERIMENT = 6  # start, 2 descriptors, 2 events, stop
 
 
-def qdlab(*args, env=None, **kw):
+TORN_WRITE = ROOT / "tests/fixtures/torn_write.py"  # qdlab, killed half-way through writing its Nth line
+
+
+def qdlab(*args, env=None, torn_at=None, **kw):
+    run = ["-m", "lab.cli"] if torn_at is None else [str(TORN_WRITE), str(torn_at)]
     return subprocess.Popen(
-        [sys.executable, "-m", "lab.cli", *map(str, args)],
+        [sys.executable, *run, *map(str, args)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -62,8 +66,20 @@ def one_trial(campaign, base: Path, trial: int) -> dict:
     env = dict(os.environ)
     how = "torn-write" if trial % 2 else "sigkill"
     if how == "torn-write":
-        env["QDLAB_FAULT_TORN_WRITE"] = str(rng.randint(1, BUDGET * DOCS_PER_EXPERIMENT))
-        proc = qdlab("run", campaign, "--sim", "--out", out, "--budget", BUDGET, "--seed", SEED, env=env)
+        torn_at = rng.randint(1, BUDGET * DOCS_PER_EXPERIMENT)
+        proc = qdlab(
+            "run",
+            campaign,
+            "--sim",
+            "--out",
+            out,
+            "--budget",
+            BUDGET,
+            "--seed",
+            SEED,
+            env=env,
+            torn_at=torn_at,
+        )
         proc.wait(timeout=120)
     else:
         proc = qdlab("run", campaign, "--sim", "--out", out, "--budget", BUDGET, "--seed", SEED, env=env)
@@ -141,3 +157,12 @@ def test_sigterm_closes_the_run_as_aborted_makes_safe_and_is_resumable(campaign,
     assert completed(experiments_from_documents(read_documents(log))) == []
     text = (out / "campaign.toml").read_text()
     assert "budget = 40" in text
+
+
+def test_the_injected_torn_writer_kills_qdlab_half_way_through_a_line(campaign, tmp_path):
+    """The crash tests' torn write lives in tests/fixtures, not in lab.storage: it still tears."""
+    out = tmp_path / "torn"
+    proc = qdlab("run", campaign, "--sim", "--out", out, "--budget", BUDGET, "--seed", SEED, torn_at=4)
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    text = (out / "documents.jsonl").read_bytes()
+    assert text.count(b"\n") == 3 and not text.endswith(b"\n")  # three whole lines, then half of one

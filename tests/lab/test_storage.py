@@ -52,3 +52,20 @@ def test_second_writer_is_refused(tmp_path):
 def test_missing_log_is_a_log_error(tmp_path):
     with pytest.raises(LogError, match="no such document log"):
         list(read_documents(tmp_path / "nope.jsonl"))
+
+
+def test_one_answer_to_is_this_a_campaign_directory(tmp_path):
+    from lab.storage import campaign_dir_problem, is_campaign_dir
+
+    assert campaign_dir_problem(tmp_path / "nope") == f"{tmp_path / 'nope'}: no such campaign directory"
+    assert campaign_dir_problem(tmp_path) == (
+        f"{tmp_path}: not a campaign directory (missing campaign.toml, documents.jsonl)"
+    )
+    (tmp_path / "campaign.toml").write_text("")
+    (tmp_path / "documents.jsonl").write_text("")
+    assert campaign_dir_problem(tmp_path) is None and is_campaign_dir(tmp_path)
+    needs = ("campaign.toml", "lab.toml", "documents.jsonl")  # what resume reads
+    assert (
+        campaign_dir_problem(tmp_path, needs=needs)
+        == f"{tmp_path}: not a campaign directory (missing lab.toml)"
+    )

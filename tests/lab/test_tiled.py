@@ -160,12 +160,11 @@ def test_unreachable_server_is_refused_before_anything_moves(fast_campaign_file,
 def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campaign_file, tmp_path):
     # a campaign started without --tiled dies half-way through writing its 9th document (experiment 2)
     out = tmp_path / "c"
-    env = {**os.environ, "QDLAB_FAULT_TORN_WRITE": "9"}
     killed = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "lab.cli",
+            str(Path(__file__).parents[2] / "tests/fixtures/torn_write.py"),
+            "9",
             "run",
             str(fast_campaign_file),
             "--sim",
@@ -174,7 +173,6 @@ def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campai
             "--budget",
             "3",
         ],
-        env=env,
         capture_output=True,
         cwd=Path(__file__).parents[2],
     )

@@ -179,3 +179,13 @@ def test_every_material_world_measures(material):
     pl = pl_spectrum(spec)
     assert pl.sum() > 1000
     assert np.all(np.isfinite(spec.acquire("absorbance", source_on=True)))
+
+
+def test_every_view_on_a_world_holds_the_worlds_own_lock_and_no_other():
+    """The lock is the world's attribute, not an entry in a process-wide table."""
+    from simulators.rig import world_lock
+
+    a, b = SimWorld("CdSe", seed=0), SimWorld("CdSe", seed=0)
+    views = [SimPump(a, a.streams[0]), SimHeater(a), SimSpectrometer(a)]
+    assert all(v._lock is a.lock for v in views) and world_lock(a) is a.lock
+    assert a.lock is not b.lock

@@ -269,3 +269,16 @@ def test_all_failures_keep_exploring_with_sobol_then_model_feasibility():
     assert d["acquisition"] == "qLogNoisyExpectedImprovement"
     assert set(d["model"]) == {"loss", "feasibility"}
     assert d["n_failed"] == 5
+
+
+def test_botorch_leaves_torchs_thread_count_to_the_application(monkeypatch):
+    """One owner of torch's threads, lab.runtime.configure_numerics; BoTorch proposals never set them."""
+    torch = pytest.importorskip("torch")
+    set_to = []
+    monkeypatch.setattr(torch, "set_num_threads", set_to.append)
+    opt = make_optimizer("botorch", parameters=PARAMS, objective=LOSS, seed=1, options=options("botorch"))
+    run(opt, 6)  # past the Sobol points: modelled proposals
+    assert opt.last_decision()["acquisition"] == "qLogNoisyExpectedImprovement"
+    assert set_to == []
+    with pytest.raises(ConfigurationError, match="num_threads"):
+        make_optimizer("botorch", parameters=PARAMS, objective=LOSS, seed=1, options={"num_threads": 1})
