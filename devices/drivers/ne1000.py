@@ -7,7 +7,7 @@ volume accounting, alarms, the safe-mode watchdog) are separate.
 - ``connect()`` brings the pump to basic mode with a safe-framed ``SAF0`` (accepted in both modes),
   checks the firmware (``VER``), sets the syringe diameter, infuse direction, clears the dispensed
   counters (``connect`` assumes a freshly filled syringe) and, when ``watchdog_s`` > 0 (a lab file's
-  pump always has one: ``lab.config.PumpConfig.watchdog``, 10 s unless set), turns on safe mode ``SAF n``: the pump then stops itself with alarm ``A?T``
+  pump always has one: ``lab.config.lab_toml.PumpConfig.watchdog``, 10 s unless set), turns on safe mode ``SAF n``: the pump then stops itself with alarm ``A?T``
   if it hears no valid packet for n seconds. A keep-alive thread polls the status every n/3 s, so the
   watchdog is a dead-man switch held by this process: if the controller dies or hangs, the pump stops.
   A keep-alive that has died (its port lost, an unexpected error) is reported by the next call on the

@@ -50,7 +50,7 @@ def main() -> int:
         return lab
 
     emulate.start_emulated_lab = (
-        start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+        start_emulated_lab  # lab.run.rig_builder imports it from lab.run.emulate when it builds
     )
     from lab.cli import main as qdlab
 

@@ -119,7 +119,7 @@ def main() -> int:
         return labs[-1]
 
     emulate.start_emulated_lab = (
-        start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+        start_emulated_lab  # lab.run.rig_builder imports it from lab.run.emulate when it builds
     )
     pause_now = stop_signals.StopSignals._pause_now
 

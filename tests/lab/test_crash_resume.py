@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from event_model import DocumentNames, schema_validators
 
-from lab.records import completed, experiments_from_documents
-from lab.storage import read_documents
+from lab.store.records import completed, experiments_from_documents
+from lab.store.storage import read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 3

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lab.storage import DocumentLog, read_documents
+from lab.store.storage import DocumentLog, read_documents
 from models.errors import LogError
 
 

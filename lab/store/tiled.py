@@ -11,7 +11,7 @@ report read a campaign from Tiled exactly as from its directory.
 The directory stays the source of truth: documents go to the server from a thread of their own, so a
 server that dies, hangs or refuses writes never holds up the campaign; the user is told once, in one
 line, from which experiment the server lacks documents, and ``qdlab sync DIR --tiled URI`` (or
-``qdlab resume DIR --tiled URI``) later sends what it lacks, whole runs compared (:mod:`lab.tiled_sync`).
+``qdlab resume DIR --tiled URI``) later sends what it lacks, whole runs compared (:mod:`lab.store.tiled_sync`).
 
 The API key comes from ``TILED_API_KEY`` (or an ``?api_key=`` in the URI, as the Tiled client takes it);
 no message shows it: they name the server by :func:`shown` and pass client errors through :func:`redact`.
@@ -30,8 +30,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from lab.files import campaign_from_table
-from lab.sources import CampaignData
+from lab.config.files import campaign_from_table
+from lab.store.sources import CampaignData
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["TiledSink", "open_tiled", "list_campaigns", "shown", "redact", "DRAIN_S"]
@@ -117,7 +117,7 @@ class TiledSink:
     The first write that fails (server gone, hung past the client's retries, or refusing writes) ends the
     streaming: one line on stderr says so and from which run the server lacks documents; the campaign
     never waits on the server. :meth:`backfill` (``qdlab sync``, ``qdlab resume --tiled``) brings the
-    server up to date from the directory's log, whole runs compared (:func:`lab.tiled_sync.sync`).
+    server up to date from the directory's log, whole runs compared (:func:`lab.store.tiled_sync.sync`).
     """
 
     def __init__(self, uri: str, directory: Path, campaign_id: str, *, drain_s: float | None = None):
@@ -213,8 +213,8 @@ class TiledSink:
 
     def backfill(self) -> "Any":
         """Bring the server up to date with the directory's log, before any new document (a
-        :class:`lab.tiled_sync.SyncResult`: runs sent, runs replaced, runs already complete)."""
-        from lab.tiled_sync import sync
+        :class:`lab.store.tiled_sync.SyncResult`: runs sent, runs replaced, runs already complete)."""
+        from lab.store.tiled_sync import sync
 
         return sync(self)
 

@@ -20,7 +20,7 @@ from devices import (
     make_backend,
     register_backend,
 )
-from lab.config import LabConfig
+from lab.config.lab_toml import LabConfig
 from models.errors import ConfigurationError
 
 __all__ = ["build_rig", "BuiltRig"]
@@ -103,7 +103,7 @@ def build_rig(
     closers: list[Callable[[], None]] = []
     clock = clock or SimClock()
     if lab.emulator is not None:  # docs/adr/0003: the emulators run in this process, on one world
-        from lab.emulate import start_emulated_lab
+        from lab.run.emulate import start_emulated_lab
 
         emulated = start_emulated_lab(lab, material=material, seed=seed, source=source)
         world, clock = emulated.world, emulated.clock

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.spec import CampaignSpec
-from lab.files import load_campaign, load_toml
-from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
-from lab.log_check import read_log
-from lab.storage import LOG_NAME
+from lab.config.files import load_campaign, load_toml
+from lab.store.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
+from lab.store.log_check import read_log
+from lab.store.storage import LOG_NAME
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["CampaignData", "open_campaign", "open_directory", "spectrometer_wavelengths"]
@@ -54,7 +54,7 @@ def open_directory(directory: Path | str) -> CampaignData:
         raise LogError(f"{directory}: not a campaign directory (expected campaign.toml and {LOG_NAME})")
     spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it ran
     lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
-    # checked (lab.log_check): one campaign's runs, in order, no experiment missing
+    # checked (lab.store.log_check): one campaign's runs, in order, no experiment missing
     return CampaignData(spec, lab, read_log(directory, campaign_id=spec.id), origin=str(directory))
 
 
@@ -63,7 +63,7 @@ def open_campaign(
 ) -> CampaignData:
     """A campaign from its directory, or (``tiled`` given) from a Tiled server by campaign id."""
     if tiled:
-        from lab.tiled import open_tiled
+        from lab.store.tiled import open_tiled
 
         return open_tiled(tiled, campaign_id)
     if campaign_id:
