@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lab import emulate  # noqa: E402
+from lab.run import emulate  # noqa: E402
 
 
 def _power_off_when_reagents_flow(lab: "emulate.EmulatedLab", device: str, marker: Path) -> None:

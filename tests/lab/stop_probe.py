@@ -27,7 +27,7 @@ from devices.drivers import ne1000_protocol as proto  # noqa: E402
 from devices.drivers.eurotherm import EUROTHERM_BAUDRATE, EurothermHeater  # noqa: E402
 from devices.drivers.ne1000 import NE1000_BAUDRATE  # noqa: E402
 from devices.drivers.transport import SerialTransport, open_serial  # noqa: E402
-from lab import emulate, stop_signals  # noqa: E402
+from lab.run import emulate, stop_signals  # noqa: E402
 
 _AT_SIGNAL: dict = {}
 
