@@ -54,7 +54,7 @@ browser:
 screenshot: $(STAMP) browser
 	test -f runs/demo/documents.jsonl || $(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
 	$(BIN)/qdlab report runs/demo
-	$(BIN)/python -m lab.browser runs/demo/report.html docs/img/report.png
+	$(BIN)/python tests/lab/browser.py runs/demo/report.html docs/img/report.png
 
 # The bench extra (Ax, BayBE) on top of the test install; make test and make demo never install it.
 BENCH_STAMP := $(VENV)/.installed-bench

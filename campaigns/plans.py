@@ -193,7 +193,7 @@ def experiment(
 
     @bpp.run_decorator(md=md or {})
     def _run() -> Plan:
-        # Checkpoints: where a suspension (lab/interlocks.py) rewinds to. Here, before anything moves, so
+        # Checkpoints: where a suspension (lab/run/interlocks.py) rewinds to. Here, before anything moves, so
         # a suspension before the measurement re-runs this experiment's set, settle and wait (the pumps
         # were stopped meanwhile); see docs/adr/0007-stop-and-suspend.md.
         yield from bps.checkpoint()

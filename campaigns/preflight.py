@@ -52,7 +52,7 @@ __all__ = [
 
 
 HEATER_NAME = "heater"
-"""The rig's heater device (``lab.rig_builder``): the name its limits' refusals carry."""
+"""The rig's heater device (``lab.run.rig_builder``): the name its limits' refusals carry."""
 ALL_CORNERS_MAX_DIMS = 10
 """Up to this many parameters, pre-flight checks all 2^N corners of the box (1,024 at most)."""
 CORNER_SAMPLE = 256

@@ -5,7 +5,7 @@ unknown type is a clear configuration error, never a silent fallback to a simula
 
 A driver owns its settings: ``register_backend(kind, type, factory, settings=MySettings)``, where
 ``MySettings`` (a :class:`DriverSettings`) declares every key of the device's ``lab.toml`` section the
-driver reads beyond the keys every device of its kind has (``lab.config``). The lab file is validated
+driver reads beyond the keys every device of its kind has (``lab.config.lab_toml``). The lab file is validated
 against the two together before anything moves; the factory is called with ``settings=`` an instance
 of that model, and reads nothing else from the lab.
 """

@@ -15,7 +15,7 @@ import click
 import typer
 from typer._click import exceptions as typer_click  # typer 0.29 vendors its own click
 
-from lab.console import campaign_progress, emit_json, err, fmt, out, outcome_table
+from lab.view.console import campaign_progress, emit_json, err, fmt, out, outcome_table
 from models.errors import ConfigurationError, LogError, LogWriteError, QdlabError
 from models.materials import MATERIALS
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 
 
 def _sim_lab_path(material: str) -> Path:
-    from lab.files import EXAMPLES
+    from lab.config.files import EXAMPLES
 
     path = EXAMPLES["lab"] / f"sim-{material.lower()}.toml"
     if not path.exists():
@@ -76,14 +76,14 @@ def run(
     ] = None,
 ) -> None:
     """Run a campaign on a simulated (--sim) or real (--lab) rig."""
-    from lab.files import load_campaign, load_lab
-    from lab.out_dir import check_out_dir
+    from lab.config.files import load_campaign, load_lab
+    from lab.store.out_dir import check_out_dir
 
     if sim == (lab is not None):
         raise ConfigurationError("give exactly one of --sim or --lab LAB.toml", source="qdlab run")
     model = None
     if reactor_model:  # first: the campaign may name only the outcomes the model declares
-        from lab.bench import load_reactor_model
+        from lab.run.user_model import load_reactor_model
 
         model = load_reactor_model(reactor_model)
     spec = load_campaign(campaign, outcomes=model.outcomes if model else None)
@@ -99,7 +99,7 @@ def run(
     directory = out or Path("runs") / spec.name
     target = check_out_dir(directory, force=force)  # holds a campaign it replaces by its lock from here
     try:
-        from lab.session import CampaignSession  # torch, BoTorch, bluesky: only once the files are good
+        from lab.run.session import CampaignSession  # torch, BoTorch, bluesky: only once the files are good
 
         session = CampaignSession(
             spec,
@@ -113,7 +113,7 @@ def run(
         session.preflight(fresh=True)  # before the progress bar: a refused campaign prints one line only
         sink = None
         if tiled:
-            from lab.tiled import TiledSink
+            from lab.store.tiled import TiledSink
 
             sink = TiledSink(tiled, directory, session.spec.id).connect()
             session.subscribers.append(sink)
@@ -128,7 +128,7 @@ def run(
             highlight=False,
         )
     if tiled:
-        from lab.tiled import shown
+        from lab.store.tiled import shown
 
         err.print(
             f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id}",
@@ -156,7 +156,7 @@ def resume(
 ) -> None:
     """Continue a campaign that stopped (crash, Ctrl-C, power cut) from its log alone; --budget extends one,
     finished or not."""
-    from lab.session import open_for_resume
+    from lab.run.session import open_for_resume
 
     session = open_for_resume(directory, budget=budget, realtime=realtime)
     if session.reactor_model is not None:
@@ -173,7 +173,7 @@ def resume(
         )
     sink = None
     if tiled:
-        from lab.tiled import TiledSink, shown
+        from lab.store.tiled import TiledSink, shown
 
         sink = TiledSink(tiled, directory, session.spec.id).connect()
         synced = sink.backfill()
@@ -196,14 +196,14 @@ def sync(
     or for a campaign run without --tiled): sends the runs it lacks or holds in part; runs nothing."""
     import fcntl
 
-    from lab.sources import open_directory
-    from lab.storage import LOCK_NAME
-    from lab.tiled import TiledSink, shown
+    from lab.store.sources import open_directory
+    from lab.store.storage import LOCK_NAME
+    from lab.store.tiled import TiledSink, shown
 
     spec = open_directory(directory).spec
     if not spec.id:
         raise LogError(f"{directory}: campaign.toml has no campaign id; it cannot be stored in Tiled")
-    with open(directory / LOCK_NAME, "a") as lock:  # the lock a running campaign holds (lab.storage)
+    with open(directory / LOCK_NAME, "a") as lock:  # the lock a running campaign holds (lab.store.storage)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -228,13 +228,13 @@ def _run_streaming(session, json_out: bool, sink, *, resume: bool = False) -> No
 
 def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
     from rich.live import Live
-    from lab.refill import estimate_lines
+    from lab.run.refill import estimate_lines
 
     estimate = getattr(session, "estimate", None) or session.preflight()
     err.print("\n".join(estimate_lines(estimate, refill=session.refill_mode)), soft_wrap=True, markup=False)
 
-    from lab.console import CampaignLine
-    from lab.watch import line_fields, show_current_conditions
+    from lab.view.console import CampaignLine
+    from lab.view.watch import line_fields, show_current_conditions
 
     line = CampaignLine(session.spec.name, session.spec.budget)
     line.state.has_target = bool(session.objective.reached_ranges)
@@ -271,9 +271,9 @@ def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
 def _summarise(result, json_out: bool) -> None:
     """The run's summary: a human table on stdout, or (``--json``) JSON on stdout and the table on stderr."""
     from campaigns.scoring import reached_at
-    from lab.records import experiments_from_documents, resource_use
-    from lab.storage import LOG_NAME, read_documents
-    from lab.watch import usage_text
+    from lab.store.records import experiments_from_documents, resource_use
+    from lab.store.storage import LOG_NAME, read_documents
+    from lab.view.watch import usage_text
 
     console = err if json_out else out
     best = result.best()
@@ -321,7 +321,7 @@ def refill(
     ] = None,
 ) -> None:
     """Tell a campaign waiting for a syringe refill that it was refilled, so it continues."""
-    from lab.refill import request_refill
+    from lab.run.refill import request_refill
     from models.units import parse_quantity
 
     volume_ul = None if volume is None else parse_quantity(volume, "uL", source="--volume")
@@ -340,8 +340,8 @@ def replay(
     ] = None,
 ) -> None:
     """Rebuild a campaign from its log and re-derive every decision."""
-    from lab.replay import replay_data
-    from lab.sources import open_campaign
+    from lab.tools.replay import replay_data
+    from lab.store.sources import open_campaign
 
     result = replay_data(open_campaign(directory, tiled=tiled, campaign_id=campaign_id))
     if json_out:
@@ -398,7 +398,7 @@ def report(
     json_out: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
 ) -> None:
     """Write DIR/report.html (self-contained) and DIR/plots/*.png, and print a summary."""
-    from lab.report import run_report
+    from lab.view.report import run_report
 
     run_report(directory, tiled=tiled, campaign_id=campaign_id, json_out=json_out)
 
@@ -420,7 +420,7 @@ def watch(
     ] = None,
 ) -> None:
     """Follow a campaign from another terminal: waits for it to appear, exits once it has finished or stopped."""
-    from lab.watch import watch as do_watch
+    from lab.view.watch import watch as do_watch
 
     state = do_watch(
         directory, once=once, interval_s=interval, stale_after_s=stale_after, console=err if json_out else out
@@ -452,7 +452,7 @@ def simulate(
     ] = 0,
 ) -> None:
     """Evaluate the simulated reactor at given conditions."""
-    from lab.simulate import run_benchmark, run_simulate
+    from lab.tools.simulate import run_benchmark, run_simulate
 
     if benchmark:
         run_benchmark(material=material, n=benchmark, seed=seed, json_out=json_out)
@@ -492,7 +492,7 @@ def emulate(
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
 ) -> None:
     """Serve a wire-level emulator on a pseudo-terminal until Ctrl-C."""
-    from lab.emulate import serve_forever
+    from lab.run.emulate import serve_forever
 
     serve_forever(
         device,
@@ -556,7 +556,7 @@ def bench(
             raise ConfigurationError(
                 "--reactor-model, --lab and --first-repeat apply to --campaign only", source="--suite"
             )
-        from lab.bench_suite import suite_command
+        from lab.bench.suite import suite_command
 
         suite_command(
             suite,
@@ -570,9 +570,10 @@ def bench(
         )
         return
 
-    from lab.bench import load_reactor_model, run_bench
-    from lab.console import out as out_console  # `out` is the option here
-    from lab.files import load_campaign, load_lab
+    from lab.bench.campaign import run_bench
+    from lab.run.user_model import load_reactor_model
+    from lab.view.console import out as out_console  # `out` is the option here
+    from lab.config.files import load_campaign, load_lab
     from models.optimizers import STRATEGIES
 
     # the model first, here rather than in a worker: the campaign may name only the outcomes it declares
@@ -618,7 +619,7 @@ def bench(
             first_repeat=first_repeat,
         )
     if latency_observations and not reactor_model:
-        from lab.bench import latency_at
+        from lab.bench.campaign import latency_at
 
         for name in names:
             result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(
@@ -651,7 +652,7 @@ def bench(
     console = err if json_out else out_console
     console.print(table)
     if out:
-        from lab.bench_plot import plot_bench
+        from lab.bench.plot import plot_bench
 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(_json.dumps(result, indent=1))
@@ -669,7 +670,7 @@ def _error(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one clear line per error, never a traceback for bad input."""
-    from models.errors import Interrupted  # not lab.session: --help and bad input stay quick
+    from models.errors import Interrupted  # not lab.run.session: --help and bad input stay quick
 
     try:
         app(args=argv, standalone_mode=False, prog_name="qdlab")

@@ -54,7 +54,7 @@ def material_row(material: str) -> dict:
 
 
 def yang() -> dict:
-    from lab.files import load_lab
+    from lab.config.files import load_lab
 
     lab = load_lab(ROOT / "lab" / "examples" / "sim-cdse-yang.toml")
     reactor = simulators.ReactorGeometry(
@@ -82,7 +82,7 @@ def yang() -> dict:
 
 def green_fraction(n: int = 4096, campaign: str = "cdse-green", lab_file: str = "sim-cdse.toml") -> float:
     from campaigns.conditions import to_setpoints
-    from lab.files import load_lab
+    from lab.config.files import load_lab
 
     spec = tomllib.loads((ROOT / "campaigns" / "examples" / f"{campaign}.toml").read_text())
     lab = load_lab(ROOT / "lab" / "examples" / lab_file)

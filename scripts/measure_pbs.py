@@ -15,9 +15,9 @@ import json
 import math
 from pathlib import Path
 
-from campaigns.spec import CampaignSpec  # noqa: F401 - validated through lab.files
-from lab.bench import _sim_campaign, _true_outcomes
-from lab.files import load_campaign, load_lab
+from campaigns.spec import CampaignSpec  # noqa: F401 - validated through lab.config.files
+from lab.bench.campaign import _sim_campaign, _true_outcomes
+from lab.config.files import load_campaign, load_lab
 
 HERE = Path(__file__).resolve().parent.parent
 _FAR_NM = 100.0

@@ -418,8 +418,8 @@ def cli_mass_check(material: str, n: int = 8, seed: int = 1, python: str | None 
 
 def load_lab_rig(path: pathlib.Path) -> dict[str, Any]:
     """Reactor, stocks, pump and heater limits of a lab file, loaded as ``qdlab run --lab`` loads it
-    (``lab.files.load_lab``; the reactor as ``lab.rig_builder.build_rig`` builds it)."""
-    from lab.files import load_lab
+    (``lab.config.files.load_lab``; the reactor as ``lab.run.rig_builder.build_rig`` builds it)."""
+    from lab.config.files import load_lab
 
     lab = load_lab(path)
     reactor = simulators.ReactorGeometry(

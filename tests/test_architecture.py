@@ -36,10 +36,10 @@ def test_simulator_chemistry_imports_without_the_device_layer():
 
 
 def test_lab_sources_and_lab_tiled_import_no_circle():
-    """lab.sources reads a campaign from a directory or Tiled; lab.tiled knows nothing of it."""
+    """lab.store.sources reads a campaign from a directory or Tiled; lab.store.tiled knows nothing of it."""
     import ast
 
-    tree = ast.parse((ROOT / "lab/tiled.py").read_text())
+    tree = ast.parse((ROOT / "lab/store/tiled.py").read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert "lab.sources" not in imported
+    assert "lab.store.sources" not in imported

@@ -157,7 +157,7 @@ class SerialTransport:
 class SerialPorts:
     """The serial transports of one rig, by port: devices on one bus share its transport and its lock.
 
-    One is made per rig (``lab.rig_builder``) and passed to the driver factories; nothing is shared
+    One is made per rig (``lab.run.rig_builder``) and passed to the driver factories; nothing is shared
     between rigs, so a second rig in one process opens its ports afresh."""
 
     def __init__(self) -> None:

@@ -11,7 +11,7 @@ constraints ``ci <= 0``.
 The target is the value reached by the best ``target_share`` of the box: the ``target_share``
 quantile (in the goal's direction) of the noise-free objective over the feasible points of the
 first ``2**16`` points of a scrambled Sobol sequence (seed 0). The median over the same sample is the
-"median of the space" the enhancement factor is measured against (``lab.bench_suite``).
+"median of the space" the enhancement factor is measured against (``lab.bench.suite``).
 """
 
 from __future__ import annotations

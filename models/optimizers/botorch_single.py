@@ -83,7 +83,7 @@ class BoTorchOptimizer(Optimizer):
     def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         if not self._ready():
             return sobol_points(self, n, pending), {"acquisition": "sobol-initial"}
-        # torch's thread count is the application's (lab.runtime.configure_numerics: one intra-op thread,
+        # torch's thread count is the application's (lab.run.runtime.configure_numerics: one intra-op thread,
         # the same float reduction order on every machine, which replay relies on), never set here
         with warnings.catch_warnings():
             # jitter notices from Cholesky of near-duplicate points; the fit copes, the log need not show them

@@ -1,7 +1,7 @@
 """The simulated devices: views on one ``SimWorld`` implementing ``devices.backends`` protocols.
 
-The one set of views, for the lab's ``type = "sim"`` devices (``lab.rig_builder``) and behind the
-wire emulators (``simulators.emulators``, ``lab.emulate``). Construction does no I/O and
+The one set of views, for the lab's ``type = "sim"`` devices (``lab.run.rig_builder``) and behind the
+wire emulators (``simulators.emulators``, ``lab.run.emulate``). Construction does no I/O and
 ``connect()`` is explicit, as for real drivers. Every call into the world holds the world's lock
 (``world_lock``): the emulators serve bytes on their own threads while the controller, in the same
 process for an emulated lab, reads the spectrometer.

@@ -18,8 +18,8 @@ from bluesky import RunEngine
 from campaigns.conditions import to_setpoints
 from campaigns.plans import calibrate, experiment
 from campaigns.spec import ProtocolSpec
-from lab.files import EXAMPLES, load_lab
-from lab.rig_builder import build_rig
+from lab.config.files import EXAMPLES, load_lab
+from lab.run.rig_builder import build_rig
 from models.analysis import QUALITY_REASONS
 
 # (lab file, conditions); each list has a dim corner (long PL time) and a bright one

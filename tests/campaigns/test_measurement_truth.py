@@ -13,8 +13,8 @@ from bluesky import RunEngine
 from campaigns.conditions import to_setpoints
 from campaigns.plans import calibrate, experiment
 from campaigns.spec import ProtocolSpec
-from lab.files import EXAMPLES, load_lab
-from lab.rig_builder import build_rig
+from lab.config.files import EXAMPLES, load_lab
+from lab.run.rig_builder import build_rig
 
 LAB = load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
 STOCKS = {p.reagent: p.stock for p in LAB.pumps.values()}

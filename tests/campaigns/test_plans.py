@@ -8,8 +8,8 @@ import simulators
 from campaigns.conditions import to_setpoints
 from campaigns.plans import calibrate, experiment, steady_state_wait_s
 from campaigns.spec import ProtocolSpec
-from lab.files import EXAMPLES, load_lab
-from lab.rig_builder import build_rig
+from lab.config.files import EXAMPLES, load_lab
+from lab.run.rig_builder import build_rig
 
 LAB = load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
 STOCKS = {p.reagent: p.stock for p in LAB.pumps.values()}

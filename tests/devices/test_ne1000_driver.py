@@ -435,7 +435,7 @@ def test_pumps_on_one_port_share_the_rigs_transport_and_another_rig_opens_its_ow
     """The transports of a port live in the rig's SerialPorts, not in a process-wide table."""
     from devices.drivers import SerialPorts
     from devices.drivers.ne1000 import make_ne1000
-    from lab.config import PumpConfig
+    from lab.config.lab_toml import PumpConfig
 
     def settings(address, port="/dev/ttyUSB0"):
         return PumpConfig(

@@ -7,7 +7,7 @@ import pytest
 
 from devices.drivers import SeabreezeSpectrometer
 from devices.registry import make_backend
-from lab.config import SpectrometerConfig
+from lab.config.lab_toml import SpectrometerConfig
 from models.errors import ConfigurationError, DeviceError
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lab import emulate  # noqa: E402
+from lab.run import emulate  # noqa: E402
 
 
 def _power_off_when_reagents_flow(lab: "emulate.EmulatedLab", device: str, marker: Path) -> None:
@@ -50,7 +50,7 @@ def main() -> int:
         return lab
 
     emulate.start_emulated_lab = (
-        start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+        start_emulated_lab  # lab.run.rig_builder imports it from lab.run.emulate when it builds
     )
     from lab.cli import main as qdlab
 

@@ -20,8 +20,8 @@ from campaigns.spec import MAX_PARAMETERS, ProtocolSpec
 from devices import Heater, HeaterLimits, PumpLimits, SyringePump
 from devices.signals import SoftValue
 from lab.cli import main
-from lab.files import EXAMPLES, load_lab
-from lab.rig_builder import build_rig
+from lab.config.files import EXAMPLES, load_lab
+from lab.run.rig_builder import build_rig
 from models.errors import SafetyError
 from models.validation import MAX_FILE_BYTES, MAX_NESTING
 

@@ -1,7 +1,7 @@
 """A full disk or an I/O error under the document log: a safe stop in one line, nothing written lost or
 left half-written, and ``qdlab resume`` completes the campaign with every experiment exactly once.
 
-The disk is an injected file (``lab.storage.open_append`` replaced for the test): it takes ``room``
+The disk is an injected file (``lab.store.storage.open_append`` replaced for the test): it takes ``room``
 bytes, then writes what still fits (a short write, as a real file system does) and fails.
 """
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import lab.storage
+import lab.store.storage
 from lab.cli import main
-from lab.records import completed, experiments_from_documents
-from lab.storage import DocumentLog, read_documents
+from lab.store.records import completed, experiments_from_documents
+from lab.store.storage import DocumentLog, read_documents
 from tests.lab.conftest import write_fast_campaign
 
 BUDGET = 4
@@ -131,7 +131,7 @@ def test_a_full_disk_stops_the_campaign_safely_and_resume_completes_it(
         disks.append(FullDisk(path, ROOM, error))
         return disks[-1]
 
-    monkeypatch.setattr(lab.storage, "open_append", opener)
+    monkeypatch.setattr(lab.store.storage, "open_append", opener)
     code = main(
         ["run", str(campaign_file), "--sim", "--out", str(out), "--budget", str(BUDGET), "--seed", "3"]
     )
@@ -169,7 +169,7 @@ def test_the_run_log_on_a_full_disk_says_nothing_on_the_terminal(tmp_path, capsy
     """qdlab.log (bluesky's and ophyd's records) on a full disk: dropped quietly, never a traceback."""
     import logging
 
-    from lab.runtime import library_logs_to
+    from lab.run.runtime import library_logs_to
 
     full = Path("/dev/full")
     if not full.exists():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.records import completed, experiments_from_documents
-from lab.storage import read_documents
+from lab.store.records import completed, experiments_from_documents
+from lab.store.storage import read_documents
 from tests.lab.conftest import write_fast_campaign
 
 BUDGET = 4
@@ -167,7 +167,7 @@ def flat(conditions):
 
 
 def test_resume_continues_with_the_reactor_model_the_campaign_ran_with(campaign_file, tmp_path, capsys):
-    from lab.files import file_digest
+    from lab.config.files import file_digest
 
     model = tmp_path / "model" / "flat.py"
     model.parent.mkdir()
@@ -262,7 +262,7 @@ def _run(uid, index=0, campaign="c1"):
     ],
 )
 def test_each_wrong_document_is_named_with_its_line(docs, line, what):
-    from lab.log_check import LogCheck
+    from lab.store.log_check import LogCheck
     from models.errors import LogError
 
     check = LogCheck("x/documents.jsonl")
@@ -273,7 +273,7 @@ def test_each_wrong_document_is_named_with_its_line(docs, line, what):
 
 
 def test_a_run_cut_short_by_a_crash_and_run_again_is_no_error():
-    from lab.log_check import LogCheck
+    from lab.store.log_check import LogCheck
 
     check = LogCheck("x/documents.jsonl")
     for number, (name, doc) in enumerate(_run("a")[:2] + _run("b"), start=1):  # a: no stop (a crash)
@@ -281,7 +281,7 @@ def test_a_run_cut_short_by_a_crash_and_run_again_is_no_error():
 
 
 def test_a_model_given_from_python_cannot_be_reloaded_by_the_command_line():
-    from lab.model_record import load_logged_model, model_record
+    from lab.run.model_record import load_logged_model, model_record
     from models.errors import ConfigurationError
 
     def mine(conditions):

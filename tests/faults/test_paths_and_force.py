@@ -132,7 +132,7 @@ def test_force_never_replaces_a_running_campaign(old_campaign, capsys, campaign_
         [
             sys.executable,
             "-c",
-            "import sys\nfrom lab.storage import DocumentLog\nlog = DocumentLog(sys.argv[1]).open()\n"
+            "import sys\nfrom lab.store.storage import DocumentLog\nlog = DocumentLog(sys.argv[1]).open()\n"
             "print('locked', flush=True)\nsys.stdin.read()\n",
             str(old_campaign),
         ],

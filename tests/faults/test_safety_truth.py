@@ -19,8 +19,8 @@ from devices import WallClock
 from devices.drivers import NE1000Pump, SerialTransport, open_serial
 from devices.drivers.ne1000 import WATCHDOG_DEFAULT_S, WATCHDOG_FLOOR_S, make_ne1000
 from lab.cli import main
-from lab.config import PumpConfig
-from lab.files import EXAMPLES
+from lab.config.lab_toml import PumpConfig
+from lab.config.files import EXAMPLES
 from models.errors import DeviceError
 from models.validation import validate_model
 from simulators import SimHeater, SimPump, SimWorld
@@ -138,7 +138,7 @@ def test_the_watchdog_is_on_by_default_and_refused_below_its_floor(tmp_path, cap
 
 _CONTROLLER = textwrap.dedent("""
     import sys, time
-    from lab.config import PumpConfig
+    from lab.config.lab_toml import PumpConfig
     from devices.drivers.ne1000 import make_ne1000
     settings = PumpConfig(type="ne1000", reagent="cd", syringe_volume="10 mL", min_rate="1 uL/min",
                           max_rate="100 uL/min", port=sys.argv[1])  # the watchdog left at its default

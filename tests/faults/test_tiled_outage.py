@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.storage import LOG_NAME, read_documents
-from lab.tiled import TiledSink
+from lab.store.storage import LOG_NAME, read_documents
+from lab.store.tiled import TiledSink
 from tests.lab.conftest import write_fast_campaign
 
 KEY = "qdlabFAKEKEYdoNotPrint7f3a9c0b"  # what must never appear in a message, a file or a report
@@ -153,7 +153,7 @@ def _mismatched(uri: str, out: Path) -> list[str]:
     """The logged runs the server does not hold whole (missing, or a stream / the stop that differs)."""
     from tiled.client import from_uri
 
-    from lab.tiled_sync import log_runs, server_shape
+    from lab.store.tiled_sync import log_runs, server_shape
 
     container = from_uri(uri, api_key=KEY)[_campaign_id(out)]
     return [

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.records import experiments_from_documents
-from lab.storage import LOG_NAME, read_documents
+from lab.store.records import experiments_from_documents
+from lab.store.storage import LOG_NAME, read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
@@ -166,7 +166,7 @@ def test_a_missing_outcome_is_none_not_the_previous_experiments(tmp_path, capsys
 
 
 def test_a_model_failing_on_each_of_the_first_experiments_stops_the_campaign(tmp_path, capsys):
-    from lab.user_model import FAILURES_TO_STOP
+    from lab.run.user_model import FAILURES_TO_STOP
 
     model, out = (
         _model(tmp_path, "    raise ZeroDivisionError('division by zero')", range(1, 100)),

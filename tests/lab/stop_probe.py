@@ -27,7 +27,7 @@ from devices.drivers import ne1000_protocol as proto  # noqa: E402
 from devices.drivers.eurotherm import EUROTHERM_BAUDRATE, EurothermHeater  # noqa: E402
 from devices.drivers.ne1000 import NE1000_BAUDRATE  # noqa: E402
 from devices.drivers.transport import SerialTransport, open_serial  # noqa: E402
-from lab import emulate, stop_signals  # noqa: E402
+from lab.run import emulate, stop_signals  # noqa: E402
 
 _AT_SIGNAL: dict = {}
 
@@ -119,7 +119,7 @@ def main() -> int:
         return labs[-1]
 
     emulate.start_emulated_lab = (
-        start_emulated_lab  # lab.rig_builder imports it from lab.emulate when it builds
+        start_emulated_lab  # lab.run.rig_builder imports it from lab.run.emulate when it builds
     )
     pause_now = stop_signals.StopSignals._pause_now
 

@@ -154,7 +154,7 @@ def test_help_and_bad_input_do_not_load_the_heavy_stack():
 
     code = (
         "import sys; from lab.cli import main; main(['run', 'nothere.toml', '--sim']); main(['--help']); "
-        "print(sorted(m for m in ('torch', 'bluesky', 'lab.session') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'bluesky', 'lab.run.session') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
@@ -215,14 +215,14 @@ NAME_CASES = {  # example, old, new, key in the message, wrong name, suggestion
 @pytest.fixture
 def nothing_moves(monkeypatch):
     """No rig is built (no device, emulator or simulated world touched) and no benchmark starts."""
-    import lab.bench
-    import lab.session
+    import lab.bench.campaign
+    import lab.run.session
 
     def refuse(*args, **kwargs):
         raise AssertionError("a rig was built or a benchmark started for a refused campaign")
 
-    monkeypatch.setattr(lab.session, "build_rig", refuse)
-    monkeypatch.setattr(lab.bench, "run_bench", refuse)
+    monkeypatch.setattr(lab.run.session, "build_rig", refuse)
+    monkeypatch.setattr(lab.bench.campaign, "run_bench", refuse)
 
 
 def _name_variant(tmp_path, case):
@@ -295,14 +295,14 @@ def test_readers_still_open_a_campaign_as_it_ran(small_campaign, tmp_path, capsy
     _copy_campaign(small_campaign, ran)
     text = (ran / "campaign.toml").read_text()
     (ran / "campaign.toml").write_text(text.replace('"plqy"', '"loss"'))
-    from lab.sources import open_directory
+    from lab.store.sources import open_directory
 
     assert open_directory(ran).spec.objective
 
 
 @pytest.mark.parametrize("case", sorted(NAME_CASES))
 def test_an_unknown_outcome_name_in_python_is_a_configuration_error(tmp_path, case):
-    from lab.files import campaign_from_table, load_campaign, load_toml
+    from lab.config.files import campaign_from_table, load_campaign, load_toml
     from models.errors import ConfigurationError
 
     path = _name_variant(tmp_path, case)
@@ -317,7 +317,7 @@ def test_an_unknown_outcome_name_in_python_is_a_configuration_error(tmp_path, ca
     "example", sorted((ROOT / "campaigns" / "examples").glob("*.toml")), ids=lambda p: p.name
 )
 def test_every_example_campaign_names_known_outcomes(example):
-    from lab.files import load_campaign
+    from lab.config.files import load_campaign
 
     assert load_campaign(example).name
 
@@ -399,7 +399,7 @@ def test_a_bad_declaration_is_refused(tmp_path, capsys, nothing_moves):
 
 
 def test_a_model_returning_an_undeclared_outcome_is_refused(tmp_path):
-    from lab.bench import load_reactor_model
+    from lab.run.user_model import load_reactor_model
     from models.errors import ConfigurationError
 
     typo = _model(tmp_path, MODEL.replace('"cost": 1.0', '"cots": 1.0'))

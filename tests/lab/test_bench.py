@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from lab.cli import main
-from lab.replay import replay
+from lab.tools.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
@@ -129,9 +129,9 @@ def test_first_repeat_continues_the_same_sequence_of_worlds(tmp_path, capsys):
 
 
 def test_bench_truth_is_the_repeats_own_world():
-    from lab.bench import _true_outcomes
-    from lab.files import EXAMPLES, load_lab
-    from lab.rig_builder import build_rig
+    from lab.bench.campaign import _true_outcomes
+    from lab.config.files import EXAMPLES, load_lab
+    from lab.run.rig_builder import build_rig
 
     lab = load_lab(EXAMPLES["lab"] / "sim-cdse.toml")
     world = build_rig(lab, material="CdSe", seed=5).world
@@ -219,8 +219,8 @@ def test_a_model_that_declares_its_outcomes_runs_benches_and_replays(tmp_path, c
 def test_latency_rows_carry_only_what_a_campaign_row_does():
     # the noise-free truth also holds conditions and simulator internals (clog_risk, size_rsd, ...):
     # the optimiser's row check must not see them
-    from lab.bench import latency_at
-    from lab.files import load_campaign, load_lab
+    from lab.bench.campaign import latency_at
+    from lab.config.files import load_campaign, load_lab
 
     spec = load_campaign(EXAMPLE).model_copy(update={"strategy": "sobol"})
     result = latency_at(spec, load_lab(ROOT / "lab" / "examples" / "sim-cdse.toml"), "sobol", 5, proposals=2)

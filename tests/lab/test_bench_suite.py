@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import models.optimizers
-from lab.bench_suite import acceleration_factor, enhancement_factor, function_task, run_suite
+from lab.bench.suite import acceleration_factor, enhancement_factor, function_task, run_suite
 from lab.cli import main
 from models.benchmarks import function_problem
 

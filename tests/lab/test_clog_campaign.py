@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.files import EXAMPLES, load_campaign, load_lab
-from lab.session import CampaignSession
+from lab.config.files import EXAMPLES, load_campaign, load_lab
+from lab.run.session import CampaignSession
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 14

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaigns.spec import CampaignSpec
-from lab.config import LabConfig
-from lab.files import load_campaign, load_lab, load_toml
+from lab.config.lab_toml import LabConfig
+from lab.config.files import load_campaign, load_lab, load_toml
 from models.errors import ConfigurationError
 from models.objective import make_objective
 from models.validation import validate_model

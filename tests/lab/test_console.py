@@ -5,7 +5,7 @@ import io
 import pytest
 from rich.console import Console
 
-from lab.console import CampaignLine, LineState, progress_text
+from lab.view.console import CampaignLine, LineState, progress_text
 
 
 def _state(**changes):

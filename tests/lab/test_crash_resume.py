@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from event_model import DocumentNames, schema_validators
 
-from lab.records import completed, experiments_from_documents
-from lab.storage import read_documents
+from lab.store.records import completed, experiments_from_documents
+from lab.store.storage import read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 3
@@ -160,7 +160,7 @@ def test_sigterm_closes_the_run_as_aborted_makes_safe_and_is_resumable(campaign,
 
 
 def test_the_injected_torn_writer_kills_qdlab_half_way_through_a_line(campaign, tmp_path):
-    """The crash tests' torn write lives in tests/fixtures, not in lab.storage: it still tears."""
+    """The crash tests' torn write lives in tests/fixtures, not in lab.store.storage: it still tears."""
     out = tmp_path / "torn"
     proc = qdlab("run", campaign, "--sim", "--out", out, "--budget", BUDGET, "--seed", SEED, torn_at=4)
     assert proc.wait(timeout=120) == -signal.SIGKILL

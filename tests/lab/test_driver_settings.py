@@ -10,7 +10,7 @@ from pydantic import Field
 import devices.registry as registry
 from devices import DriverSettings, make_backend, register_backend
 from lab.cli import main
-from lab.files import EXAMPLES, dump_lab, load_lab
+from lab.config.files import EXAMPLES, dump_lab, load_lab
 from models.errors import ConfigurationError
 
 SIM_LAB = EXAMPLES["lab"] / "sim-cdse.toml"
@@ -29,7 +29,7 @@ class ChannelHeater:
 
 @pytest.fixture
 def registered(monkeypatch):
-    """A driver registered for the test only: one call, no edit to lab/config.py."""
+    """A driver registered for the test only: one call, no edit to lab/config/lab_toml.py."""
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     register_backend(
         "heater", "channelheater", lambda *, settings, **_: ChannelHeater(settings), ChannelSettings

@@ -65,7 +65,7 @@ N_INITIAL = 4  # cdse-green's Sobol start: conditions that do not depend on any 
 
 
 def _experiments(directory):
-    from lab.replay import replay
+    from lab.tools.replay import replay
 
     return replay(Path(directory))["experiments"]
 

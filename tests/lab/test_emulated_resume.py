@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from event_model import DocumentNames, schema_validators
 
-from lab.records import completed, experiments_from_documents
-from lab.replay import replay
-from lab.storage import LOG_NAME, read_documents
+from lab.store.records import completed, experiments_from_documents
+from lab.tools.replay import replay
+from lab.store.storage import LOG_NAME, read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 QDLAB = [sys.executable, "-m", "lab.cli"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.files import EXAMPLES, lab_to_data, load_lab
-from lab.rig_builder import build_rig
+from lab.config.files import EXAMPLES, lab_to_data, load_lab
+from lab.run.rig_builder import build_rig
 from models.errors import ConfigurationError
 
 

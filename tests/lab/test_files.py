@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from campaigns.spec import CampaignSpec, parameter_unit
-from lab.config import LabConfig
-from lab.files import (
+from lab.config.lab_toml import LabConfig
+from lab.config.files import (
     EXAMPLES,
     campaign_from_table,
     campaign_to_data,
@@ -126,7 +126,7 @@ def test_the_emulated_rigs_syringe_diameter_keeps_its_unit(tmp_path):
 
 def test_the_run_directory_files_load_back(tmp_path):
     """What ``qdlab run`` writes into the campaign directory is what ``qdlab resume`` loads."""
-    from lab.session import CampaignSession
+    from lab.run.session import CampaignSession
 
     spec, lab = load_campaign(CAMPAIGNS[0]), load_lab(EXAMPLES["lab"] / "emulated.toml")
     session = CampaignSession(spec, lab, tmp_path / "run", campaign_source="c", lab_source="l")

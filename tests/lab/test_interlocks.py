@@ -7,7 +7,7 @@ import bluesky.plan_stubs as bps
 from bluesky import RunEngine
 
 from devices import Heater, HeaterLimits, WallClock
-from lab.interlocks import install_interlocks
+from lab.run.interlocks import install_interlocks
 from simulators.emulators import IdealHeater
 
 

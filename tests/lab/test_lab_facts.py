@@ -3,13 +3,13 @@
 
 import pytest
 
-import lab.session as session_module
+import lab.run.session as session_module
 from campaigns.conditions import to_setpoints
 from campaigns.preflight import iter_points
 from devices import HeaterLimits, PumpLimits
-from lab.files import EXAMPLES, load_campaign, load_lab
-from lab.rig_builder import build_rig
-from lab.session import CampaignSession
+from lab.config.files import EXAMPLES, load_campaign, load_lab
+from lab.run.rig_builder import build_rig
+from lab.run.session import CampaignSession
 from models.errors import ConfigurationError, SafetyError
 
 SIM_LAB = EXAMPLES["lab"] / "sim-cdse.toml"

@@ -5,8 +5,8 @@ from pathlib import Path
 from event_model import DocumentNames, schema_validators
 
 from lab.cli import main
-from lab.replay import replay
-from lab.storage import read_documents
+from lab.tools.replay import replay
+from lab.store.storage import read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 

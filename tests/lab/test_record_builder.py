@@ -14,13 +14,13 @@ from bluesky import plan_stubs as bps
 from ophyd import Component as Cpt
 from ophyd import Device
 
-import lab.session as session_module
+import lab.run.session as session_module
 from campaigns.outcomes import outcomes_device
 from devices.signals import SoftValue
-from lab.files import load_campaign, load_lab
-from lab.records import RecordBuilder, experiments_from_documents, in_log_order
-from lab.session import CampaignSession, open_for_resume
-from lab.storage import LOG_NAME, DocumentLog, read_documents
+from lab.config.files import load_campaign, load_lab
+from lab.store.records import RecordBuilder, experiments_from_documents, in_log_order
+from lab.run.session import CampaignSession, open_for_resume
+from lab.store.storage import LOG_NAME, DocumentLog, read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,9 +1,9 @@
-"""Reactor time and reagent use from the document log (lab.records.resource_use)."""
+"""Reactor time and reagent use from the document log (lab.store.records.resource_use)."""
 
 import pytest
 
-from lab.records import ExperimentRecord, completed, experiments_from_documents, resource_use
-from lab.storage import read_documents
+from lab.store.records import ExperimentRecord, completed, experiments_from_documents, resource_use
+from lab.store.storage import read_documents
 
 
 def _run(index, clock=None, exit_status="success", **pumps):

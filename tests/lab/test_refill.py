@@ -22,10 +22,10 @@ import pytest
 from campaigns.conditions import Setpoints
 from campaigns.preflight import experiment_cost
 from lab.cli import main
-from lab.files import EXAMPLES, load_campaign, load_lab
-from lab.refill import REQUEST_NAME, WANTED_NAME
-from lab.session import CampaignSession, Interrupted
-from lab.storage import read_documents
+from lab.config.files import EXAMPLES, load_campaign, load_lab
+from lab.run.refill import REQUEST_NAME, WANTED_NAME
+from lab.run.session import CampaignSession, Interrupted
+from lab.store.storage import read_documents
 from tests.lab.conftest import write_fast_campaign
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,7 +333,7 @@ def test_emulated_cdse_green_full_budget_completes_with_refills(tmp_path):
 
 
 def test_syringe_holdings_follow_sessions_refills_and_aborted_runs():
-    from lab.records import syringe_holdings
+    from lab.store.records import syringe_holdings
 
     def start(uid, estimate=False, flows=None):
         doc = {"uid": uid, "experiment_index": 0, "setpoints": {"flows_ul_min": flows or {}}}
@@ -367,8 +367,8 @@ def test_a_resumed_campaign_carries_what_its_syringes_held(tmp_path):
     out = tmp_path / "run"
     assert main(["run", str(_campaign(tmp_path, budget=2)), "--lab", str(lab), "--out", str(out)]) == 0
     assert not _refill_events(out)
-    from lab.records import syringe_holdings
-    from lab.session import open_for_resume
+    from lab.store.records import syringe_holdings
+    from lab.run.session import open_for_resume
 
     left = syringe_holdings(
         read_documents(out / "documents.jsonl"), {"cd": 2500.0, "se": 2500.0, "solvent": 50000.0}

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from lab.browser import find_chromium, inspect_page
+from browser import find_chromium, inspect_page  # tests/lab/browser.py: test tooling, not qdlab
 from lab.cli import main
-from lab.plots import pareto_mask
-from lab.report import write_report
-from lab.sources import open_directory
+from lab.view.plots import pareto_mask
+from lab.view.report import write_report
+from lab.store.sources import open_directory
 
 PLOTS = {"convergence", "figures", "parameters", "spectra", "resources", "model"}
 
@@ -137,7 +137,7 @@ def test_an_experiment_without_a_needed_figure_is_failed_in_the_table_and_in_eve
 
 
 def test_report_shows_the_best_set_points_pump_flows_and_where_the_target_was_reached(report_dir, summary):
-    from lab.replay import replay
+    from lab.tools.replay import replay
 
     page = (report_dir / "report.html").read_text()
     best = open_directory(report_dir).records[summary["best"]["index"]]
@@ -173,7 +173,7 @@ def test_figure_history_draws_each_figure_of_merit_with_its_target_band(small_ca
 
 
 def test_report_counts_reactor_time_and_reagents_from_the_log(report_dir, summary):
-    from lab.records import resource_use
+    from lab.store.records import resource_use
 
     use = resource_use(open_directory(report_dir).runs)
     assert summary["reactor_s"] == pytest.approx(use[-1].cumulative_reactor_s) and summary["reactor_s"] > 0

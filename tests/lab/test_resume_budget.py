@@ -8,11 +8,11 @@ import pytest
 from event_model import DocumentNames, schema_validators
 
 from lab.cli import main
-from lab.records import BUDGET_PLAN, budget_in_force, completed, experiments_from_documents
-from lab.replay import replay
-from lab.storage import LOG_NAME, read_documents
-from lab.watch import campaign_state
-from lab.files import load_campaign
+from lab.store.records import BUDGET_PLAN, budget_in_force, completed, experiments_from_documents
+from lab.tools.replay import replay
+from lab.store.storage import LOG_NAME, read_documents
+from lab.view.watch import campaign_state
+from lab.config.files import load_campaign
 
 
 def _docs(directory):
@@ -60,8 +60,8 @@ def test_the_new_budget_is_one_valid_run_in_the_log(extended):
 
 
 def test_replay_report_and_watch_honour_the_budget_in_force(extended, capsys, tmp_path):
-    from lab.report import write_report
-    from lab.sources import open_directory
+    from lab.view.report import write_report
+    from lab.store.sources import open_directory
 
     out, _ = extended
     assert write_report(open_directory(out), tmp_path).summary["campaign"]["budget"] == 6

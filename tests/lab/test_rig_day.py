@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.records import completed, experiments_from_documents
-from lab.storage import read_documents
+from lab.store.records import completed, experiments_from_documents
+from lab.store.storage import read_documents
 from tests.lab.test_refill import _campaign, _emulated_lab, _Refiller, _refill_events
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 import logging
 
-from lab.runtime import library_logs_to
+from lab.run.runtime import library_logs_to
 
 
 def test_bluesky_tracebacks_go_to_the_file_and_not_to_stderr(tmp_path, capfd):

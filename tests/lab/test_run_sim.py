@@ -7,7 +7,7 @@ import pytest
 from event_model import DocumentNames, schema_validators
 
 from lab.cli import main
-from lab.storage import read_documents
+from lab.store.storage import read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"

@@ -17,12 +17,12 @@ from bluesky.suspenders import SuspendBoolHigh
 from ophyd import Signal
 
 from campaigns.plans import calibrate, closed_loop
-from lab.files import EXAMPLES, load_campaign, load_lab
-from lab.records import completed, experiments_from_documents
-from lab.rig_builder import build_rig
-from lab.session import CampaignSession, SafeReport
-from lab.stop_signals import StopRequested, StopSignals
-from lab.storage import read_documents
+from lab.config.files import EXAMPLES, load_campaign, load_lab
+from lab.store.records import completed, experiments_from_documents
+from lab.run.rig_builder import build_rig
+from lab.run.session import CampaignSession, SafeReport
+from lab.run.stop_signals import StopRequested, StopSignals
+from lab.store.storage import read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ROOT / "tests" / "lab" / "stop_probe.py"

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lab.storage import DocumentLog, read_documents
+from lab.store.storage import DocumentLog, read_documents
 from models.errors import LogError
 
 
@@ -55,7 +55,7 @@ def test_missing_log_is_a_log_error(tmp_path):
 
 
 def test_one_answer_to_is_this_a_campaign_directory(tmp_path):
-    from lab.storage import campaign_dir_problem, is_campaign_dir
+    from lab.store.storage import campaign_dir_problem, is_campaign_dir
 
     assert campaign_dir_problem(tmp_path / "nope") == f"{tmp_path / 'nope'}: no such campaign directory"
     assert campaign_dir_problem(tmp_path) == (

@@ -9,9 +9,9 @@ from contextlib import redirect_stdout
 from rich.console import Console
 
 from lab.cli import main
-from lab.files import load_campaign
-from lab.storage import read_documents
-from lab.watch import LogTail, campaign_state, render_state, watch
+from lab.config.files import load_campaign
+from lab.store.storage import read_documents
+from lab.view.watch import LogTail, campaign_state, render_state, watch
 
 
 def test_watch_once_json_reports_the_finished_campaign(small_campaign, capsys):
@@ -188,8 +188,8 @@ def test_state_of_stopped_running_and_finished_campaigns(small_campaign):
 
 
 def test_stale_limit_scales_with_how_fast_the_log_runs(small_campaign):
-    from lab.records import experiments_from_documents, resource_use
-    from lab.watch import STALE_FLOOR_S, stale_after_s
+    from lab.store.records import experiments_from_documents, resource_use
+    from lab.view.watch import STALE_FLOOR_S, stale_after_s
 
     docs, starts = _docs_and_starts(small_campaign)
     spec = load_campaign(small_campaign / "campaign.toml")

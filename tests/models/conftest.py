@@ -1,9 +1,9 @@
 """The models tests run torch as qdlab does: its thread count is the application's
-(``lab.runtime.configure_numerics``), which the optimisers leave alone."""
+(``lab.run.runtime.configure_numerics``), which the optimisers leave alone."""
 
 import pytest
 
-from lab.runtime import configure_numerics
+from lab.run.runtime import configure_numerics
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 import simulators
-from lab.files import load_lab
+from lab.config.files import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -272,7 +272,7 @@ def test_all_failures_keep_exploring_with_sobol_then_model_feasibility():
 
 
 def test_botorch_leaves_torchs_thread_count_to_the_application(monkeypatch):
-    """One owner of torch's threads, lab.runtime.configure_numerics; BoTorch proposals never set them."""
+    """One owner of torch's threads, lab.run.runtime.configure_numerics; BoTorch proposals never set them."""
     torch = pytest.importorskip("torch")
     set_to = []
     monkeypatch.setattr(torch, "set_num_threads", set_to.append)

@@ -3,7 +3,7 @@
 Every path problem is one line naming it (exit status 2): ``DIR`` is a file, a symbolic link, not writable
 (permission or a read-only file system), a name too long for the file system, or a directory holding
 anything that is not a qdlab campaign. ``--force`` replaces only a qdlab campaign
-(:func:`lab.storage.is_campaign_dir`) and never deletes one: under the campaign's own lock (a running
+(:func:`lab.store.storage.is_campaign_dir`) and never deletes one: under the campaign's own lock (a running
 campaign is refused), once the rest of the command has been checked, the old directory is renamed, whole,
 to ``DIR.replaced-<UTC time>`` beside it. A symbolic link at ``DIR`` is refused rather than followed:
 replacing through it would move the link's target, somewhere the user did not name.
@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
-from lab.storage import is_campaign_dir, lock_campaign
+from lab.store.storage import is_campaign_dir, lock_campaign
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["OutDir", "check_out_dir", "REPLACED_SUFFIX"]

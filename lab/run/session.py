@@ -27,15 +27,15 @@ from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, RefillStation, SyringeBackend, WallClock
-from lab.config import LabConfig
-from lab.emulate import check_ports
-from lab.files import dump_campaign, dump_lab, file_digest
-from lab.log_check import read_log
-from lab.model_record import MODEL_KEY, MODEL_PLAN, model_record
-from lab.interlocks import install_interlocks
-from lab.refill import RefillDesk, refill_mode
-from lab.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
-from lab.records import (
+from lab.config.lab_toml import LabConfig
+from lab.run.emulate import check_ports
+from lab.config.files import dump_campaign, dump_lab, file_digest
+from lab.store.log_check import read_log
+from lab.run.model_record import MODEL_KEY, MODEL_PLAN, model_record
+from lab.run.interlocks import install_interlocks
+from lab.run.refill import RefillDesk, refill_mode
+from lab.run.runtime import RUN_LOG_NAME, configure_numerics, library_logs_to
+from lab.store.records import (
     BUDGET_PLAN,
     LOG_FORMAT,
     ExperimentRecord,
@@ -46,10 +46,17 @@ from lab.records import (
     in_log_order,
     syringe_holdings,
 )
-from lab.rig_builder import BuiltRig, build_rig
-from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
-from lab.storage import CAMPAIGN_NAME, LAB_NAME, LOG_NAME, DocumentLog, campaign_dir_problem, read_documents
-from lab.user_model import GuardedModel, ReactorModelBroken
+from lab.run.rig_builder import BuiltRig, build_rig
+from lab.run.stop_signals import PollingDuringTask, StopRequested, StopSignals
+from lab.store.storage import (
+    CAMPAIGN_NAME,
+    LAB_NAME,
+    LOG_NAME,
+    DocumentLog,
+    campaign_dir_problem,
+    read_documents,
+)
+from lab.run.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
 from models.objective import make_objective
 from models.validation import validate_model
@@ -171,7 +178,7 @@ class CampaignSession:
         dump_lab(self.lab, self.directory / "lab.toml")
 
     def existing_records(self) -> list[ExperimentRecord]:
-        """Completed experiments of the log (checked: lab.log_check), in the order the log completed them."""
+        """Completed experiments of the log (checked: lab.store.log_check), in the order the log completed them."""
         if not (self.directory / LOG_NAME).exists():
             return []
         return in_log_order(
@@ -242,7 +249,7 @@ class CampaignSession:
             (*self.objective.outcomes, *constrained, *(("pareto_front",) if multi else ()))
         )
         guard = None
-        if self.reactor_model is not None:  # its errors are failed experiments (lab/user_model.py)
+        if self.reactor_model is not None:  # its errors are failed experiments (lab/run/user_model.py)
             guard = rig.model = GuardedModel(self.reactor_model, rig.outcomes.keys)
         optimizer = optimizer_for(self.spec)
         if done:
@@ -627,7 +634,7 @@ class SafeReport:
 
 
 def _once_fixed(failure: str) -> str:
-    """What the operator must fix first, from :func:`lab.storage.describe_os_error`'s text."""
+    """What the operator must fix first, from :func:`lab.store.storage.describe_os_error`'s text."""
     full = any(f"({errno.errorcode[c]})" in failure for c in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
     return "once there is space" if full else "once the disk is writable again"
 
@@ -640,7 +647,7 @@ def _record_run(md: dict[str, Any]):
 
 
 def _to_stderr(line: str) -> None:
-    from lab.console import err
+    from lab.view.console import err
 
     err.print(line, soft_wrap=True, highlight=False, markup=False)
 
@@ -654,12 +661,12 @@ def open_for_resume(
     new one (extending a finished campaign, say), logged as a budget run before the next experiment
     (campaign.toml stays as it began); one below the experiments already completed is refused.
 
-    The log is checked (lab.log_check: one campaign, in order; a gap is re-run). A campaign that ran with
-    a reactor model continues with it, loaded from the log's record (lab.model_record) unless
+    The log is checked (lab.store.log_check: one campaign, in order; a gap is re-run). A campaign that ran with
+    a reactor model continues with it, loaded from the log's record (lab.run.model_record) unless
     ``reactor_model`` is given, or is refused.
     """
-    from lab.files import campaign_to_data, load_campaign, load_lab
-    from lab.model_record import load_logged_model, logged_model
+    from lab.config.files import campaign_to_data, load_campaign, load_lab
+    from lab.run.model_record import load_logged_model, logged_model
 
     directory = Path(directory)
     problem = campaign_dir_problem(directory, needs=(CAMPAIGN_NAME, LAB_NAME, LOG_NAME))

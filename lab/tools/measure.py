@@ -9,8 +9,8 @@ from bluesky import RunEngine
 from campaigns.conditions import to_setpoints
 from campaigns.plans import calibrate, experiment
 from campaigns.spec import ProtocolSpec
-from lab.files import EXAMPLES, load_lab
-from lab.rig_builder import build_rig
+from lab.config.files import EXAMPLES, load_lab
+from lab.run.rig_builder import build_rig
 
 __all__ = ["measure_once"]
 

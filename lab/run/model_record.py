@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from lab.files import file_digest
+from lab.config.files import file_digest
 from models.errors import ConfigurationError
 
 __all__ = ["MODEL_PLAN", "MODEL_KEY", "model_record", "logged_model", "load_logged_model"]
@@ -25,8 +25,9 @@ MODEL_KEY = "reactor_model"
 
 
 def model_record(model: Any) -> dict[str, Any]:
-    """What the log records of ``model``: a :class:`lab.bench.ReactorModel` by reference and digest; a
-    plain Python callable (given to :class:`lab.session.CampaignSession` directly) by name only."""
+    """What the log records of ``model``: a :class:`lab.run.user_model.ReactorModel` by reference and
+    digest; a plain Python callable (given to :class:`lab.run.session.CampaignSession` directly) by name
+    only."""
     reference = getattr(model, "reference", None)
     if reference:
         return {"ref": reference, "digest": getattr(model, "digest", None)}
@@ -47,10 +48,11 @@ def logged_model(starts: Iterable[dict], source: str) -> dict[str, Any] | None:
 
 
 def load_logged_model(record: dict[str, Any], source: str) -> Any:
-    """The :class:`lab.bench.ReactorModel` a log's ``record`` names, its file unchanged; else one line."""
+    """The :class:`lab.run.user_model.ReactorModel` a log's ``record`` names, its file unchanged; else one
+    line."""
     from pathlib import Path
 
-    from lab.bench import load_reactor_model
+    from lab.run.user_model import load_reactor_model
 
     ref = record.get("ref")
     if not isinstance(ref, str) or not ref:

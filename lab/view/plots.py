@@ -1,6 +1,6 @@
 """The figures of a campaign report, as matplotlib Figures (no pyplot: no display, no global state).
 
-Each function takes plain data (experiments as :class:`lab.records.ExperimentRecord`, axes in user units)
+Each function takes plain data (experiments as :class:`lab.store.records.ExperimentRecord`, axes in user units)
 and returns a :class:`matplotlib.figure.Figure`, or None when the campaign has nothing to show for it.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from lab.records import ExperimentRecord
+from lab.store.records import ExperimentRecord
 
 __all__ = [
     "convergence",

@@ -12,7 +12,7 @@ the file, the line and what is wrong (a :class:`LogError`: one line, exit status
 
 A gap (an experiment below the highest completed one with no completed run: its lines lost from the
 middle) is refused by :func:`check_gaps` for readers; ``qdlab resume`` re-runs the missing index
-instead (lab.session), never renumbering what follows. A run with no stop, followed by later runs, is
+instead (lab.run.session), never renumbering what follows. A run with no stop, followed by later runs, is
 no error: that is what a crash leaves, and the run is simply not data (DESIGN.md, Data).
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.records import ExperimentRecord, experiments_from_documents, missing_indices
-from lab.storage import LOG_NAME, read_lines
+from lab.store.records import ExperimentRecord, experiments_from_documents, missing_indices
+from lab.store.storage import LOG_NAME, read_lines
 from models.errors import LogError
 
 __all__ = ["LogCheck", "read_log", "check_gaps"]
@@ -121,7 +121,7 @@ class LogCheck:
 
 
 def check_gaps(check: LogCheck, runs: list[ExperimentRecord], *, directory: Path | str | None = None) -> None:
-    """Refuse a log whose experiments have a gap (:func:`lab.records.missing_indices`), naming the line
+    """Refuse a log whose experiments have a gap (:func:`lab.store.records.missing_indices`), naming the line
     after the hole; ``qdlab resume`` re-runs the missing experiments."""
     missing = missing_indices(runs)
     if not missing:

@@ -4,7 +4,7 @@ A ``function`` problem (``models.benchmarks``) runs as the ask/tell loop: ``make
 one point at a time, the problem observes it with its noise, the optimiser ingests the row. The
 optimiser's seed and the noise stream are functions of (problem, repeat) only, so every strategy
 meets the same noise: experiment k of repeat r adds the same standard normal to whatever point a
-strategy chose. A ``campaign`` problem runs as ``qdlab bench --campaign`` does (``lab.bench``).
+strategy chose. A ``campaign`` problem runs as ``qdlab bench --campaign`` does (``lab.bench.campaign``).
 
 Figures per (problem, strategy), all judged on the noise-free truth of the conditions run:
 experiments to target (the first experiment whose true value reaches the target; unreached counts
@@ -23,7 +23,7 @@ import time
 import zlib
 from typing import Any
 
-from lab.bench import bench_task, dask_client, summarise
+from lab.bench.campaign import bench_task, dask_client, summarise
 from models.benchmarks import SuiteEntry, function_problem, suite_entries
 from models.errors import ConfigurationError
 
@@ -48,10 +48,10 @@ def _problem_seed(name: str, repeat: int, stream: int) -> int:
 
 
 def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[str, Any]:
-    """One ask/tell run of function problem ``name`` (module docstring); the shape of ``lab.bench.bench_task``."""
+    """One ask/tell run of function problem ``name`` (module docstring); the shape of ``lab.bench.campaign.bench_task``."""
     import numpy as np
 
-    from lab.runtime import configure_numerics
+    from lab.run.runtime import configure_numerics
 
     configure_numerics()
     problem = function_problem(name)
@@ -168,7 +168,7 @@ def enhancement_factor(algorithm: list[float], reference: list[float], median: f
 
 # -------------------------------------------------------------------------------- campaign problems
 def _campaign_inputs(entry: SuiteEntry) -> tuple[Any, Any]:
-    from lab.files import EXAMPLES, load_campaign, load_lab
+    from lab.config.files import EXAMPLES, load_campaign, load_lab
 
     spec = load_campaign(EXAMPLES["campaigns"] / entry.campaign)
     return spec, load_lab(EXAMPLES["lab"] / f"sim-{spec.material.lower()}.toml")
@@ -179,7 +179,7 @@ def _campaign_space(spec, lab) -> dict[str, float | None]:
     the hypervolume target (``_HV_SHARE`` of the sample front's); failures and infeasible points excluded."""
     from campaigns.conditions import to_setpoints
     from campaigns.preflight import sample_points
-    from lab.bench import _true_outcomes
+    from lab.bench.campaign import _true_outcomes
     from models.objective import MultiObjective, make_objective
 
     objective = make_objective(spec.objective)
@@ -247,7 +247,7 @@ def run_suite(
     """
     from dask.distributed import as_completed
 
-    from lab.files import campaign_to_data, lab_to_data
+    from lab.config.files import campaign_to_data, lab_to_data
 
     entries = suite_entries(selection)
     started = time.perf_counter()
@@ -393,8 +393,8 @@ def suite_command(
 ) -> None:
     """``qdlab bench --suite``: progress on stderr, the table; with ``out`` (a .json path) also the .md and
     .png beside it; with ``json_out`` the figures (without the runs) on stdout."""
-    from lab.console import campaign_progress, emit_json, err
-    from lab.console import out as out_console
+    from lab.view.console import campaign_progress, emit_json, err
+    from lab.view.console import out as out_console
     from models.optimizers import STRATEGIES
 
     entries = suite_entries(selection)  # a bad name is one line before any worker starts
@@ -432,7 +432,7 @@ def suite_command(
     console = err if json_out else out_console
     console.print(table, markup=False, highlight=False, soft_wrap=True)
     if out:
-        from lab.bench_plot import plot_suite
+        from lab.bench.plot import plot_suite
 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1))

@@ -8,9 +8,9 @@ from typing import Any
 
 from campaigns.scoring import best_index, is_multi, pareto_indices, reached_at
 from campaigns.strategy import optimizer_for
-from lab.records import ExperimentRecord, in_log_order, missing_indices
-from lab.runtime import configure_numerics
-from lab.sources import open_directory
+from lab.store.records import ExperimentRecord, in_log_order, missing_indices
+from lab.run.runtime import configure_numerics
+from lab.store.sources import open_directory
 from models.objective import make_objective
 
 __all__ = ["replay", "replay_data"]
@@ -30,7 +30,7 @@ def replay(directory: Path) -> dict[str, Any]:
 
 
 def replay_data(data: Any) -> dict[str, Any]:
-    """:func:`replay` of a campaign already read (a :class:`lab.sources.CampaignData`, e.g. from Tiled)."""
+    """:func:`replay` of a campaign already read (a :class:`lab.store.sources.CampaignData`, e.g. from Tiled)."""
     return _replay(data.spec, data.runs)
 
 
@@ -41,7 +41,7 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
     configure_numerics()
     optimizer = optimizer_for(spec)
     records = in_log_order(runs)
-    # a directory's log with a gap is refused before this (lab.log_check); another source's is reported
+    # a directory's log with a gap is refused before this (lab.store.log_check); another source's is reported
     divergences = [
         {"index": i, "reason": f"experiment {i} is missing from the log"} for i in missing_indices(runs)
     ]

@@ -3,7 +3,7 @@ reads the emulators' world), each with its settings model.
 
 The simulator stands in for hardware: its settings are a hardware driver's (the NE-1000's, the
 Eurotherm's, the seabreeze spectrometer's), accepted and unused but the syringe volume, so a lab file
-switches a rig to simulation by its ``type`` alone. Importing this module registers them (``lab.config``
+switches a rig to simulation by its ``type`` alone. Importing this module registers them (``lab.config.lab_toml``
 does, before any lab file is read).
 """
 

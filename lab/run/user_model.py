@@ -14,12 +14,21 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+from lab.config.files import file_digest
 from models.errors import ConfigurationError, QdlabError
-from models.outcomes import BOOKKEEPING
+from models.outcomes import BOOKKEEPING, figure_names, unknown_name_message
 
-__all__ = ["GuardedModel", "ReactorModelBroken", "MODEL_ERROR", "FAILURES_TO_STOP"]
+__all__ = [
+    "GuardedModel",
+    "ReactorModelBroken",
+    "MODEL_ERROR",
+    "FAILURES_TO_STOP",
+    "load_reactor_model",
+    "ReactorModel",
+]
 
 MODEL_ERROR = "model_error"
 """The first word of an experiment's ``failure`` when the reactor model failed on it."""
@@ -95,7 +104,7 @@ def _checked(returned: Any) -> dict[str, Any]:
 def _failure(exc: Exception) -> str:
     if isinstance(exc, _Garbage):
         what = str(exc)
-    elif isinstance(exc, ConfigurationError):  # lab.bench.ReactorModel's own check: the model is named once
+    elif isinstance(exc, ConfigurationError):  # ReactorModel's own check: the model is named once
         what = str(exc).removeprefix(f"{exc.source}: ") if exc.source else str(exc)
     else:
         what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -106,3 +115,108 @@ def _failure(exc: Exception) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+class ReactorModel:
+    """A user's steady-state reactor model, loaded from ``PATH.py:FUNC``: call it with the conditions.
+
+    ``outcomes``: the outcome names it declares (``OUTCOMES = [...]`` at module level, or a ``func.outcomes``
+    attribute), or, when it declares none, the figures of merit of ``models.outcomes`` (it stands in for
+    the spectrum analysis). A returned key outside them (and ``failure``) is a ConfigurationError.
+    """
+
+    def __init__(
+        self,
+        func,
+        outcomes: tuple[str, ...],
+        *,
+        declared: bool,
+        source: str,
+        reference: str | None = None,
+        digest: str | None = None,
+    ):
+        self.func = func
+        self.outcomes = outcomes
+        self.declared = declared
+        self.source = source
+        self.reference = reference
+        """``/absolute/path.py:func``: how to load it again (what a campaign's log records)."""
+        self.digest = digest
+        """:func:`lab.config.files.file_digest` of the file as it was loaded."""
+
+    def __call__(self, conditions: dict) -> dict:
+        result = self.func(conditions)
+        if not isinstance(result, dict):
+            raise ConfigurationError(
+                f"returned {type(result).__name__}, expected a dict of outcomes", source=self.source
+            )
+        allowed = (*self.outcomes, "failure")
+        for key in result:
+            if key not in allowed:
+                hint = (
+                    ""
+                    if self.declared
+                    else "; declare its outcomes with OUTCOMES = [...] in the model's file"
+                )
+                raise ConfigurationError(
+                    f"returned {unknown_name_message(key, allowed)}{hint}", source=self.source
+                )
+        return result
+
+
+def _declared_outcomes(module, func, source: str) -> tuple[str, ...] | None:
+    declared = getattr(func, "outcomes", None)
+    where = f"{getattr(func, '__name__', 'FUNC')}.outcomes"
+    if declared is None:
+        declared, where = getattr(module, "OUTCOMES", None), "OUTCOMES"
+    if declared is None:
+        return None
+    ok = (
+        isinstance(declared, (list, tuple))
+        and declared
+        and all(isinstance(n, str) and n.isidentifier() for n in declared)
+    )
+    if not ok:
+        raise ConfigurationError(
+            f"must be a non-empty list of outcome names (identifiers), got {declared!r}",
+            source=source,
+            key=where,
+        )
+    reserved = [n for n in declared if n in BOOKKEEPING and n != "failure"]
+    if reserved:
+        raise ConfigurationError(
+            f"{reserved[0]!r} is recorded by qdlab itself, not an outcome", source=source, key=where
+        )
+    return tuple(dict.fromkeys(n for n in declared if n != "failure"))
+
+
+def load_reactor_model(ref: str) -> ReactorModel:
+    """``"path/to/model.py:func"`` -> the callable ``func(conditions: dict) -> dict of outcomes``, with
+    the outcome names it declares (:class:`ReactorModel`)."""
+    import importlib.util
+
+    path_text, sep, func_name = ref.rpartition(":")
+    if not sep or not path_text or not func_name:
+        raise ConfigurationError(f"expected PATH.py:FUNC, got {ref!r}", source="--reactor-model")
+    path = Path(path_text)
+    if not path.is_file():
+        raise ConfigurationError("no such file", source=f"--reactor-model {path}")
+    digest = file_digest(path)  # of the bytes about to run
+    spec = importlib.util.spec_from_file_location(f"qdlab_reactor_model_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - a user's file: report, don't crash
+        raise ConfigurationError(f"cannot import: {type(exc).__name__}: {exc}", source=str(path)) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise ConfigurationError(f"has no function {func_name!r}", source=str(path))
+    declared = _declared_outcomes(module, func, str(path))
+    return ReactorModel(
+        func,
+        declared or figure_names(),
+        declared=declared is not None,
+        source=f"{path}:{func_name}",
+        reference=f"{path.resolve()}:{func_name}",
+        digest=digest,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 import tomli_w
 
 from campaigns.spec import CampaignSpec
-from lab.config import LabConfig
+from lab.config.lab_toml import LabConfig
 from models.objective import make_objective
 from models.errors import ConfigurationError
 from models.outcomes import check_outcome_names
@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 EXAMPLES = {
-    "campaigns": Path(__file__).resolve().parent.parent / "campaigns" / "examples",
-    "lab": Path(__file__).resolve().parent / "examples",
+    "campaigns": Path(__file__).resolve().parents[2] / "campaigns" / "examples",
+    "lab": Path(__file__).resolve().parents[1] / "examples",
 }
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from models.errors import ConfigurationError, LogError
 
 if TYPE_CHECKING:
-    from lab.tiled import TiledSink
+    from lab.store.tiled import TiledSink
 
 __all__ = ["RunShape", "SyncResult", "log_runs", "server_shape", "sync"]
 
@@ -82,8 +82,8 @@ def server_shape(run: Any) -> RunShape:
 def sync(sink: "TiledSink") -> SyncResult:
     """Send the sink's campaign log to its server: runs it lacks, and runs it holds in part (deleted and
     sent whole again), in log order. A torn last line is not sent."""
-    from lab.storage import LOG_NAME, read_documents
-    from lab.tiled import redact, shown
+    from lab.store.storage import LOG_NAME, read_documents
+    from lab.store.tiled import redact, shown
 
     result = SyncResult()
     try:

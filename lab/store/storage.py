@@ -207,7 +207,7 @@ class DocumentLog:
 def read_documents(path: Path) -> Iterator[tuple[str, dict]]:
     """Yield (name, doc) from a log. A torn last line is skipped; a bad line elsewhere is a LogError.
 
-    The raw reader: :func:`lab.log_check.read_log` also checks that the documents make one campaign."""
+    The raw reader: :func:`lab.store.log_check.read_log` also checks that the documents make one campaign."""
     for _, name, doc in read_lines(path):
         yield name, doc
 

@@ -4,7 +4,7 @@ The page needs no network and no script: styles are inline and every plot is a b
 ``<img>``. It shows the campaign and lab settings; the best experiment's conditions, set points (heater,
 each pump's flow, residence time) and outcomes; whether and where the target was first reached;
 convergence; the history of each figure of merit the objective uses, with its target band; each
-parameter by experiment; the measured spectra; reactor time and reagent use (lab.records.resource_use);
+parameter by experiment; the measured spectra; reactor time and reagent use (lab.store.records.resource_use);
 the Pareto front (multi-objective campaigns); the model's view (a GP fitted here to the logged
 experiments, since the optimisers expose no posterior); and a table of every experiment. An experiment
 is marked failed in the table and in every plot by one rule, models.objective.failure_reason.
@@ -27,11 +27,11 @@ import numpy as np
 
 from campaigns import scoring
 from campaigns.spec import parameter_unit
-from lab import plots
-from lab.console import duration, figure_label, volume_ml
-from lab.plots import FigureTrack, ParameterAxis
-from lab.records import ExperimentRecord, Usage, resource_use
-from lab.sources import CampaignData, open_campaign, spectrometer_wavelengths
+from lab.view import plots
+from lab.view.console import duration, figure_label, volume_ml
+from lab.view.plots import FigureTrack, ParameterAxis
+from lab.store.records import ExperimentRecord, Usage, resource_use
+from lab.store.sources import CampaignData, open_campaign, spectrometer_wavelengths
 from models.objective import MultiObjective, failure_reason, make_objective
 
 __all__ = ["write_report", "run_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
@@ -523,7 +523,7 @@ def run_report(
 ) -> Report:
     """``qdlab report``: read the campaign, write the report, print the summary on stdout (with ``--json``:
     the summary as JSON on stdout, the human lines on stderr)."""
-    from lab.console import emit_json, err, out, outcome_table
+    from lab.view.console import emit_json, err, out, outcome_table
 
     console = err if json_out else out
     data = open_campaign(None if tiled else directory, tiled=tiled, campaign_id=campaign_id)

@@ -11,7 +11,7 @@ report read a campaign from Tiled exactly as from its directory.
 The directory stays the source of truth: documents go to the server from a thread of their own, so a
 server that dies, hangs or refuses writes never holds up the campaign; the user is told once, in one
 line, from which experiment the server lacks documents, and ``qdlab sync DIR --tiled URI`` (or
-``qdlab resume DIR --tiled URI``) later sends what it lacks, whole runs compared (:mod:`lab.tiled_sync`).
+``qdlab resume DIR --tiled URI``) later sends what it lacks, whole runs compared (:mod:`lab.store.tiled_sync`).
 
 The API key comes from ``TILED_API_KEY`` (or an ``?api_key=`` in the URI, as the Tiled client takes it);
 no message shows it: they name the server by :func:`shown` and pass client errors through :func:`redact`.
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.spec import CampaignSpec
-from lab.files import campaign_from_table
+from lab.config.files import campaign_from_table
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["TiledSink", "read_tiled", "list_campaigns", "shown", "redact", "DRAIN_S"]
@@ -117,7 +117,7 @@ class TiledSink:
     The first write that fails (server gone, hung past the client's retries, or refusing writes) ends the
     streaming: one line on stderr says so and from which run the server lacks documents; the campaign
     never waits on the server. :meth:`backfill` (``qdlab sync``, ``qdlab resume --tiled``) brings the
-    server up to date from the directory's log, whole runs compared (:func:`lab.tiled_sync.sync`).
+    server up to date from the directory's log, whole runs compared (:func:`lab.store.tiled_sync.sync`).
     """
 
     def __init__(self, uri: str, directory: Path, campaign_id: str, *, drain_s: float | None = None):
@@ -213,8 +213,8 @@ class TiledSink:
 
     def backfill(self) -> "Any":
         """Bring the server up to date with the directory's log, before any new document (a
-        :class:`lab.tiled_sync.SyncResult`: runs sent, runs replaced, runs already complete)."""
-        from lab.tiled_sync import sync
+        :class:`lab.store.tiled_sync.SyncResult`: runs sent, runs replaced, runs already complete)."""
+        from lab.store.tiled_sync import sync
 
         return sync(self)
 
@@ -299,7 +299,7 @@ def read_tiled(
     uri: str, campaign_id: str | None
 ) -> tuple[CampaignSpec, dict[str, Any], list[tuple[str, dict]], str]:
     """Read a campaign that ``qdlab run --tiled URI`` streamed: its spec (as run), lab table, documents in
-    order and origin (for messages); :func:`lab.sources.open_campaign` makes them a ``CampaignData``."""
+    order and origin (for messages); :func:`lab.store.sources.open_campaign` makes them a ``CampaignData``."""
     origin = f"{shown(uri)} campaign {campaign_id}"
     if not campaign_id:
         known = ", ".join(f"{k} ({n})" for k, n in list_campaigns(uri)) or "none"

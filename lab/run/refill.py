@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.console import volume_ml
-from lab.config import LabConfig
-from lab.storage import LAB_NAME, campaign_dir_problem
+from lab.view.console import volume_ml
+from lab.config.lab_toml import LabConfig
+from lab.store.storage import LAB_NAME, campaign_dir_problem
 from models.errors import ConfigurationError, DeviceError
 
 __all__ = ["RefillDesk", "WANTED_NAME", "REQUEST_NAME", "request_refill", "refill_mode", "estimate_lines"]

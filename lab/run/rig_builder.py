@@ -18,7 +18,7 @@ from devices import (
     Timer,
     make_backend,
 )
-from lab.config import LabConfig
+from lab.config.lab_toml import LabConfig
 from models.errors import ConfigurationError
 
 __all__ = ["build_rig", "BuiltRig"]
@@ -66,13 +66,13 @@ def build_rig(
     """Devices for ``lab``; for ``type = "sim"`` devices, one simulated world shared by all of them.
 
     Each backend is made by its type's factory (``devices.registry``) from the section's driver
-    settings (the section itself: it validated as its type's model, ``lab.config``)."""
+    settings (the section itself: it validated as its type's model, ``lab.config.lab_toml``)."""
     types = {p.type for p in lab.pumps.values()} | {lab.heater.type, lab.spectrometer.type}
     world = None
     closers: list[Callable[[], None]] = []
     clock = clock or SimClock()
     if lab.emulator is not None:  # docs/adr/0003: the emulators run in this process, on one world
-        from lab.emulate import start_emulated_lab
+        from lab.run.emulate import start_emulated_lab
 
         emulated = start_emulated_lab(lab, material=material, seed=seed, source=source)
         world, clock = emulated.world, emulated.clock

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.storage import encode
+from lab.store.storage import encode
 from models.errors import LogError
 
 __all__ = [
@@ -76,7 +76,7 @@ class RecordBuilder:
     A RunEngine subscriber (``builder(name, doc)``) for the live loop, which learns from the records it
     builds; resume, replay, report and watch feed it the log's documents (:func:`experiments_from_documents`),
     so a live record and the record read back from the log are the same code's output on the same
-    documents. A document is taken in the form the log stores it (:func:`lab.storage.encode`: numpy to
+    documents. A document is taken in the form the log stores it (:func:`lab.store.storage.encode`: numpy to
     lists, NaN to None), so one fed live equals one read from the file; documents already in that form
     (read from the log) may skip the round trip (``as_logged=False``).
     """

@@ -20,9 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from campaigns.scoring import best_index, reached_at
-from lab.console import LineState, duration, fmt, progress_text, volume_ml
-from lab.files import load_campaign
-from lab.records import (
+from lab.view.console import LineState, duration, fmt, progress_text, volume_ml
+from lab.config.files import load_campaign
+from lab.store.records import (
     ExperimentRecord,
     Usage,
     budget_in_force,
@@ -30,8 +30,8 @@ from lab.records import (
     experiments_from_documents,
     resource_use,
 )
-from lab.log_check import LogCheck, check_gaps
-from lab.storage import LOG_NAME
+from lab.store.log_check import LogCheck, check_gaps
+from lab.store.storage import LOG_NAME
 from models.errors import LogError
 from models.objective import MultiObjective, failure_reason, make_objective
 
@@ -61,7 +61,7 @@ class LogTail:
         self._inode: int | None = None
         self._lines = 0  # whole lines read so far
         self.numbered: list[tuple[int, str, dict]] = []
-        """The last :meth:`poll`'s documents with their line numbers (from 1), for lab.log_check."""
+        """The last :meth:`poll`'s documents with their line numbers (from 1), for lab.store.log_check."""
         self.restarted = False
         """True after a :meth:`poll` that found the log replaced (``qdlab run --force``): it read it anew."""
 
@@ -101,7 +101,7 @@ class CampaignState:
 
     ``status``: ``"waiting"`` (no campaign there yet), ``"starting"`` (no experiment yet), ``"running"``,
     ``"stopped"`` (``reason`` says why) or ``"finished"`` (budget done). ``reactor_s`` and
-    ``reagents_ul``: reactor time (s) and each pump's reagent use (uL) so far (lab.records.resource_use).
+    ``reagents_ul``: reactor time (s) and each pump's reagent use (uL) so far (lab.store.records.resource_use).
     """
 
     name: str
@@ -390,7 +390,7 @@ def watch(
     """
     from rich.live import Live
 
-    from lab.console import out
+    from lab.view.console import out
 
     console = console or out
     directory = Path(directory)
@@ -445,7 +445,7 @@ def watch(
 
 def show_current_conditions(line: Any, spec: Any) -> Any:
     """A RunEngine subscriber that puts the experiment starting now and its conditions in the progress
-    line (``line``: a :class:`lab.console.CampaignLine`)."""
+    line (``line``: a :class:`lab.view.console.CampaignLine`)."""
     from campaigns.spec import parameter_unit
 
     units = {}

@@ -19,117 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.spec import CampaignSpec
-from lab.config import LabConfig
-from lab.files import campaign_to_data, file_digest, lab_to_data
-from models.errors import ConfigurationError
-from models.outcomes import BOOKKEEPING, figure_names, unknown_name_message
+from lab.config.lab_toml import LabConfig
+from lab.config.files import campaign_to_data, lab_to_data
+from lab.run.user_model import load_reactor_model
 
-__all__ = ["bench_task", "run_bench", "summarise", "load_reactor_model", "ReactorModel", "dask_client"]
-
-
-class ReactorModel:
-    """A user's steady-state reactor model, loaded from ``PATH.py:FUNC``: call it with the conditions.
-
-    ``outcomes``: the outcome names it declares (``OUTCOMES = [...]`` at module level, or a ``func.outcomes``
-    attribute), or, when it declares none, the figures of merit of ``models.outcomes`` (it stands in for
-    the spectrum analysis). A returned key outside them (and ``failure``) is a ConfigurationError.
-    """
-
-    def __init__(
-        self,
-        func,
-        outcomes: tuple[str, ...],
-        *,
-        declared: bool,
-        source: str,
-        reference: str | None = None,
-        digest: str | None = None,
-    ):
-        self.func = func
-        self.outcomes = outcomes
-        self.declared = declared
-        self.source = source
-        self.reference = reference
-        """``/absolute/path.py:func``: how to load it again (what a campaign's log records)."""
-        self.digest = digest
-        """:func:`lab.files.file_digest` of the file as it was loaded."""
-
-    def __call__(self, conditions: dict) -> dict:
-        result = self.func(conditions)
-        if not isinstance(result, dict):
-            raise ConfigurationError(
-                f"returned {type(result).__name__}, expected a dict of outcomes", source=self.source
-            )
-        allowed = (*self.outcomes, "failure")
-        for key in result:
-            if key not in allowed:
-                hint = (
-                    ""
-                    if self.declared
-                    else "; declare its outcomes with OUTCOMES = [...] in the model's file"
-                )
-                raise ConfigurationError(
-                    f"returned {unknown_name_message(key, allowed)}{hint}", source=self.source
-                )
-        return result
-
-
-def _declared_outcomes(module, func, source: str) -> tuple[str, ...] | None:
-    declared = getattr(func, "outcomes", None)
-    where = f"{getattr(func, '__name__', 'FUNC')}.outcomes"
-    if declared is None:
-        declared, where = getattr(module, "OUTCOMES", None), "OUTCOMES"
-    if declared is None:
-        return None
-    ok = (
-        isinstance(declared, (list, tuple))
-        and declared
-        and all(isinstance(n, str) and n.isidentifier() for n in declared)
-    )
-    if not ok:
-        raise ConfigurationError(
-            f"must be a non-empty list of outcome names (identifiers), got {declared!r}",
-            source=source,
-            key=where,
-        )
-    reserved = [n for n in declared if n in BOOKKEEPING and n != "failure"]
-    if reserved:
-        raise ConfigurationError(
-            f"{reserved[0]!r} is recorded by qdlab itself, not an outcome", source=source, key=where
-        )
-    return tuple(dict.fromkeys(n for n in declared if n != "failure"))
-
-
-def load_reactor_model(ref: str) -> ReactorModel:
-    """``"path/to/model.py:func"`` -> the callable ``func(conditions: dict) -> dict of outcomes``, with
-    the outcome names it declares (:class:`ReactorModel`)."""
-    import importlib.util
-
-    path_text, sep, func_name = ref.rpartition(":")
-    if not sep or not path_text or not func_name:
-        raise ConfigurationError(f"expected PATH.py:FUNC, got {ref!r}", source="--reactor-model")
-    path = Path(path_text)
-    if not path.is_file():
-        raise ConfigurationError("no such file", source=f"--reactor-model {path}")
-    digest = file_digest(path)  # of the bytes about to run
-    spec = importlib.util.spec_from_file_location(f"qdlab_reactor_model_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - a user's file: report, don't crash
-        raise ConfigurationError(f"cannot import: {type(exc).__name__}: {exc}", source=str(path)) from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise ConfigurationError(f"has no function {func_name!r}", source=str(path))
-    declared = _declared_outcomes(module, func, str(path))
-    return ReactorModel(
-        func,
-        declared or figure_names(),
-        declared=declared is not None,
-        source=f"{path}:{func_name}",
-        reference=f"{path.resolve()}:{func_name}",
-        digest=digest,
-    )
+__all__ = ["bench_task", "run_bench", "summarise", "dask_client"]
 
 
 def _true_outcomes(
@@ -183,7 +77,7 @@ def bench_task(
     """
     import numpy as np
 
-    from lab.runtime import configure_numerics
+    from lab.run.runtime import configure_numerics
 
     from models.objective import MultiObjective, make_objective
     from models.optimizers.base import derive_seed
@@ -246,7 +140,7 @@ def bench_task(
 
 def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tuple[list[dict[str, Any]], Any]:
     """The campaign's rows and its simulated world."""
-    from lab.session import CampaignSession
+    from lab.run.session import CampaignSession
 
     with tempfile.TemporaryDirectory(prefix="qdlab-bench-") as scratch:
         session = CampaignSession(
@@ -386,7 +280,7 @@ def latency_at(
     from campaigns.conditions import to_setpoints
     from campaigns.preflight import sample_points
     from campaigns.strategy import campaign_row_outcomes, optimizer_for
-    from lab.runtime import configure_numerics
+    from lab.run.runtime import configure_numerics
 
     configure_numerics()
     stocks = lab.stocks_mM

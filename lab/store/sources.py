@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.spec import CampaignSpec
-from lab.files import load_campaign, load_toml
-from lab.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
-from lab.log_check import read_log
-from lab.storage import campaign_dir_problem
+from lab.config.files import load_campaign, load_toml
+from lab.store.records import ExperimentRecord, budget_in_force, completed, experiments_from_documents
+from lab.store.log_check import read_log
+from lab.store.storage import campaign_dir_problem
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["CampaignData", "open_campaign", "open_directory", "spectrometer_wavelengths"]
@@ -53,7 +53,7 @@ def open_directory(directory: Path | str) -> CampaignData:
         raise LogError(problem)
     spec = load_campaign(directory / "campaign.toml", check_outcomes=False)  # a record: read it as it ran
     lab = load_toml(directory / "lab.toml") if (directory / "lab.toml").is_file() else {}
-    # checked (lab.log_check): one campaign's runs, in order, no experiment missing
+    # checked (lab.store.log_check): one campaign's runs, in order, no experiment missing
     return CampaignData(spec, lab, read_log(directory, campaign_id=spec.id), origin=str(directory))
 
 
@@ -62,7 +62,7 @@ def open_campaign(
 ) -> CampaignData:
     """A campaign from its directory, or (``tiled`` given) from a Tiled server by campaign id."""
     if tiled:
-        from lab.tiled import read_tiled
+        from lab.store.tiled import read_tiled
 
         spec, lab, documents, origin = read_tiled(tiled, campaign_id)
         return CampaignData(spec, lab, documents, origin=origin)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from devices import WallClock
-from lab.config import LabConfig
+from lab.config.lab_toml import LabConfig
 from models.errors import ConfigurationError
 
 __all__ = ["EmulatedLab", "start_emulated_lab", "check_ports", "serve_forever", "DEVICES"]

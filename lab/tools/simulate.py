@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from lab.console import emit_json, err, out, outcome_table
+from lab.view.console import emit_json, err, out, outcome_table
 from models.errors import ConfigurationError
 from models.numbers import json_ready
 
@@ -100,7 +100,7 @@ def run_simulate(
     for i, row in enumerate(rows):
         _check_range(material, row, f"{input_csv}:{i + 2}" if input_csv else "--set")
     if noisy:
-        from lab.measure import measure_once
+        from lab.tools.measure import measure_once
 
         results = [measure_once(material, row, seed=seed + i) for i, row in enumerate(rows)]
     elif len(rows) > 1:

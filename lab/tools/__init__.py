@@ -1,0 +1,1 @@
+"""Single-purpose commands: ``qdlab simulate`` (with measure) and ``qdlab replay``."""
