@@ -185,7 +185,7 @@ def bench_task(
 
     from lab.runtime import configure_numerics
 
-    from models.objective import MultiObjective, make_objective
+    from models.objectives import MultiObjective, incumbent_trace, make_objective
     from models.optimizers.base import derive_seed
 
     configure_numerics()  # one campaign per core, one thread each
@@ -220,14 +220,9 @@ def bench_task(
         }
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
-    # the incumbent: the best *measured* experiment, scored on its true outcome
-    incumbents, best_true, best_u = [], [], -math.inf
-    for r, tv in zip(rows, true_values):
-        u = objective.utility(r["measured"])
-        if u is not None and u > best_u:
-            best_u = u
-            incumbents.append(tv)
-        best_true.append(incumbents[-1] if incumbents else None)
+    # the incumbent (models.objectives.incumbent): the best *measured* experiment, scored on its true outcome
+    trace = incumbent_trace(objective, [r["measured"] for r in rows], spec.outcome_constraints)
+    best_true = [None if k is None else true_values[k] for k in trace]
     first = next((i + 1 for i, ok in enumerate(reached) if ok), None)
     return {
         "strategy": strategy,

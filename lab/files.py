@@ -12,7 +12,7 @@ import tomli_w
 
 from campaigns.spec import CampaignSpec
 from lab.config import LabConfig
-from models.objective import make_objective
+from models.objectives import make_objective
 from models.errors import ConfigurationError
 from models.outcomes import check_outcome_names
 from models.validation import MAX_FILE_BYTES, check_nesting, validate_model

@@ -23,7 +23,7 @@ from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
 from campaigns.outcomes import outcomes_device
 from campaigns.preflight import CampaignEstimate, estimate, preflight
-from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
+from campaigns.scoring import is_multi, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
 from devices import (
@@ -57,7 +57,7 @@ from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from lab.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
-from models.objective import make_objective
+from models.objectives import incumbent, make_objective, pareto_positions
 from models.validation import validate_model
 
 __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
@@ -75,9 +75,11 @@ class SessionResult:
     objective: Any
     world: Any | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    outcome_constraints: list[dict[str, Any]] = field(default_factory=list)
 
     def best(self) -> ExperimentRecord | None:
-        i = best_index(self.objective, [(k, r.outcome_row()) for k, r in enumerate(self.records)])
+        """The incumbent (:func:`models.objectives.incumbent`), None before a feasible experiment."""
+        i = incumbent(self.objective, [r.outcome_row() for r in self.records], self.outcome_constraints)
         return None if i is None else self.records[i]
 
 
@@ -328,7 +330,8 @@ class CampaignSession:
             rows = [(r.index, r.outcome_row()) for r in records] + [
                 (index, {**proposed[index]["conditions"], **outcomes})
             ]
-            return {"pareto_front": pareto_indices(self.objective, rows)}
+            front = pareto_positions(self.objective, [r for _, r in rows], self.spec.outcome_constraints)
+            return {"pareto_front": sorted(rows[k][0] for k in front)}
 
         flush_flow = self.flush_flow_ul_min()
         desk = RefillDesk(self.directory, self.lab, self.notify)
@@ -415,7 +418,12 @@ class CampaignSession:
             if not made_safe:
                 self.make_safe(rig)
         return SessionResult(
-            self.directory, records, self.objective, world=built.world, extras={"optimizer": optimizer}
+            self.directory,
+            records,
+            self.objective,
+            world=built.world,
+            extras={"optimizer": optimizer},
+            outcome_constraints=list(self.spec.outcome_constraints),
         )
 
     def _budget_md(self, done: int) -> dict[str, Any]:
