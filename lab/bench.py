@@ -185,14 +185,14 @@ def bench_task(
 
     from lab.runtime import configure_numerics
 
-    from models.objectives import MultiObjective, incumbent_trace, make_objective
+    from models.objectives import MultiObjective, incumbent_trace
     from models.optimizers.base import derive_seed
 
     configure_numerics()  # one campaign per core, one thread each
     seed = derive_seed(int(spec_data.get("seed", 0)), repeat)
     spec = CampaignSpec.model_validate({**spec_data, "strategy": strategy, "seed": seed, "budget": budget})
     lab = LabConfig.model_validate(lab_data)
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     started = time.perf_counter()
     if reactor_model:  # the user's model is the truth; its noise is its own
         rows, _ = _sim_campaign(spec, lab, load_reactor_model(reactor_model))

@@ -181,9 +181,9 @@ def _campaign_space(spec, lab) -> dict[str, float | None]:
     from campaigns.conditions import to_setpoints
     from campaigns.preflight import sample_points
     from lab.bench import _true_outcomes
-    from models.objectives import MultiObjective, make_objective
+    from models.objectives import MultiObjective
 
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     stocks = {p.reagent: p.stock for p in lab.pumps.values()}
     points = sample_points(spec, _CAMPAIGN_SAMPLE, corners=False)
     setpoints = []

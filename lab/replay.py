@@ -11,7 +11,7 @@ from campaigns.strategy import optimizer_for
 from lab.records import ExperimentRecord, in_log_order, missing_indices
 from lab.runtime import configure_numerics
 from lab.sources import open_directory
-from models.objectives import incumbent, make_objective, pareto_positions
+from models.objectives import incumbent, pareto_positions
 
 __all__ = ["replay", "replay_data"]
 
@@ -39,7 +39,7 @@ def replay_data(data: Any) -> dict[str, Any]:
 def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
     """Re-derive in the order the log completed the experiments (the order the optimiser learnt them:
     an experiment re-run to fill a gap comes after those proposed before it)."""
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     configure_numerics()
     optimizer = optimizer_for(spec)
     records = in_log_order(runs)

@@ -32,7 +32,7 @@ from lab.console import duration, figure_label, volume_ml
 from lab.plots import FigureTrack, ParameterAxis
 from lab.records import ExperimentRecord, Usage, resource_use
 from lab.sources import CampaignData, open_campaign, spectrometer_wavelengths
-from models.objectives import MultiObjective, failure_reason, incumbent, make_objective, pareto_positions
+from models.objectives import MultiObjective, failure_reason, incumbent, pareto_positions
 
 __all__ = ["write_report", "run_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
 
@@ -288,7 +288,7 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     plot_dir = out_dir / PLOTS_DIR
     plot_dir.mkdir(parents=True, exist_ok=True)
     spec = data.spec
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     objectives = _objectives(objective)
     first = objectives[0]
     records = data.records

@@ -57,7 +57,7 @@ from lab.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.storage import LOG_NAME, DocumentLog, read_documents
 from lab.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
-from models.objectives import incumbent, make_objective, pareto_positions
+from models.objectives import incumbent, pareto_positions
 from models.validation import validate_model
 
 __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
@@ -113,7 +113,7 @@ class CampaignSession:
         self.progress = progress
         self.subscribers = subscribers or []
         self.run_engine_kwargs = run_engine_kwargs or {}
-        self.objective = make_objective(self.spec.objective)
+        self.objective = self.spec.parsed_objective
         self.reactor_model = reactor_model
         self.log_opener = log_opener
         """How the document log's file is opened (:class:`DocumentLog`'s ``opener``; None: the default)."""

@@ -33,7 +33,7 @@ from lab.records import (
 from lab.log_check import LogCheck, check_gaps
 from lab.storage import LOG_NAME
 from models.errors import LogError
-from models.objectives import MultiObjective, failure_reason, incumbent, make_objective
+from models.objectives import MultiObjective, failure_reason, incumbent
 
 __all__ = [
     "LogTail",
@@ -208,7 +208,7 @@ def campaign_state(
     unfinished campaign counts as stopped (default :func:`stale_after_s`).
     """
     now = time.time() if now is None else now
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     first = objective.objectives[0] if isinstance(objective, MultiObjective) else objective
     budget = budget_in_force(docs, spec.budget)
     runs = experiments_from_documents(docs)
