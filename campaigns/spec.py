@@ -10,8 +10,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_serializer,
+    model_validator,
+)
 
+from models.objectives import MultiObjective, Objective, make_objective
 from models.validation import MAX_DESCRIPTION_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, Quantity, quantity
 
 __all__ = [
@@ -171,6 +180,18 @@ def _directory_name(name: str) -> str:
     return name
 
 
+class _Memo:
+    """A value kept beside a model's fields that is no part of it: two models never differ by their memos."""
+
+    def __init__(self, key: Any = None, value: Any = None):
+        self.key, self.value = key, value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Memo)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class CampaignSpec(_Strict):
     name: Annotated[str, AfterValidator(_directory_name)]
     id: str | None = None
@@ -187,3 +208,14 @@ class CampaignSpec(_Strict):
     outcome_constraints: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     """E.g. {outcome = "plqy", op = ">=", value = 0.3}."""
     protocol: ProtocolSpec = ProtocolSpec()
+    _objective: _Memo = PrivateAttr(default_factory=_Memo)
+
+    @property
+    def parsed_objective(self) -> Objective | MultiObjective:
+        """``objective`` parsed (:func:`models.objectives.make_objective`, ConfigurationError when invalid)
+        once and reused by everyone who scores this campaign; parsed again only for a copy whose
+        ``objective`` was replaced (``model_copy(update=...)``)."""
+        memo = self._objective
+        if memo.key is not self.objective:
+            self._objective = memo = _Memo(self.objective, make_objective(self.objective))
+        return memo.value

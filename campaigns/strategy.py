@@ -38,7 +38,7 @@ def optimizer_for(spec: CampaignSpec, *, seed: int | None = None, strategy: str 
     return make_optimizer(
         name,
         parameters=parameters_of(spec),
-        objective=spec.objective,
+        objective=spec.parsed_objective,
         seed=spec.seed if seed is None else seed,
         constraints=spec.constraints or None,
         outcome_constraints=spec.outcome_constraints or None,

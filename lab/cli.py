@@ -247,7 +247,7 @@ def _run_session(session, json_out: bool, *, resume: bool = False) -> None:
         if record is not None:
             records.append(record)
             line.state.running_index = None
-        for key, value in line_fields(session.objective, records).items():
+        for key, value in line_fields(session.objective, records, session.spec.outcome_constraints).items():
             setattr(line.state, key, value)
         line.set_done(done)
 

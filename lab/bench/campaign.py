@@ -79,14 +79,14 @@ def bench_task(
 
     from lab.run.runtime import configure_numerics
 
-    from models.objective import MultiObjective, make_objective
+    from models.objectives import MultiObjective, incumbent_trace
     from models.optimizers.base import derive_seed
 
     configure_numerics()  # one campaign per core, one thread each
     seed = derive_seed(int(spec_data.get("seed", 0)), repeat)
     spec = CampaignSpec.model_validate({**spec_data, "strategy": strategy, "seed": seed, "budget": budget})
     lab = LabConfig.model_validate(lab_data)
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     started = time.perf_counter()
     if reactor_model:  # the user's model is the truth; its noise is its own
         rows, _ = _sim_campaign(spec, lab, load_reactor_model(reactor_model))
@@ -114,14 +114,9 @@ def bench_task(
         }
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
-    # the incumbent: the best *measured* experiment, scored on its true outcome
-    incumbents, best_true, best_u = [], [], -math.inf
-    for r, tv in zip(rows, true_values):
-        u = objective.utility(r["measured"])
-        if u is not None and u > best_u:
-            best_u = u
-            incumbents.append(tv)
-        best_true.append(incumbents[-1] if incumbents else None)
+    # the incumbent (models.objectives.incumbent): the best *measured* experiment, scored on its true outcome
+    trace = incumbent_trace(objective, [r["measured"] for r in rows], spec.outcome_constraints)
+    best_true = [None if k is None else true_values[k] for k in trace]
     first = next((i + 1 for i, ok in enumerate(reached) if ok), None)
     return {
         "strategy": strategy,

@@ -52,6 +52,7 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
     import numpy as np
 
     from lab.run.runtime import configure_numerics
+    from models.objectives import incumbent_trace
 
     configure_numerics()
     problem = function_problem(name)
@@ -60,8 +61,8 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
     optimizer = _optimizer(problem, strategy, seed)
     _warm_up(problem, strategy, seed)
     started = time.perf_counter()
-    latencies, trace, true_values = [], [], []
-    first, best_observed, incumbent = None, -math.inf, None
+    latencies, rows, true_values = [], [], []
+    first = None
     for k in range(budget):
         t0 = time.perf_counter()
         point = optimizer.suggest(1)[0]
@@ -70,12 +71,14 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
         truth, feasible = float(problem.evaluate_true(X)[0]), bool(problem.feasible(X)[0])
         row = problem.observe(X, normals[k : k + 1])[0]
         optimizer.ingest([row])
+        rows.append(row)
         true_values.append(truth)
         if feasible and first is None and problem.reached(truth):
             first = k + 1
-        if feasible and problem.sign * row["y"] > best_observed:  # the constraints are observed noise-free
-            best_observed, incumbent = problem.sign * row["y"], truth
-        trace.append(incumbent)
+    # the incumbent (models.objectives.incumbent) of the observed rows (constraints observed noise-free),
+    # scored on its true value
+    positions = incumbent_trace(optimizer.objective, rows, optimizer.outcome_constraints)
+    trace = [None if k is None else true_values[k] for k in positions]
     return {
         "strategy": strategy,
         "repeat": repeat,
@@ -180,9 +183,9 @@ def _campaign_space(spec, lab) -> dict[str, float | None]:
     from campaigns.conditions import to_setpoints
     from campaigns.preflight import sample_points
     from lab.bench.campaign import _true_outcomes
-    from models.objective import MultiObjective, make_objective
+    from models.objectives import MultiObjective
 
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     stocks = lab.stocks_mM
     points = sample_points(spec, _CAMPAIGN_SAMPLE, corners=False)
     setpoints = []

@@ -12,7 +12,6 @@ import tomli_w
 
 from campaigns.spec import CampaignSpec
 from lab.config.lab_toml import LabConfig
-from models.objective import make_objective
 from models.errors import ConfigurationError
 from models.outcomes import check_outcome_names
 from models.validation import MAX_FILE_BYTES, check_nesting, validate_model
@@ -78,7 +77,7 @@ def campaign_from_table(
     """
     spec = validate_model(CampaignSpec, table, source=source)
     try:
-        make_objective(spec.objective)
+        spec.parsed_objective  # parsed once here, reused by every reader of the spec
         if check_outcomes:
             check_outcome_names(spec.objective, spec.outcome_constraints, known=outcomes)
     except ConfigurationError as exc:

@@ -23,7 +23,7 @@ from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
 from campaigns.outcomes import outcomes_device
 from campaigns.preflight import CampaignEstimate, estimate, preflight
-from campaigns.scoring import best_index, is_multi, pareto_indices, scalar_value
+from campaigns.scoring import is_multi, scalar_value
 from campaigns.spec import CampaignSpec
 from campaigns.strategy import optimizer_for
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, RefillStation, SyringeBackend, WallClock
@@ -58,7 +58,7 @@ from lab.store.storage import (
 )
 from lab.run.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
-from models.objective import make_objective
+from models.objectives import incumbent, pareto_positions
 from models.validation import validate_model
 
 __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
@@ -75,9 +75,11 @@ class SessionResult:
     records: list[ExperimentRecord]
     objective: Any
     world: Any | None = None
+    outcome_constraints: list[dict[str, Any]] = field(default_factory=list)
 
     def best(self) -> ExperimentRecord | None:
-        i = best_index(self.objective, [(k, r.outcome_row()) for k, r in enumerate(self.records)])
+        """The incumbent (:func:`models.objectives.incumbent`), None before a feasible experiment."""
+        i = incumbent(self.objective, [r.outcome_row() for r in self.records], self.outcome_constraints)
         return None if i is None else self.records[i]
 
 
@@ -111,7 +113,7 @@ class CampaignSession:
         self.progress = progress
         self.subscribers = subscribers or []
         self.run_engine_kwargs = run_engine_kwargs or {}
-        self.objective = make_objective(self.spec.objective)
+        self.objective = self.spec.parsed_objective
         self.reactor_model = reactor_model
         self.log_opener = log_opener
         """How the document log's file is opened (:class:`DocumentLog`'s ``opener``; None: the default)."""
@@ -237,6 +239,7 @@ class CampaignSession:
             loop.records,
             self.objective,
             world=built.world,
+            outcome_constraints=list(self.spec.outcome_constraints),
         )
 
     # -- the run's steps --------------------------------------------------------------------------
@@ -585,7 +588,10 @@ class _Loop:
         rows = [(r.index, r.outcome_row()) for r in self.records] + [
             (index, {**self.proposed[index]["conditions"], **outcomes})
         ]
-        return {"pareto_front": pareto_indices(self.session.objective, rows)}
+        front = pareto_positions(
+            self.session.objective, [r for _, r in rows], self.session.spec.outcome_constraints
+        )
+        return {"pareto_front": sorted(rows[k][0] for k in front)}
 
 
 _log = logging.getLogger("qdlab.session")

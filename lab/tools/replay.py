@@ -6,12 +6,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from campaigns.scoring import best_index, is_multi, pareto_indices, reached_at
+from campaigns.scoring import is_multi, reached_at
 from campaigns.strategy import optimizer_for
 from lab.store.records import ExperimentRecord, in_log_order, missing_indices
 from lab.run.runtime import configure_numerics
 from lab.store.sources import open_directory
-from models.objective import make_objective
+from models.objectives import incumbent, pareto_positions
 
 __all__ = ["replay", "replay_data"]
 
@@ -23,7 +23,9 @@ def _same(a: dict, b: dict) -> bool:
 
 
 def replay(directory: Path) -> dict[str, Any]:
-    """``{"campaign", "experiments", "divergences", "best", "reached_at", ...}``; ``divergences`` is empty
+    """``{"campaign", "experiments", "divergences", "best", "best_index", "reached_at", ...}``: ``best`` is
+    the incumbent's entry of ``experiments`` and ``best_index`` its index (both None without a feasible
+    experiment; :func:`models.objectives.incumbent`, as ``optimizer.best()`` picks it); ``divergences`` is empty
     when re-deriving every proposal from the log with the logged seed gives the logged conditions, within
     the budget in force (campaign.toml's, or the one ``qdlab resume --budget`` logged)."""
     return replay_data(open_directory(directory))
@@ -37,7 +39,7 @@ def replay_data(data: Any) -> dict[str, Any]:
 def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
     """Re-derive in the order the log completed the experiments (the order the optimiser learnt them:
     an experiment re-run to fill a gap comes after those proposed before it)."""
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     configure_numerics()
     optimizer = optimizer_for(spec)
     records = in_log_order(runs)
@@ -66,7 +68,8 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
             }
         )
     rows = [(r.index, r.outcome_row()) for r in records]
-    best = best_index(objective, rows)
+    outcome_rows = [row for _, row in rows]
+    k = incumbent(objective, outcome_rows, spec.outcome_constraints)
     return {
         "campaign": {
             "name": spec.name,
@@ -79,8 +82,13 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
         "experiments": experiments,
         "divergences": divergences,
         "incomplete_runs": sum(1 for r in runs if not r.completed),
-        "best": None if best is None else experiments[[e["index"] for e in experiments].index(best)],
-        "pareto_front": pareto_indices(objective, rows) if is_multi(objective) else None,
+        "best": None if k is None else experiments[k],
+        "best_index": None if k is None else experiments[k]["index"],
+        "pareto_front": sorted(
+            rows[j][0] for j in pareto_positions(objective, outcome_rows, spec.outcome_constraints)
+        )
+        if is_multi(objective)
+        else None,
         "has_target": bool(objective.reached_ranges),
         "reached_at": reached_at(objective, rows) if objective.reached_ranges else None,
     }

@@ -62,7 +62,7 @@ def _plain_log(axis: Any) -> None:
 
 def _marker(failed: Collection[int] | None) -> Callable[[ExperimentRecord], bool]:
     """Failed or not, as the report's table says (``failed``: experiment indices, from
-    :func:`models.objective.failure_reason`); without it, the record's own failure mark."""
+    :func:`models.objectives.failure_reason`); without it, the record's own failure mark."""
     if failed is None:
         return lambda r: bool(r.outcomes.get("failure"))
     marked = set(failed)
@@ -194,30 +194,20 @@ def spectra(
     return fig
 
 
-def pareto_mask(points: np.ndarray) -> np.ndarray:
-    """Boolean mask of the non-dominated rows of ``points`` (n x m utilities, higher is better)."""
-    n = len(points)
-    mask = np.ones(n, dtype=bool)
-    for i in range(n):
-        dominated = np.all(points >= points[i], axis=1) & np.any(points > points[i], axis=1)
-        mask[i] = not dominated.any()
-    return mask
-
-
 def pareto(
-    values: np.ndarray, utilities: np.ndarray, labels: Sequence[str], indices: Sequence[int]
+    values: np.ndarray, on_front: np.ndarray, labels: Sequence[str], indices: Sequence[int]
 ) -> Figure | None:
     """Objective values of the successful experiments of a multi-objective campaign, Pareto front joined.
 
-    ``values`` and ``utilities``: n x m (utilities oriented higher-is-better); the first two objectives
-    are plotted.
+    ``values``: n x m, of which the first two objectives are plotted; ``on_front``: n booleans, the
+    experiments on the Pareto front (:func:`models.objectives.pareto_positions`: feasible, non-dominated).
     """
     if len(values) < 1 or values.shape[1] < 2:
         return None
-    mask = pareto_mask(utilities)
+    mask = np.asarray(on_front, dtype=bool)
     fig = Figure(figsize=(6, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(values[~mask, 0], values[~mask, 1], "o", color=POINT, alpha=0.6, label="dominated")
+    ax.plot(values[~mask, 0], values[~mask, 1], "o", color=POINT, alpha=0.6, label="dominated or infeasible")
     front = values[mask]
     order = np.argsort(front[:, 0])
     ax.plot(front[order, 0], front[order, 1], "o-", color=BEST, label="Pareto front")

@@ -7,7 +7,7 @@ convergence; the history of each figure of merit the objective uses, with its ta
 parameter by experiment; the measured spectra; reactor time and reagent use (lab.store.records.resource_use);
 the Pareto front (multi-objective campaigns); the model's view (a GP fitted here to the logged
 experiments, since the optimisers expose no posterior); and a table of every experiment. An experiment
-is marked failed in the table and in every plot by one rule, models.objective.failure_reason.
+is marked failed in the table and in every plot by one rule, models.objectives.failure_reason.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from lab.view.console import duration, figure_label, volume_ml
 from lab.view.plots import FigureTrack, ParameterAxis
 from lab.store.records import ExperimentRecord, Usage, resource_use
 from lab.store.sources import CampaignData, open_campaign, spectrometer_wavelengths
-from models.objective import MultiObjective, failure_reason, make_objective
+from models.objectives import MultiObjective, failure_reason, incumbent, pareto_positions
 
 __all__ = ["write_report", "run_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
 
@@ -67,9 +67,9 @@ def _objectives(objective: Any) -> list[Any]:
     return list(objective.objectives) if isinstance(objective, MultiObjective) else [objective]
 
 
-def _best(records: list[ExperimentRecord], objective: Any) -> ExperimentRecord | None:
-    """The incumbent, as replay and the run summary pick it (campaigns.scoring.best_index)."""
-    i = scoring.best_index(objective, [(k, r.outcome_row()) for k, r in enumerate(records)])
+def _best(records: list[ExperimentRecord], objective: Any, constraints: Any) -> ExperimentRecord | None:
+    """The incumbent, as replay and the run summary pick it (:func:`models.objectives.incumbent`)."""
+    i = incumbent(objective, [r.outcome_row() for r in records], constraints)
     return None if i is None else records[i]
 
 
@@ -288,12 +288,12 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     plot_dir = out_dir / PLOTS_DIR
     plot_dir.mkdir(parents=True, exist_ok=True)
     spec = data.spec
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     objectives = _objectives(objective)
     first = objectives[0]
     records = data.records
     axes = _axes(data)
-    best = _best(records, objective)
+    best = _best(records, objective, spec.outcome_constraints)
     best_index = None if best is None else best.index
     reasons = {r.index: failure_reason(objective, r.outcome_row()) for r in records}
     failed = [r for r in records if reasons[r.index]]
@@ -305,14 +305,16 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
 
     figures: list[tuple[str, str, Any]] = []
     if isinstance(objective, MultiObjective):
-        ok = [(r, objective.value(r.outcome_row()), objective.utilities(r.outcome_row())) for r in records]
-        ok = [(r, v, u) for r, v, u in ok if v is not None]
+        rows = [r.outcome_row() for r in records]
+        front = set(pareto_positions(objective, rows, spec.outcome_constraints))
+        ok = [(k, r, objective.value(rows[k])) for k, r in enumerate(records)]
+        ok = [(k, r, v) for k, r, v in ok if v is not None]
         if ok:
             fig = plots.pareto(
-                np.array([v for _, v, _ in ok]),
-                np.array([u for _, _, u in ok]),
+                np.array([v for _, _, v in ok]),
+                np.array([k in front for k, _, _ in ok]),
                 [o.name for o in objectives],
-                [r.index for r, _, _ in ok],
+                [r.index for _, r, _ in ok],
             )
             figures.append(
                 ("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig)

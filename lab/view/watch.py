@@ -19,7 +19,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from campaigns.scoring import best_index, reached_at
+from campaigns.scoring import reached_at
 from lab.view.console import LineState, duration, fmt, progress_text, volume_ml
 from lab.config.files import load_campaign
 from lab.store.records import (
@@ -33,7 +33,7 @@ from lab.store.records import (
 from lab.store.log_check import LogCheck, check_gaps
 from lab.store.storage import LOG_NAME
 from models.errors import LogError
-from models.objective import MultiObjective, failure_reason, make_objective
+from models.objectives import MultiObjective, failure_reason, incumbent
 
 __all__ = [
     "LogTail",
@@ -140,11 +140,14 @@ def _summary(record: ExperimentRecord, objective: Any, scalar: Any) -> dict[str,
     }
 
 
-def line_fields(objective: Any, records: list[ExperimentRecord]) -> dict[str, Any]:
-    """The progress line's view of completed experiments: the incumbent (as replay and the report pick it)
-    and its figures of merit, the first experiment on target, failures and the last failure."""
+def line_fields(
+    objective: Any, records: list[ExperimentRecord], outcome_constraints: Any = ()
+) -> dict[str, Any]:
+    """The progress line's view of completed experiments: the incumbent (:func:`models.objectives.incumbent`,
+    as replay and the report pick it) and its figures of merit, the first experiment on target, failures
+    and the last failure. ``outcome_constraints``: the campaign's (``spec.outcome_constraints``)."""
     rows = [(k, r.outcome_row()) for k, r in enumerate(records)]
-    i = best_index(objective, rows)
+    i = incumbent(objective, [row for _, row in rows], outcome_constraints)
     first = reached_at(objective, rows) if objective.reached_ranges else None
     reasons = [failure_reason(objective, row) for _, row in rows]
     best = records[i] if i is not None else None
@@ -205,7 +208,7 @@ def campaign_state(
     unfinished campaign counts as stopped (default :func:`stale_after_s`).
     """
     now = time.time() if now is None else now
-    objective = make_objective(spec.objective)
+    objective = spec.parsed_objective
     first = objective.objectives[0] if isinstance(objective, MultiObjective) else objective
     budget = budget_in_force(docs, spec.budget)
     runs = experiments_from_documents(docs)
@@ -216,11 +219,10 @@ def campaign_state(
     if open_runs:
         r = open_runs[-1]
         running = {"index": r.index, "conditions": r.conditions, "since_s": max(0.0, now - r.time)}
-    rows = [(k, r.outcome_row()) for k, r in enumerate(records)]
-    i = best_index(objective, rows)
+    fields = line_fields(objective, records, spec.outcome_constraints)
+    i = incumbent(objective, [r.outcome_row() for r in records], spec.outcome_constraints)
     best = _summary(records[i], objective, first) if i is not None else None
     last = _summary(records[-1], objective, first) if records else None
-    fields = line_fields(objective, records)
     done = len(records)
     starts = [r.time for r in runs if r.time]
     elapsed = (now - min(starts)) if starts else None

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from models.errors import ConfigurationError
-from models.objective import MultiObjective
-from models.optimizers.base import OutcomeConstraint
+from models.objectives import MultiObjective, is_feasible, non_dominated
+from models.objectives import outcome_constraints as build_constraints
 
 __all__ = ["hypervolume_trace", "reference_point"]
 
@@ -36,9 +36,8 @@ def hypervolume_trace(
     """Hypervolume dominated by experiments ``1..k`` for each k (``len(outcomes)`` values, non-decreasing)."""
     import torch
     from botorch.utils.multi_objective.hypervolume import Hypervolume
-    from botorch.utils.multi_objective.pareto import is_non_dominated
 
-    constraints = [OutcomeConstraint(c, i) for i, c in enumerate(outcome_constraints)]
+    constraints = build_constraints(outcome_constraints)
     ref = reference_point(objective)
     hv = Hypervolume(torch.as_tensor(ref, dtype=torch.float64))
     kept: list[list[float]] = []
@@ -46,9 +45,9 @@ def hypervolume_trace(
     value = 0.0
     for row in outcomes:
         u = objective.utilities(row)
-        if u is not None and all(c.satisfied(row) for c in constraints) and np.all(np.array(u) > ref):
+        if is_feasible(objective, row, constraints) and np.all(np.array(u) > ref):
             kept.append([float(x) for x in u])
             Y = torch.tensor(kept, dtype=torch.float64)
-            value = float(hv.compute(Y[is_non_dominated(Y)]))
+            value = float(hv.compute(Y[torch.as_tensor(non_dominated(kept, deduplicate=True))]))
         trace.append(value)
     return trace

@@ -17,9 +17,16 @@ import numpy as np
 import torch
 
 from models.errors import ConfigurationError, OptimizerError
-from models.numbers import finite_or_none as _num
 from models.numbers import json_ready
-from models.objective import MultiObjective, Objective, is_failed, make_objective
+from models.objectives import (
+    MultiObjective,
+    Objective,
+    OutcomeConstraint,
+    incumbent,
+    make_objective,
+    pareto_positions,
+)
+from models.objectives import failed as failed_row
 from models.outcomes import BOOKKEEPING, check_outcome_names, unknown_name_message
 from models.optimizers.space import Space
 
@@ -29,41 +36,6 @@ __all__ = ["Optimizer", "OutcomeConstraint", "derive_seed", "sample_encoded"]
 def derive_seed(*parts: int) -> int:
     """A 31-bit seed that is a pure function of ``parts`` (non-negative ints)."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-class OutcomeConstraint:
-    """``outcome op value`` with op ">=" or "<=", e.g. ``{"outcome": "plqy", "op": ">=", "value": 0.3}``."""
-
-    def __init__(self, spec: Any, i: int = 0):
-        where = f"outcome_constraints[{i}]"
-        if not isinstance(spec, Mapping):
-            raise ConfigurationError(f"an outcome constraint must be a table, got {spec!r}", key=where)
-        unknown = sorted(set(spec) - {"outcome", "op", "value"})
-        if unknown:
-            raise ConfigurationError(f"unknown key(s) {unknown}; allowed: outcome, op, value", key=where)
-        self.outcome = spec.get("outcome")
-        if not isinstance(self.outcome, str) or not self.outcome:
-            raise ConfigurationError("needs an 'outcome' name", key=where)
-        self.op = spec.get("op")
-        if self.op not in ("<=", ">="):
-            raise ConfigurationError(f"op must be '<=' or '>=', got {self.op!r}", key=f"{where}.op")
-        v = _num(spec.get("value"))
-        if v is None:
-            raise ConfigurationError(
-                f"value must be a number, got {spec.get('value')!r}", key=f"{where}.value"
-            )
-        self.value = v
-        self.spec = dict(spec)
-
-    def satisfied(self, row: Mapping[str, Any]) -> bool:
-        x = _num(row.get(self.outcome))
-        if x is None:
-            return False
-        return x >= self.value if self.op == ">=" else x <= self.value
-
-    def slack(self, z: torch.Tensor) -> torch.Tensor:
-        """BoTorch convention: <= 0 where satisfied."""
-        return self.value - z if self.op == ">=" else z - self.value
 
 
 def sample_encoded(space: Space, n: int, seed: int, *, method: str = "sobol", skip: int = 0) -> np.ndarray:
@@ -104,7 +76,7 @@ class Optimizer:
     """Ask/tell optimiser over a :class:`Space` for an objective.
 
     ``parameters``: list of ``{"name", "low", "high", "log"?}`` or ``{"name", "values"}``.
-    ``objective``: an objective spec (see :mod:`models.objective`) or a list of them (multi-objective).
+    ``objective``: an objective spec (see :mod:`models.objectives`) or a list of them (multi-objective).
     ``constraints``: linear parameter constraints ``{"coefficients": {...}, "op": "<=", "rhs": x}``.
     ``outcome_constraints``: ``{"outcome": name, "op": ">=", "value": x}``.
     ``options``: strategy options (each strategy lists its own in ``OPTIONS``).
@@ -223,12 +195,8 @@ class Optimizer:
         return self.objective.utility(row)
 
     def _failed(self, row: Mapping[str, Any]) -> bool:
-        """Failed: marked, or its objective cannot be computed."""
-        if is_failed(row):
-            return True
-        if isinstance(self.objective, MultiObjective):
-            return self.objective.utilities(row) is None
-        return self.objective.utility(row) is None
+        """Failed: marked, or its objective cannot be computed (:func:`models.objectives.failed`)."""
+        return failed_row(self.objective, row)
 
     def _feasible(self, row: Mapping[str, Any]) -> bool:
         return not self._failed(row) and all(c.satisfied(row) for c in self.outcome_constraints)
@@ -271,31 +239,18 @@ class Optimizer:
 
     # ----- report -----
     def best(self) -> dict[str, Any]:
-        """The incumbent: the ingested row with the highest observed objective among feasible rows
-        (not failed, outcome constraints met). For a multi-objective, the Pareto row closest to the
-        ideal point after scaling each objective to [0, 1] over the front."""
-        feas = [r for r in self._rows if self._feasible(r)]
-        if not feas:
+        """The incumbent (:func:`models.objectives.incumbent`): the feasible row (not failed, outcome
+        constraints met) with the highest observed objective; for a multi-objective, the Pareto row closest
+        to the ideal point after scaling each objective to [0, 1] over the front."""
+        i = incumbent(self.objective, self._rows, self.outcome_constraints)
+        if i is None:
             raise OptimizerError(f"no feasible experiment among {len(self._rows)} ingested")
-        if isinstance(self.objective, MultiObjective):
-            front = self.pareto_front()
-            Y = np.array([self.objective.utilities(r) for r in front])
-            span = np.where(np.ptp(Y, axis=0) > 0, np.ptp(Y, axis=0), 1.0)
-            dist = np.linalg.norm((Y.max(axis=0) - Y) / span, axis=1)
-            return dict(front[int(np.argmin(dist))])
-        i = max(range(len(feas)), key=lambda k: self.objective.utility(feas[k]))
-        return dict(feas[i])
+        return dict(self._rows[i])
 
     def pareto_front(self) -> list[dict[str, Any]]:
         """The non-dominated feasible rows (in ingestion order) for a multi-objective; for a single
         objective, the incumbent alone."""
-        feas = [r for r in self._rows if self._feasible(r)]
-        if not isinstance(self.objective, MultiObjective):
-            return [self.best()] if feas else []
-        Y = np.array([self.objective.utilities(r) for r in feas]).reshape(len(feas), -1)
-        keep = []
-        for i in range(len(feas)):
-            dominated = np.any(np.all(Y >= Y[i], axis=1) & np.any(Y > Y[i], axis=1))
-            if not dominated:
-                keep.append(dict(feas[i]))
-        return keep
+        return [
+            dict(self._rows[i])
+            for i in pareto_positions(self.objective, self._rows, self.outcome_constraints)
+        ]

@@ -16,9 +16,8 @@ from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolu
 from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.hypervolume import infer_reference_point
-from botorch.utils.multi_objective.pareto import is_non_dominated
 
-from models.objective import MultiObjective
+from models.objectives import MultiObjective, non_dominated
 from models.optimizers.botorch_single import BoTorchOptimizer
 from models.optimizers.surrogate import Surrogate, torch_utility
 
@@ -37,7 +36,7 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
     OPTIONS = {**BoTorchOptimizer.OPTIONS, "mc_samples": 64}
 
     def __init__(self, parameters: Any, objective: Any, **kw: Any):
-        from models.objective import Objective, make_objective
+        from models.objectives import Objective, make_objective
 
         obj = make_objective(objective)
         if isinstance(obj, Objective):
@@ -56,7 +55,7 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
             Y = torch.tensor(
                 [self.objective.utilities(r) for r in self._rows if not self._failed(r)], dtype=torch.float64
             )
-        front = Y[is_non_dominated(Y)]
+        front = Y[torch.as_tensor(non_dominated(Y.numpy(), deduplicate=True))]
         inferred = infer_reference_point(front).tolist()
         return [g if g is not None else v for g, v in zip(given, inferred)]
 

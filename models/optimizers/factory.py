@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.errors import ConfigurationError
-from models.objective import MultiObjective, make_objective
+from models.objectives import MultiObjective, make_objective
 from models.optimizers.base import Optimizer
 from models.optimizers.botorch_multi import BoTorchMultiOptimizer
 from models.optimizers.botorch_single import BoTorchOptimizer

@@ -33,7 +33,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
 from models.numbers import as_float
-from models.objective import Objective
+from models.objectives import Objective
 from models.optimizers.space import Space
 
 __all__ = ["Surrogate", "fit_gp", "torch_utility", "optimize_sequential", "FEASIBLE"]

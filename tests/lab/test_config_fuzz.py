@@ -12,7 +12,7 @@ from campaigns.spec import CampaignSpec
 from lab.config.lab_toml import LabConfig
 from lab.config.files import load_campaign, load_lab, load_toml
 from models.errors import ConfigurationError
-from models.objective import make_objective
+from models.objectives import make_objective
 from models.validation import validate_model
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,6 @@ import pytest
 
 from browser import find_chromium, inspect_page  # tests/lab/browser.py: test tooling, not qdlab
 from lab.cli import main
-from lab.view.plots import pareto_mask
 from lab.view.report import write_report
 from lab.store.sources import open_directory
 
@@ -60,13 +59,6 @@ def test_report_marks_best_and_failures(report_dir, summary):
 def test_report_of_a_missing_directory_is_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope")]) == 2
     assert "no such campaign directory" in capsys.readouterr().err
-
-
-def test_pareto_mask():
-    import numpy as np
-
-    pts = np.array([[1.0, 1.0], [2.0, 0.5], [0.5, 0.5], [2.0, 1.0]])
-    assert pareto_mask(pts).tolist() == [False, False, False, True]
 
 
 def test_multi_objective_report_has_a_pareto_front(small_campaign, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.errors import ConfigurationError
-from models.objective import MultiObjective, Objective, make_objective
+from models.objectives import MultiObjective, Objective, make_objective
 
 SPEC = {
     "goal": "maximize",

@@ -139,7 +139,7 @@ def _synthesis(x, rng):
 
 @pytest.mark.slow
 def test_composite_target_reached_in_fewer_experiments_than_random():
-    from models.objective import Objective
+    from models.objectives import Objective
 
     spec = {
         "goal": "maximize",

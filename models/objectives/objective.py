@@ -130,6 +130,41 @@ def _term(spec: Any, i: int) -> ObjectiveTerm:
     return ObjectiveTerm(name, goal, _positive(spec, "scale", where, 1.0), w, t, band)
 
 
+def _term_outcomes(terms: Sequence[ObjectiveTerm]) -> tuple[str, ...]:
+    """The outcomes the terms need, in order; ConfigurationError for two terms of the same kind on one."""
+    seen: list[str] = []
+    kinds: set[tuple[str, bool]] = set()
+    for t in terms:
+        # an outcome may appear twice: once as a band or target, once as a preference inside it
+        kind = (t.outcome, t.goal in ("target", "within"))
+        if kind in kinds:
+            raise ConfigurationError(
+                f"outcome {t.outcome!r} appears in two terms of the same kind "
+                "(at most one band/target and one minimize/maximize)",
+                key="objective.terms",
+            )
+        kinds.add(kind)
+        if t.outcome not in seen:
+            seen.append(t.outcome)
+    return tuple(seen)
+
+
+def _reached(reached: Any) -> dict[str, tuple[float, float]]:
+    """``reached`` (outcome -> [lo, hi]) checked."""
+    if not isinstance(reached, Mapping):
+        raise ConfigurationError("reached must be a table of outcome = [lo, hi]", key="objective.reached")
+    ranges: dict[str, tuple[float, float]] = {}
+    for k, rng in reached.items():
+        ok = isinstance(rng, Sequence) and not isinstance(rng, str) and len(rng) == 2
+        lo, hi = (_num(rng[0]), _num(rng[1])) if ok else (None, None)
+        if lo is None or hi is None or lo > hi:
+            raise ConfigurationError(
+                f"expected [lo, hi] with lo <= hi, got {rng!r}", key=f"objective.reached.{k}"
+            )
+        ranges[str(k)] = (lo, hi)
+    return ranges
+
+
 class Objective:
     """A scalar objective built from a spec dict (see module docstring).
 
@@ -146,71 +181,48 @@ class Objective:
             )
         self.spec: dict[str, Any] = dict(spec)
         self.ref: float | None = None
-        self.reached_ranges: dict[str, tuple[float, float]] = {}
         if "terms" in spec:
-            _check_keys(spec, {"goal", "terms", "reached", "name"}, "objective")
-            self.goal = spec.get("goal", "maximize")
-            if self.goal != "maximize":
-                raise ConfigurationError(
-                    "a composite objective is a sum of utilities and is maximised; use goal = 'maximize' "
-                    "and per-term goals",
-                    key="objective.goal",
-                )
-            terms = spec["terms"]
-            if not isinstance(terms, Sequence) or isinstance(terms, str) or not terms:
-                raise ConfigurationError("terms must be a non-empty list of tables", key="objective.terms")
-            self.terms = tuple(_term(t, i) for i, t in enumerate(terms))
-            self.name = str(spec.get("name", "objective"))
-            self.simple = False
+            self._parse_composite(spec)
         elif "name" in spec:
-            _check_keys(spec, {"name", "goal", "ref", "reached"}, "objective")
-            name = spec["name"]
-            if not isinstance(name, str) or not name:
-                raise ConfigurationError("name must be an outcome name", key="objective.name")
-            self.goal = spec.get("goal", "maximize")
-            if self.goal not in _GOALS:
-                raise ConfigurationError(
-                    f"goal must be one of {_GOALS}, got {self.goal!r}", key="objective.goal"
-                )
-            self.terms = (ObjectiveTerm(name, self.goal),)
-            self.name = name
-            self.simple = True
-            if "ref" in spec:
-                self.ref = _num(spec["ref"])
-                if self.ref is None:
-                    raise ConfigurationError(
-                        f"ref must be a number, got {spec['ref']!r}", key="objective.ref"
-                    )
+            self._parse_simple(spec)
         else:
             raise ConfigurationError(
                 "an objective needs either 'name' (one outcome) or 'terms' (a composite)", key="objective"
             )
-        seen: list[str] = []
-        kinds: set[tuple[str, bool]] = set()
-        for t in self.terms:
-            # an outcome may appear twice: once as a band or target, once as a preference inside it
-            kind = (t.outcome, t.goal in ("target", "within"))
-            if kind in kinds:
-                raise ConfigurationError(
-                    f"outcome {t.outcome!r} appears in two terms of the same kind "
-                    "(at most one band/target and one minimize/maximize)",
-                    key="objective.terms",
-                )
-            kinds.add(kind)
-            if t.outcome not in seen:
-                seen.append(t.outcome)
-        self.outcomes: tuple[str, ...] = tuple(seen)
-        reached = spec.get("reached", {}) or {}
-        if not isinstance(reached, Mapping):
-            raise ConfigurationError("reached must be a table of outcome = [lo, hi]", key="objective.reached")
-        for k, rng in reached.items():
-            ok = isinstance(rng, Sequence) and not isinstance(rng, str) and len(rng) == 2
-            lo, hi = (_num(rng[0]), _num(rng[1])) if ok else (None, None)
-            if lo is None or hi is None or lo > hi:
-                raise ConfigurationError(
-                    f"expected [lo, hi] with lo <= hi, got {rng!r}", key=f"objective.reached.{k}"
-                )
-            self.reached_ranges[str(k)] = (lo, hi)
+        self.outcomes: tuple[str, ...] = _term_outcomes(self.terms)
+        self.reached_ranges: dict[str, tuple[float, float]] = _reached(spec.get("reached", {}) or {})
+
+    def _parse_composite(self, spec: Mapping[str, Any]) -> None:
+        _check_keys(spec, {"goal", "terms", "reached", "name"}, "objective")
+        self.goal = spec.get("goal", "maximize")
+        if self.goal != "maximize":
+            raise ConfigurationError(
+                "a composite objective is a sum of utilities and is maximised; use goal = 'maximize' "
+                "and per-term goals",
+                key="objective.goal",
+            )
+        terms = spec["terms"]
+        if not isinstance(terms, Sequence) or isinstance(terms, str) or not terms:
+            raise ConfigurationError("terms must be a non-empty list of tables", key="objective.terms")
+        self.terms = tuple(_term(t, i) for i, t in enumerate(terms))
+        self.name = str(spec.get("name", "objective"))
+        self.simple = False
+
+    def _parse_simple(self, spec: Mapping[str, Any]) -> None:
+        _check_keys(spec, {"name", "goal", "ref", "reached"}, "objective")
+        name = spec["name"]
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError("name must be an outcome name", key="objective.name")
+        self.goal = spec.get("goal", "maximize")
+        if self.goal not in _GOALS:
+            raise ConfigurationError(f"goal must be one of {_GOALS}, got {self.goal!r}", key="objective.goal")
+        self.terms = (ObjectiveTerm(name, self.goal),)
+        self.name = name
+        self.simple = True
+        if "ref" in spec:
+            self.ref = _num(spec["ref"])
+            if self.ref is None:
+                raise ConfigurationError(f"ref must be a number, got {spec['ref']!r}", key="objective.ref")
 
     def __repr__(self) -> str:
         return f"Objective({self.spec!r})"
@@ -254,16 +266,22 @@ class Objective:
 
 
 class _TermObjective(Objective):
-    """The weighted utility of one term of a composite, as an objective of its own."""
+    """The weighted utility of one term of a composite, as an objective of its own (built from the
+    parsed term, not parsed again)."""
 
     def __init__(self, term: ObjectiveTerm):
-        spec = {
+        self.spec = {
             "terms": [
                 {k: v for k, v in vars(term).items() if v is not None and not (k == "goal" and v == "target")}
             ]
         }
-        super().__init__(spec)
+        self.ref = None
+        self.goal = "maximize"
+        self.terms = (term,)
         self.name = term.outcome
+        self.simple = False
+        self.outcomes = (term.outcome,)
+        self.reached_ranges = {}
 
 
 class MultiObjective:
