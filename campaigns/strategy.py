@@ -15,12 +15,6 @@ def parameters_of(spec: CampaignSpec) -> list[dict[str, Any]]:
     return [{"name": p.name, "low": p.low, "high": p.high, "log": p.log} for p in spec.search.parameters]
 
 
-# A proposal cut short by the wall clock cannot be re-derived by replay, so a campaign bounds the
-# optimiser's effort by iterations and keeps the clock as a safety net far above a proposal's usual
-# 0.5-3 s: still well inside one experiment (minutes), so the reactor never waits on it.
-CAMPAIGN_TIME_BUDGET_S = 30.0
-
-
 def campaign_row_outcomes(spec: CampaignSpec) -> tuple[str, ...]:
     """Outcome names a campaign's logged rows may carry: the figures of merit and whatever the
     objective and outcome constraints name (checked against the known outcomes when the campaign is
@@ -33,8 +27,6 @@ def optimizer_for(spec: CampaignSpec, *, seed: int | None = None, strategy: str 
     """A fresh optimiser for ``spec`` (nothing ingested); its rows may carry :func:`campaign_row_outcomes`."""
     name = strategy or spec.strategy
     options = dict(spec.strategy_options)
-    if name.startswith("botorch"):
-        options.setdefault("time_budget_s", CAMPAIGN_TIME_BUDGET_S)
     return make_optimizer(
         name,
         parameters=parameters_of(spec),
