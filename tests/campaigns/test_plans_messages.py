@@ -228,3 +228,42 @@ def test_a_proposal_that_is_not_finite_stops_the_loop_before_anything_moves(rig)
     with pytest.raises(SafetyError, match="nothing was moved"):
         sim.simulate_plan(plan)
     assert learned == []
+
+
+def test_with_a_refill_station_the_heater_settles_then_a_short_syringe_is_refilled_then_the_flows_start(rig):
+    import dataclasses
+
+    from devices import RefillStation, SimClock
+
+    sp = setpoints()
+    station = dataclasses.replace(rig, refills=RefillStation(dict(rig.pumps), SimClock(), auto=True))
+    sim = simulator(station, sp)
+    checks: list[str] = []
+
+    def remaining(m):  # the first check finds every syringe empty, the second full
+        checks.append(m.obj.name)
+        full = len(checks) > len(rig.pumps)
+        return {m.obj.name: {"value": 1e9 if full else 0.0, "timestamp": 0.0}}
+
+    for pump in rig.pumps.values():
+        sim.add_handler("read", remaining, pump.remaining.name)
+    actual = steps(sim.simulate_plan(experiment(station, sp, PROTOCOL, material="CdSe")))
+    flowing = [p for r, p in rig.pumps.items() if sp.flows_ul_min.get(r, 0.0) > 0]
+    reads = [("read", p.remaining.name, None) for p in flowing]
+    start = next(i for i, (c, n, _) in enumerate(actual) if (c, n) == ("set", "refill"))
+    settled = actual.index(reads[0])
+    assert actual[1:3] == [("checkpoint", None, None), ("set", "heater", sp.temperature_c)]
+    assert all(c != "set" or n in ("heater", "timer") for c, n, _ in actual[:settled])
+    assert actual[settled:start] == [
+        *reads,
+        *[("set", p.name, 0.0) for p in rig.pumps.values()],
+        ("wait", None, None),
+    ]
+    after = actual[start:]
+    assert after[:2] == [actual[start], ("wait", None, None)]
+    assert [s[2] for s in after if s[0] == "create"][0] == "refill"
+    recheck = after.index(reads[0])
+    assert after[recheck : recheck + len(reads)] == reads
+    assert after[recheck + len(reads) : recheck + len(reads) + len(rig.pumps)] == [
+        ("set", p.name, sp.flows_ul_min.get(r, 0.0)) for r, p in rig.pumps.items()
+    ]
