@@ -197,69 +197,100 @@ def experiment(
         # a suspension before the measurement re-runs this experiment's set, settle and wait (the pumps
         # were stopped meanwhile); see docs/adr/0007-stop-and-suspend.md.
         yield from bps.checkpoint()
-        yield from settle_heater(rig, setpoints.temperature_c, protocol)
-        yield from refill_if_short(rig, setpoints, protocol)
-        moves: list[Any] = []
-        for reagent, pump in rig.pumps.items():
-            moves += [pump, setpoints.flows_ul_min.get(reagent, 0.0)]
-        yield from bps.mv(*moves)
-        yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
-        if rig.model is not None:
-            reading = yield from bps.trigger_and_read(
-                [rig.heater, *rig.pumps.values(), rig.timer], name="primary"
-            )
-            outcomes = dict(rig.model(model_conditions(setpoints)))
-            outcomes.setdefault("failure", None)
-        else:
-            reading = yield from bps.trigger_and_read(
-                [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
-            )
-            wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
-            wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
-            spec = rig.spectrometer.name
-            outcomes = figures_of_merit(
-                wl_abs,
-                reading[f"{spec}_absorbance"]["value"],
-                wl_pl,
-                reading[f"{spec}_pl"]["value"],
-                material=material,
-                integration_ms=reading[f"{spec}_pl_integration_time"]["value"],
-                plqy_reference_counts_per_ms=rig.plqy_reference,
-                path_length_cm=rig.path_length_cm,
-                limiting_mM=_limiting_mM(setpoints),
-                saturated=bool(reading[f"{spec}_saturated"]["value"]),
-                abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"],
-            )
+        yield from _reach_steady_state(rig, setpoints, protocol)
+        reading, outcomes = yield from _measure(rig, setpoints, material)
         yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
-        if non_finite(outcomes):
-            outcomes = dict.fromkeys(outcomes)
-            outcomes["failure"] = NON_FINITE_OUTCOME
-        alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
-        if any(alarms.values()):
-            outcomes = dict.fromkeys(outcomes)
-            outcomes["failure"] = "clog" if "stall" in alarms.values() else "pump_alarm"
-            for pump in rig.pumps.values():  # a stalled line must not keep pressurising
-                yield from bps.stop(pump)
-            yield from bps.mv(rig.timer, protocol.clog_recovery)  # the line is flushed (back-flush/operator)
-        outcomes["objective"] = objective(outcomes) if objective is not None else None
-        if non_finite({"objective": outcomes["objective"]}):
-            outcomes = {**dict.fromkeys(outcomes), "failure": NON_FINITE_OUTCOME}
-        if annotate is not None:
-            outcomes.update(annotate(outcomes))
-        moves = []
-        for key, value in outcomes.items():
-            if key in rig.outcomes.keys:
-                moves += [
-                    rig.outcomes.signal_for(key),
-                    "" if key in ("failure", "quality") and value is None else value,
-                ]
-        yield from bps.mv(*moves)
-        yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
+        outcomes = yield from _judge(rig, reading, outcomes, protocol, objective, annotate)
+        yield from _record(rig, outcomes)
         yield from bps.checkpoint()  # recorded: nothing of this experiment is replayed into the next one
         result.update(outcomes)
 
     yield from _run()  # run_wrapper returns the run's uid, not the plan's value
     return result
+
+
+def _reach_steady_state(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> Plan:
+    """Settle the heater, refill a short syringe, set the flows and wait for the new steady state."""
+    yield from settle_heater(rig, setpoints.temperature_c, protocol)
+    yield from refill_if_short(rig, setpoints, protocol)
+    moves: list[Any] = []
+    for reagent, pump in rig.pumps.items():
+        moves += [pump, setpoints.flows_ul_min.get(reagent, 0.0)]
+    yield from bps.mv(*moves)
+    yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
+
+
+def _measure(rig: Rig, setpoints: Setpoints, material: str) -> Plan:
+    """The ``primary`` event and the outcomes measured in it: (reading, outcomes), from the user's
+    reactor model when the rig has one, else from the spectra."""
+    if rig.model is not None:
+        reading = yield from bps.trigger_and_read(
+            [rig.heater, *rig.pumps.values(), rig.timer], name="primary"
+        )
+        outcomes = dict(rig.model(model_conditions(setpoints)))
+        outcomes.setdefault("failure", None)
+        return reading, outcomes
+    reading = yield from bps.trigger_and_read(
+        [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
+    )
+    wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
+    wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
+    spec = rig.spectrometer.name
+    outcomes = figures_of_merit(
+        wl_abs,
+        reading[f"{spec}_absorbance"]["value"],
+        wl_pl,
+        reading[f"{spec}_pl"]["value"],
+        material=material,
+        integration_ms=reading[f"{spec}_pl_integration_time"]["value"],
+        plqy_reference_counts_per_ms=rig.plqy_reference,
+        path_length_cm=rig.path_length_cm,
+        limiting_mM=_limiting_mM(setpoints),
+        saturated=bool(reading[f"{spec}_saturated"]["value"]),
+        abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"],
+    )
+    return reading, outcomes
+
+
+def _judge(
+    rig: Rig,
+    reading: dict,
+    outcomes: dict[str, Any],
+    protocol: ProtocolSpec,
+    objective: Callable[[dict], float | None] | None,
+    annotate: Callable[[dict], dict] | None,
+) -> Plan:
+    """The outcomes to record: blanked with a ``failure`` when one is not finite or a pump alarmed (a
+    stalled line is stopped and flushed first), then the objective and the annotations."""
+    if non_finite(outcomes):
+        outcomes = dict.fromkeys(outcomes)
+        outcomes["failure"] = NON_FINITE_OUTCOME
+    alarms = {p.name: reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()}
+    if any(alarms.values()):
+        outcomes = dict.fromkeys(outcomes)
+        outcomes["failure"] = "clog" if "stall" in alarms.values() else "pump_alarm"
+        for pump in rig.pumps.values():  # a stalled line must not keep pressurising
+            yield from bps.stop(pump)
+        yield from bps.mv(rig.timer, protocol.clog_recovery)  # the line is flushed (back-flush/operator)
+    outcomes["objective"] = objective(outcomes) if objective is not None else None
+    if non_finite({"objective": outcomes["objective"]}):
+        outcomes = {**dict.fromkeys(outcomes), "failure": NON_FINITE_OUTCOME}
+    if annotate is not None:
+        outcomes.update(annotate(outcomes))
+    return outcomes
+
+
+def _record(rig: Rig, outcomes: dict[str, Any]) -> Plan:
+    """The ``outcomes`` event: each outcome the device carries ('' for no failure or quality)."""
+    moves: list[Any] = []
+    for key, value in outcomes.items():
+        if key in rig.outcomes.keys:
+            moves += [
+                rig.outcomes.signal_for(key),
+                "" if key in ("failure", "quality") and value is None else value,
+            ]
+    yield from bps.mv(*moves)
+    yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
 
 
 def closed_loop(

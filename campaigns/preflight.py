@@ -118,47 +118,74 @@ def preflight(
     names = dict(pump_names or {})
     for values in iter_points(spec):
         where = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
-        try:
-            sp = to_setpoints(
-                values, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM
-            )
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"at {where}: {exc}; narrow the bounds", source=source, key="search"
-            ) from None
-        try:
-            heater_limits.check_setpoint(HEATER_NAME, sp.temperature_c)
-        except SafetyError as exc:
-            raise ConfigurationError(
-                f"temperature {sp.temperature_c:g} degC is beyond the lab's heater limits ({exc}); "
-                "narrow the bounds",
-                source=source,
-                key="search.temperature",
-            ) from None
+        sp = _point_setpoints(spec, values, where, reactor_volume_ul, stocks_mM, source)
+        _check_heater(heater_limits, sp, source)
         for reagent, flow in sp.flows_ul_min.items():
             limits = pump_limits[reagent]
-            try:
-                limits.check_rate(names.get(reagent, reagent), flow)
-            except SafetyError as exc:
-                raise ConfigurationError(
-                    f"at {where} the {reagent} pump would run at {flow:.4g} uL/min ({exc}); narrow the "
-                    "bounds or change the stock",
-                    source=source,
-                    key="search",
-                ) from None
+            _check_rate(limits, names.get(reagent, reagent), reagent, flow, where, source)
             need = (
                 0.0
                 if transfer_volume_ul is None
                 else syringe_need_ul(flow, _wait_s(sp, transfer_volume_ul, spec.protocol.residence_times))
             )
-            if need > limits.syringe_volume_ul:
-                raise ConfigurationError(
-                    f"at {where} one experiment needs {need / 1000:.3g} mL of {reagent}, more than its "
-                    f"{limits.syringe_volume_ul / 1000:g} mL syringe holds; use a larger syringe or narrow the "
-                    f"bounds",
-                    source=source,
-                    key="search",
-                )
+            _check_syringe(limits, reagent, need, where, source)
+
+
+def _point_setpoints(
+    spec: CampaignSpec,
+    values: dict[str, float],
+    where: str,
+    reactor_volume_ul: float,
+    stocks_mM: dict[str, float],
+    source: str,
+) -> Setpoints:
+    """``values`` as set points; a point the stocks cannot make is the campaign's error."""
+    try:
+        return to_setpoints(
+            values, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM
+        )
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"at {where}: {exc}; narrow the bounds", source=source, key="search"
+        ) from None
+
+
+def _check_heater(heater_limits: HeaterLimits, sp: Setpoints, source: str) -> None:
+    """The heater's refusal of the point's temperature, as the campaign's error."""
+    try:
+        heater_limits.check_setpoint(HEATER_NAME, sp.temperature_c)
+    except SafetyError as exc:
+        raise ConfigurationError(
+            f"temperature {sp.temperature_c:g} degC is beyond the lab's heater limits ({exc}); "
+            "narrow the bounds",
+            source=source,
+            key="search.temperature",
+        ) from None
+
+
+def _check_rate(limits: PumpLimits, pump: str, reagent: str, flow: float, where: str, source: str) -> None:
+    """The pump's refusal of ``flow``, as the campaign's error."""
+    try:
+        limits.check_rate(pump, flow)
+    except SafetyError as exc:
+        raise ConfigurationError(
+            f"at {where} the {reagent} pump would run at {flow:.4g} uL/min ({exc}); narrow the "
+            "bounds or change the stock",
+            source=source,
+            key="search",
+        ) from None
+
+
+def _check_syringe(limits: PumpLimits, reagent: str, need: float, where: str, source: str) -> None:
+    """One experiment needing ``need`` uL, more than a full syringe, is the campaign's error."""
+    if need > limits.syringe_volume_ul:
+        raise ConfigurationError(
+            f"at {where} one experiment needs {need / 1000:.3g} mL of {reagent}, more than its "
+            f"{limits.syringe_volume_ul / 1000:g} mL syringe holds; use a larger syringe or narrow the "
+            f"bounds",
+            source=source,
+            key="search",
+        )
 
 
 @dataclass(frozen=True)
@@ -268,6 +295,24 @@ def _refills(
     return refills
 
 
+@dataclass(frozen=True)
+class _Sample:
+    """What ``estimate`` averages over: the sampled points and what each costs."""
+
+    points: list[Setpoints]
+    steps: list[ExperimentCost]
+    """Each point after the one before it."""
+    firsts: list[ExperimentCost]
+    """Each point as the first experiment, after the calibration."""
+    point_waits_s: list[float]
+    """Each point's steady-state wait (s)."""
+    flush_s: float
+    """The calibration's solvent flush (s)."""
+    flush_flow_ul_min: float
+    travel_s: float
+    """The heater's settling over the sample's whole temperature span (s)."""
+
+
 def estimate(
     spec: CampaignSpec,
     *,
@@ -286,11 +331,49 @@ def estimate(
 
     ``syringes`` maps each reagent to (pump name, syringe volume in uL). Pure: no device, no file.
     """
-    protocol = spec.protocol
     points = [
         to_setpoints(v, kind=spec.search.kind, reactor_volume_ul=reactor_volume_ul, stocks_mM=stocks_mM)
         for v in sample_points(spec, n_sobol, corners=False)
     ]
+    sample = _sample(
+        spec,
+        points,
+        reactor_volume_ul=reactor_volume_ul,
+        transfer_volume_ul=transfer_volume_ul,
+        flush_flow_ul_min=flush_flow_ul_min,
+        tolerance_c=tolerance_c,
+        heater_time_constant_s=heater_time_constant_s,
+        start_temperature_c=start_temperature_c,
+    )
+    expected_s, worst_s = _campaign_seconds(sample, experiments)
+    reagents = [
+        _reagent_estimate(sample, experiments, reagent, pump, syringe_ul)
+        for reagent, (pump, syringe_ul) in syringes.items()
+    ]
+    return CampaignEstimate(
+        experiments=experiments,
+        expected_s=expected_s,
+        worst_s=worst_s,
+        per_experiment_expected_s=float(np.mean([s.seconds for s in sample.steps])),
+        clog_recovery_s=spec.protocol.clog_recovery,
+        heater_time_constant_s=heater_time_constant_s,
+        reagents=tuple(reagents),
+    )
+
+
+def _sample(
+    spec: CampaignSpec,
+    points: list[Setpoints],
+    *,
+    reactor_volume_ul: float,
+    transfer_volume_ul: float,
+    flush_flow_ul_min: float,
+    tolerance_c: float,
+    heater_time_constant_s: float,
+    start_temperature_c: float,
+) -> _Sample:
+    """Each sampled point's cost, after the one before it and as the first, and the heater's travel."""
+    protocol = spec.protocol
     common = dict(
         transfer_volume_ul=transfer_volume_ul,
         tolerance_c=tolerance_c,
@@ -324,75 +407,62 @@ def estimate(
         tolerance_c=tolerance_c,
         time_constant_s=heater_time_constant_s,
     )
+    point_waits = [_wait_s(p, transfer_volume_ul, protocol.residence_times) for p in points]
+    return _Sample(points, steps, firsts, point_waits, flush_s, flush_flow_ul_min, travel)
+
+
+def _campaign_seconds(sample: _Sample, experiments: int) -> tuple[float, float]:
+    """Expected and worst reactor time (s) of ``experiments`` experiments after the calibration."""
+    steps, firsts, flush_s = sample.steps, sample.firsts, sample.flush_s
     waits = [s.wait_s for s in steps]
     first_mean = float(np.mean([f.seconds for f in firsts])) if experiments else 0.0
     expected_s = flush_s + first_mean + max(0, experiments - 1) * float(np.mean([s.seconds for s in steps]))
     worst_first = max(f.seconds for f in firsts)
     worst_s = flush_s + (
-        worst_first + max(0, experiments - 1) * (travel + max(waits)) if experiments else 0.0
+        worst_first + max(0, experiments - 1) * (sample.travel_s + max(waits)) if experiments else 0.0
     )
-    reagents = []
-    for reagent, (pump, syringe_ul) in syringes.items():
-        flows = np.array([p.flows_ul_min.get(reagent, 0.0) for p in points])
-        wait_ul = (
-            flows
-            * np.array([_wait_s(p, transfer_volume_ul, protocol.residence_times) for p in points])
-            / 60.0
-        )
-        settle_ul = float(np.mean([s.volumes_ul.get(reagent, 0.0) for s in steps])) - float(np.mean(wait_ul))
-        first_ul = float(np.mean([f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul)]))
-        calib_ul = flush_flow_ul_min * flush_s / 60.0 if reagent == SOLVENT else 0.0
-        needs = [
-            syringe_need_ul(q, _wait_s(p, transfer_volume_ul, protocol.residence_times))
-            for q, p in zip(flows, points)
-        ]
-        mean_wait_ul = float(np.mean(wait_ul))
-        expected_ul = calib_ul + (
-            first_ul + experiments * mean_wait_ul + max(0, experiments - 1) * settle_ul
-            if experiments
-            else 0.0
-        )
-        worst_wait_ul = float(np.max(wait_ul))
-        worst_settle_ul = float(np.max(flows)) * travel / 60.0
-        worst_first_ul = max(f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul))
-        worst_ul = calib_ul + (
-            worst_first_ul + experiments * worst_wait_ul + max(0, experiments - 1) * worst_settle_ul
-            if experiments
-            else 0.0
-        )
-        reagents.append(
-            ReagentEstimate(
-                reagent=reagent,
-                pump=pump,
-                expected_ul=expected_ul,
-                worst_ul=worst_ul,
-                syringe_ul=syringe_ul,
-                refills_expected=_refills(
-                    syringe_ul,
-                    calib_ul + first_ul,
-                    settle_ul,
-                    mean_wait_ul,
-                    float(np.mean(needs)),
-                    experiments,
-                ),
-                refills_worst=_refills(
-                    syringe_ul,
-                    calib_ul + worst_first_ul,
-                    worst_settle_ul,
-                    worst_wait_ul,
-                    float(np.max(needs)),
-                    experiments,
-                ),
-            )
-        )
-    return CampaignEstimate(
-        experiments=experiments,
-        expected_s=expected_s,
-        worst_s=worst_s,
-        per_experiment_expected_s=float(np.mean([s.seconds for s in steps])),
-        clog_recovery_s=protocol.clog_recovery,
-        heater_time_constant_s=heater_time_constant_s,
-        reagents=tuple(reagents),
+    return expected_s, worst_s
+
+
+def _reagent_estimate(
+    sample: _Sample, experiments: int, reagent: str, pump: str, syringe_ul: float
+) -> ReagentEstimate:
+    """One reagent's expected and worst volume over the campaign, and the refills each asks for."""
+    points, steps, firsts = sample.points, sample.steps, sample.firsts
+    flows = np.array([p.flows_ul_min.get(reagent, 0.0) for p in points])
+    wait_ul = flows * np.array(sample.point_waits_s) / 60.0
+    settle_ul = float(np.mean([s.volumes_ul.get(reagent, 0.0) for s in steps])) - float(np.mean(wait_ul))
+    first_ul = float(np.mean([f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul)]))
+    calib_ul = sample.flush_flow_ul_min * sample.flush_s / 60.0 if reagent == SOLVENT else 0.0
+    needs = [syringe_need_ul(q, w) for q, w in zip(flows, sample.point_waits_s)]
+    mean_wait_ul = float(np.mean(wait_ul))
+    worst_wait_ul = float(np.max(wait_ul))
+    worst_settle_ul = float(np.max(flows)) * sample.travel_s / 60.0
+    worst_first_ul = max(f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul))
+    later = max(0, experiments - 1)
+    expected_ul = calib_ul + (
+        first_ul + experiments * mean_wait_ul + later * settle_ul if experiments else 0.0
+    )
+    worst_ul = calib_ul + (
+        worst_first_ul + experiments * worst_wait_ul + later * worst_settle_ul if experiments else 0.0
+    )
+    return ReagentEstimate(
+        reagent=reagent,
+        pump=pump,
+        expected_ul=expected_ul,
+        worst_ul=worst_ul,
+        syringe_ul=syringe_ul,
+        refills_expected=_refills(
+            syringe_ul, calib_ul + first_ul, settle_ul, mean_wait_ul, float(np.mean(needs)), experiments
+        ),
+        refills_worst=_refills(
+            syringe_ul,
+            calib_ul + worst_first_ul,
+            worst_settle_ul,
+            worst_wait_ul,
+            float(np.max(needs)),
+            experiments,
+        ),
     )
 
 
