@@ -67,6 +67,7 @@ def bench(
     """Compare strategies on simulated campaigns or a benchmark suite (simulated time, parallel on Dask)."""
     if (campaign is None) == (suite is None):
         raise ConfigurationError("give one of --campaign FILE or --suite NAME", source="bench")
+    runner = {"strategies": strategies, "repeats": repeats, "scheduler": scheduler, "workers": workers}
     if suite is not None:
         if reactor_model or lab or first_repeat:
             raise ConfigurationError(
@@ -74,29 +75,40 @@ def bench(
             )
         from lab.bench.suite import suite_command
 
-        suite_command(
-            suite,
-            strategies=strategies,
-            repeats=repeats,
-            budget=budget,
-            scheduler=scheduler,
-            workers=workers,
-            out=out,
-            json_out=json_out,
-        )
+        suite_command(suite, budget=budget, out=out, json_out=json_out, **runner)
         return
+    _bench_campaign(
+        campaign,
+        lab=lab,
+        reactor_model=reactor_model,
+        budget=budget,
+        first_repeat=first_repeat,
+        latency_observations=latency_observations,
+        out_path=out,
+        json_out=json_out,
+        **runner,
+    )
+
+
+def _bench_campaign(
+    campaign: Path,
+    *,
+    lab: Path | None,
+    strategies: str,
+    repeats: int,
+    budget,
+    latency_observations: int,
+    out_path,
+    json_out: bool,
+    reactor_model,
+    **options,
+) -> None:
+    """qdlab bench --campaign: the campaigns under a progress bar, proposal latency at N observations,
+    then the table, files and JSON (``options``: run_bench's first_repeat, scheduler and workers)."""
     spec, lab_cfg, names = _load_bench_files(campaign, lab, strategies, reactor_model)
     budget = budget or spec.budget
     result = _run_with_progress(
-        spec,
-        lab_cfg,
-        names,
-        repeats=repeats,
-        budget=budget,
-        scheduler=scheduler,
-        reactor_model=reactor_model,
-        workers=workers,
-        first_repeat=first_repeat,
+        spec, lab_cfg, names, repeats=repeats, budget=budget, reactor_model=reactor_model, **options
     )
     if latency_observations and not reactor_model:
         from lab.bench.campaign import latency_at
@@ -105,7 +117,9 @@ def bench(
             result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(
                 spec, lab_cfg, name, latency_observations
             )
-    _show_bench(result, spec.name, repeats, budget, latency_observations, out_path=out, json_out=json_out)
+    _show_bench(
+        result, spec.name, repeats, budget, latency_observations, out_path=out_path, json_out=json_out
+    )
 
 
 def _load_bench_files(campaign: Path, lab: Path | None, strategies: str, reactor_model: str | None):

@@ -219,9 +219,32 @@ def _latest_time(docs: list[tuple[str, dict]]) -> float | None:
     return max(times) if times else None
 
 
-def _status(runs: list, *, complete: bool, idle: float | None, limit: float) -> tuple[str, str]:
+def _best_and_last(
+    records: list, objective: Any, first: Any, constraints: Any
+) -> tuple[dict | None, dict | None]:
+    """The incumbent's and the latest experiment's summaries (None without one)."""
+    i = incumbent(objective, [r.outcome_row() for r in records], constraints)
+    best = _summary(records[i], objective, first) if i is not None else None
+    last = _summary(records[-1], objective, first) if records else None
+    return best, last
+
+
+def _status(
+    spec: Any,
+    docs: list[tuple[str, dict]],
+    runs: list,
+    usage: list,
+    complete: bool,
+    now: float,
+    last_activity: float | None,
+    stale_after: float | None,
+) -> tuple[str, str]:
     """``(status, reason)``: finished, stopped (a run closed badly, or the log went quiet), starting or
-    running."""
+    running (:func:`campaign_state`'s arguments)."""
+    if last_activity is None:
+        last_activity = _latest_time(docs)
+    limit = stale_after_s(spec, runs, usage) if stale_after is None else stale_after
+    idle = None if last_activity is None else max(0.0, now - last_activity)
     if complete:
         return "finished", ""
     if runs and runs[-1].exit_status not in (None, "success"):
@@ -260,17 +283,11 @@ def campaign_state(
     open_runs = [r for r in runs[-1:] if r.exit_status is None]  # an older open run was cut short
     running = _running(open_runs, now)
     fields = line_fields(objective, records, spec.outcome_constraints)
-    i = incumbent(objective, [r.outcome_row() for r in records], spec.outcome_constraints)
-    best = _summary(records[i], objective, first) if i is not None else None
-    last = _summary(records[-1], objective, first) if records else None
+    best, last = _best_and_last(records, objective, first, spec.outcome_constraints)
     done = len(records)
     complete = done >= budget and not open_runs
     elapsed, eta = _elapsed_and_eta(runs, done, budget, complete, now)
-    if last_activity is None:
-        last_activity = _latest_time(docs)
-    limit = stale_after_s(spec, runs, usage) if stale_after is None else stale_after
-    idle = None if last_activity is None else max(0.0, now - last_activity)
-    status, reason = _status(runs, complete=complete, idle=idle, limit=limit)
+    status, reason = _status(spec, docs, runs, usage, complete, now, last_activity, stale_after)
     total = usage[-1] if usage else None
     return CampaignState(
         spec.name,
