@@ -75,18 +75,14 @@ def bench_task(
     A multi-objective campaign's "best true" is the hypervolume of the true outcomes run so far
     (``models.benchmarks.hypervolume``), and its target is reached when that is at least ``hv_target``.
     """
-    import numpy as np
-
     from lab.run.runtime import configure_numerics
-
-    from models.objectives import MultiObjective, incumbent_trace
+    from models.objectives import MultiObjective
     from models.optimizers.base import derive_seed
 
     configure_numerics()  # one campaign per core, one thread each
     seed = derive_seed(int(spec_data.get("seed", 0)), repeat)
     spec = CampaignSpec.model_validate({**spec_data, "strategy": strategy, "seed": seed, "budget": budget})
     lab = LabConfig.model_validate(lab_data)
-    objective = spec.parsed_objective
     started = time.perf_counter()
     if reactor_model:  # the user's model is the truth; its noise is its own
         rows, _ = _sim_campaign(spec, lab, load_reactor_model(reactor_model))
@@ -94,43 +90,49 @@ def bench_task(
     else:
         rows, world = _sim_campaign(spec, lab)
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
-    if isinstance(objective, MultiObjective):
-        from models.benchmarks.hypervolume import hypervolume_trace
+    if isinstance(spec.parsed_objective, MultiObjective):
+        first, trace, mean = _hypervolume_figures(spec, true_outcomes, hv_target)
+    else:
+        first, trace, mean = _single_figures(spec, rows, true_outcomes)
+    return {
+        "strategy": strategy,
+        "repeat": repeat,
+        "seed": seed,
+        "experiments_to_target": first,
+        "best_true": trace[-1] if trace else None,
+        "best_true_trace": trace,
+        "proposal_latency_s": [r["latency_s"] for r in rows],
+        "failures": sum(1 for r in rows if r["measured"].get("failure")),
+        "wall_s": time.perf_counter() - started,
+        "n_experiments": len(rows),
+        "mean_true_objective": mean,
+    }
 
-        trace = hypervolume_trace(objective, spec.outcome_constraints, true_outcomes)
-        first = next((i + 1 for i, v in enumerate(trace) if hv_target is not None and v >= hv_target), None)
-        return {
-            "strategy": strategy,
-            "repeat": repeat,
-            "seed": seed,
-            "experiments_to_target": first,
-            "best_true": trace[-1] if trace else None,
-            "best_true_trace": trace,
-            "proposal_latency_s": [r["latency_s"] for r in rows],
-            "failures": sum(1 for r in rows if r["measured"].get("failure")),
-            "wall_s": time.perf_counter() - started,
-            "n_experiments": len(rows),
-            "mean_true_objective": None,
-        }
+
+def _hypervolume_figures(spec: CampaignSpec, true_outcomes: list[dict], hv_target: float | None):
+    """A multi-objective campaign's ``(experiments to target, best-true trace, None)``: the hypervolume of
+    the true outcomes run so far, the target reached once that is at least ``hv_target``."""
+    from models.benchmarks.hypervolume import hypervolume_trace
+
+    trace = hypervolume_trace(spec.parsed_objective, spec.outcome_constraints, true_outcomes)
+    first = next((i + 1 for i, v in enumerate(trace) if hv_target is not None and v >= hv_target), None)
+    return first, trace, None
+
+
+def _single_figures(spec: CampaignSpec, rows: list[dict], true_outcomes: list[dict]):
+    """A single-objective campaign's ``(experiments to target, best-true trace, mean true objective)``."""
+    import numpy as np
+
+    from models.objectives import incumbent_trace
+
+    objective = spec.parsed_objective
     true_values = [objective.value(o) for o in true_outcomes]
     reached = [bool(objective.reached(o)) for o in true_outcomes]
     # the incumbent (models.objectives.incumbent): the best *measured* experiment, scored on its true outcome
     trace = incumbent_trace(objective, [r["measured"] for r in rows], spec.outcome_constraints)
     best_true = [None if k is None else true_values[k] for k in trace]
     first = next((i + 1 for i, ok in enumerate(reached) if ok), None)
-    return {
-        "strategy": strategy,
-        "repeat": repeat,
-        "seed": seed,
-        "experiments_to_target": first,
-        "best_true": best_true[-1] if best_true else None,
-        "best_true_trace": best_true,
-        "proposal_latency_s": [r["latency_s"] for r in rows],
-        "failures": sum(1 for r in rows if r["measured"].get("failure")),
-        "wall_s": time.perf_counter() - started,
-        "n_experiments": len(rows),
-        "mean_true_objective": float(np.mean([v for v in true_values if v is not None] or [np.nan])),
-    }
+    return first, best_true, float(np.mean([v for v in true_values if v is not None] or [np.nan]))
 
 
 def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tuple[list[dict[str, Any]], Any]:

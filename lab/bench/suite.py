@@ -228,6 +228,87 @@ def _skip_reason(entry: SuiteEntry, strategy: str, spec=None) -> str | None:
     return None
 
 
+def _problem(entry: SuiteEntry, budget: int) -> tuple[dict[str, Any], Any, tuple, Any]:
+    """A problem's facts, the task that runs one campaign of it and that task's leading arguments:
+    ``(info, task, args, spec)`` (``spec``: the campaign of a campaign problem, else None)."""
+    info: dict[str, Any] = {
+        "kind": entry.kind,
+        "split": entry.split,
+        "dimension": entry.dimension,
+        "budget": budget,
+        "noise": entry.noise,
+        "target_rule": entry.target,
+        "skipped": {},
+    }
+    if entry.kind == "function":
+        p = function_problem(entry.name)
+        info.update(
+            goal=p.goal,
+            sign=p.sign,
+            target=p.target,
+            median=p.space_median,
+            optimum=p.optimum,
+            noise_sd=p.noise_sd,
+            source=p.source,
+        )
+        return info, function_task, (entry.name,), None
+    from lab.config.files import campaign_to_data, lab_to_data
+
+    spec, lab = _campaign_inputs(entry)
+    space = _campaign_space(spec, lab)
+    info.update(
+        goal="maximize",
+        sign=1.0,
+        target=space["hv_target"],
+        median=space["median"],
+        campaign=entry.campaign,
+        material=spec.material,
+    )
+    spec_data = json.loads(json.dumps(campaign_to_data(spec)))
+    lab_data = json.loads(json.dumps(lab_to_data(lab)))
+    return info, bench_task, (spec_data, lab_data), spec
+
+
+def _plan(entries: list[SuiteEntry], strategies: list[str], repeats: int, budget: int | None):
+    """Each problem's facts (a strategy it cannot take under ``skipped``) and every job:
+    ``(problems, jobs)``, a job being ``(problem, strategy, repeat, task, args)``."""
+    problems: dict[str, dict[str, Any]] = {}
+    jobs = []
+    for entry in entries:
+        b = budget or entry.budget
+        info, task, args, spec = _problem(entry, b)
+        for s in strategies:
+            reason = _skip_reason(entry, s, spec)
+            if reason:
+                info["skipped"][s] = reason
+                continue
+            for r in range(repeats):
+                extra = (b,) if entry.kind == "function" else (b, None, info["target"])
+                jobs.append((entry.name, s, r, task, (*args, s, r, *extra)))
+        problems[entry.name] = info
+    return problems, jobs
+
+
+def _run_jobs(
+    jobs: list, names, scheduler: str | None, workers: int, on_done
+) -> dict[str, list[dict[str, Any]]]:
+    """Every job on one Dask cluster; the results by problem, in the order they finished."""
+    from dask.distributed import as_completed
+
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    with dask_client(scheduler, workers) as client:
+        futures = {
+            client.submit(task, *args, pure=False, key=f"suite-{name}-{s}-{r}"): name
+            for name, s, r, task, args in jobs
+        }
+        for future in as_completed(futures):
+            result = {"problem": futures[future], **future.result()}
+            runs[result["problem"]].append(result)
+            if on_done:
+                on_done(result)
+    return runs
+
+
 def run_suite(
     selection: str,
     *,
@@ -244,71 +325,10 @@ def run_suite(
     ``skipped`` with the reason. Returns JSON-able data: ``problems[name]`` with the problem's facts,
     ``strategies`` (per-strategy figures) and ``runs``.
     """
-    from dask.distributed import as_completed
-
-    from lab.config.files import campaign_to_data, lab_to_data
-
     entries = suite_entries(selection)
     started = time.perf_counter()
-    problems: dict[str, dict[str, Any]] = {}
-    jobs = []  # (problem, strategy, repeat, function, args)
-    for entry in entries:
-        b = budget or entry.budget
-        info: dict[str, Any] = {
-            "kind": entry.kind,
-            "split": entry.split,
-            "dimension": entry.dimension,
-            "budget": b,
-            "noise": entry.noise,
-            "target_rule": entry.target,
-            "skipped": {},
-        }
-        if entry.kind == "function":
-            p = function_problem(entry.name)
-            info.update(
-                goal=p.goal,
-                sign=p.sign,
-                target=p.target,
-                median=p.space_median,
-                optimum=p.optimum,
-                noise_sd=p.noise_sd,
-                source=p.source,
-            )
-            task, args = function_task, (entry.name,)
-        else:
-            spec, lab = _campaign_inputs(entry)
-            space = _campaign_space(spec, lab)
-            info.update(
-                goal="maximize",
-                sign=1.0,
-                target=space["hv_target"],
-                median=space["median"],
-                campaign=entry.campaign,
-                material=spec.material,
-            )
-            spec_data = json.loads(json.dumps(campaign_to_data(spec)))
-            lab_data = json.loads(json.dumps(lab_to_data(lab)))
-            task, args = bench_task, (spec_data, lab_data)
-        for s in strategies:
-            reason = _skip_reason(entry, s, spec if entry.kind == "campaign" else None)
-            if reason:
-                info["skipped"][s] = reason
-                continue
-            for r in range(repeats):
-                extra = (b,) if entry.kind == "function" else (b, None, info["target"])
-                jobs.append((entry.name, s, r, task, (*args, s, r, *extra)))
-        problems[entry.name] = info
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in problems}
-    with dask_client(scheduler, workers) as client:
-        futures = {
-            client.submit(task, *args, pure=False, key=f"suite-{name}-{s}-{r}"): name
-            for name, s, r, task, args in jobs
-        }
-        for future in as_completed(futures):
-            result = {"problem": futures[future], **future.result()}
-            runs[result["problem"]].append(result)
-            if on_done:
-                on_done(result)
+    problems, jobs = _plan(entries, strategies, repeats, budget)
+    runs = _run_jobs(jobs, problems, scheduler, workers, on_done)
     for name, info in problems.items():
         info["strategies"] = _figures(info, runs[name], strategies)
         info["runs"] = sorted(runs[name], key=lambda r: (r["strategy"], r["repeat"]))
@@ -379,6 +399,20 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _strategy_names(strategies: str) -> list[str]:
+    """The comma-separated strategies, each one known (else one line)."""
+    from models.optimizers import STRATEGIES
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown or not names:
+        raise ConfigurationError(
+            f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
+            source="--strategies",
+        )
+    return names
+
+
 def suite_command(
     selection: str,
     *,
@@ -392,20 +426,36 @@ def suite_command(
 ) -> None:
     """``qdlab bench --suite``: progress on stderr, the table; with ``out`` (a .json path) also the .md and
     .png beside it; with ``json_out`` the figures (without the runs) on stdout."""
-    from lab.view.console import campaign_progress, emit_json, err
+    from lab.view.console import emit_json, err
     from lab.view.console import out as out_console
-    from models.optimizers import STRATEGIES
 
     entries = suite_entries(selection)  # a bad name is one line before any worker starts
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
-    unknown = [s for s in names if s not in STRATEGIES]
-    if unknown or not names:
-        raise ConfigurationError(
-            f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
-            source="--strategies",
+    names = _strategy_names(strategies)
+    result = _run_with_progress(
+        selection, len(entries), names, repeats=repeats, budget=budget, scheduler=scheduler, workers=workers
+    )
+    table = markdown_table(result)
+    console = err if json_out else out_console
+    console.print(table, markup=False, highlight=False, soft_wrap=True)
+    if out:
+        _write_out(result, table, out, console)
+    if json_out:
+        emit_json(
+            {
+                **result,
+                "problems": {
+                    n: {k: v for k, v in p.items() if k != "runs"} for n, p in result["problems"].items()
+                },
+            }
         )
+
+
+def _run_with_progress(selection: str, n_entries: int, names: list[str], *, repeats: int, **options):
+    """:func:`run_suite` under a progress bar, one step per campaign (skipped ones at the end)."""
+    from lab.view.console import campaign_progress
+
     with campaign_progress() as progress:
-        task = progress.add_task(f"suite {selection}", total=len(entries) * len(names) * repeats, status="")
+        task = progress.add_task(f"suite {selection}", total=n_entries * len(names) * repeats, status="")
 
         def on_done(r: dict) -> None:
             e = r["experiments_to_target"]
@@ -416,39 +466,23 @@ def suite_command(
                 + ("target not reached" if e is None else f"target at experiment {e}"),
             )
 
-        result = run_suite(
-            selection,
-            strategies=names,
-            repeats=repeats,
-            budget=budget,
-            scheduler=scheduler,
-            workers=workers,
-            on_done=on_done,
-        )
+        result = run_suite(selection, strategies=names, repeats=repeats, on_done=on_done, **options)
         skipped_runs = sum(len(p["skipped"]) for p in result["problems"].values()) * repeats
         progress.update(task, advance=skipped_runs)
-    table = markdown_table(result)
-    console = err if json_out else out_console
-    console.print(table, markup=False, highlight=False, soft_wrap=True)
-    if out:
-        from lab.bench.plot import plot_suite
+    return result
 
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1))
-        out.with_suffix(".md").write_text(table)
-        plot_suite(result, out.with_suffix(".png"))
-        console.print(
-            f"wrote {out}, {out.with_suffix('.md')} and {out.with_suffix('.png')}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-    if json_out:
-        emit_json(
-            {
-                **result,
-                "problems": {
-                    n: {k: v for k, v in p.items() if k != "runs"} for n, p in result["problems"].items()
-                },
-            }
-        )
+
+def _write_out(result: dict[str, Any], table: str, out, console) -> None:
+    """``out`` (JSON), and beside it the markdown table and the figure."""
+    from lab.bench.plot import plot_suite
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    out.with_suffix(".md").write_text(table)
+    plot_suite(result, out.with_suffix(".png"))
+    console.print(
+        f"wrote {out}, {out.with_suffix('.md')} and {out.with_suffix('.png')}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -67,42 +67,71 @@ def build_rig(
 
     Each backend is made by its type's factory (``devices.registry``) from the section's driver
     settings (the section itself: it validated as its type's model, ``lab.config.lab_toml``)."""
-    types = {p.type for p in lab.pumps.values()} | {lab.heater.type, lab.spectrometer.type}
-    world = None
-    closers: list[Callable[[], None]] = []
-    clock = clock or SimClock()
-    if lab.emulator is not None:  # docs/adr/0003: the emulators run in this process, on one world
-        from lab.run.emulate import start_emulated_lab
-
-        emulated = start_emulated_lab(lab, material=material, seed=seed, source=source)
-        world, clock = emulated.world, emulated.clock
-        closers.append(emulated.close)
-    elif "sim" in types:
-        if types != {"sim"}:
-            raise ConfigurationError(
-                f'a lab is either all simulated (type = "sim") or all hardware; found types {sorted(types)}',
-                source=source,
-                key="type",
-            )
-        from simulators import ReactorGeometry, SimWorld
-
-        world = SimWorld(
-            material,
-            reactor=ReactorGeometry(
-                reactor_volume_ul=lab.reactor.volume,
-                transfer_volume_ul=lab.reactor.transfer_volume,
-                path_length_cm=lab.reactor.path_length,
-            ),
-            stocks_mM=lab.stocks_mM,
-            clock=clock,
-            seed=seed,
-            **lab.sim,
-        )
+    world, clock, closers = _world(
+        lab, material=material, seed=seed, source=source, clock=clock or SimClock()
+    )
     from devices.drivers import SerialPorts  # the rig's ports: pumps daisy-chained on one share its transport
 
     common: dict[str, Any] = {"clock": clock, "ports": SerialPorts()}
     if world is not None:
         common["world"] = world
+    pumps = _pumps(lab, source, common)
+    heater_backend = make_backend(
+        "heater", lab.heater.type, source=source, key="heater.type", settings=lab.heater, **common
+    )
+    heater = Heater(heater_backend, lab.heater_limits, name=HEATER_NAME)
+    rig = Rig(
+        pumps=pumps,
+        heater=heater,
+        spectrometer=_spectrometer(lab, source, common),
+        timer=Timer(clock, name="timer"),
+        reactor_volume_ul=lab.reactor.volume,
+        transfer_volume_ul=lab.reactor.transfer_volume,
+        path_length_cm=lab.reactor.path_length,
+        plqy_reference=lab.spectrometer.plqy_reference,
+        stocks_mM=lab.stocks_mM,
+    )
+    return BuiltRig(rig=rig, clock=clock, world=world, closers=closers)
+
+
+def _world(lab: LabConfig, *, material: str, seed: int, source: str, clock: Clock):
+    """The world the devices share: the emulated lab's (started here), a SimWorld for a simulated lab, or
+    None for hardware. Returns ``(world, clock, closers)``."""
+    types = {p.type for p in lab.pumps.values()} | {lab.heater.type, lab.spectrometer.type}
+    closers: list[Callable[[], None]] = []
+    if lab.emulator is not None:  # docs/adr/0003: the emulators run in this process, on one world
+        from lab.run.emulate import start_emulated_lab
+
+        emulated = start_emulated_lab(lab, material=material, seed=seed, source=source)
+        closers.append(emulated.close)
+        return emulated.world, emulated.clock, closers
+    if "sim" not in types:
+        return None, clock, closers
+    if types != {"sim"}:
+        raise ConfigurationError(
+            f'a lab is either all simulated (type = "sim") or all hardware; found types {sorted(types)}',
+            source=source,
+            key="type",
+        )
+    from simulators import ReactorGeometry, SimWorld
+
+    world = SimWorld(
+        material,
+        reactor=ReactorGeometry(
+            reactor_volume_ul=lab.reactor.volume,
+            transfer_volume_ul=lab.reactor.transfer_volume,
+            path_length_cm=lab.reactor.path_length,
+        ),
+        stocks_mM=lab.stocks_mM,
+        clock=clock,
+        seed=seed,
+        **lab.sim,
+    )
+    return world, clock, closers
+
+
+def _pumps(lab: LabConfig, source: str, common: dict[str, Any]) -> dict[str, SyringePump]:
+    """One syringe pump per ``[pumps.NAME]`` section, by reagent."""
     pumps = {}
     for name, cfg in lab.pumps.items():
         backend = make_backend(
@@ -118,10 +147,11 @@ def build_rig(
         pumps[cfg.reagent] = SyringePump(
             backend, lab.pump_limits[cfg.reagent], reagent=cfg.reagent, name=name
         )
-    heater_backend = make_backend(
-        "heater", lab.heater.type, source=source, key="heater.type", settings=lab.heater, **common
-    )
-    heater = Heater(heater_backend, lab.heater_limits, name=HEATER_NAME)
+    return pumps
+
+
+def _spectrometer(lab: LabConfig, source: str, common: dict[str, Any]) -> Spectrometer:
+    """The spectrometer, with its exposure rule (fixed, or auto within the lab's bounds)."""
     spec_backend = make_backend(
         "spectrometer",
         lab.spectrometer.type,
@@ -138,16 +168,4 @@ def build_rig(
         max_ms=sc.max_integration_time,
         target_fraction=sc.exposure_target,
     )
-    spectrometer = Spectrometer(spec_backend, exposure=exposure, name="spectrometer")
-    rig = Rig(
-        pumps=pumps,
-        heater=heater,
-        spectrometer=spectrometer,
-        timer=Timer(clock, name="timer"),
-        reactor_volume_ul=lab.reactor.volume,
-        transfer_volume_ul=lab.reactor.transfer_volume,
-        path_length_cm=lab.reactor.path_length,
-        plqy_reference=lab.spectrometer.plqy_reference,
-        stocks_mM=lab.stocks_mM,
-    )
-    return BuiltRig(rig=rig, clock=clock, world=world, closers=closers)
+    return Spectrometer(spec_backend, exposure=exposure, name="spectrometer")

@@ -90,6 +90,13 @@ def check_out_dir(directory: Path, *, force: bool) -> OutDir:
     if not entries:
         _check_writable(directory, directory)
         return OutDir(directory)
+    _check_replaceable(directory, entries, force=force)
+    return OutDir(directory, replaces=True, _lock=_lock_to_replace(directory))
+
+
+def _check_replaceable(directory: Path, entries: list[str], *, force: bool) -> None:
+    """A directory that is not empty may be replaced only if it is a campaign, with --force, named by its
+    own name and in a parent qdlab can write."""
     if not is_campaign_dir(directory):
         raise ConfigurationError(
             f"{directory} holds {_count(entries)} that {'is' if len(entries) == 1 else 'are'} "
@@ -109,8 +116,12 @@ def check_out_dir(directory: Path, *, force: bool) -> OutDir:
             source=_SOURCE,
         )
     _check_writable(directory, directory.parent)  # renaming needs the parent
+
+
+def _lock_to_replace(directory: Path):
+    """The lock of the campaign to replace; a campaign another process runs is refused."""
     try:
-        lock = lock_campaign(directory)
+        return lock_campaign(directory)
     except LogError:
         raise ConfigurationError(
             f"{directory} is a campaign another qdlab process is running; --force never "
@@ -122,7 +133,6 @@ def check_out_dir(directory: Path, *, force: bool) -> OutDir:
             f"cannot take the lock of the campaign in {directory}: {exc.strerror}; choose another --out",
             source=_SOURCE,
         ) from None
-    return OutDir(directory, replaces=True, _lock=lock)
 
 
 def _existing_ancestor(directory: Path) -> Path:

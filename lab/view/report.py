@@ -282,83 +282,120 @@ def _experiment_rows(
     return header, rows, classes
 
 
-def write_report(data: CampaignData, out_dir: Path) -> Report:
-    """Write ``out_dir/report.html`` and ``out_dir/plots/*.png``; return what was written and a summary."""
-    out_dir = Path(out_dir)
-    plot_dir = out_dir / PLOTS_DIR
-    plot_dir.mkdir(parents=True, exist_ok=True)
+@dataclass
+class _Facts:
+    """What the report says about a campaign, derived once from its data (:func:`_facts`)."""
+
+    spec: Any
+    objective: Any
+    objectives: list[Any]
+    first: Any
+    """The first objective: convergence, the model's view, the best's objective value."""
+    records: list[ExperimentRecord]
+    axes: list[ParameterAxis]
+    best: ExperimentRecord | None
+    failed: list[ExperimentRecord]
+    failed_indices: set[int]
+    first_on_target: int | None
+    usage: list[Usage]
+    usage_of: dict[str, Usage]
+    reagents: dict[str, str]
+
+    @property
+    def best_index(self) -> int | None:
+        return None if self.best is None else self.best.index
+
+
+def _facts(data: CampaignData) -> _Facts:
     spec = data.spec
     objective = spec.parsed_objective
     objectives = _objectives(objective)
-    first = objectives[0]
     records = data.records
-    axes = _axes(data)
-    best = _best(records, objective, spec.outcome_constraints)
-    best_index = None if best is None else best.index
     reasons = {r.index: failure_reason(objective, r.outcome_row()) for r in records}
     failed = [r for r in records if reasons[r.index]]
-    failed_indices = {r.index for r in failed}
-    first_on_target = scoring.reached_at(objective, [(r.index, r.outcome_row()) for r in records])
     usage = resource_use(data.runs)
-    usage_of = _usage_by_uid(usage)
-    reagents = _reagents(data.lab)
+    return _Facts(
+        spec=spec,
+        objective=objective,
+        objectives=objectives,
+        first=objectives[0],
+        records=records,
+        axes=_axes(data),
+        best=_best(records, objective, spec.outcome_constraints),
+        failed=failed,
+        failed_indices={r.index for r in failed},
+        first_on_target=scoring.reached_at(objective, [(r.index, r.outcome_row()) for r in records]),
+        usage=usage,
+        usage_of=_usage_by_uid(usage),
+        reagents=_reagents(data.lab),
+    )
 
-    figures: list[tuple[str, str, Any]] = []
-    if isinstance(objective, MultiObjective):
-        rows = [r.outcome_row() for r in records]
-        front = set(pareto_positions(objective, rows, spec.outcome_constraints))
-        ok = [(k, r, objective.value(rows[k])) for k, r in enumerate(records)]
-        ok = [(k, r, v) for k, r, v in ok if v is not None]
-        if ok:
-            fig = plots.pareto(
-                np.array([v for _, _, v in ok]),
-                np.array([k in front for k, _, _ in ok]),
-                [o.name for o in objectives],
-                [r.index for _, r, _ in ok],
-            )
-            figures.append(
-                ("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig)
-            )
-    figures.insert(
-        0,
+
+def _pareto_figure(f: _Facts) -> list[tuple[str, str, Any]]:
+    """The Pareto front of a multi-objective campaign with a successful experiment; else nothing."""
+    if not isinstance(f.objective, MultiObjective):
+        return []
+    rows = [r.outcome_row() for r in f.records]
+    front = set(pareto_positions(f.objective, rows, f.spec.outcome_constraints))
+    ok = [(k, r, f.objective.value(rows[k])) for k, r in enumerate(f.records)]
+    ok = [(k, r, v) for k, r, v in ok if v is not None]
+    if not ok:
+        return []
+    fig = plots.pareto(
+        np.array([v for _, _, v in ok]),
+        np.array([k in front for k, _, _ in ok]),
+        [o.name for o in f.objectives],
+        [r.index for _, r, _ in ok],
+    )
+    return [("pareto", "Pareto front of the first two objectives (experiment numbers marked)", fig)]
+
+
+def _history_figures(f: _Facts) -> list[tuple[str, str, Any]]:
+    """Convergence of the first objective and the history of each figure of merit."""
+    first, records = f.first, f.records
+    convergence = plots.convergence(
+        records,
+        [first.value(r.outcome_row()) for r in records],
+        first.sign,
+        first.name,
+        failed=f.failed_indices,
+    )
+    history = plots.figure_history(
+        records, _tracks(f.objective), f.best_index, f.failed_indices, f.first_on_target
+    )
+    return [
         (
             "convergence",
             f"{first.name} of each experiment and the best so far (crosses: failed)",
-            plots.convergence(
-                records,
-                [first.value(r.outcome_row()) for r in records],
-                first.sign,
-                first.name,
-                failed=failed_indices,
-            ),
+            convergence,
         ),
-    )
-    figures.insert(
-        1,
         (
             "figures",
             "Each figure of merit the objective uses, by experiment, with its target "
             "band (star: best; crosses: failed)",
-            plots.figure_history(records, _tracks(objective), best_index, failed_indices, first_on_target),
+            history,
         ),
-    )
-    figures.append(
+    ]
+
+
+def _run_figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:
+    """Conditions, spectra, resources and the model's view."""
+    records, best_index = f.records, f.best_index
+    figures = [
         (
             "parameters",
             "Conditions of each experiment (crosses: failed, star: best)",
-            plots.parameters_vs_experiment(records, axes, best_index, failed_indices),
-        )
-    )
-    figures.append(
+            plots.parameters_vs_experiment(records, f.axes, best_index, f.failed_indices),
+        ),
         (
             "spectra",
             "Absorbance and photoluminescence of every experiment",
-            plots.spectra(records, spectrometer_wavelengths(data.documents), best_index, failed_indices),
-        )
-    )
-    measured = [u for u in usage if u.reactor_s is not None]
+            plots.spectra(records, spectrometer_wavelengths(data.documents), best_index, f.failed_indices),
+        ),
+    ]
+    measured = [u for u in f.usage if u.reactor_s is not None]
     pumps = sorted({p for u in measured for p in u.cumulative_reagents_ul})
-    spent = {reagents.get(p, p): [u.cumulative_reagents_ul.get(p, 0.0) for u in measured] for p in pumps}
+    spent = {f.reagents.get(p, p): [u.cumulative_reagents_ul.get(p, 0.0) for u in measured] for p in pumps}
     figures.append(
         (
             "resources",
@@ -367,16 +404,30 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
             plots.resources([u.index for u in measured], [u.cumulative_reactor_s for u in measured], spent),
         )
     )
-    curves = _fit_curves(records, axes, first, best)
+    curves = _fit_curves(records, f.axes, f.first, f.best)
     figures.append(
         (
             "model",
             "A Gaussian process fitted to the logged experiments, sliced along each parameter "
             "through the best experiment (dashed); dots are the experiments",
-            plots.model_view(curves, axes, first.name),
+            plots.model_view(curves, f.axes, f.first.name),
         )
     )
+    return figures
 
+
+def _figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:
+    """Every plot, in the page's order, as ``(key, caption, Figure or None)`` (drawn in this order: the
+    Pareto front first)."""
+    pareto = _pareto_figure(f)
+    history = _history_figures(f)
+    return history + pareto + _run_figures(data, f)
+
+
+def _draw(
+    figures: list[tuple[str, str, Any]], plot_dir: Path
+) -> tuple[dict[str, Path], dict[str, Any], list]:
+    """Each figure to ``plot_dir/KEY.png`` and to an inline ``<figure>``: ``(png_paths, drawn, blocks)``."""
     png_paths: dict[str, Path] = {}
     drawn: dict[str, Any] = {}
     blocks = []
@@ -391,18 +442,23 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
             f'<figure id="plot-{key}"><img alt="{html.escape(key)} plot" '
             f'src="data:image/png;base64,{encoded}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         )
+    return png_paths, drawn, blocks
 
+
+def _settings(data: CampaignData, f: _Facts) -> dict[str, Any]:
+    """The campaign's settings table."""
+    spec = f.spec
     settings = {
         "id": spec.id,
         "material": spec.material,
         "strategy": spec.strategy,
         "seed": spec.seed,
         "budget": spec.budget,
-        "experiments completed": len(records),
-        "failed": len(failed),
+        "experiments completed": len(f.records),
+        "failed": len(f.failed),
         "incomplete runs": sum(1 for r in data.runs if not r.completed),
     }
-    for a, p in zip(axes, spec.search.parameters):
+    for a, p in zip(f.axes, spec.search.parameters):
         settings[f"search: {a.name}"] = (
             f"{_fmt(p.low)} – {_fmt(p.high)} {a.unit}{' (log)' if p.log else ''}".strip()
         )
@@ -412,43 +468,57 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     if spec.strategy_options:
         settings["strategy options"] = spec.strategy_options
     settings.update({f"protocol: {k}": v for k, v in spec.protocol.model_dump().items()})
+    return settings
 
-    total = usage[-1] if usage else None
-    if not objective.reached_ranges:
-        target_text = "The campaign defines no target (no reached criteria)."
-    elif first_on_target is None:
-        target_text = "Target not reached."
-    else:
-        target_text = f"Target reached at experiment {first_on_target}"
-        at = usage_of.get(next(r.uid for r in records if r.index == first_on_target))
-        if at is not None:
-            target_text += (
-                f", after {duration(at.cumulative_reactor_s)} of reactor time and "
-                f"{volume_ml(sum(at.cumulative_reagents_ul.values()))} of reagents"
-            )
-        target_text += "."
-    spent_text = "Reactor time and reagent use: not recorded."
-    if total is not None:
-        volumes = ", ".join(
-            f"{html.escape(reagents.get(p, p))} {volume_ml(v)}"
-            for p, v in total.cumulative_reagents_ul.items()
+
+def _target_text(f: _Facts) -> str:
+    """Whether and where the target was first reached, and what it cost (plain text)."""
+    if not f.objective.reached_ranges:
+        return "The campaign defines no target (no reached criteria)."
+    if f.first_on_target is None:
+        return "Target not reached."
+    text = f"Target reached at experiment {f.first_on_target}"
+    at = f.usage_of.get(next(r.uid for r in f.records if r.index == f.first_on_target))
+    if at is not None:
+        text += (
+            f", after {duration(at.cumulative_reactor_s)} of reactor time and "
+            f"{volume_ml(sum(at.cumulative_reagents_ul.values()))} of reagents"
         )
-        spent_text = (
-            f"Reactor time {html.escape(duration(total.cumulative_reactor_s))}"
-            + (f"; dispensed {volumes}" if volumes else "")
-            + "."
-        )
-    best_html = "<p>No successful experiment yet.</p>"
-    if best is not None:
-        best_html = (
-            f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
-            f"{_kv_table({a.label: best.conditions.get(a.name) for a in axes})}</div>"
-            f"<div><h3>Set points and pumps</h3>{_kv_table(_setpoint_rows(best, reagents))}</div>"
-            f"<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, 'objective': first.value(best.outcome_row())})}"
-            "</div></div>"
-        )
-    header, rows, classes = _experiment_rows(data, objective, axes, best, usage_of)
-    table = (
+    return text + "."
+
+
+def _spent_html(total: Usage | None, reagents: dict[str, str]) -> str:
+    """Reactor time and reagents dispensed over the whole log (HTML)."""
+    if total is None:
+        return "Reactor time and reagent use: not recorded."
+    volumes = ", ".join(
+        f"{html.escape(reagents.get(p, p))} {volume_ml(v)}" for p, v in total.cumulative_reagents_ul.items()
+    )
+    return (
+        f"Reactor time {html.escape(duration(total.cumulative_reactor_s))}"
+        + (f"; dispensed {volumes}" if volumes else "")
+        + "."
+    )
+
+
+def _best_html(f: _Facts) -> str:
+    """The best experiment's conditions, set points and outcomes (HTML)."""
+    best = f.best
+    if best is None:
+        return "<p>No successful experiment yet.</p>"
+    return (
+        f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
+        f"{_kv_table({a.label: best.conditions.get(a.name) for a in f.axes})}</div>"
+        f"<div><h3>Set points and pumps</h3>{_kv_table(_setpoint_rows(best, f.reagents))}</div>"
+        f"<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, 'objective': f.first.value(best.outcome_row())})}"
+        "</div></div>"
+    )
+
+
+def _runs_table(data: CampaignData, f: _Facts) -> str:
+    """Every experiment, one row each (HTML)."""
+    header, rows, classes = _experiment_rows(data, f.objective, f.axes, f.best, f.usage_of)
+    return (
         '<table class="runs"><thead><tr>'
         + "".join(f"<th>{html.escape(h)}</th>" for h in header)
         + "</tr></thead><tbody>"
@@ -458,9 +528,19 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         )
         + "</tbody></table>"
     )
+
+
+def _page(data: CampaignData, f: _Facts, blocks: list[str]) -> str:
+    """The whole self-contained HTML page."""
+    spec = f.spec
+    target_text = _target_text(f)
+    spent_text = _spent_html(f.usage[-1] if f.usage else None, f.reagents)
+    best_html = _best_html(f)
+    settings = _settings(data, f)
+    table = _runs_table(data, f)
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    failed_badge = f' <span class="badge">{len(failed)} failed</span>' if failed else ""
-    page = f"""<!DOCTYPE html>
+    failed_badge = f' <span class="badge">{len(f.failed)} failed</span>' if f.failed else ""
+    return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>qdlab report: {html.escape(spec.name)}</title><style>{_CSS}</style></head>
@@ -480,9 +560,13 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
 <div class="scroll">{table}</div>
 </body></html>
 """
-    html_path = out_dir / REPORT_NAME
-    html_path.write_text(page, encoding="utf-8")
-    summary = {
+
+
+def _summary(data: CampaignData, f: _Facts, html_path: Path, png_paths: dict[str, Path]) -> dict[str, Any]:
+    """What ``qdlab report`` prints (and ``--json`` holds)."""
+    spec, best, first = f.spec, f.best, f.first
+    total = f.usage[-1] if f.usage else None
+    return {
         "campaign": {
             "name": spec.name,
             "id": spec.id,
@@ -492,15 +576,15 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
             "budget": spec.budget,
         },
         "lab": data.lab.get("name"),
-        "experiments": len(records),
-        "failed": len(failed),
-        "failed_indices": sorted(failed_indices),
-        "has_target": bool(objective.reached_ranges),
-        "reached_at": first_on_target,
+        "experiments": len(f.records),
+        "failed": len(f.failed),
+        "failed_indices": sorted(f.failed_indices),
+        "has_target": bool(f.objective.reached_ranges),
+        "reached_at": f.first_on_target,
         "reactor_s": None if total is None else total.cumulative_reactor_s,
         "reagents_ul": {}
         if total is None
-        else {reagents.get(p, p): v for p, v in total.cumulative_reagents_ul.items()},
+        else {f.reagents.get(p, p): v for p, v in total.cumulative_reagents_ul.items()},
         "best": None
         if best is None
         else {
@@ -513,7 +597,18 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
         "report": str(html_path),
         "plots": {k: str(p) for k, p in png_paths.items()},
     }
-    return Report(html_path, png_paths, summary, drawn)
+
+
+def write_report(data: CampaignData, out_dir: Path) -> Report:
+    """Write ``out_dir/report.html`` and ``out_dir/plots/*.png``; return what was written and a summary."""
+    out_dir = Path(out_dir)
+    plot_dir = out_dir / PLOTS_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    facts = _facts(data)
+    png_paths, drawn, blocks = _draw(_figures(data, facts), plot_dir)
+    html_path = out_dir / REPORT_NAME
+    html_path.write_text(_page(data, facts, blocks), encoding="utf-8")
+    return Report(html_path, png_paths, _summary(data, facts, html_path, png_paths), drawn)
 
 
 def run_report(

@@ -193,6 +193,72 @@ def stale_after_s(spec: Any, runs: list[ExperimentRecord], usage: list[Usage]) -
     return max(STALE_FLOOR_S, 2.0 * speed * bound_s)
 
 
+def _running(open_runs: list, now: float) -> dict | None:
+    """The experiment being run now (the last run, still open), or None."""
+    if not open_runs:
+        return None
+    r = open_runs[-1]
+    return {"index": r.index, "conditions": r.conditions, "since_s": max(0.0, now - r.time)}
+
+
+def _elapsed_and_eta(
+    runs: list, done: int, budget: int, complete: bool, now: float
+) -> tuple[float | None, float | None]:
+    """Seconds since the first run began, and the time left at the pace so far (None once complete)."""
+    starts = [r.time for r in runs if r.time]
+    elapsed = (now - min(starts)) if starts else None
+    eta = None
+    if elapsed is not None and done and not complete:
+        eta = elapsed / done * (budget - done)
+    return elapsed, eta
+
+
+def _latest_time(docs: list[tuple[str, dict]]) -> float | None:
+    """The latest document time in the log, or None."""
+    times = [d.get("time") for _, d in docs if isinstance(d.get("time"), (int, float))]
+    return max(times) if times else None
+
+
+def _best_and_last(
+    records: list, objective: Any, first: Any, constraints: Any
+) -> tuple[dict | None, dict | None]:
+    """The incumbent's and the latest experiment's summaries (None without one)."""
+    i = incumbent(objective, [r.outcome_row() for r in records], constraints)
+    best = _summary(records[i], objective, first) if i is not None else None
+    last = _summary(records[-1], objective, first) if records else None
+    return best, last
+
+
+def _status(
+    spec: Any,
+    docs: list[tuple[str, dict]],
+    runs: list,
+    usage: list,
+    complete: bool,
+    now: float,
+    last_activity: float | None,
+    stale_after: float | None,
+) -> tuple[str, str]:
+    """``(status, reason)``: finished, stopped (a run closed badly, or the log went quiet), starting or
+    running (:func:`campaign_state`'s arguments)."""
+    if last_activity is None:
+        last_activity = _latest_time(docs)
+    limit = stale_after_s(spec, runs, usage) if stale_after is None else stale_after
+    idle = None if last_activity is None else max(0.0, now - last_activity)
+    if complete:
+        return "finished", ""
+    if runs and runs[-1].exit_status not in (None, "success"):
+        r = runs[-1]
+        reason = f"experiment {r.index} closed with {r.exit_status}"
+        reason += f" ({r.stop_reason})" if r.stop_reason else ""
+        return "stopped", reason
+    if idle is not None and idle > limit:
+        return "stopped", f"the log has not grown for {duration(idle)} (no process writing it?)"
+    if not runs:
+        return "starting", ""
+    return "running", ""
+
+
 def campaign_state(
     spec: Any,
     docs: list[tuple[str, dict]],
@@ -215,39 +281,13 @@ def campaign_state(
     records = completed(runs)
     usage = resource_use(runs)
     open_runs = [r for r in runs[-1:] if r.exit_status is None]  # an older open run was cut short
-    running = None
-    if open_runs:
-        r = open_runs[-1]
-        running = {"index": r.index, "conditions": r.conditions, "since_s": max(0.0, now - r.time)}
+    running = _running(open_runs, now)
     fields = line_fields(objective, records, spec.outcome_constraints)
-    i = incumbent(objective, [r.outcome_row() for r in records], spec.outcome_constraints)
-    best = _summary(records[i], objective, first) if i is not None else None
-    last = _summary(records[-1], objective, first) if records else None
+    best, last = _best_and_last(records, objective, first, spec.outcome_constraints)
     done = len(records)
-    starts = [r.time for r in runs if r.time]
-    elapsed = (now - min(starts)) if starts else None
     complete = done >= budget and not open_runs
-    eta = None
-    if elapsed is not None and done and not complete:
-        eta = elapsed / done * (budget - done)
-    if last_activity is None:
-        times = [d.get("time") for _, d in docs if isinstance(d.get("time"), (int, float))]
-        last_activity = max(times) if times else None
-    limit = stale_after_s(spec, runs, usage) if stale_after is None else stale_after
-    idle = None if last_activity is None else max(0.0, now - last_activity)
-    status, reason = "running", ""
-    if complete:
-        status = "finished"
-    elif runs and runs[-1].exit_status not in (None, "success"):
-        r = runs[-1]
-        status = "stopped"
-        reason = f"experiment {r.index} closed with {r.exit_status}"
-        reason += f" ({r.stop_reason})" if r.stop_reason else ""
-    elif idle is not None and idle > limit:
-        status = "stopped"
-        reason = f"the log has not grown for {duration(idle)} (no process writing it?)"
-    elif not runs:
-        status = "starting"
+    elapsed, eta = _elapsed_and_eta(runs, done, budget, complete, now)
+    status, reason = _status(spec, docs, runs, usage, complete, now, last_activity, stale_after)
     total = usage[-1] if usage else None
     return CampaignState(
         spec.name,
@@ -281,71 +321,82 @@ class _Screen:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         state = self.state
-        f = state.extra.get("fields", {})
-        line = LineState(
-            name=state.name,
-            budget=state.budget,
-            done=state.done,
-            failed=state.failed,
-            eta_s=state.eta_s,
-            best_index=f.get("best_index"),
-            best=f.get("best", {}),
-            has_target=state.has_target,
-            reached_at=state.reached_at,
-            status="" if state.status == "running" else state.status,
-        )
-        yield progress_text(line, options.max_width)
+        yield progress_text(_line_state(state), options.max_width)
         if state.status == "waiting":
             # folded, not cut: the whole path is what the operator checks
             yield Text(f"waiting for {state.directory or state.name}: no campaign there yet", overflow="fold")
             return
-        if state.status == "stopped":
-            what = Text(
-                f"stopped: {state.reason}; continue with: qdlab resume {state.directory}".rstrip(),
-                style="bold red",
-            )
-        elif state.status == "finished":
-            what = Text(f"finished: {state.done} of {state.budget} experiments", style="bold green")
-        elif state.running:
-            what = Text(
-                f"running experiment {state.running['index']} for {duration(state.running['since_s'])}"
-            )
-        else:
-            what = Text(
-                "starting (calibrating, or between experiments)"
-                if state.status == "running"
-                else "starting: no experiment yet"
-            )
-        yield what
+        yield _doing(state)
         yield Text(usage_text(state.extra.get("usage")), style="dim")
-        names: list[str] = []
-        for item in (state.running, state.last, state.best):
-            for k in (item or {}).get("conditions", {}):
-                if k not in names:
-                    names.append(k)
-        table = Table(show_header=True, header_style="bold", box=None)
-        for col in ["", "#", *names, state.objective, "note"]:
-            table.add_column(col, justify="right")
-        if state.running:
-            r = state.running
-            table.add_row(
-                "now",
-                str(r["index"]),
-                *[fmt(r["conditions"].get(n)) for n in names],
-                "-",
-                f"measuring for {duration(r['since_s'])}",
-            )
-        for label, item in (("last", state.last), ("best", state.best)):
-            if item:
-                table.add_row(
-                    label,
-                    str(item["index"]),
-                    *[fmt(item["conditions"].get(n)) for n in names],
-                    fmt(item["objective"]),
-                    f"failed: {item['failure']}" if item["failure"] else "",
-                )
+        table = _experiments_table(state)
         if table.row_count:
             yield table
+
+
+def _line_state(state: CampaignState) -> LineState:
+    """The progress line's state, as ``qdlab run`` shows it."""
+    f = state.extra.get("fields", {})
+    return LineState(
+        name=state.name,
+        budget=state.budget,
+        done=state.done,
+        failed=state.failed,
+        eta_s=state.eta_s,
+        best_index=f.get("best_index"),
+        best=f.get("best", {}),
+        has_target=state.has_target,
+        reached_at=state.reached_at,
+        status="" if state.status == "running" else state.status,
+    )
+
+
+def _doing(state: CampaignState) -> Text:
+    """What the campaign is doing: stopped (and how to continue), finished, running or starting."""
+    if state.status == "stopped":
+        return Text(
+            f"stopped: {state.reason}; continue with: qdlab resume {state.directory}".rstrip(),
+            style="bold red",
+        )
+    if state.status == "finished":
+        return Text(f"finished: {state.done} of {state.budget} experiments", style="bold green")
+    if state.running:
+        return Text(f"running experiment {state.running['index']} for {duration(state.running['since_s'])}")
+    return Text(
+        "starting (calibrating, or between experiments)"
+        if state.status == "running"
+        else "starting: no experiment yet"
+    )
+
+
+def _experiments_table(state: CampaignState) -> Table:
+    """Running, last and best experiments, one row each (those there are)."""
+    names: list[str] = []
+    for item in (state.running, state.last, state.best):
+        for k in (item or {}).get("conditions", {}):
+            if k not in names:
+                names.append(k)
+    table = Table(show_header=True, header_style="bold", box=None)
+    for col in ["", "#", *names, state.objective, "note"]:
+        table.add_column(col, justify="right")
+    if state.running:
+        r = state.running
+        table.add_row(
+            "now",
+            str(r["index"]),
+            *[fmt(r["conditions"].get(n)) for n in names],
+            "-",
+            f"measuring for {duration(r['since_s'])}",
+        )
+    for label, item in (("last", state.last), ("best", state.best)):
+        if item:
+            table.add_row(
+                label,
+                str(item["index"]),
+                *[fmt(item["conditions"].get(n)) for n in names],
+                fmt(item["objective"]),
+                f"failed: {item['failure']}" if item["failure"] else "",
+            )
+    return table
 
 
 def render_state(state: CampaignState) -> Any:
@@ -390,59 +441,81 @@ def watch(
     A directory without a campaign yet (``qdlab run`` has not written it) is waited for, not an error;
     with ``once`` a directory that does not exist is a :class:`LogError`.
     """
-    from rich.live import Live
-
     from lab.view.console import out
 
     console = console or out
     directory = Path(directory)
     if once and not directory.is_dir():
         raise LogError(f"{directory}: no such campaign directory")
-    tail = LogTail(directory / LOG_NAME)
-    docs: list[tuple[str, dict]] = []
-    spec = None
-    check = None
-
-    def look() -> CampaignState:
-        nonlocal spec, docs, check
-        if not (directory / "campaign.toml").is_file():  # qdlab run writes it first
-            spec, docs = None, []
-            return _waiting(directory)
-        if spec is None:
-            spec = load_campaign(directory / "campaign.toml", check_outcomes=False)
-        new = tail.poll()
-        if tail.restarted or check is None:  # qdlab run --force replaced the campaign
-            if tail.restarted:
-                docs, spec = [], load_campaign(directory / "campaign.toml", check_outcomes=False)
-            check = LogCheck(str(directory / LOG_NAME), campaign_id=spec.id)
-        for number, name, doc in tail.numbered:  # the one check of resume, replay and report
-            check.feed(number, name, doc)
-        docs.extend(new)
-        check_gaps(check, experiments_from_documents(docs), directory=directory)
-        activity = _mtime(directory / LOG_NAME) or _mtime(directory / "campaign.toml")
-        state = campaign_state(spec, docs, last_activity=activity, stale_after=stale_after_s)
-        state.directory = str(directory)
-        return state
-
+    look = _Look(directory, stale_after_s)
     state = look()
     if once:
         console.print(render_state(state))
         return state
-    said_waiting = False
     try:
-        with Live(render_state(state), console=console, refresh_per_second=2, transient=False) as live:
-            while True:
-                if state.status == "waiting" and not said_waiting:  # also in a log file, not only on screen
-                    live.console.print(f"waiting for {directory}: no campaign there yet (Ctrl-C to stop)")
-                    said_waiting = True
-                if state.status in ("finished", "stopped"):
-                    break
-                time.sleep(interval_s)
-                state = look()
-                live.update(render_state(state))
+        return _follow(state, look, console, interval_s, directory)
     except KeyboardInterrupt:
         console.print("stopped watching; the campaign goes on")
-    return state
+    return look.state
+
+
+class _Look:
+    """One look at ``directory`` per call: the log's new documents, checked as resume, replay and report
+    check them, and the campaign's state."""
+
+    def __init__(self, directory: Path, stale_after_s: float | None):
+        self.directory = directory
+        self.stale_after_s = stale_after_s
+        self.tail = LogTail(directory / LOG_NAME)
+        self.docs: list[tuple[str, dict]] = []
+        self.spec: Any = None
+        self.check: LogCheck | None = None
+        self.state: CampaignState | None = None
+        """The latest state returned."""
+
+    def __call__(self) -> CampaignState:
+        self.state = self._look()
+        return self.state
+
+    def _look(self) -> CampaignState:
+        directory, tail = self.directory, self.tail
+        if not (directory / "campaign.toml").is_file():  # qdlab run writes it first
+            self.spec, self.docs = None, []
+            return _waiting(directory)
+        if self.spec is None:
+            self.spec = load_campaign(directory / "campaign.toml", check_outcomes=False)
+        new = tail.poll()
+        if tail.restarted or self.check is None:  # qdlab run --force replaced the campaign
+            if tail.restarted:
+                self.docs, self.spec = [], load_campaign(directory / "campaign.toml", check_outcomes=False)
+            self.check = LogCheck(str(directory / LOG_NAME), campaign_id=self.spec.id)
+        for number, name, doc in tail.numbered:  # the one check of resume, replay and report
+            self.check.feed(number, name, doc)
+        self.docs.extend(new)
+        check_gaps(self.check, experiments_from_documents(self.docs), directory=directory)
+        activity = _mtime(directory / LOG_NAME) or _mtime(directory / "campaign.toml")
+        state = campaign_state(self.spec, self.docs, last_activity=activity, stale_after=self.stale_after_s)
+        state.directory = str(directory)
+        return state
+
+
+def _follow(
+    state: CampaignState, look: _Look, console: Any, interval_s: float, directory: Path
+) -> CampaignState:
+    """Look every ``interval_s`` under a live screen until the campaign has finished or stopped."""
+    from rich.live import Live
+
+    said_waiting = False
+    with Live(render_state(state), console=console, refresh_per_second=2, transient=False) as live:
+        while True:
+            if state.status == "waiting" and not said_waiting:  # also in a log file, not only on screen
+                live.console.print(f"waiting for {directory}: no campaign there yet (Ctrl-C to stop)")
+                said_waiting = True
+            if state.status in ("finished", "stopped"):
+                return state
+            time.sleep(interval_s)
+            state = look()
+            live.update(render_state(state))
 
 
 def show_current_conditions(line: Any, spec: Any) -> Any:

@@ -1,0 +1,214 @@
+"""qdlab bench: strategies compared on simulated campaigns, or on a benchmark suite (lab.bench)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lab.cli.app import app, sim_lab_path
+from lab.view.console import campaign_progress, emit_json, err, fmt, out
+from models.errors import ConfigurationError
+
+__all__ = ["bench"]
+
+CampaignOpt = Annotated[Optional[Path], typer.Option("--campaign", help="campaign TOML file")]
+SuiteOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--suite",
+        help="a benchmark suite (tuning, reporting, independent, "
+        "all, functions, smoke) or problems, comma-separated "
+        "(docs/benchmarks.md)",
+    ),
+]
+StrategiesOpt = Annotated[str, typer.Option("--strategies", help="comma-separated")]
+RepeatsOpt = Annotated[int, typer.Option("--repeats", min=1)]
+FirstRepeatOpt = Annotated[
+    int,
+    typer.Option(
+        "--first-repeat", min=0, help="number repeats from here (fresh worlds for a held-out check)"
+    ),
+]
+BudgetOpt = Annotated[Optional[int], typer.Option("--budget", min=1, help="experiments per campaign")]
+LabOpt = Annotated[Optional[Path], typer.Option("--lab", help="lab TOML (default: the simulated lab)")]
+ReactorModelOpt = Annotated[
+    Optional[str], typer.Option("--reactor-model", help="PATH.py:FUNC steady-state model")
+]
+SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="local Dask workers")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="write the JSON result here (and a .png plot)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout")]
+LatencyObservationsOpt = Annotated[
+    int,
+    typer.Option(
+        "--latency-observations", min=0, help="also time proposals with this many observations (0: skip)"
+    ),
+]
+
+
+@app.command()
+def bench(
+    campaign: CampaignOpt = None,
+    suite: SuiteOpt = None,
+    strategies: StrategiesOpt = "botorch,sobol,random",
+    repeats: RepeatsOpt = 5,
+    first_repeat: FirstRepeatOpt = 0,
+    budget: BudgetOpt = None,
+    lab: LabOpt = None,
+    reactor_model: ReactorModelOpt = None,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    latency_observations: LatencyObservationsOpt = 100,
+) -> None:
+    """Compare strategies on simulated campaigns or a benchmark suite (simulated time, parallel on Dask)."""
+    if (campaign is None) == (suite is None):
+        raise ConfigurationError("give one of --campaign FILE or --suite NAME", source="bench")
+    runner = {"strategies": strategies, "repeats": repeats, "scheduler": scheduler, "workers": workers}
+    if suite is not None:
+        if reactor_model or lab or first_repeat:
+            raise ConfigurationError(
+                "--reactor-model, --lab and --first-repeat apply to --campaign only", source="--suite"
+            )
+        from lab.bench.suite import suite_command
+
+        suite_command(suite, budget=budget, out=out, json_out=json_out, **runner)
+        return
+    _bench_campaign(
+        campaign,
+        lab=lab,
+        reactor_model=reactor_model,
+        budget=budget,
+        first_repeat=first_repeat,
+        latency_observations=latency_observations,
+        out_path=out,
+        json_out=json_out,
+        **runner,
+    )
+
+
+def _bench_campaign(
+    campaign: Path,
+    *,
+    lab: Path | None,
+    strategies: str,
+    repeats: int,
+    budget,
+    latency_observations: int,
+    out_path,
+    json_out: bool,
+    reactor_model,
+    **options,
+) -> None:
+    """qdlab bench --campaign: the campaigns under a progress bar, proposal latency at N observations,
+    then the table, files and JSON (``options``: run_bench's first_repeat, scheduler and workers)."""
+    spec, lab_cfg, names = _load_bench_files(campaign, lab, strategies, reactor_model)
+    budget = budget or spec.budget
+    result = _run_with_progress(
+        spec, lab_cfg, names, repeats=repeats, budget=budget, reactor_model=reactor_model, **options
+    )
+    if latency_observations and not reactor_model:
+        from lab.bench.campaign import latency_at
+
+        for name in names:
+            result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(
+                spec, lab_cfg, name, latency_observations
+            )
+    _show_bench(
+        result, spec.name, repeats, budget, latency_observations, out_path=out_path, json_out=json_out
+    )
+
+
+def _load_bench_files(campaign: Path, lab: Path | None, strategies: str, reactor_model: str | None):
+    """The campaign, the (simulated) lab and the strategies named: ``(spec, lab_cfg, names)``."""
+    from lab.config.files import load_campaign, load_lab
+    from lab.run.user_model import load_reactor_model
+    from models.optimizers import STRATEGIES
+
+    # the model first, here rather than in a worker: the campaign may name only the outcomes it declares
+    model = load_reactor_model(reactor_model) if reactor_model else None
+    spec = load_campaign(campaign, outcomes=model.outcomes if model else None)
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown or not names:
+        raise ConfigurationError(
+            f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
+            source="--strategies",
+        )
+    lab_path = lab or sim_lab_path(spec.material)
+    lab_cfg = load_lab(lab_path)
+    if any(p.type != "sim" for p in lab_cfg.pumps.values()):
+        raise ConfigurationError(
+            "bench runs simulated campaigns only; give a simulated lab", source=str(lab_path)
+        )
+    return spec, lab_cfg, names
+
+
+def _run_with_progress(spec, lab_cfg, names: list[str], *, repeats: int, **options) -> dict:
+    """:func:`lab.bench.campaign.run_bench` under a progress bar, one step per campaign."""
+    from lab.bench.campaign import run_bench
+
+    with campaign_progress() as progress:
+        task = progress.add_task(f"bench {spec.name}", total=len(names) * repeats, status="")
+
+        def on_done(r: dict) -> None:
+            reached = r["experiments_to_target"]
+            progress.update(
+                task,
+                advance=1,
+                status=f"{r['strategy']} #{r['repeat']}: "
+                + ("target not reached" if reached is None else f"target at experiment {reached}"),
+            )
+
+        return run_bench(spec, lab_cfg, strategies=names, repeats=repeats, on_done=on_done, **options)
+
+
+def _show_bench(
+    result: dict, name: str, repeats: int, budget: int, latency_observations: int, *, out_path, json_out
+) -> None:
+    """The table (stdout, or stderr with --json), the --out file and its plot, and the --json object."""
+    console = err if json_out else out
+    console.print(_bench_table(result, name, repeats, budget, latency_observations))
+    if out_path:
+        import json
+
+        from lab.bench.plot import plot_bench
+
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(result, indent=1))
+        plot_bench(result, out_path.with_suffix(".png"))
+        console.print(f"wrote {out_path} and {out_path.with_suffix('.png')}")
+    if json_out:
+        emit_json({k: v for k, v in result.items() if k != "runs"})
+
+
+def _bench_table(result: dict, name: str, repeats: int, budget: int, latency_observations: int):
+    """One row per strategy: experiments to target, best true value and proposal latency."""
+    from rich.table import Table
+
+    table = Table(title=f"{name}: {repeats} repeats, budget {budget}")
+    for col in (
+        "strategy",
+        "median exp. to target",
+        "reached",
+        "median best true",
+        "latency p50 s",
+        "latency p95 s",
+        f"p95 s at {latency_observations} obs.",
+    ):
+        table.add_column(col, justify="right")
+    for strategy, s in result["strategies"].items():
+        at_n = s.get("proposal_latency_at_n_s", {}).get("p95")
+        table.add_row(
+            strategy,
+            fmt(s["median_experiments_to_target"]),
+            f"{s['reached']}/{repeats}",
+            fmt(s["median_best_true"]),
+            fmt(s["proposal_latency_s"]["p50"], 3),
+            fmt(s["proposal_latency_s"]["p95"], 3),
+            fmt(at_n, 3),
+        )
+    return table
