@@ -44,11 +44,7 @@ def _true_outcomes(
         many = simulators.evaluate_many(
             material,
             conditions,
-            reactor=simulators.ReactorGeometry(
-                reactor_volume_ul=lab.reactor.volume,
-                transfer_volume_ul=lab.reactor.transfer_volume,
-                path_length_cm=lab.reactor.path_length,
-            ),
+            reactor=lab.reactor.geometry(),
             stocks_mM=lab.stocks_mM,
         )
     rows = []

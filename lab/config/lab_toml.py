@@ -54,6 +54,16 @@ class ReactorConfig(_Strict):
     transfer_volume: Microlitres
     path_length: Annotated[float, quantity("cm"), Field(gt=0)] = 0.1
 
+    def geometry(self) -> Any:
+        """This reactor as the simulator's ``ReactorGeometry`` (its one translation)."""
+        from simulators import ReactorGeometry
+
+        return ReactorGeometry(
+            reactor_volume_ul=self.volume,
+            transfer_volume_ul=self.transfer_volume,
+            path_length_cm=self.path_length,
+        )
+
 
 _COMPOSITES: dict[tuple[type, type[DriverSettings]], Any] = {}
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from devices import WallClock
 from lab.config.lab_toml import LabConfig
+from lab.run.world import sim_world
 from models.errors import ConfigurationError
 
 __all__ = ["EmulatedLab", "start_emulated_lab", "check_ports", "serve_forever", "DEVICES"]
@@ -37,25 +38,6 @@ class EmulatedLab:
         for server in self.servers:
             server.stop()
         self.servers.clear()
-
-
-def _world(material: str, *, clock: WallClock, seed: int, lab: LabConfig | None = None) -> Any:
-    from simulators import ReactorGeometry, SimWorld
-
-    if lab is None:
-        return SimWorld(material, clock=clock, seed=seed)
-    return SimWorld(
-        material,
-        reactor=ReactorGeometry(
-            reactor_volume_ul=lab.reactor.volume,
-            transfer_volume_ul=lab.reactor.transfer_volume,
-            path_length_cm=lab.reactor.path_length,
-        ),
-        stocks_mM=lab.stocks_mM,
-        clock=clock,
-        seed=seed,
-        **lab.sim,
-    )
 
 
 def _faults(specs: list[str], seed: int, source: str) -> Any:
@@ -93,7 +75,7 @@ def start_emulated_lab(lab: LabConfig, *, material: str, seed: int, source: str 
         raise ConfigurationError("not an emulated lab: add an [emulator] section", source=source)
     check_ports(lab, source=source)
     clock = WallClock(speed=settings.speed)
-    world = _world(material, clock=clock, seed=seed, lab=lab)
+    world = sim_world(material, clock=clock, seed=seed, lab=lab)
     emulated = EmulatedLab(world=world, clock=clock)
     by_port: dict[str, list] = {}
     for name, pump in lab.pumps.items():
@@ -159,7 +141,7 @@ def serve_forever(
         raise ConfigurationError("--speed must be positive", source="qdlab emulate")
     fault_set = _faults(faults, seed, "--fault")
     clock = WallClock(speed=speed)
-    world = _world(material, clock=clock, seed=seed)
+    world = sim_world(material, clock=clock, seed=seed)
     if device == "ne1000":
         addresses = addresses or [0]
         if (

@@ -19,6 +19,7 @@ from devices import (
     make_backend,
 )
 from lab.config.lab_toml import LabConfig
+from lab.run.world import sim_world
 from models.errors import ConfigurationError
 
 __all__ = ["build_rig", "BuiltRig"]
@@ -113,20 +114,7 @@ def _world(lab: LabConfig, *, material: str, seed: int, source: str, clock: Cloc
             source=source,
             key="type",
         )
-    from simulators import ReactorGeometry, SimWorld
-
-    world = SimWorld(
-        material,
-        reactor=ReactorGeometry(
-            reactor_volume_ul=lab.reactor.volume,
-            transfer_volume_ul=lab.reactor.transfer_volume,
-            path_length_cm=lab.reactor.path_length,
-        ),
-        stocks_mM=lab.stocks_mM,
-        clock=clock,
-        seed=seed,
-        **lab.sim,
-    )
+    world = sim_world(material, clock=clock, seed=seed, lab=lab)
     return world, clock, closers
 
 

@@ -115,3 +115,31 @@ def test_a_rate_a_rounding_error_past_a_limit_is_at_it_for_the_pump_as_for_prefl
     for bad in (500.0 * (1 + 1e-6), 0.5 * (1 - 1e-6), 600.0, float("nan")):
         with pytest.raises(SafetyError):
             limits.check_rate("cd", bad)
+
+
+def test_the_reactor_in_the_lab_file_is_the_world_of_the_rig_and_of_the_bench_truth(tmp_path, monkeypatch):
+    # one translation of [reactor] into the simulator's geometry (ReactorConfig.geometry) and one
+    # lab-to-world builder (lab.run.world.sim_world): the rig's world and the bench's noise-free truth
+    # see the same coil
+    import simulators
+    from lab.bench import campaign as bench_campaign
+
+    lab_path = _variant(SIM_LAB, tmp_path, "lab.toml", ('volume = "250 uL"', 'volume = "400 uL"'))
+    lab = load_lab(lab_path)
+    built = build_rig(lab, material="CdSe", seed=0)
+    try:
+        assert built.world.reactor.reactor_volume_ul == 400.0
+        assert built.world.reactor == lab.reactor.geometry()
+    finally:
+        built.close()
+    seen = {}
+    real = simulators.evaluate_many
+
+    def spy(material, conditions, **kw):
+        seen.update(kw)
+        return real(material, conditions, **kw)
+
+    monkeypatch.setattr(simulators, "evaluate_many", spy)
+    sp = {"temperature_c": 250.0, "flows_ul_min": {"cd": 40.0, "se": 40.0, "solvent": 20.0}}
+    bench_campaign._true_outcomes("CdSe", lab, [sp])
+    assert seen["reactor"] == lab.reactor.geometry() and seen["reactor"].reactor_volume_ul == 400.0
