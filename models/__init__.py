@@ -7,7 +7,12 @@ pay for torch/BoTorch.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what __getattr__ hands out, for type checkers (nothing is imported at run time)
+    from models.analysis import analyze_absorbance, analyze_pl, figures_of_merit
+    from models.objectives import MultiObjective, Objective, make_objective
+    from models.optimizers import STRATEGIES, Optimizer, make_optimizer
 
 __all__ = [
     "make_optimizer",

@@ -168,38 +168,97 @@ def _local_sigma(resid: np.ndarray, half: int) -> np.ndarray:
     return np.maximum(out, 1e-12)
 
 
-def _exciton(
-    wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smooth_mev: float
-) -> tuple[float | None, float | None, float | None]:
-    """(band edge nm, its SNR, smoothed OD there) of the longest-wavelength significant minimum of
-    the second derivative of absorbance on an energy axis; (None, best SNR seen, None) without one."""
+def _savgol(y: np.ndarray, window: int, poly: int, **kw: Any) -> np.ndarray:
+    """``scipy.signal.savgol_filter`` as a float array (its stub's return type is a union)."""
+    return np.asarray(savgol_filter(y, window, poly, **kw), dtype=float)
+
+
+def _energy_axis(wl: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """(energy grid, OD on the pixels in energy order, ``n x m`` linear interpolation pixels -> grid).
+
+    Linear interpolation onto the energy axis as a matrix, so that the noise of each pixel can be
+    carried through to the second derivative: interpolated points are correlated, and a noise
+    estimated on them (where one blue pixel spans ten energy points) is far too small."""
     e_px = HC_EV_NM / wl[::-1]
     a_e = a[::-1]
     m = e_px.size
     n = max(64, 2 * m)  # finer than the pixels everywhere on a spectrometer's range
     e = np.linspace(e_px[0], e_px[-1], n)
-    de = float(e[1] - e[0])
-    # linear interpolation onto the energy axis as a matrix, so that the noise of each pixel can be
-    # carried through to the second derivative: interpolated points are correlated, and a noise
-    # estimated on them (where one blue pixel spans ten energy points) is far too small
     j = np.clip(np.searchsorted(e_px, e, side="right") - 1, 0, m - 2)
     w = (e - e_px[j]) / (e_px[j + 1] - e_px[j])
     interp = sparse.csr_matrix(
         (np.stack([1.0 - w, w], 1).ravel(), (np.repeat(np.arange(n), 2), np.stack([j, j + 1], 1).ravel())),
         shape=(n, m),
     )
-    y = interp @ a_e
-    win = _window(smooth_mev * 1e-3, de, n, 3)
-    smooth = savgol_filter(y, win, 3)
-    d2 = savgol_filter(y, win, 3, deriv=2, delta=de)
+    return e, a_e, interp
+
+
+def _d2_noise(a_e: np.ndarray, interp: sparse.csr_matrix, n: int, win: int, de: float) -> np.ndarray:
+    """Noise sigma of the smoothed second derivative at each energy point, from the per-pixel noise."""
+    m = a_e.size
     half = win // 2
     coeffs = savgol_coeffs(win, 3, deriv=2, delta=de, use="dot")
-    g = sparse.diags(list(coeffs), offsets=np.arange(-half, half + 1), shape=(n, n)) @ interp  # pixels -> d2
+    # pixels -> d2
+    g = sparse.csr_matrix(
+        sparse.diags(
+            list(coeffs),
+            offsets=np.arange(-half, half + 1),  # pyright: ignore[reportArgumentType] - takes a sequence
+            shape=(n, n),
+        )
+        @ interp
+    )
     # per-pixel noise: residual from a 7-pixel quadratic, rescaled for what that fit absorbs, local MAD
     k = min(7, m - 1 if (m - 1) % 2 else m - 2)
-    resid = (a_e - savgol_filter(a_e, k, 2)) / np.sqrt(max(1e-6, 1.0 - savgol_coeffs(k, 2)[k // 2]))
+    resid = (a_e - _savgol(a_e, k, 2)) / np.sqrt(max(1e-6, 1.0 - savgol_coeffs(k, 2)[k // 2]))
     sigma_px = _local_sigma(resid, 25)
-    d2_noise = np.maximum(np.sqrt(g.power(2) @ sigma_px**2), 1e-300)
+    return np.maximum(np.sqrt(g.power(2) @ sigma_px**2), 1e-300)
+
+
+def _prominence(d2: np.ndarray, idx: np.ndarray, win: int) -> np.ndarray:
+    """How far each dip of ``d2`` (at ``idx``) lies below the lower of the highest d2 on either side.
+
+    A line is a dip of d2 between two rises (a Gaussian's d2 is +0.45 of its depth at +-1.7 sigma);
+    a merely concave stretch of the continuum is negative d2 without the rises. So a dip's strength
+    is its prominence, within 3 windows on either side."""
+    n = d2.size
+    reach = 3 * win
+    prominence = np.zeros(n)
+    for i in idx:
+        left, right = d2[max(0, i - reach) : i + 1], d2[i : min(n, i + reach + 1)]
+        prominence[i] = min(left.max(), right.max()) - d2[i] if d2[i] < 0 else 0.0
+    return prominence
+
+
+def _first_exciton(
+    d2: np.ndarray, smooth: np.ndarray, idx: np.ndarray, snr: np.ndarray, prominence: np.ndarray
+) -> int | None:
+    """Index of the lowest-energy local minimum of d2 that stands out of the noise, carries real
+    absorbance and is at least a tenth as prominent as the strongest such; None without one."""
+    cand = [
+        i
+        for i in idx[1:-1]
+        if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and snr[i] > MIN_ABS_SNR and smooth[i] > _MIN_ABSORBANCE
+    ]
+    if not cand:
+        return None
+    strongest = max(prominence[i] for i in cand)
+    cand = [i for i in cand if prominence[i] >= 0.1 * strongest]
+    return min(cand)  # the lowest-energy (longest-wavelength) one is the first exciton
+
+
+def _exciton(
+    wl: np.ndarray, a: np.ndarray, search_nm: tuple[float, float], smooth_mev: float
+) -> tuple[float | None, float | None, float | None]:
+    """(band edge nm, its SNR, smoothed OD there) of the longest-wavelength significant minimum of
+    the second derivative of absorbance on an energy axis; (None, best SNR seen, None) without one."""
+    e, a_e, interp = _energy_axis(wl, a)
+    n = e.size
+    de = float(e[1] - e[0])
+    y = np.asarray(interp @ a_e, dtype=float)
+    win = _window(smooth_mev * 1e-3, de, n, 3)
+    smooth = _savgol(y, win, 3)
+    d2 = _savgol(y, win, 3, deriv=2, delta=de)
+    d2_noise = _d2_noise(a_e, interp, n, win, de)
     edge = win // 2
     e_lo, e_hi = HC_EV_NM / search_nm[1], HC_EV_NM / search_nm[0]
     inside = (e >= e_lo) & (e <= e_hi)
@@ -208,29 +267,44 @@ def _exciton(
     idx = np.flatnonzero(inside)
     if idx.size < 3:
         return None, None, None
-    # A line is a dip of d2 between two rises (a Gaussian's d2 is +0.45 of its depth at +-1.7 sigma);
-    # a merely concave stretch of the continuum is negative d2 without the rises. So a dip's strength
-    # is its prominence: how far it lies below the lower of the highest d2 on either side (3 windows).
-    reach = 3 * win
-    prominence = np.zeros(n)
-    for i in idx:
-        left, right = d2[max(0, i - reach) : i + 1], d2[i : min(n, i + reach + 1)]
-        prominence[i] = min(left.max(), right.max()) - d2[i] if d2[i] < 0 else 0.0
+    prominence = _prominence(d2, idx, win)
     snr = prominence / d2_noise
     best = float(max(0.0, snr[idx].max()))
-    # local minima of d2 that stand out of the noise and carry real absorbance
-    cand = [
-        i
-        for i in idx[1:-1]
-        if d2[i] <= d2[i - 1] and d2[i] < d2[i + 1] and snr[i] > MIN_ABS_SNR and smooth[i] > _MIN_ABSORBANCE
-    ]
-    if not cand:
+    i = _first_exciton(d2, smooth, idx, snr, prominence)
+    if i is None:
         return None, best, None
-    strongest = max(prominence[i] for i in cand)
-    cand = [i for i in cand if prominence[i] >= 0.1 * strongest]
-    i = min(cand)  # the lowest-energy (longest-wavelength) one is the first exciton
     peak_ev = _parabola(e, d2, i)
     return float(HC_EV_NM / peak_ev), float(snr[i]), finite_or_none(np.interp(peak_ev, e, smooth))
+
+
+def _empty_absorbance() -> dict[str, Any]:
+    """What :func:`analyze_absorbance` returns for a spectrum without dots."""
+    return {
+        "abs_peak_nm": None,
+        "diameter_nm": None,
+        "abs_peak_od": None,
+        "abs_at_yield": None,
+        "abs_at_excitation": None,
+        "abs_snr": None,
+        "failure": "no_particles",
+    }
+
+
+def _od_at(wl: np.ndarray, smooth: np.ndarray, x: float) -> float | None:
+    """Smoothed OD at wavelength ``x``; None outside the data."""
+    if not (wl[0] <= x <= wl[-1]):
+        return None
+    return finite_or_none(np.interp(x, wl, smooth))
+
+
+def _diameter(material: str, peak: float) -> float | None:
+    """The sizing curve's diameter at band edge ``peak``; None outside its validity range."""
+    try:
+        from models.sizing import diameter_nm
+
+        return finite_or_none(diameter_nm(material, peak, out_of_range="raise"))
+    except (QdlabError, ValueError, ArithmeticError):
+        return None  # outside the sizing curve's validity range
 
 
 def analyze_absorbance(
@@ -256,29 +330,13 @@ def analyze_absorbance(
     without data) and ``failure`` (None or ``"no_particles"``).
     """
     wl, a, step = _uniform(wavelengths_nm, absorbance)
-    out: dict[str, Any] = {
-        "abs_peak_nm": None,
-        "diameter_nm": None,
-        "abs_peak_od": None,
-        "abs_at_yield": None,
-        "abs_at_excitation": None,
-        "abs_snr": None,
-        "failure": "no_particles",
-    }
+    out = _empty_absorbance()
     if wl.size < 15 or wl[0] <= 0:
         return out
     optics = _optics(material)
-    win = _window(smooth_nm, step, wl.size, 3)
-    smooth = savgol_filter(a, win, 3)
-
-    def at(x: float) -> float | None:
-        if not (wl[0] <= x <= wl[-1]):
-            return None
-        return finite_or_none(np.interp(x, wl, smooth))
-
-    out["abs_at_yield"] = at(float(optics.yield_wavelength_nm))
-    out["abs_at_excitation"] = at(float(optics.excitation_nm))
-
+    smooth = _savgol(a, _window(smooth_nm, step, wl.size, 3), 3)
+    out["abs_at_yield"] = _od_at(wl, smooth, float(optics.yield_wavelength_nm))
+    out["abs_at_excitation"] = _od_at(wl, smooth, float(optics.excitation_nm))
     if search_nm is None:
         lo, hi = optics.emission_range_nm
         search_nm = (float(lo) - 80.0, float(hi) + 20.0)
@@ -293,13 +351,36 @@ def analyze_absorbance(
     out["abs_peak_nm"] = peak
     out["abs_peak_od"] = od
     out["failure"] = None
-    try:
-        from models.sizing import diameter_nm
-
-        out["diameter_nm"] = finite_or_none(diameter_nm(material, peak, out_of_range="raise"))
-    except (QdlabError, ValueError, ArithmeticError):
-        out["diameter_nm"] = None  # outside the sizing curve's validity range
+    out["diameter_nm"] = _diameter(material, peak)
     return out
+
+
+def _pl_baseline(c: np.ndarray, smooth: np.ndarray) -> tuple[float, float]:
+    """(baseline, per-pixel noise sigma) of a PL spectrum: the median of both ends, or the lower end's
+    where they differ beyond their noise (emission, or trap emission, reaching one end)."""
+    ends = max(3, c.size // 20)
+    sigma = _noise_sigma(c, smooth)
+    blue, red = float(np.median(c[:ends])), float(np.median(c[-ends:]))
+    if abs(blue - red) > 5.0 * sigma / np.sqrt(ends):  # emission (or trap emission) reaches one end
+        return min(blue, red), sigma
+    return float(np.median(np.concatenate([c[:ends], c[-ends:]]))), sigma
+
+
+def _fwhm(wl: np.ndarray, y: np.ndarray, i: int, height: float) -> float | None:
+    """Full width at half ``height`` of the line at ``i`` (linear interpolation of the crossings);
+    None when a crossing lies outside the spectrum."""
+    half = 0.5 * height
+    left = i
+    while left > 0 and y[left] > half:
+        left -= 1
+    right = i
+    while right < len(y) - 1 and y[right] > half:
+        right += 1
+    if y[left] > half or y[right] > half:
+        return None
+    xl = wl[left] + (half - y[left]) * (wl[left + 1] - wl[left]) / (y[left + 1] - y[left])
+    xr = wl[right - 1] + (half - y[right - 1]) * (wl[right] - wl[right - 1]) / (y[right] - y[right - 1])
+    return finite_or_none(xr - xl)
 
 
 def analyze_pl(
@@ -331,15 +412,8 @@ def analyze_pl(
     }
     if wl.size < 15:
         return out
-    win = _window(smooth_nm, step, wl.size, 3)
-    smooth = savgol_filter(c, win, 3)
-    ends = max(3, wl.size // 20)
-    sigma = _noise_sigma(c, smooth)
-    blue, red = float(np.median(c[:ends])), float(np.median(c[-ends:]))
-    if abs(blue - red) > 5.0 * sigma / np.sqrt(ends):  # emission (or trap emission) reaches one end
-        baseline = min(blue, red)
-    else:
-        baseline = float(np.median(np.concatenate([c[:ends], c[-ends:]])))
+    smooth = _savgol(c, _window(smooth_nm, step, wl.size, 3), 3)
+    baseline, sigma = _pl_baseline(c, smooth)
     y = smooth - baseline
     out["pl_integrated_counts"] = float(max(0.0, np.trapezoid(c - baseline, wl)))
     out["pl_max_counts"] = finite_or_none(np.max(c))
@@ -355,20 +429,77 @@ def analyze_pl(
         return out
     peak, top = _top_fit(wl, c - baseline, y, i)
     out["pl_peak_nm"] = peak
-    height = top if top is not None and top > 0 else height
-    half = 0.5 * height
-    left = i
-    while left > 0 and y[left] > half:
-        left -= 1
-    right = i
-    while right < len(y) - 1 and y[right] > half:
-        right += 1
-    if y[left] > half or y[right] > half:
-        return out
-    xl = wl[left] + (half - y[left]) * (wl[left + 1] - wl[left]) / (y[left + 1] - y[left])
-    xr = wl[right - 1] + (half - y[right - 1]) * (wl[right] - wl[right - 1]) / (y[right] - y[right - 1])
-    out["pl_fwhm_nm"] = finite_or_none(xr - xl)
+    out["pl_fwhm_nm"] = _fwhm(wl, y, i, top if top is not None and top > 0 else height)
     return out
+
+
+def _exciton_window(optics: Any, pl: dict[str, Any]) -> tuple[float, float]:
+    """Where the exciton is looked for (nm): the material's emission range widened by 80 nm to the blue
+    and 20 nm to the red, and, when there is a PL peak, near it.
+
+    The band edge lies a Stokes shift blue of the emission: within 3 typical shifts plus half the
+    line's width in energy (broad ensembles), and red of it by at most a quarter width. A second-
+    derivative dip outside is a higher transition, a shoulder or noise, not the first exciton."""
+    lo, hi = optics.emission_range_nm
+    search = (float(lo) - 80.0, float(hi) + 20.0)
+    if pl["pl_peak_nm"] is None:
+        return search
+    e_pl = HC_EV_NM / pl["pl_peak_nm"]
+    fwhm_ev = e_pl * (pl["pl_fwhm_nm"] or 0.0) / pl["pl_peak_nm"]
+    e_hi = e_pl + 3e-3 * float(optics.stokes_shift_mev) + 0.5 * fwhm_ev
+    e_lo = max(e_pl - 0.25 * fwhm_ev, 1e-3)
+    return (max(search[0], HC_EV_NM / e_hi), min(search[1], HC_EV_NM / e_lo))
+
+
+def _missing_figures(pl: dict[str, Any], ab: dict[str, Any]) -> list[str]:
+    """The quality reasons for a missing PL peak or width, band edge or diameter."""
+    reasons = []
+    if pl["pl_peak_nm"] is None:
+        reasons.append("no_pl_peak")
+    elif pl["pl_fwhm_nm"] is None:
+        reasons.append("no_pl_width")
+    if ab["abs_peak_nm"] is None:
+        reasons.append("no_abs_peak")
+    elif ab["diameter_nm"] is None:
+        reasons.append("no_diameter")
+    return reasons
+
+
+def _plqy(
+    integrated: float, a_exc: float | None, integration_ms: float, reference_counts_per_ms: float
+) -> float | None:
+    """Relative quantum yield in [0, 1] (see :func:`figures_of_merit`); None without absorbance at the
+    excitation wavelength, integration time or reference."""
+    if a_exc is not None and integration_ms > 0 and reference_counts_per_ms > 0:
+        absorbed = 1.0 - 10.0 ** (-max(a_exc, 0.0))
+        if absorbed > 1e-6:
+            q = integrated / (integration_ms * absorbed * reference_counts_per_ms)
+            return finite_or_none(min(1.0, max(0.0, q)))
+    return None
+
+
+def _measurement(
+    pl: dict[str, Any],
+    ab: dict[str, Any],
+    saturated: bool,
+    integration_ms: float,
+    abs_integration_ms: float | None,
+) -> dict[str, Any]:
+    """The figures of merit, all None but the signal-to-noise ratios, integration times and failure."""
+    out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
+    out["pl_snr"] = pl["pl_snr"]
+    out["abs_snr"] = ab["abs_snr"]
+    out["pl_integration_ms"] = finite_or_none(integration_ms)
+    out["abs_integration_ms"] = finite_or_none(abs_integration_ms)
+    out["failure"] = "saturated" if saturated else ab["failure"]
+    return out
+
+
+def _yield_fraction(a_y: float | None, denom: float) -> float | None:
+    """Fraction of the limiting precursor in dots, A(yield) / ``denom``, in [0, 1]; None without either."""
+    if a_y is not None and denom > 0:
+        return finite_or_none(min(1.0, max(0.0, a_y / denom)))
+    return None
 
 
 def figures_of_merit(
@@ -408,50 +539,22 @@ def figures_of_merit(
     optics = _optics(material)
     lo, hi = optics.emission_range_nm
     pl = analyze_pl(wl_pl, pl_counts, search_nm=(float(lo), float(hi)))
-    search = (float(lo) - 80.0, float(hi) + 20.0)
-    if pl["pl_peak_nm"] is not None:
-        # The band edge lies a Stokes shift blue of the emission: within 3 typical shifts plus half the
-        # line's width in energy (broad ensembles), and red of it by at most a quarter width. A second-
-        # derivative dip outside is a higher transition, a shoulder or noise, not the first exciton.
-        e_pl = HC_EV_NM / pl["pl_peak_nm"]
-        fwhm_ev = e_pl * (pl["pl_fwhm_nm"] or 0.0) / pl["pl_peak_nm"]
-        e_hi = e_pl + 3e-3 * float(optics.stokes_shift_mev) + 0.5 * fwhm_ev
-        e_lo = max(e_pl - 0.25 * fwhm_ev, 1e-3)
-        search = (max(search[0], HC_EV_NM / e_hi), min(search[1], HC_EV_NM / e_lo))
-    ab = analyze_absorbance(wl_abs, absorbance, material, search_nm=search)
-    out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
-    out["pl_snr"] = pl["pl_snr"]
-    out["abs_snr"] = ab["abs_snr"]
-    out["pl_integration_ms"] = finite_or_none(integration_ms)
-    out["abs_integration_ms"] = finite_or_none(abs_integration_ms)
-    out["failure"] = "saturated" if saturated else ab["failure"]
-    reasons = ["saturated"] if saturated else []
+    ab = analyze_absorbance(wl_abs, absorbance, material, search_nm=_exciton_window(optics, pl))
+    out = _measurement(pl, ab, saturated, integration_ms, abs_integration_ms)
     if ab["failure"] == "no_particles" and not saturated:
         out["quality"] = "no_particles"
         return out
-    out["abs_peak_nm"] = ab["abs_peak_nm"]
-    out["diameter_nm"] = ab["diameter_nm"]
-    out["pl_peak_nm"] = pl["pl_peak_nm"]
-    out["pl_fwhm_nm"] = pl["pl_fwhm_nm"]
-    if pl["pl_peak_nm"] is None:
-        reasons.append("no_pl_peak")
-    elif pl["pl_fwhm_nm"] is None:
-        reasons.append("no_pl_width")
-    if ab["abs_peak_nm"] is None:
-        reasons.append("no_abs_peak")
-    elif ab["diameter_nm"] is None:
-        reasons.append("no_diameter")
-    a_exc = ab["abs_at_excitation"]
-    if a_exc is not None and integration_ms > 0 and plqy_reference_counts_per_ms > 0:
-        absorbed = 1.0 - 10.0 ** (-max(a_exc, 0.0))
-        if absorbed > 1e-6:
-            q = pl["pl_integrated_counts"] / (integration_ms * absorbed * plqy_reference_counts_per_ms)
-            out["plqy"] = finite_or_none(min(1.0, max(0.0, q)))
+    for key in ("abs_peak_nm", "diameter_nm"):
+        out[key] = ab[key]
+    for key in ("pl_peak_nm", "pl_fwhm_nm"):
+        out[key] = pl[key]
+    reasons = (["saturated"] if saturated else []) + _missing_figures(pl, ab)
+    out["plqy"] = _plqy(
+        pl["pl_integrated_counts"], ab["abs_at_excitation"], integration_ms, plqy_reference_counts_per_ms
+    )
     if out["plqy"] is None:
         reasons.append("no_plqy")
-    a_y = ab["abs_at_yield"]
     denom = path_length_cm * float(optics.absorbance_per_mM_cm) * limiting_mM
-    if a_y is not None and denom > 0:
-        out["yield"] = finite_or_none(min(1.0, max(0.0, a_y / denom)))
+    out["yield"] = _yield_fraction(ab["abs_at_yield"], denom)
     out["quality"] = ",".join(reasons) or "ok"
     return out

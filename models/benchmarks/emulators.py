@@ -105,7 +105,9 @@ def _kernel(constant: float, length_scales: tuple[float, ...], noise: float, *, 
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
     return ConstantKernel(constant, "fixed" if fixed else (1e-2, 1e2)) * Matern(
-        list(length_scales), "fixed" if fixed else (1e-2, 1e2), nu=2.5
+        list(length_scales),  # pyright: ignore[reportArgumentType] - sklearn takes one scale per dimension
+        "fixed" if fixed else (1e-2, 1e2),
+        nu=2.5,
     ) + WhiteKernel(noise, "fixed" if fixed else (1e-6, 1.0))
 
 
@@ -122,7 +124,9 @@ def _gp(name: str):
     _, X, y, _ = load_data(name)
     constant, scales, noise = spec.kernel
     gp = GaussianProcessRegressor(
-        _kernel(constant, scales, noise, fixed=True), normalize_y=True, optimizer=None
+        _kernel(constant, scales, noise, fixed=True),
+        normalize_y=True,
+        optimizer=None,  # pyright: ignore[reportArgumentType] - None (keep the kernel) is documented
     )
     return gp.fit(_unit(spec, X), y)
 
@@ -149,7 +153,7 @@ def emulator_problem(name: str) -> FunctionProblem:
     gp = _gp(name)
 
     def truth(Z: np.ndarray) -> np.ndarray:
-        return gp.predict(_unit(spec, Z))
+        return np.asarray(gp.predict(_unit(spec, Z)), dtype=float)  # the mean only (no return_std)
 
     residual_sd = float(np.std(y - truth(X)))
     return FunctionProblem(

@@ -25,7 +25,7 @@ def reference_point(objective: MultiObjective) -> np.ndarray:
     missing = [o.spec.get("name") for o in objective.objectives if o.ref is None]
     if missing:
         raise ConfigurationError(f"objective(s) {missing} need a 'ref' for the hypervolume", key="objective")
-    return np.array([o.sign * o.ref for o in objective.objectives], dtype=float)
+    return np.array([o.sign * o.ref for o in objective.objectives if o.ref is not None], dtype=float)
 
 
 def hypervolume_trace(
@@ -45,7 +45,7 @@ def hypervolume_trace(
     value = 0.0
     for row in outcomes:
         u = objective.utilities(row)
-        if is_feasible(objective, row, constraints) and np.all(np.array(u) > ref):
+        if u is not None and is_feasible(objective, row, constraints) and np.all(np.array(u) > ref):
             kept.append([float(x) for x in u])
             Y = torch.tensor(kept, dtype=torch.float64)
             value = float(hv.compute(Y[torch.as_tensor(non_dominated(kept, deduplicate=True))]))

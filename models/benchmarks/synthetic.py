@@ -50,13 +50,13 @@ def _box(names: list[str], low: list[float], high: list[float]) -> tuple[dict, .
     return tuple({"name": n, "low": lo, "high": hi} for n, lo, hi in zip(names, low, high))
 
 
-def synthetic_problems() -> dict[str, FunctionProblem]:
-    """The synthetic problems by name (see module docstring)."""
-    from botorch.test_functions import Ackley, Branin, Hartmann, Levy
-    from botorch.test_functions.synthetic import ConstrainedGramacy
+_SRC = "botorch.test_functions"
 
-    src = "botorch.test_functions"
-    gramacy = ConstrainedGramacy()
+
+def _unconstrained_problems() -> dict[str, FunctionProblem]:
+    """Branin, Hartmann-6, Ackley-5 and Levy-4 by name."""
+    from botorch.test_functions import Ackley, Branin, Hartmann, Levy
+
     return {
         "branin": FunctionProblem(
             name="branin",
@@ -66,7 +66,7 @@ def synthetic_problems() -> dict[str, FunctionProblem]:
             noise_sd=0.5,
             optimum=0.397887,
             optimizer=(-np.pi, 12.275),
-            source=f"{src}.Branin",
+            source=f"{_SRC}.Branin",
         ),
         "hartmann6": FunctionProblem(
             name="hartmann6",
@@ -76,7 +76,7 @@ def synthetic_problems() -> dict[str, FunctionProblem]:
             noise_sd=0.05,
             optimum=-3.32237,
             optimizer=(0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573),
-            source=f"{src}.Hartmann(dim=6)",
+            source=f"{_SRC}.Hartmann(dim=6)",
         ),
         "ackley5": FunctionProblem(
             name="ackley5",
@@ -86,7 +86,7 @@ def synthetic_problems() -> dict[str, FunctionProblem]:
             noise_sd=0.1,
             optimum=0.0,
             optimizer=(0.0,) * 5,
-            source=f"{src}.Ackley(dim=5)",
+            source=f"{_SRC}.Ackley(dim=5)",
             notes="asymmetric box: the optimum is not the centre",
         ),
         "levy4": FunctionProblem(
@@ -97,17 +97,29 @@ def synthetic_problems() -> dict[str, FunctionProblem]:
             noise_sd=1.0,
             optimum=0.0,
             optimizer=(1.0,) * 4,
-            source=f"{src}.Levy(dim=4)",
-        ),
-        "gramacy-constrained": FunctionProblem(
-            name="gramacy-constrained",
-            parameters=_box(["x1", "x2"], [0.0, 0.0], [1.0, 1.0]),
-            goal="minimize",
-            truth=_truth(gramacy),
-            constraint=_slack(gramacy),
-            noise_sd=0.01,
-            optimum=0.5998,
-            optimizer=(0.1954, 0.4044),
-            source=f"{src}.synthetic.ConstrainedGramacy",
+            source=f"{_SRC}.Levy(dim=4)",
         ),
     }
+
+
+def _gramacy_problem() -> FunctionProblem:
+    """Gramacy's constrained problem, its two constraints as outcomes ``c1, c2 <= 0``."""
+    from botorch.test_functions.synthetic import ConstrainedGramacy
+
+    gramacy = ConstrainedGramacy()
+    return FunctionProblem(
+        name="gramacy-constrained",
+        parameters=_box(["x1", "x2"], [0.0, 0.0], [1.0, 1.0]),
+        goal="minimize",
+        truth=_truth(gramacy),
+        constraint=_slack(gramacy),
+        noise_sd=0.01,
+        optimum=0.5998,
+        optimizer=(0.1954, 0.4044),
+        source=f"{_SRC}.synthetic.ConstrainedGramacy",
+    )
+
+
+def synthetic_problems() -> dict[str, FunctionProblem]:
+    """The synthetic problems by name (see module docstring)."""
+    return {**_unconstrained_problems(), "gramacy-constrained": _gramacy_problem()}

@@ -21,9 +21,10 @@ class OutcomeConstraint:
         unknown = sorted(set(spec) - {"outcome", "op", "value"})
         if unknown:
             raise ConfigurationError(f"unknown key(s) {unknown}; allowed: outcome, op, value", key=where)
-        self.outcome = spec.get("outcome")
-        if not isinstance(self.outcome, str) or not self.outcome:
+        outcome = spec.get("outcome")
+        if not isinstance(outcome, str) or not outcome:
             raise ConfigurationError("needs an 'outcome' name", key=where)
+        self.outcome: str = outcome
         self.op = spec.get("op")
         if self.op not in ("<=", ">="):
             raise ConfigurationError(f"op must be '<=' or '>=', got {self.op!r}", key=f"{where}.op")

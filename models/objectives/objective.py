@@ -65,8 +65,10 @@ class ObjectiveTerm:
     def utility(self, x: float) -> float:
         """Higher-is-better utility of one outcome value (dimensionless)."""
         if self.goal == "target":
+            assert self.target is not None  # set with goal "target" (_term)
             return -abs(x - self.target) / self.scale
         if self.goal == "within":
+            assert self.within is not None  # set with goal "within" (_term)
             lo, hi = self.within
             return -max(0.0, lo - x, x - hi) / self.scale
         return (x if self.goal == "maximize" else -x) / self.scale
@@ -166,13 +168,14 @@ def _reached(reached: Any) -> dict[str, tuple[float, float]]:
 
 
 class Objective:
-    """A scalar objective built from a spec dict (see module docstring).
+    """A scalar objective built from a spec dict (see module docstring; anything else is a
+    ConfigurationError).
 
     ``outcomes``: names of the outcomes it needs. ``goal``: direction of :meth:`value`.
     :meth:`utility` is :meth:`value` oriented so that higher is better (what optimisers maximise).
     """
 
-    def __init__(self, spec: Mapping[str, Any]):
+    def __init__(self, spec: Any):
         if isinstance(spec, Objective):
             spec = spec.spec
         if not isinstance(spec, Mapping):
@@ -236,8 +239,8 @@ class Objective:
         """The objective of one experiment, or None when it failed or lacks a needed outcome."""
         if is_failed(outcomes):
             return None
-        xs = [_num(outcomes.get(t.outcome)) for t in self.terms]
-        if any(x is None for x in xs):
+        xs = [x for t in self.terms if (x := _num(outcomes.get(t.outcome))) is not None]
+        if len(xs) < len(self.terms):
             return None
         if self.simple:
             return xs[0]
@@ -311,13 +314,13 @@ class MultiObjective:
 
     def utilities(self, outcomes: Mapping[str, Any]) -> list[float] | None:
         """Higher-is-better utility of each objective; None when the experiment failed."""
-        us = [o.utility(outcomes) for o in self.objectives]
-        return None if any(u is None for u in us) else us
+        us = [u for o in self.objectives if (u := o.utility(outcomes)) is not None]
+        return None if len(us) < len(self.objectives) else us
 
     def value(self, outcomes: Mapping[str, Any]) -> list[float] | None:
         """Each objective's :meth:`Objective.value`; None when the experiment failed."""
-        vs = [o.value(outcomes) for o in self.objectives]
-        return None if any(v is None for v in vs) else vs
+        vs = [v for o in self.objectives if (v := o.value(outcomes)) is not None]
+        return None if len(vs) < len(self.objectives) else vs
 
     def reached(self, outcomes: Mapping[str, Any]) -> bool:
         if not self.reached_ranges or is_failed(outcomes):

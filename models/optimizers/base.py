@@ -189,6 +189,13 @@ class Optimizer:
         return len(self._rows)
 
     # ----- classification of rows -----
+    def _single_objective(self) -> Objective:
+        """The objective of a strategy that needs a single one (``supports_multi_objective`` False,
+        checked in ``__init__``)."""
+        if not isinstance(self.objective, Objective):
+            raise OptimizerError(f"strategy {self.strategy!r} needs a single objective")
+        return self.objective
+
     def _utility(self, row: Mapping[str, Any]) -> float | None:
         if isinstance(self.objective, MultiObjective):
             return None

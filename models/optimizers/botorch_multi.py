@@ -17,6 +17,7 @@ from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputOb
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
+from models.errors import OptimizerError
 from models.objectives import MultiObjective, non_dominated
 from models.optimizers.botorch_single import BoTorchOptimizer
 from models.optimizers.surrogate import Surrogate, torch_utility
@@ -43,24 +44,31 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
             obj = MultiObjective(obj.split())
         super().__init__(parameters, obj, **kw)
 
+    def _multi(self) -> MultiObjective:
+        """The objective, a :class:`MultiObjective` by construction (``__init__``)."""
+        if not isinstance(self.objective, MultiObjective):
+            raise OptimizerError(f"strategy {self.strategy!r} holds a {type(self.objective).__name__}")
+        return self.objective
+
     def _ref_point(self) -> list[float]:
-        objs = self.objective.objectives
-        given = [o.sign * o.ref if o.ref is not None else None for o in objs]
-        if all(g is not None for g in given):
-            return given
+        objective = self._multi()
+        given = [o.sign * o.ref if o.ref is not None else None for o in objective.objectives]
+        known = [g for g in given if g is not None]
+        if len(known) == len(given):
+            return known
         Y = torch.tensor(
-            [self.objective.utilities(r) for r in self._rows if self._feasible(r)], dtype=torch.float64
+            [objective.utilities(r) for r in self._rows if self._feasible(r)], dtype=torch.float64
         )
         if len(Y) == 0:
             Y = torch.tensor(
-                [self.objective.utilities(r) for r in self._rows if not self._failed(r)], dtype=torch.float64
+                [objective.utilities(r) for r in self._rows if not self._failed(r)], dtype=torch.float64
             )
         front = Y[torch.as_tensor(non_dominated(Y.numpy(), deduplicate=True))]
         inferred = infer_reference_point(front).tolist()
         return [g if g is not None else v for g, v in zip(given, inferred)]
 
     def _acquisition(self, sur: Surrogate, sampler: SobolQMCNormalSampler) -> Any:
-        utils = [torch_utility(o, sur.cols) for o in self.objective.objectives]
+        utils = [torch_utility(o, sur.cols) for o in self._multi().objectives]
         ref = self._ref_point()
         self._last_ref = ref
         return qLogNoisyExpectedHypervolumeImprovement(

@@ -149,7 +149,7 @@ class BoTorchOptimizer(Optimizer):
         }
 
     def _acquisition(self, sur: Surrogate, sampler: SobolQMCNormalSampler) -> Any:
-        util = torch_utility(self.objective, sur.cols)
+        util = torch_utility(self._single_objective(), sur.cols)
         constraints = (
             sur.constraints(self.outcome_constraints, float(self.options["feasibility_threshold"])) or None
         )

@@ -144,7 +144,12 @@ class _External(Optimizer):
 
     def _observed(self) -> list[tuple[dict[str, Any], float | None]]:
         """(row, utility or None if failed) for each ingested row, in order."""
-        return [(r, None if self._failed(r) else float(self.objective.utility(r))) for r in self._rows]
+        objective = self._single_objective()
+        out: list[tuple[dict[str, Any], float | None]] = []
+        for r in self._rows:
+            u = None if self._failed(r) else objective.utility(r)  # not failed: it has a utility
+            out.append((r, None if u is None else float(u)))
+        return out
 
     def _encode_points(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return np.array([self.space.encode(p) for p in points], dtype=float).reshape(-1, self.space.d)
@@ -158,18 +163,18 @@ class AxOptimizer(_External):
     _module = "ax"
 
     def _client(self, seed: int) -> Any:
-        from ax.api.client import Client
-        from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+        from ax.api.client import Client  # pyright: ignore[reportMissingImports] - optional extra
+        from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig  # pyright: ignore[reportMissingImports] - optional extra
 
         params = []
         for p in self.space.parameters:
             if p.categorical:
-                if len(p.values) < 2:
+                if len(p.levels) < 2:
                     continue  # fixed: filled in on the way back
                 params.append(
                     ChoiceParameterConfig(
                         name=p.name,
-                        values=[str(i) for i in range(len(p.values))],
+                        values=[str(i) for i in range(len(p.levels))],
                         parameter_type="str",
                         is_ordered=False,
                     )
@@ -196,7 +201,7 @@ class AxOptimizer(_External):
         out = {}
         for p in self.space.parameters:
             if p.categorical:
-                if len(p.values) >= 2:
+                if len(p.levels) >= 2:
                     out[p.name] = str(int(p.encode(row[p.name])))
             else:
                 lo, hi = p.low, p.high
@@ -207,7 +212,8 @@ class AxOptimizer(_External):
         out = {}
         for p in self.space.parameters:
             if p.categorical:
-                out[p.name] = p.values[int(params[p.name])] if len(p.values) >= 2 else p.values[0]
+                choice = int(params[p.name]) if len(p.levels) >= 2 else 0  # one value: not searched
+                out[p.name] = p.levels[choice]
             else:
                 out[p.name] = float(params[p.name])
         return out
@@ -252,19 +258,19 @@ class BayBEOptimizer(_External):
     _module = "baybe"
 
     def _campaign(self) -> Any:
-        from baybe import Campaign
-        from baybe.constraints import ContinuousLinearConstraint
-        from baybe.objectives import SingleTargetObjective
-        from baybe.parameters import CategoricalParameter, NumericalContinuousParameter
-        from baybe.searchspace import SearchSpace
-        from baybe.targets import NumericalTarget
+        from baybe import Campaign  # pyright: ignore[reportMissingImports] - optional extra
+        from baybe.constraints import ContinuousLinearConstraint  # pyright: ignore[reportMissingImports] - optional extra
+        from baybe.objectives import SingleTargetObjective  # pyright: ignore[reportMissingImports] - optional extra
+        from baybe.parameters import CategoricalParameter, NumericalContinuousParameter  # pyright: ignore[reportMissingImports] - optional extra
+        from baybe.searchspace import SearchSpace  # pyright: ignore[reportMissingImports] - optional extra
+        from baybe.targets import NumericalTarget  # pyright: ignore[reportMissingImports] - optional extra
 
         params = []
         for p in self.space.parameters:
             if p.categorical:
                 params.append(
                     CategoricalParameter(
-                        name=p.name, values=[str(i) for i in range(len(p.values))], encoding="OHE"
+                        name=p.name, values=[str(i) for i in range(len(p.levels))], encoding="OHE"
                     )
                 )
             elif p.log:
@@ -301,7 +307,7 @@ class BayBEOptimizer(_External):
         for p in self.space.parameters:
             v = rec[p.name]
             if p.categorical:
-                out[p.name] = p.values[int(v)]
+                out[p.name] = p.levels[int(v)]
             else:
                 x = 10.0 ** float(v) if p.log else float(v)
                 out[p.name] = min(max(x, p.low), p.high)
@@ -312,7 +318,7 @@ class BayBEOptimizer(_External):
 
         _import_quietly("baybe")
         with _quiet("baybe", "botorch", "gpytorch"), _seeded(call_seed):
-            from baybe import Settings
+            from baybe import Settings  # pyright: ignore[reportMissingImports] - optional extra
 
             with Settings(random_seed=call_seed):
                 campaign = self._campaign()

@@ -8,13 +8,13 @@ with its predicted mean, the GP is re-conditioned with fixed hyperparameters, an
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 
 from models.optimizers.base import Optimizer, sample_encoded
 from models.optimizers.sobol import sobol_points
@@ -52,7 +52,9 @@ class SklearnGPOptimizer(Optimizer):
         ys = (y - ymu) / ysd
         d = self.space.d
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-            np.full(d, 0.3), (1e-2, 1e2), nu=2.5
+            np.full(d, 0.3),  # pyright: ignore[reportArgumentType] - sklearn takes one scale per dimension
+            (1e-2, 1e2),
+            nu=2.5,
         ) + WhiteKernel(1e-3, (1e-6, 1e0))
         gp = GaussianProcessRegressor(
             kernel, normalize_y=False, n_restarts_optimizer=1, random_state=call_seed
@@ -66,11 +68,16 @@ class SklearnGPOptimizer(Optimizer):
         Xa, ya = X, ys
         chosen: list[int] = []
         values: list[float] = []
-        fixed = GaussianProcessRegressor(gp.kernel_, optimizer=None, normalize_y=False)
+        fitted = cast(Kernel, gp.kernel_)  # set by fit; the stub's type is a union of get_params' values
+        fixed = GaussianProcessRegressor(
+            fitted,
+            optimizer=None,  # pyright: ignore[reportArgumentType] - None (keep the kernel) is documented
+            normalize_y=False,
+        )
         for p in list(self._scaled(pending)) + [None] * n:
             if p is None:
                 model = gp if len(Xa) == len(X) else fixed.fit(Xa, ya)
-                mu, sd = model.predict(C, return_std=True)
+                mu, sd = cast(tuple[np.ndarray, np.ndarray], model.predict(C, return_std=True))
                 ei = _ei(mu, sd, best, float(self.options["xi"]))
                 ei[chosen] = -np.inf
                 k = int(np.argmax(ei))
@@ -79,9 +86,9 @@ class SklearnGPOptimizer(Optimizer):
                 p = C[k]
             mu_p = (gp if len(Xa) == len(X) else fixed.fit(Xa, ya)).predict(p[None, :])
             Xa, ya = np.vstack([Xa, p]), np.append(ya, mu_p)
-        params = gp.kernel_.get_params()
+        params = fitted.get_params()
         model = {
-            "kernel": str(gp.kernel_),
+            "kernel": str(fitted),
             "lengthscales": np.atleast_1d(params["k1__k2__length_scale"]).tolist(),
             "noise": float(params["k2__noise_level"]) * ysd**2,
         }

@@ -36,6 +36,11 @@ class Parameter:
     def categorical(self) -> bool:
         return self.values is not None
 
+    @property
+    def levels(self) -> tuple[Any, ...]:
+        """The values of a categorical parameter; empty for a continuous one."""
+        return self.values if self.values is not None else ()
+
     @classmethod
     def from_spec(cls, spec: Any, i: int) -> Parameter:
         where = f"parameters[{i}]"
@@ -78,7 +83,7 @@ class Parameter:
         return cls(name=name, low=low, high=high, log=log)
 
     def encode(self, x: Any) -> float:
-        if self.categorical:
+        if self.values is not None:
             for i, v in enumerate(self.values):
                 if v == x:
                     return float(i)
@@ -96,7 +101,7 @@ class Parameter:
         return (v - self.low) / (self.high - self.low)
 
     def decode(self, u: float) -> Any:
-        if self.categorical:
+        if self.values is not None:
             return self.values[int(min(max(round(u), 0), len(self.values) - 1))]
         u = min(max(float(u), 0.0), 1.0)
         if self.log:
@@ -168,7 +173,7 @@ class Space:
     @property
     def upper(self) -> np.ndarray:
         """Upper bounds of the encoded space (1, or k-1 for a categorical)."""
-        return np.array([len(p.values) - 1.0 if p.categorical else 1.0 for p in self.parameters])
+        return np.array([len(p.levels) - 1.0 if p.categorical else 1.0 for p in self.parameters])
 
     @property
     def linear_in_encoding(self) -> bool:
@@ -182,7 +187,7 @@ class Space:
             raise OptimizerError(f"point lacks parameter(s) {missing}: {dict(point)!r}")
         return np.array([p.encode(point[p.name]) for p in self.parameters], dtype=float)
 
-    def decode(self, u: Sequence[float]) -> dict[str, Any]:
+    def decode(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
         return {p.name: p.decode(v) for p, v in zip(self.parameters, u)}
 
     def feasible(self, point: Mapping[str, Any]) -> bool:
@@ -198,7 +203,7 @@ class Space:
         """Map raw unit-cube samples (``n x d`` in [0,1)) to the encoded space (categoricals to indices)."""
         U = np.array(U, dtype=float, copy=True)
         for i in self.cat_dims:
-            k = len(self.parameters[i].values)
+            k = len(self.parameters[i].levels)
             U[:, i] = np.minimum(np.floor(U[:, i] * k), k - 1)
         return U
 

@@ -122,8 +122,10 @@ def torch_utility(objective: Objective, cols: dict[str, int]) -> Callable[[torch
             if objective.simple:
                 total = total + sign * z
             elif t.goal == "target":
+                assert t.target is not None  # set with goal "target"
                 total = total - t.weight * (z - t.target).abs() / t.scale
             elif t.goal == "within":
+                assert t.within is not None  # set with goal "within"
                 lo, hi = t.within
                 total = total - t.weight * (torch.clamp(lo - z, min=0) + torch.clamp(z - hi, min=0)) / t.scale
             else:
@@ -183,7 +185,9 @@ class Surrogate:
         """BoTorch constraint callables (<= 0 where satisfied) for the outcome constraints and for
         "success indicator >= feasibility_threshold"."""
         cols = self.cols
-        out = [(lambda Z, c=cols[oc.outcome], oc=oc: oc.slack(Z[..., c])) for oc in outcome_constraints]
+        out: list[Callable[[torch.Tensor], torch.Tensor]] = [
+            (lambda Z, c=cols[oc.outcome], oc=oc: oc.slack(Z[..., c])) for oc in outcome_constraints
+        ]
         if FEASIBLE in cols:
             out.append(lambda Z, c=cols[FEASIBLE], t=feasibility_threshold: t - Z[..., c])
         return out
@@ -221,6 +225,140 @@ def _nonlinear(space: Space) -> list[tuple[Callable[[torch.Tensor], torch.Tensor
     return out
 
 
+_Constraint = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every acquisition run of one :func:`optimize_sequential` call shares."""
+
+    space: Space
+    bounds: torch.Tensor
+    num_restarts: int
+    raw_samples: int
+    maxiter: int
+    maxfun: int | None
+    ineq: list[tuple[torch.Tensor, torch.Tensor, float]] | None
+    nonlin: list[tuple[_Constraint, bool]] | None
+
+    @classmethod
+    def of(
+        cls, space: Space, num_restarts: int, raw_samples: int, maxiter: int, maxfun: int | None
+    ) -> _Search:
+        """Bounds of the encoded space and its constraints, linear in the encoding or not."""
+        bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
+        ineq = None
+        nonlin = None
+        if space.constraints and space.linear_in_encoding:
+            ineq = [
+                (torch.tensor(i, dtype=torch.long), torch.tensor(c, dtype=DTYPE), float(b))
+                for i, c, b in space.encoded_inequalities()
+            ]
+        elif space.constraints:
+            nonlin = _nonlinear(space)
+        return cls(space, bounds, num_restarts, raw_samples, maxiter, maxfun, ineq, nonlin)
+
+
+def _combos(space: Space, max_combos: int, seed: int) -> list[dict[int, float]]:
+    """Every combination of the categorical values (index -> value), a seeded subset of ``max_combos``
+    beyond that; ``[{}]`` without categorical parameters."""
+    if not space.cat_dims:
+        return [{}]
+    levels = [range(len(space.parameters[i].levels)) for i in space.cat_dims]
+    allc = [dict(zip(space.cat_dims, map(float, c))) for c in itertools.product(*levels)]
+    if len(allc) > max_combos:
+        pick = np.random.default_rng(seed).choice(len(allc), size=max_combos, replace=False)
+        allc = [allc[i] for i in sorted(pick)]
+    return allc
+
+
+def _candidates(s: _Search, seed: int, fixed: dict[int, float]) -> torch.Tensor:
+    """``raw_samples`` feasible random points with the categorical values ``fixed``."""
+    from models.optimizers.base import sample_encoded
+
+    cand = torch.tensor(sample_encoded(s.space, s.raw_samples, seed, method="random"), dtype=DTYPE)
+    for i, val in fixed.items():
+        cand[:, i] = val
+    return cand
+
+
+def _start_kwargs(acq: Any, s: _Search, cand: torch.Tensor) -> dict[str, Any]:
+    """optimize_acqf's start: raw samples, or (nonlinear constraints) the best candidates."""
+    if s.nonlin is None:
+        return {"raw_samples": s.raw_samples}
+    with torch.no_grad():
+        vals = acq(cand.unsqueeze(1))
+    top = torch.topk(vals, min(s.num_restarts, len(cand))).indices
+    return {"nonlinear_inequality_constraints": s.nonlin, "batch_initial_conditions": cand[top].unsqueeze(1)}
+
+
+def _gradient_point(
+    acq: Any, s: _Search, fixed: dict[int, float], budget: float, kw: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """One L-BFGS-B run of the acquisition (q = 1); None when it fails the constraints."""
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning)
+        )
+        try:
+            x, v = optimize_acqf(
+                acq,
+                s.bounds,
+                q=1,
+                num_restarts=s.num_restarts,
+                options={
+                    "maxiter": int(s.maxiter),
+                    "batch_limit": 1 if s.nonlin else s.num_restarts,
+                    **({"maxfun": int(s.maxfun)} if s.maxfun else {}),
+                },
+                inequality_constraints=s.ineq,
+                fixed_features=fixed or None,
+                timeout_sec=budget,
+                retry_on_optimization_warning=False,
+                **kw,
+            )
+        except CandidateGenerationError:
+            return None
+    assert v is not None  # only None with return_acq_values=False
+    if s.space.constraints:
+        u = x.reshape(-1).detach().numpy().copy()
+        for i in s.space.cat_dims:
+            u[i] = round(u[i])
+        if not s.space.feasible(s.space.decode(u)):
+            return None
+    return x, v
+
+
+def _best_candidate(acq: Any, cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The raw sample of highest acquisition value, and that value."""
+    with torch.no_grad():
+        vals = acq(cand.unsqueeze(1))
+    best_i = int(torch.argmax(vals))
+    return cand[best_i], vals[best_i]
+
+
+def _optimize_combo(
+    acq: Any, s: _Search, cand: torch.Tensor, fixed: dict[int, float], budget: float
+) -> tuple[torch.Tensor, float, bool]:
+    """(point, acquisition value, whether it ran into ``budget``) for one categorical combination."""
+    kw = _start_kwargs(acq, s, cand)
+    t0 = time.perf_counter()
+    found = _gradient_point(acq, s, fixed, budget, kw)
+    # the gradient optimiser failed the constraints: take the best feasible raw sample
+    x, v = found if found is not None else _best_candidate(acq, cand)
+    timed_out = time.perf_counter() - t0 >= 0.95 * budget
+    return x.reshape(-1).detach(), float(v.reshape(-1)[0]), timed_out
+
+
+def _rounded(space: Space, chosen: list[torch.Tensor]) -> np.ndarray:
+    """The chosen points as ``n x d`` encoded rows: categorical indices rounded, the rest in [0, 1]."""
+    U = torch.stack(chosen).numpy().copy()
+    for i in space.cat_dims:
+        U[:, i] = np.round(U[:, i])
+    U[:, space.cont_dims] = np.clip(U[:, space.cont_dims], 0.0, 1.0)
+    return U
+
+
 def optimize_sequential(
     acq: Any,
     space: Space,
@@ -244,27 +382,8 @@ def optimize_sequential(
 
     Returns ``n x d`` encoded points, their acquisition values and whether the time budget cut in.
     """
-    from models.optimizers.base import sample_encoded
-
-    bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
-    combos: list[dict[int, float]] = [{}]
-    if space.cat_dims:
-        levels = [range(len(space.parameters[i].values)) for i in space.cat_dims]
-        allc = [dict(zip(space.cat_dims, map(float, c))) for c in itertools.product(*levels)]
-        if len(allc) > max_combos:
-            pick = np.random.default_rng(seed).choice(len(allc), size=max_combos, replace=False)
-            allc = [allc[i] for i in sorted(pick)]
-        combos = allc
-    linear = space.linear_in_encoding
-    ineq = None
-    nonlin = None
-    if space.constraints and linear:
-        ineq = [
-            (torch.tensor(i, dtype=torch.long), torch.tensor(c, dtype=DTYPE), float(b))
-            for i, c, b in space.encoded_inequalities()
-        ]
-    elif space.constraints:
-        nonlin = _nonlinear(space)
+    s = _Search.of(space, num_restarts, raw_samples, maxiter, maxfun)
+    combos = _combos(space, max_combos, seed)
     deadline = time.perf_counter() + time_budget_s
     timed_out = False
     chosen: list[torch.Tensor] = []
@@ -274,72 +393,18 @@ def optimize_sequential(
     for k in range(n):
         parts = [p for p in (base_pending, torch.stack(chosen) if chosen else None) if p is not None]
         acq.set_X_pending(torch.cat(parts) if parts else None)
-        best_x, best_v = None, -math.inf
+        best: tuple[torch.Tensor, float] | None = None
         for j, fixed in enumerate(combos):
             remaining = deadline - time.perf_counter()
             budget = max(remaining / calls_left, 0.05)
             calls_left -= 1
-            cand = torch.tensor(
-                sample_encoded(space, raw_samples, seed + 7919 * k + j, method="random"), dtype=DTYPE
-            )
-            for i, val in fixed.items():
-                cand[:, i] = val
-            kw: dict[str, Any] = {"raw_samples": raw_samples}
-            if nonlin is not None:
-                with torch.no_grad():
-                    vals = acq(cand.unsqueeze(1))
-                top = torch.topk(vals, min(num_restarts, len(cand))).indices
-                kw = {
-                    "nonlinear_inequality_constraints": nonlin,
-                    "batch_initial_conditions": cand[top].unsqueeze(1),
-                }
-            t0 = time.perf_counter()
-            x = None
-            with warnings.catch_warnings():
-                warnings.simplefilter(
-                    "ignore", (OptimizationWarning, NumericalWarning, BotorchWarning, RuntimeWarning)
-                )
-                try:
-                    x, v = optimize_acqf(
-                        acq,
-                        bounds,
-                        q=1,
-                        num_restarts=num_restarts,
-                        options={
-                            "maxiter": int(maxiter),
-                            "batch_limit": 1 if nonlin else num_restarts,
-                            **({"maxfun": int(maxfun)} if maxfun else {}),
-                        },
-                        inequality_constraints=ineq,
-                        fixed_features=fixed or None,
-                        timeout_sec=budget,
-                        retry_on_optimization_warning=False,
-                        **kw,
-                    )
-                except CandidateGenerationError:
-                    x = None
-            if x is not None and space.constraints:
-                u = x.reshape(-1).detach().numpy().copy()
-                for i in space.cat_dims:
-                    u[i] = round(u[i])
-                if not space.feasible(space.decode(u)):
-                    x = None
-            if x is None:
-                # the gradient optimiser failed the constraints: take the best feasible raw sample
-                with torch.no_grad():
-                    vals = acq(cand.unsqueeze(1))
-                best_i = int(torch.argmax(vals))
-                x, v = cand[best_i], vals[best_i]
-            if time.perf_counter() - t0 >= 0.95 * budget:
-                timed_out = True
-            v = float(v.reshape(-1)[0])
-            if best_x is None or v > best_v:
-                best_x, best_v = x.reshape(-1).detach(), v
-        chosen.append(best_x)
-        values.append(best_v)
+            cand = _candidates(s, seed + 7919 * k + j, fixed)
+            x, v, late = _optimize_combo(acq, s, cand, fixed, budget)
+            timed_out = timed_out or late
+            if best is None or v > best[1]:
+                best = (x, v)
+        assert best is not None  # combos is never empty
+        chosen.append(best[0])
+        values.append(best[1])
     acq.set_X_pending(base_pending)
-    U = torch.stack(chosen).numpy().copy()
-    for i in space.cat_dims:
-        U[:, i] = np.round(U[:, i])
-    U[:, space.cont_dims] = np.clip(U[:, space.cont_dims], 0.0, 1.0)
-    return U, values, timed_out
+    return _rounded(space, chosen), values, timed_out
