@@ -219,3 +219,14 @@ class CampaignSpec(_Strict):
         if memo.key is not self.objective:
             self._objective = memo = _Memo(self.objective, make_objective(self.objective))
         return memo.value
+
+    def identity(self) -> dict[str, Any]:
+        """Which campaign this is, as replay and report print it (their ``campaign`` key)."""
+        return {
+            "name": self.name,
+            "id": self.id,
+            "material": self.material,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "budget": self.budget,
+        }

@@ -452,19 +452,14 @@ def suite_command(
 
 def _run_with_progress(selection: str, n_entries: int, names: list[str], *, repeats: int, **options):
     """:func:`run_suite` under a progress bar, one step per campaign (skipped ones at the end)."""
-    from lab.view.console import campaign_progress
+    from lab.view.console import campaign_progress, target_status
 
     with campaign_progress() as progress:
         task = progress.add_task(f"suite {selection}", total=n_entries * len(names) * repeats, status="")
 
         def on_done(r: dict) -> None:
-            e = r["experiments_to_target"]
-            progress.update(
-                task,
-                advance=1,
-                status=f"{r['problem']} {r['strategy']} #{r['repeat']}: "
-                + ("target not reached" if e is None else f"target at experiment {e}"),
-            )
+            label = f"{r['problem']} {r['strategy']} #{r['repeat']}"
+            progress.update(task, advance=1, status=target_status(label, r["experiments_to_target"]))
 
         result = run_suite(selection, strategies=names, repeats=repeats, on_done=on_done, **options)
         skipped_runs = sum(len(p["skipped"]) for p in result["problems"].values()) * repeats

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lab.cli.app import app, sim_lab_path
-from lab.view.console import campaign_progress, emit_json, err, fmt, out
+from lab.view.console import campaign_progress, emit_json, err, fmt, out, target_status
 from models.errors import ConfigurationError
 
 __all__ = ["bench"]
@@ -155,13 +155,8 @@ def _run_with_progress(spec, lab_cfg, names: list[str], *, repeats: int, **optio
         task = progress.add_task(f"bench {spec.name}", total=len(names) * repeats, status="")
 
         def on_done(r: dict) -> None:
-            reached = r["experiments_to_target"]
-            progress.update(
-                task,
-                advance=1,
-                status=f"{r['strategy']} #{r['repeat']}: "
-                + ("target not reached" if reached is None else f"target at experiment {reached}"),
-            )
+            label = f"{r['strategy']} #{r['repeat']}"
+            progress.update(task, advance=1, status=target_status(label, r["experiments_to_target"]))
 
         return run_bench(spec, lab_cfg, strategies=names, repeats=repeats, on_done=on_done, **options)
 

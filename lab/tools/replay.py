@@ -71,14 +71,7 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
     outcome_rows = [row for _, row in rows]
     k = incumbent(objective, outcome_rows, spec.outcome_constraints)
     return {
-        "campaign": {
-            "name": spec.name,
-            "id": spec.id,
-            "material": spec.material,
-            "strategy": spec.strategy,
-            "seed": spec.seed,
-            "budget": spec.budget,
-        },
+        "campaign": spec.identity(),
         "experiments": experiments,
         "divergences": divergences,
         "incomplete_runs": sum(1 for r in runs if not r.completed),

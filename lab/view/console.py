@@ -240,6 +240,12 @@ class CampaignLine:
         yield progress_text(self.state, options.max_width)
 
 
+def target_status(label: str, experiments_to_target: int | None) -> str:
+    """A benchmark run's line under the progress bar: ``label: target at experiment N`` (or not reached)."""
+    e = experiments_to_target
+    return f"{label}: " + ("target not reached" if e is None else f"target at experiment {e}")
+
+
 def campaign_progress() -> Progress:
     """A progress bar on stderr for batches (``qdlab bench``): count, bar, ETA, a short status."""
     return Progress(

@@ -567,14 +567,7 @@ def _summary(data: CampaignData, f: _Facts, html_path: Path, png_paths: dict[str
     spec, best, first = f.spec, f.best, f.first
     total = f.usage[-1] if f.usage else None
     return {
-        "campaign": {
-            "name": spec.name,
-            "id": spec.id,
-            "material": spec.material,
-            "strategy": spec.strategy,
-            "seed": spec.seed,
-            "budget": spec.budget,
-        },
+        "campaign": spec.identity(),
         "lab": data.lab.get("name"),
         "experiments": len(f.records),
         "failed": len(f.failed),

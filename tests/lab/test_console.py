@@ -109,3 +109,10 @@ def test_run_prints_its_summary_on_stdout_and_only_json_with_json(fast_campaign_
         and set(result["reagents_ul"]) == {"cd", "se", "solvent"}
     )
     assert "2 experiments in" in shown.err
+
+
+def test_a_benchmark_runs_status_line_says_where_the_target_was_reached():
+    from lab.view.console import target_status
+
+    assert target_status("botorch #2", 7) == "botorch #2: target at experiment 7"
+    assert target_status("snar sobol #0", None) == "snar sobol #0: target not reached"
