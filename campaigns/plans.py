@@ -24,7 +24,7 @@ from campaigns.conditions import SOLVENT, Setpoints
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
 from devices import SYRINGE_EMPTY_TOLERANCE_UL
-from models.analysis import figures_of_merit
+from models.analysis import FiguresOfMerit, figures_of_merit
 from models.errors import DeviceError, SafetyError
 
 __all__ = [
@@ -227,16 +227,16 @@ def _measure(rig: Rig, setpoints: Setpoints, material: str) -> Plan:
         reading = yield from bps.trigger_and_read(
             [rig.heater, *rig.pumps.values(), rig.timer], name="primary"
         )
-        outcomes = dict(rig.model(model_conditions(setpoints)))
-        outcomes.setdefault("failure", None)
-        return reading, outcomes
+        modelled = dict(rig.model(model_conditions(setpoints)))
+        modelled.setdefault("failure", None)
+        return reading, modelled
     reading = yield from bps.trigger_and_read(
         [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
     )
     wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
     wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
     spec = rig.spectrometer.name
-    outcomes = figures_of_merit(
+    outcomes: FiguresOfMerit = figures_of_merit(
         wl_abs,
         reading[f"{spec}_absorbance"]["value"],
         wl_pl,

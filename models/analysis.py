@@ -25,7 +25,7 @@ No function here returns NaN: figures that do not exist are ``None``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 from scipy import sparse
@@ -37,6 +37,9 @@ from models.outcomes import figure_names, quality_names
 from models.sizing import HC_EV_NM
 
 __all__ = [
+    "AbsorbanceFigures",
+    "PLFigures",
+    "FiguresOfMerit",
     "analyze_absorbance",
     "analyze_pl",
     "figures_of_merit",
@@ -67,6 +70,50 @@ QUALITY_REASONS = (
     "no_abs_peak",
     "no_diameter",
     "no_plqy",
+)
+
+
+class AbsorbanceFigures(TypedDict):
+    """What :func:`analyze_absorbance` returns (every key, always; None where a figure does not exist)."""
+
+    abs_peak_nm: float | None
+    diameter_nm: float | None
+    abs_peak_od: float | None
+    abs_at_yield: float | None
+    abs_at_excitation: float | None
+    abs_snr: float | None
+    failure: str | None  # None or "no_particles"
+
+
+class PLFigures(TypedDict):
+    """What :func:`analyze_pl` returns (every key, always; None where a figure does not exist)."""
+
+    pl_peak_nm: float | None
+    pl_fwhm_nm: float | None
+    pl_integrated_counts: float
+    pl_max_counts: float | None
+    pl_snr: float | None
+
+
+#: What :func:`figures_of_merit` returns: every key of :data:`FIGURES_OF_MERIT`, in its order (a test
+#: holds the two together; ``yield`` is a keyword, hence the functional form). ``quality`` is a word
+#: once the function returns; ``failure`` None, ``"no_particles"`` or ``"saturated"``.
+FiguresOfMerit = TypedDict(
+    "FiguresOfMerit",
+    {
+        "abs_peak_nm": float | None,
+        "diameter_nm": float | None,
+        "pl_peak_nm": float | None,
+        "pl_fwhm_nm": float | None,
+        "plqy": float | None,
+        "yield": float | None,
+        "pl_snr": float | None,
+        "abs_snr": float | None,
+        "quality": str | None,
+        "abs_integration_ms": float | None,
+        "pl_integration_ms": float | None,
+        "failure": str | None,
+    },
 )
 
 MIN_PL_SNR = 8.0  # PL peak height over the per-pixel noise sigma below which there is no peak
@@ -277,7 +324,7 @@ def _exciton(
     return float(HC_EV_NM / peak_ev), float(snr[i]), finite_or_none(np.interp(peak_ev, e, smooth))
 
 
-def _empty_absorbance() -> dict[str, Any]:
+def _empty_absorbance() -> AbsorbanceFigures:
     """What :func:`analyze_absorbance` returns for a spectrum without dots."""
     return {
         "abs_peak_nm": None,
@@ -315,7 +362,7 @@ def analyze_absorbance(
     smooth_nm: float = 21.0,
     smooth_mev: float = _ABS_SMOOTH_MEV,
     search_nm: tuple[float, float] | None = None,
-) -> dict[str, Any]:
+) -> AbsorbanceFigures:
     """Band edge, diameter and yield absorbance of one absorbance spectrum.
 
     ``wavelengths_nm`` and ``absorbance`` are 1-D arrays of the same length (nm, OD).
@@ -390,7 +437,7 @@ def analyze_pl(
     smooth_nm: float = 4.0,
     min_snr: float = MIN_PL_SNR,
     search_nm: tuple[float, float] | None = None,
-) -> dict[str, Any]:
+) -> PLFigures:
     """Peak, FWHM and integral of one (dark-subtracted) PL spectrum.
 
     ``wavelengths_nm`` and ``pl_counts`` are 1-D arrays of the same length (nm, counts); ``search_nm``
@@ -403,7 +450,7 @@ def analyze_pl(
     outside the spectrum.
     """
     wl, c, step = _uniform(wavelengths_nm, pl_counts)
-    out: dict[str, Any] = {
+    out: PLFigures = {
         "pl_peak_nm": None,
         "pl_fwhm_nm": None,
         "pl_integrated_counts": 0.0,
@@ -433,7 +480,7 @@ def analyze_pl(
     return out
 
 
-def _exciton_window(optics: Any, pl: dict[str, Any]) -> tuple[float, float]:
+def _exciton_window(optics: Any, pl: PLFigures) -> tuple[float, float]:
     """Where the exciton is looked for (nm): the material's emission range widened by 80 nm to the blue
     and 20 nm to the red, and, when there is a PL peak, near it.
 
@@ -451,7 +498,7 @@ def _exciton_window(optics: Any, pl: dict[str, Any]) -> tuple[float, float]:
     return (max(search[0], HC_EV_NM / e_hi), min(search[1], HC_EV_NM / e_lo))
 
 
-def _missing_figures(pl: dict[str, Any], ab: dict[str, Any]) -> list[str]:
+def _missing_figures(pl: PLFigures, ab: AbsorbanceFigures) -> list[str]:
     """The quality reasons for a missing PL peak or width, band edge or diameter."""
     reasons = []
     if pl["pl_peak_nm"] is None:
@@ -479,14 +526,14 @@ def _plqy(
 
 
 def _measurement(
-    pl: dict[str, Any],
-    ab: dict[str, Any],
+    pl: PLFigures,
+    ab: AbsorbanceFigures,
     saturated: bool,
     integration_ms: float,
     abs_integration_ms: float | None,
-) -> dict[str, Any]:
+) -> FiguresOfMerit:
     """The figures of merit, all None but the signal-to-noise ratios, integration times and failure."""
-    out: dict[str, Any] = dict.fromkeys(FIGURES_OF_MERIT)
+    out = cast(FiguresOfMerit, dict.fromkeys(FIGURES_OF_MERIT))  # the one key list, in its order
     out["pl_snr"] = pl["pl_snr"]
     out["abs_snr"] = ab["abs_snr"]
     out["pl_integration_ms"] = finite_or_none(integration_ms)
@@ -515,7 +562,7 @@ def figures_of_merit(
     limiting_mM: float,
     saturated: bool = False,
     abs_integration_ms: float | None = None,
-) -> dict[str, Any]:
+) -> FiguresOfMerit:
     """The figures of merit of one measurement (keys :data:`FIGURES_OF_MERIT`).
 
     - ``abs_peak_nm``, ``diameter_nm``: band edge and sizing-curve diameter (nm).

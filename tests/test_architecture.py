@@ -43,3 +43,27 @@ def test_lab_sources_and_lab_tiled_import_no_circle():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert "lab.store.sources" not in imported
+
+
+def _imports(path: str) -> set[str]:
+    """Every module ``path`` imports, at the top or in a function (``from a import b`` counts a and a.b)."""
+    import ast
+
+    tree = ast.parse((ROOT / path).read_text())
+    found: set[str] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            found |= {a.name for a in n.names}
+        elif isinstance(n, ast.ImportFrom) and n.module:
+            found |= {n.module, *(f"{n.module}.{a.name}" for a in n.names)}
+    return found
+
+
+def test_lab_tiled_and_tiled_sync_import_no_circle():
+    """lab.store.tiled_sync brings a server up to date through a lab.store.tiled sink; the sink module
+    imports nothing of the sync, not even lazily, and both take the URI helpers from lab.store.tiled_uri."""
+    tiled, sync, uri = (_imports(f"lab/store/{m}.py") for m in ("tiled", "tiled_sync", "tiled_uri"))
+    assert "lab.store.tiled_sync" not in tiled
+    assert "lab.store.tiled" in sync  # the one direction (a type)
+    assert {"lab.store.tiled_uri.redact", "lab.store.tiled_uri.shown"} <= tiled & sync
+    assert not {"lab.store.tiled", "lab.store.tiled_sync"} & uri

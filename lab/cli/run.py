@@ -183,9 +183,10 @@ def resume(
     sink = None
     if tiled:
         from lab.store.tiled import TiledSink, shown
+        from lab.store.tiled_sync import sync as sync_log
 
         sink = TiledSink(tiled, directory, session.spec.id).connect()
-        synced = sink.backfill()
+        synced = sync_log(sink)  # the log first, before any new document
         session.subscribers.append(sink)
         err.print(
             f"streaming to Tiled at {shown(tiled)}, campaign id {session.spec.id} (first the log: "
@@ -208,6 +209,7 @@ def sync(
     from lab.store.sources import open_directory
     from lab.store.storage import LOCK_NAME
     from lab.store.tiled import TiledSink, shown
+    from lab.store.tiled_sync import sync as sync_log
 
     spec = open_directory(directory).spec
     if not spec.id:
@@ -220,7 +222,7 @@ def sync(
                 f"{directory}: a qdlab process is running this campaign; sync it once that ends "
                 "(or continue it with qdlab resume DIR --tiled URI)"
             ) from None
-        result = TiledSink(tiled, directory, spec.id).connect().backfill()
+        result = sync_log(TiledSink(tiled, directory, spec.id).connect())
     out.print(
         f"Tiled at {shown(tiled)}, campaign id {spec.id}: {result.line()}", markup=False, soft_wrap=True
     )

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bluesky import RunEngine
 from bluesky import plan_stubs as bps
@@ -60,6 +60,9 @@ from lab.run.user_model import GuardedModel, ReactorModelBroken
 from models.errors import ConfigurationError, Interrupted, LogError, LogWriteError, QdlabError
 from models.objectives import incumbent, pareto_positions
 from models.validation import validate_model
+
+if TYPE_CHECKING:  # the optimisers (torch) load when a campaign makes one, not with this module
+    from models.optimizers import Decision
 
 __all__ = ["CampaignSession", "SessionResult", "SafeReport", "Interrupted", "open_for_resume", "file_digest"]
 
@@ -321,7 +324,12 @@ class CampaignSession:
         return desk
 
     def _experiment_md(
-        self, index: int, parameters: dict, setpoints: Setpoints, decision: dict, latency_s: float
+        self,
+        index: int,
+        parameters: dict,
+        setpoints: Setpoints,
+        decision: Decision | dict[str, Any],
+        latency_s: float,
     ) -> dict[str, Any]:
         """An experiment's start document metadata."""
         md = {
@@ -558,7 +566,9 @@ class _Loop:
         started = time.perf_counter()
         (parameters,) = self.optimizer.suggest(1)
         latency_s = time.perf_counter() - started
-        decision = self.optimizer.last_decision() if hasattr(self.optimizer, "last_decision") else {}
+        decision: Decision | dict[str, Any] = (
+            self.optimizer.last_decision() if hasattr(self.optimizer, "last_decision") else {}
+        )
         setpoints = self.session.setpoints(parameters)
         md = self.session._experiment_md(index, parameters, setpoints, decision, latency_s)
         if index == self.indices[0]:  # what this session expects to spend, on its first start document

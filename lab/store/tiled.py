@@ -14,7 +14,9 @@ line, from which experiment the server lacks documents, and ``qdlab sync DIR --t
 ``qdlab resume DIR --tiled URI``) later sends what it lacks, whole runs compared (:mod:`lab.store.tiled_sync`).
 
 The API key comes from ``TILED_API_KEY`` (or an ``?api_key=`` in the URI, as the Tiled client takes it);
-no message shows it: they name the server by :func:`shown` and pass client errors through :func:`redact`.
+no message shows it: they name the server by :func:`shown` and pass client errors through :func:`redact`
+(both in :mod:`lab.store.tiled_uri`, which this module and :mod:`lab.store.tiled_sync` share; the sync
+module uses a :class:`TiledSink`; this one does not import it).
 """
 
 from __future__ import annotations
@@ -32,39 +34,13 @@ from typing import Any
 
 from campaigns.spec import CampaignSpec
 from lab.config.files import campaign_from_table
+from lab.store.tiled_uri import redact, shown
 from models.errors import ConfigurationError, LogError
 
 __all__ = ["TiledSink", "read_tiled", "list_campaigns", "shown", "redact", "DRAIN_S"]
 
 # How long the end of a campaign waits for the server to take one more of the documents still queued.
 DRAIN_S = 10.0
-
-
-def shown(uri: str) -> str:
-    """``uri`` as messages, documents and reports name it: without its query (``?api_key=``) or user info."""
-    parts = urllib.parse.urlsplit(uri)
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _keys(uri: str) -> list[str]:
-    """The secrets a message could carry: the API key from the environment and any in the URI."""
-    parts = urllib.parse.urlsplit(uri)
-    found = [os.environ.get("TILED_API_KEY") or "", *urllib.parse.parse_qs(parts.query).get("api_key", [])]
-    if parts.password:
-        found.append(parts.password)
-    return [k for k in found if k]
-
-
-def redact(text: str, uri: str) -> str:
-    """``text`` on one line with the URI shown as :func:`shown` does and every key (or the 8-character
-    prefix the Tiled client prints of one) replaced by ``***``."""
-    text = " ".join(str(text).split()).replace(uri, shown(uri))
-    for key in sorted(_keys(uri), key=len, reverse=True):
-        text = text.replace(key, "***")
-        if len(key) >= 16:
-            text = text.replace(key[:8], "***")
-    return text
 
 
 def _reachable(uri: str, what: str, timeout_s: float = 5.0) -> None:
@@ -116,8 +92,8 @@ class TiledSink:
 
     The first write that fails (server gone, hung past the client's retries, or refusing writes) ends the
     streaming: one line on stderr says so and from which run the server lacks documents; the campaign
-    never waits on the server. :meth:`backfill` (``qdlab sync``, ``qdlab resume --tiled``) brings the
-    server up to date from the directory's log, whole runs compared (:func:`lab.store.tiled_sync.sync`).
+    never waits on the server. :func:`lab.store.tiled_sync.sync` (``qdlab sync``, ``qdlab resume --tiled``)
+    brings the server up to date from the directory's log, whole runs compared.
     """
 
     def __init__(self, uri: str, directory: Path, campaign_id: str, *, drain_s: float | None = None):
@@ -210,13 +186,6 @@ class TiledSink:
                 return
             taken = self._taken
             self._thread.join(self.drain_s)
-
-    def backfill(self) -> "Any":
-        """Bring the server up to date with the directory's log, before any new document (a
-        :class:`lab.store.tiled_sync.SyncResult`: runs sent, runs replaced, runs already complete)."""
-        from lab.store.tiled_sync import sync
-
-        return sync(self)
 
     @property
     def failed(self) -> str | None:

@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lab.store.tiled_uri import redact, shown
 from models.errors import ConfigurationError, LogError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the one way these two depend: lab.store.tiled knows nothing of this module
     from lab.store.tiled import TiledSink
 
 __all__ = ["RunShape", "SyncResult", "log_runs", "server_shape", "sync"]
@@ -81,9 +82,9 @@ def server_shape(run: Any) -> RunShape:
 
 def sync(sink: "TiledSink") -> SyncResult:
     """Send the sink's campaign log to its server: runs it lacks, and runs it holds in part (deleted and
-    sent whole again), in log order. A torn last line is not sent."""
+    sent whole again), in log order, before the sink streams any new document (``qdlab sync``, ``qdlab
+    resume --tiled``). A torn last line is not sent."""
     from lab.store.storage import LOG_NAME, read_documents
-    from lab.store.tiled import redact, shown
 
     result = SyncResult()
     try:

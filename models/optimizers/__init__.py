@@ -1,7 +1,7 @@
 """Ask/tell optimisers: BoTorch (single and multi-objective), baselines (random, Sobol, sklearn GP) and the
 optional external back ends Ax and BayBE."""
 
-from models.optimizers.base import Optimizer, OutcomeConstraint
+from models.optimizers.base import Decision, Optimizer, OutcomeConstraint, SuggestInfo
 from models.optimizers.botorch_multi import BoTorchMultiOptimizer
 from models.optimizers.botorch_single import BoTorchOptimizer
 from models.optimizers.external import AxOptimizer, BayBEOptimizer
@@ -12,6 +12,8 @@ from models.optimizers.sobol import SobolOptimizer
 from models.optimizers.space import LinearConstraint, Parameter, Space
 
 __all__ = [
+    "Decision",
+    "SuggestInfo",
     "Optimizer",
     "OutcomeConstraint",
     "BoTorchOptimizer",

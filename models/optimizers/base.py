@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import torch
@@ -30,7 +30,46 @@ from models.objectives import failed as failed_row
 from models.outcomes import BOOKKEEPING, check_outcome_names, unknown_name_message
 from models.optimizers.space import Space
 
-__all__ = ["Optimizer", "OutcomeConstraint", "derive_seed", "sample_encoded"]
+__all__ = ["Decision", "Optimizer", "OutcomeConstraint", "SuggestInfo", "derive_seed", "sample_encoded"]
+
+
+class SuggestInfo(TypedDict, total=False):
+    """What a strategy's ``_suggest`` says of its proposal, beside the points; :meth:`Optimizer.suggest`
+    puts it into the :class:`Decision`."""
+
+    acquisition: str | None
+    acquisition_value: float | None
+    acquisition_values: Sequence[float | None]
+    model: dict[str, Any] | None
+    timed_out: bool
+    fit_s: float
+    acquisition_s: float
+    ref_point: Sequence[float | None]
+    sequence_index: int
+
+
+class Decision(TypedDict):
+    """The record of one :meth:`Optimizer.suggest` (:meth:`Optimizer.last_decision`, the ``decision`` of
+    an experiment's start document), keys in this order; the ``NotRequired`` ones only from the
+    strategies that say them (:class:`SuggestInfo`)."""
+
+    strategy: str
+    acquisition: str | None
+    acquisition_value: float | None
+    model: dict[str, Any] | None
+    acquisition_values: NotRequired[Sequence[float | None]]
+    timed_out: NotRequired[bool]
+    fit_s: NotRequired[float]
+    acquisition_s: NotRequired[float]
+    ref_point: NotRequired[Sequence[float | None]]
+    sequence_index: NotRequired[int]
+    n_observations: int
+    n_failed: int
+    n_pending: int
+    n_suggested: int
+    seed: int
+    call_seed: int
+    elapsed_s: float
 
 
 def derive_seed(*parts: int) -> int:
@@ -147,7 +186,7 @@ class Optimizer:
         self.options = {**self.OPTIONS, **opts}
         self._rows: list[dict[str, Any]] = []
         self._X: list[np.ndarray] = []
-        self._decision: dict[str, Any] | None = None
+        self._decision: Decision | None = None
 
     # ----- tell -----
     def ingest(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -217,7 +256,7 @@ class Optimizer:
         call_seed = derive_seed(self.seed, len(self._rows))
         t0 = time.perf_counter()
         U, info = self._suggest(int(n), P, call_seed)
-        decision = {
+        decision: Decision = {
             "strategy": self.strategy,
             "acquisition": None,
             "acquisition_value": None,
@@ -234,10 +273,10 @@ class Optimizer:
         self._decision = decision
         return [self.space.decode(u) for u in U]
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         raise NotImplementedError
 
-    def last_decision(self) -> dict[str, Any]:
+    def last_decision(self) -> Decision:
         """JSON-able record of the latest :meth:`suggest`: strategy, acquisition and its value,
         n_observations, model summary, seeds, elapsed_s (wall time; differs between runs)."""
         if self._decision is None:

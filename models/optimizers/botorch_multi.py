@@ -19,6 +19,7 @@ from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
 from models.errors import OptimizerError
 from models.objectives import MultiObjective, non_dominated
+from models.optimizers.base import SuggestInfo
 from models.optimizers.botorch_single import BoTorchOptimizer
 from models.optimizers.surrogate import Surrogate, torch_utility
 
@@ -87,7 +88,7 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
             cache_root=False,
         )
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         U, info = super()._suggest(n, pending, call_seed)
         if info.get("acquisition") == self.acquisition_name:
             info["ref_point"] = self._last_ref

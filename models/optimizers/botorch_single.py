@@ -27,7 +27,7 @@ from botorch.acquisition.objective import GenericMCObjective
 from botorch.sampling import SobolQMCNormalSampler
 from linear_operator.utils.warnings import NumericalWarning
 
-from models.optimizers.base import Optimizer
+from models.optimizers.base import Optimizer, SuggestInfo
 from models.optimizers.sobol import sobol_points
 from models.optimizers.surrogate import Surrogate, optimize_sequential, torch_utility
 
@@ -89,7 +89,7 @@ class BoTorchOptimizer(Optimizer):
         n_ok = sum(not self._failed(r) for r in self._rows)
         return len(self._rows) >= n_init and n_ok >= 2
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         if not self._ready():
             return sobol_points(self, n, pending), {"acquisition": "sobol-initial"}
         # torch's thread count is the application's (lab.run.runtime.configure_numerics: one intra-op thread,
@@ -99,9 +99,7 @@ class BoTorchOptimizer(Optimizer):
             warnings.simplefilter("ignore", NumericalWarning)
             return self._suggest_model(n, pending, call_seed)
 
-    def _suggest_model(
-        self, n: int, pending: np.ndarray, call_seed: int
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest_model(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         o = self.options
         with torch.random.fork_rng():
             torch.manual_seed(call_seed)

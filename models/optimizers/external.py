@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from models.errors import ConfigurationError, OptimizerError
-from models.optimizers.base import Optimizer
+from models.optimizers.base import Optimizer, SuggestInfo
 
 __all__ = ["AxOptimizer", "BayBEOptimizer"]
 
@@ -218,7 +218,7 @@ class AxOptimizer(_External):
                 out[p.name] = float(params[p.name])
         return out
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         _import_quietly("ax.api.client")  # first, so that _quiet below finds (and silences) every ax logger
         with _quiet("ax", "botorch", "gpytorch", "pyro"), _seeded(call_seed):
             client = self._client(call_seed)
@@ -313,7 +313,7 @@ class BayBEOptimizer(_External):
                 out[p.name] = min(max(x, p.low), p.high)
         return out
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         import pandas as pd
 
         _import_quietly("baybe")

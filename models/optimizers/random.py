@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from models.optimizers.base import Optimizer, sample_encoded
+from models.optimizers.base import Optimizer, SuggestInfo, sample_encoded
 
 __all__ = ["RandomOptimizer"]
 
@@ -16,7 +14,7 @@ class RandomOptimizer(Optimizer):
 
     strategy = "random"
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         # pending points take the first draws so that a batch split across calls stays distinct
         U = sample_encoded(self.space, n + len(pending), call_seed, method="random")[len(pending) :]
         return U, {"acquisition": "random"}

@@ -8,7 +8,7 @@ with its predicted mean, the GP is re-conditioned with fixed hyperparameters, an
 from __future__ import annotations
 
 import warnings
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 from scipy.stats import norm
@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 
-from models.optimizers.base import Optimizer, sample_encoded
+from models.optimizers.base import Optimizer, SuggestInfo, sample_encoded
 from models.optimizers.sobol import sobol_points
 
 __all__ = ["SklearnGPOptimizer"]
@@ -39,7 +39,7 @@ class SklearnGPOptimizer(Optimizer):
     supports_multi_objective = False
     OPTIONS = {"n_initial": None, "n_candidates": 2000, "xi": 0.01}
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         n_init = self.options["n_initial"] or max(4, self.space.d + 1)
         util = [self._utility(r) if self._feasible(r) else None for r in self._rows]
         good = [u for u in util if u is not None]

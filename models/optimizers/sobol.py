@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from models.optimizers.base import Optimizer, sample_encoded
+from models.optimizers.base import Optimizer, SuggestInfo, sample_encoded
 
 __all__ = ["SobolOptimizer", "sobol_points"]
 
@@ -22,7 +20,7 @@ class SobolOptimizer(Optimizer):
 
     strategy = "sobol"
 
-    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         return sobol_points(self, n, pending), {
             "acquisition": "sobol",
             "sequence_index": len(self) + len(pending),
