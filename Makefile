@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 # Two workers (-n 2, pytest-xdist): the suite's campaigns run in simulated time but are CPU-bound, and
 # CI and our machines have 2 cores; --dist loadfile keeps each file's module fixtures in one worker.
-# TESTS narrows the run (e.g. make test TESTS=tests/lab/test_tiled.py).
+# TESTS narrows the run (e.g. make test TESTS=tests/lab/store/test_tiled.py).
 WORKERS ?= 2
 TESTS ?=
 PYTEST = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile $(TESTS)
@@ -44,7 +44,7 @@ test-under-load: $(STAMP) browser
 	echo "under load: $(HOGS) busy loops ($$hogs)"; \
 	$(PYTEST)
 
-# Headless Chromium renders the report in tests/lab/test_report.py (skipped, with the reason, without it).
+# Headless Chromium renders the report in tests/lab/view/test_report.py (skipped, with the reason, without it).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
@@ -54,7 +54,7 @@ browser:
 screenshot: $(STAMP) browser
 	test -f runs/demo/documents.jsonl || $(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
 	$(BIN)/qdlab report runs/demo
-	$(BIN)/python tests/lab/browser.py runs/demo/report.html docs/img/report.png
+	$(BIN)/python tests/lab/view/browser.py runs/demo/report.html docs/img/report.png
 
 # The bench extra (Ax, BayBE) on top of the test install; make test and make demo never install it.
 BENCH_STAMP := $(VENV)/.installed-bench

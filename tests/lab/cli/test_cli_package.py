@@ -8,7 +8,7 @@ from pathlib import Path
 from lab.cli import app, main
 from lab.cli.app import app as the_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMANDS = ["run", "resume", "sync", "refill", "replay", "report", "watch", "simulate", "emulate", "bench"]
 
 

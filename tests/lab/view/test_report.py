@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from browser import find_chromium, inspect_page  # tests/lab/browser.py: test tooling, not qdlab
+from browser import find_chromium, inspect_page  # tests/lab/view/browser.py: test tooling, not qdlab
 from lab.cli import main
 from lab.view.report import write_report
 from lab.store.sources import open_directory

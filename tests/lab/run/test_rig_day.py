@@ -15,9 +15,9 @@ import pytest
 
 from lab.store.records import completed, experiments_from_documents
 from lab.store.storage import read_documents
-from tests.lab.test_refill import _campaign, _emulated_lab, _Refiller, _refill_events
+from tests.lab.run.test_refill import _campaign, _emulated_lab, _Refiller, _refill_events
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BUDGET = 30
 
 

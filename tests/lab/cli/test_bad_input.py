@@ -7,7 +7,7 @@ import pytest
 from lab.cli import main
 from models.outcomes import figure_names
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "campaigns" / "examples" / "cdse-green.toml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "campaigns" / "examples" / "cdse-green.toml"
 
 
 def run_cli(capsys, *args):
@@ -74,7 +74,7 @@ def test_bad_lab_file(tmp_path, capsys):
 
 
 def test_unknown_device_type(tmp_path, capsys):
-    sim_lab = Path(__file__).resolve().parents[2] / "lab" / "examples" / "sim-cdse.toml"
+    sim_lab = Path(__file__).resolve().parents[3] / "lab" / "examples" / "sim-cdse.toml"
     lab = tmp_path / "lab.toml"
     lab.write_text(sim_lab.read_text().replace('type = "sim"', 'type = "ne9999"'))
     code, err, _ = run_cli(capsys, "run", str(EXAMPLE), "--lab", str(lab), "--out", str(tmp_path / "o"))
@@ -163,7 +163,7 @@ def test_help_and_bad_input_do_not_load_the_heavy_stack():
 
 # ----- outcome names: a typo is refused before anything moves (issue 12, deliverable 4) -----
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PARETO = ROOT / "campaigns" / "examples" / "cdse-pareto.toml"
 EMULATED = ROOT / "lab" / "examples" / "emulated.toml"
 FIGURES = figure_names()  # the one list (models/outcomes.py)

@@ -1,7 +1,7 @@
 """Headless Chromium for looking at a report as a person would: console errors, images, screenshots.
 
 Drives Debian's ``chromium`` over the DevTools protocol (a websocket; ``websockets`` comes with the
-Tiled client), offline: no network, a fresh profile each time. ``python tests/lab/browser.py REPORT PNG``
+Tiled client), offline: no network, a fresh profile each time. ``python tests/lab/view/browser.py REPORT PNG``
 writes a screenshot.
 """
 
@@ -172,7 +172,7 @@ def inspect_page(
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        sys.stderr.write("usage: python tests/lab/browser.py REPORT.html OUT.png\n")
+        sys.stderr.write("usage: python tests/lab/view/browser.py REPORT.html OUT.png\n")
         return 2
     check = inspect_page(Path(argv[0]))
     Path(argv[1]).parent.mkdir(parents=True, exist_ok=True)

@@ -163,7 +163,7 @@ def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campai
     killed = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).parents[2] / "tests/fixtures/torn_write.py"),
+            str(Path(__file__).parents[3] / "tests/fixtures/torn_write.py"),
             "9",
             "run",
             str(fast_campaign_file),
@@ -174,7 +174,7 @@ def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campai
             "3",
         ],
         capture_output=True,
-        cwd=Path(__file__).parents[2],
+        cwd=Path(__file__).parents[3],
     )
     assert killed.returncode != 0
     os.environ["TILED_API_KEY"] = API_KEY

@@ -1,5 +1,5 @@
 """Run ``qdlab run CAMPAIGN --sim --out DIR`` in the main thread while a worker thread receives the one
-SIGINT, as kill(2) may deliver a signal to any thread (tests/lab/test_stop.py)."""
+SIGINT, as kill(2) may deliver a signal to any thread (tests/lab/run/test_stop.py)."""
 
 import signal
 import sys

@@ -7,7 +7,7 @@ import pytest
 from lab.config.files import EXAMPLES, load_campaign, load_lab
 from lab.run.session import CampaignSession
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BUDGET = 14
 SEEDS = (1, 2, 3)
 

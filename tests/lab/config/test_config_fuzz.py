@@ -15,7 +15,7 @@ from models.errors import ConfigurationError
 from models.objectives import make_objective
 from models.validation import validate_model
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CAMPAIGN = tomllib.loads((ROOT / "campaigns/examples/cdse-green.toml").read_text())
 LAB = tomllib.loads((ROOT / "lab/examples/sim-cdse.toml").read_text())
 

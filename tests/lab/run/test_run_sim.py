@@ -9,7 +9,7 @@ from event_model import DocumentNames, schema_validators
 from lab.cli import main
 from lab.store.storage import read_documents
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
 
 

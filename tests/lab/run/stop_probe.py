@@ -1,7 +1,7 @@
-"""``python tests/lab/stop_probe.py STATE.json qdlab-args...``: run ``qdlab`` and, just before an emulated
+"""``python tests/lab/run/stop_probe.py STATE.json qdlab-args...``: run ``qdlab`` and, just before an emulated
 lab's in-process emulators stop, ask them over the wire what state the rig was left in.
 
-Test tooling for tests/lab/test_stop.py. The run is the real ``lab.cli.main`` in this process's main
+Test tooling for tests/lab/run/test_stop.py. The run is the real ``lab.cli.main`` in this process's main
 thread, so it receives signals exactly as ``qdlab`` does. The emulators live inside the run
 (docs/adr/0003), so they can only be asked before the run ends: ``EmulatedLab.close`` is wrapped to
 query them after the session has made the rig safe and closed its own ports (``BuiltRig.close``
@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from devices.drivers import ne1000_protocol as proto  # noqa: E402

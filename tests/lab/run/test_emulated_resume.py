@@ -17,7 +17,7 @@ from lab.store.records import completed, experiments_from_documents
 from lab.tools.replay import replay
 from lab.store.storage import LOG_NAME, read_documents
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 QDLAB = [sys.executable, "-m", "lab.cli"]
 
 

@@ -15,7 +15,7 @@ from event_model import DocumentNames, schema_validators
 from lab.store.records import completed, experiments_from_documents
 from lab.store.storage import read_documents
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BUDGET = 3
 SEED = 5
 TRIALS = 20  # the full crash campaign (marked slow); the default suite runs QUICK_TRIALS of them

@@ -7,7 +7,7 @@ from pathlib import Path
 from lab.cli import main
 from lab.tools.replay import replay
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
 TOY = ROOT / "tests" / "fixtures" / "toy_reactor.py"
 sys.path.insert(0, str(TOY.parent))

@@ -8,7 +8,7 @@ from lab.cli import main
 from lab.tools.replay import replay
 from lab.store.storage import read_documents
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_pareto_front_is_in_the_log_and_replay_agrees(tmp_path, capsys):

@@ -28,7 +28,7 @@ from lab.run.session import CampaignSession, Interrupted
 from lab.store.storage import read_documents
 from tests.lab.conftest import write_fast_campaign
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _lab_with_syringes(path: Path, source: Path, volumes: dict[str, str]) -> Path:

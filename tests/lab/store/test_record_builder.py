@@ -22,7 +22,7 @@ from lab.store.records import RecordBuilder, experiments_from_documents, in_log_
 from lab.run.session import CampaignSession, open_for_resume
 from lab.store.storage import LOG_NAME, DocumentLog, read_documents
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class _Probe(Device):

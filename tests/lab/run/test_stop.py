@@ -24,8 +24,8 @@ from lab.run.session import CampaignSession, SafeReport
 from lab.run.stop_signals import StopRequested, StopSignals
 from lab.store.storage import read_documents
 
-ROOT = Path(__file__).resolve().parents[2]
-PROBE = ROOT / "tests" / "lab" / "stop_probe.py"
+ROOT = Path(__file__).resolve().parents[3]
+PROBE = ROOT / "tests" / "lab" / "run" / "stop_probe.py"
 BUDGET = 12
 EXIT = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 
@@ -137,7 +137,7 @@ def _emulated_lab(tmp_path: Path) -> Path:
 
 def test_one_sigint_stops_every_pump_and_cools_the_emulated_rig(campaign, tmp_path):
     """The real drivers over the emulators' ptys; after the stop the emulators are asked over the wire
-    (tests/lab/stop_probe.py) whether each pump still runs and what the controller's set point is."""
+    (tests/lab/run/stop_probe.py) whether each pump still runs and what the controller's set point is."""
     lab = _emulated_lab(tmp_path)
     out, state_file = tmp_path / "run", tmp_path / "emulators.json"
     proc = qdlab(
@@ -377,7 +377,12 @@ def test_a_signal_delivered_to_a_worker_thread_still_stops_at_once(tmp_path):
     )
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "lab" / "worker_signal_probe.py"), str(campaign), str(out)],
+        [
+            sys.executable,
+            str(ROOT / "tests" / "lab" / "run" / "worker_signal_probe.py"),
+            str(campaign),
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

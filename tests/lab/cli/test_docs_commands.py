@@ -15,12 +15,12 @@ import pytest
 
 from lab.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SKIP = {
-    "--tiled": "needs a Tiled server: tests/lab/test_tiled.py runs the same commands against a local one",
+    "--tiled": "needs a Tiled server: tests/lab/store/test_tiled.py runs the same commands against a local one",
     "bench": "a Dask cluster / long benchmark: tests of qdlab bench",
-    "emulate": "serves until Ctrl-C: tests/lab/test_emulated_lab.py",
+    "emulate": "serves until Ctrl-C: tests/lab/run/test_emulated_lab.py",
     "reactor-2.toml": "an example file name for a real rig",
     "make": "make demo / make test are what CI runs",
 }
