@@ -3,6 +3,7 @@ quantity fields that read and write their unit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
@@ -145,3 +146,14 @@ def validate_model(model: type[M], data: Any, *, source: str) -> M:
             ):
                 message += f" (got {err['input']!r})"
         raise ConfigurationError(message, source=source, key=key) from None
+
+
+def check_table(spec: Any, *, where: str, what: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    """``spec`` as a table with only ``allowed`` keys, else ConfigurationError at ``where`` in one line
+    ("``what`` must be a table, got ...", "unknown key(s) [...]; allowed: ...")."""
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{what} must be a table, got {spec!r}", key=where)
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise ConfigurationError(f"unknown key(s) {unknown}; allowed: {', '.join(allowed)}", key=where)
+    return spec

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.errors import ConfigurationError
+from models.validation import check_table
 from models.objectives.objective import _num
 
 __all__ = ["OutcomeConstraint", "outcome_constraints"]
@@ -16,11 +17,7 @@ class OutcomeConstraint:
 
     def __init__(self, spec: Any, i: int = 0):
         where = f"outcome_constraints[{i}]"
-        if not isinstance(spec, Mapping):
-            raise ConfigurationError(f"an outcome constraint must be a table, got {spec!r}", key=where)
-        unknown = sorted(set(spec) - {"outcome", "op", "value"})
-        if unknown:
-            raise ConfigurationError(f"unknown key(s) {unknown}; allowed: outcome, op, value", key=where)
+        check_table(spec, where=where, what="an outcome constraint", allowed=("outcome", "op", "value"))
         outcome = spec.get("outcome")
         if not isinstance(outcome, str) or not outcome:
             raise ConfigurationError("needs an 'outcome' name", key=where)

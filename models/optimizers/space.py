@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.errors import ConfigurationError, OptimizerError
+from models.validation import check_table
 
 __all__ = ["Parameter", "LinearConstraint", "Space"]
 
@@ -122,11 +123,7 @@ class LinearConstraint:
     @classmethod
     def from_spec(cls, spec: Any, i: int, names: set[str]) -> LinearConstraint:
         where = f"constraints[{i}]"
-        if not isinstance(spec, Mapping):
-            raise ConfigurationError(f"a constraint must be a table, got {spec!r}", key=where)
-        unknown = sorted(set(spec) - {"coefficients", "op", "rhs"})
-        if unknown:
-            raise ConfigurationError(f"unknown key(s) {unknown}; allowed: coefficients, op, rhs", key=where)
+        check_table(spec, where=where, what="a constraint", allowed=("coefficients", "op", "rhs"))
         coef = spec.get("coefficients")
         if not isinstance(coef, Mapping) or not coef:
             raise ConfigurationError("coefficients must be a table parameter = number", key=where)
