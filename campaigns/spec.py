@@ -161,6 +161,16 @@ class ProtocolSpec(_Strict):
     """A syringe that cannot see the next experiment through: "wait" stops the pumps and waits for
     ``qdlab refill``; "auto" refills it at once (dry runs on a simulated or emulated rig only). Unset:
     auto on a simulated lab, wait on any other (docs/hardware.md)."""
+    steady_state: Literal["fixed", "detect"] = "fixed"
+    """"fixed": measure after the dead time plus ``residence_times`` residence times. "detect": after the
+    dead time plus one residence time, take spectra at intervals and measure once successive ones agree
+    within their noise (never later than the fixed wait; docs/adr/0015-time-aware-loop.md)."""
+    overlap: bool = False
+    """Compute the next proposal while the current experiment waits for steady state (the running
+    experiment is a pending point), so the rig never waits for the optimiser."""
+    cost_aware: bool = False
+    """Weigh each candidate's expected reactor time and precursor (heater travel, flush, residence time)
+    against its promise when choosing the next experiment."""
 
 
 NAME_MAX_BYTES = 255
