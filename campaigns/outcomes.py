@@ -11,7 +11,7 @@ from ophyd import Device
 from devices.signals import SoftValue
 from models.outcomes import dtype_of, figure_names, unit_of
 
-__all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device"]
+__all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device", "HeaterSettle", "HEATER_STREAM"]
 
 #: The figures of merit (models.outcomes, with their units), then the bookkeeping keys.
 OUTCOME_KEYS = (*figure_names(), "failure", "objective")
@@ -54,3 +54,20 @@ def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes")
         attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=unit_of(key) or None, kind=kind)
     cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
     return cls(name=name)
+
+
+HEATER_STREAM = "heater_settle"
+"""The event stream in which an experiment of a cost-aware campaign records its heater's settling: the
+``HeaterSettle`` readings (``heater_settle_from_c``, ``heater_settle_to_c``, ``heater_settle_s``)."""
+
+
+class HeaterSettle(Device):
+    """How one settle went: the coil's temperature before the move, the set point, and the seconds
+    ``settle_heater`` waited (hold included): what ``campaigns.cost`` fits the heater's rates from."""
+
+    from_c = Cpt(SoftValue, units="degC")
+    to_c = Cpt(SoftValue, units="degC")
+    s = Cpt(SoftValue, units="s")
+
+    def __init__(self, *, name: str = HEATER_STREAM, **kwargs):
+        super().__init__(name=name, **kwargs)

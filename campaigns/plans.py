@@ -21,6 +21,7 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 
 from campaigns.conditions import SOLVENT, Setpoints
+from campaigns.outcomes import HEATER_STREAM
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
 from devices import SYRINGE_EMPTY_TOLERANCE_UL
@@ -125,7 +126,21 @@ def refill_if_short(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> P
 
 
 def settle_heater(rig: Rig, setpoint_c: float, protocol: ProtocolSpec) -> Plan:
-    """Move the heater and wait until it has stayed within tolerance for ``protocol.heater_hold`` s."""
+    """Move the heater and wait until it has stayed within tolerance for ``protocol.heater_hold`` s.
+
+    With ``protocol.cost_aware`` the settle is recorded (the coil's temperature before the move, the set
+    point, the seconds waited) as a ``heater_settle`` event: the heater's measured behaviour, from which
+    ``campaigns.cost`` fits its heating and cooling rates."""
+    from_c = (yield from bps.rd(rig.heater.temperature)) if protocol.cost_aware else None
+    waited = yield from _settle(rig, setpoint_c, protocol)
+    if protocol.cost_aware:
+        record = rig.heater_settle
+        yield from bps.mv(record.from_c, from_c, record.to_c, float(setpoint_c), record.s, waited)
+        yield from bps.trigger_and_read([record], name=HEATER_STREAM)
+    return waited
+
+
+def _settle(rig: Rig, setpoint_c: float, protocol: ProtocolSpec) -> Plan:
     yield from bps.mv(rig.heater, setpoint_c)
     tolerance = rig.heater.limits.tolerance_c
     waited = in_band_for = 0.0

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
-from campaigns.outcomes import Outcomes, outcomes_device
+from campaigns.outcomes import HeaterSettle, Outcomes, outcomes_device
 from devices import Heater, RefillStation, Spectrometer, SyringePump, Timer
 
 __all__ = ["Rig"]
@@ -31,6 +31,8 @@ class Rig:
     """A user's steady-state reactor model (``--reactor-model``): outcomes come from it, not from spectra."""
     refills: RefillStation | None = None
     """Where an experiment waits for syringes to be refilled; None: a syringe that runs out ends the run."""
+    heater_settle: HeaterSettle = field(default_factory=HeaterSettle)
+    """Carries each settle into the ``heater_settle`` stream (``protocol.cost_aware`` only)."""
 
     def devices(self) -> list:
         return [*self.pumps.values(), self.heater, self.spectrometer, self.timer, self.outcomes]

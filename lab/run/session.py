@@ -20,6 +20,7 @@ from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
 from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.cost import CostModel, cost_model_for
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
 from campaigns.outcomes import outcomes_device
 from campaigns.preflight import CampaignEstimate, estimate, preflight
@@ -174,6 +175,23 @@ class CampaignSession:
             kind=self.spec.search.kind,
             reactor_volume_ul=self.lab.reactor.volume,
             stocks_mM=self.lab.stocks_mM,
+        )
+
+    def cost_model(self, records: list[ExperimentRecord]) -> CostModel:
+        """The next proposal's cost model (``[protocol] cost_aware``), from these experiments so far."""
+        return cost_model_for(
+            self.spec,
+            [(r.setpoints, r.heater) for r in records],
+            reactor_volume_ul=self.lab.reactor.volume,
+            transfer_volume_ul=self.lab.reactor.transfer_volume,
+            stocks_mM=self.lab.stocks_mM,
+            heater_limits=self.lab.heater_limits,
+            heater_time_constant_s=float(self.lab.sim.get("heater_time_constant_s", HEATER_TIME_CONSTANT_S)),
+            start_temperature_c=float(
+                self.lab.sim.get("initial_temperature_c", self.lab.heater.safe_temperature)
+            ),
+            start_flows_ul_min={SOLVENT: self.flush_flow_ul_min()},
+            done=len(records),
         )
 
     # -- the run ----------------------------------------------------------------------------------
@@ -564,7 +582,8 @@ class _Loop:
 
     def propose(self, index: int) -> tuple[dict, Setpoints, dict]:
         started = time.perf_counter()
-        (parameters,) = self.optimizer.suggest(1)
+        cost = self.session.cost_model(self.records) if self.session.spec.protocol.cost_aware else None
+        (parameters,) = self.optimizer.suggest(1, cost=None if cost is None else cost.for_optimizer())
         latency_s = time.perf_counter() - started
         decision: Decision | dict[str, Any] = (
             self.optimizer.last_decision() if hasattr(self.optimizer, "last_decision") else {}

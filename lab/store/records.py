@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.outcomes import HEATER_STREAM
 from lab.store.storage import encode
 from models.errors import LogError
 
@@ -54,6 +55,9 @@ class ExperimentRecord:
     stop_reason: str = ""
     proposal_latency_s: float | None = None
     """Seconds the optimiser took to propose it (its start document's ``proposal_latency_s``)."""
+    heater: dict[str, Any] = field(default_factory=dict)
+    """Its heater settle (``from_c``, ``to_c``, ``s``: the ``heater_settle`` event of a cost-aware
+    campaign, ``campaigns.plans.settle_heater``); empty when none was recorded."""
 
     @property
     def completed(self) -> bool:
@@ -138,6 +142,9 @@ class RecordBuilder:
                 record.outcomes["failure"] = None
         elif stream == "primary":
             record.primary = dict(doc["data"])
+        elif stream == HEATER_STREAM:
+            prefix = f"{HEATER_STREAM}_"
+            record.heater = {k.removeprefix(prefix): v for k, v in doc["data"].items()}
 
     def _stop(self, doc: dict) -> None:
         record = self._runs[doc["run_start"]]

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from campaigns.cost import CostModel
 from campaigns.scoring import is_multi, reached_at
 from campaigns.strategy import optimizer_for
 from lab.store.records import ExperimentRecord, in_log_order, missing_indices
@@ -53,7 +54,9 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
             divergences.append(
                 {"index": record.index, "reason": f"beyond the budget in force ({spec.budget})"}
             )
-        (proposal,) = optimizer.suggest(1)
+        logged_cost = record.decision.get("cost")  # a cost-aware decision's inputs, as it was made
+        cost = None if logged_cost is None else CostModel.from_record(logged_cost).for_optimizer()
+        (proposal,) = optimizer.suggest(1, cost=cost)
         if not _same(proposal, record.conditions):
             divergences.append({"index": record.index, "logged": record.conditions, "rederived": proposal})
         row = record.outcome_row()

@@ -4,6 +4,7 @@ optional external back ends Ax and BayBE."""
 from models.optimizers.base import Decision, Optimizer, OutcomeConstraint, SuggestInfo
 from models.optimizers.botorch_multi import BoTorchMultiOptimizer
 from models.optimizers.botorch_single import BoTorchOptimizer
+from models.optimizers.cost import CostAware, CostWeighted
 from models.optimizers.external import AxOptimizer, BayBEOptimizer
 from models.optimizers.factory import STRATEGIES, make_optimizer
 from models.optimizers.random import RandomOptimizer
@@ -18,6 +19,8 @@ __all__ = [
     "OutcomeConstraint",
     "BoTorchOptimizer",
     "BoTorchMultiOptimizer",
+    "CostAware",
+    "CostWeighted",
     "RandomOptimizer",
     "SobolOptimizer",
     "SklearnGPOptimizer",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ from models.objectives import failed as failed_row
 from models.outcomes import BOOKKEEPING, check_outcome_names, unknown_name_message
 from models.optimizers.space import Space
 
+if TYPE_CHECKING:
+    from models.optimizers.cost import CostAware
+
 __all__ = ["Decision", "Optimizer", "OutcomeConstraint", "SuggestInfo", "derive_seed", "sample_encoded"]
 
 
@@ -46,6 +49,7 @@ class SuggestInfo(TypedDict, total=False):
     acquisition_s: float
     ref_point: Sequence[float | None]
     sequence_index: int
+    expected_cost: float
 
 
 class Decision(TypedDict):
@@ -63,6 +67,7 @@ class Decision(TypedDict):
     acquisition_s: NotRequired[float]
     ref_point: NotRequired[Sequence[float | None]]
     sequence_index: NotRequired[int]
+    expected_cost: NotRequired[float]
     n_observations: int
     n_failed: int
     n_pending: int
@@ -70,6 +75,7 @@ class Decision(TypedDict):
     seed: int
     call_seed: int
     elapsed_s: float
+    cost: NotRequired[dict[str, Any]]
 
 
 def derive_seed(*parts: int) -> int:
@@ -131,6 +137,8 @@ class Optimizer:
     strategy = "base"
     OPTIONS: dict[str, Any] = {}
     supports_multi_objective = True
+    supports_cost = False
+    """Whether :meth:`suggest`'s ``cost`` weighs the proposals (else they are cost-blind)."""
 
     def __init__(
         self,
@@ -187,6 +195,8 @@ class Optimizer:
         self._rows: list[dict[str, Any]] = []
         self._X: list[np.ndarray] = []
         self._decision: Decision | None = None
+        self._cost: CostAware | None = None
+        """The cost of the :meth:`suggest` call under way (None: cost-blind)."""
 
     # ----- tell -----
     def ingest(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -248,14 +258,28 @@ class Optimizer:
         return not self._failed(row) and all(c.satisfied(row) for c in self.outcome_constraints)
 
     # ----- ask -----
-    def suggest(self, n: int = 1, pending: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """``n`` new conditions (dicts in user units), distinct from ``pending`` ones still running."""
+    def suggest(
+        self,
+        n: int = 1,
+        pending: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        cost: CostAware | None = None,
+    ) -> list[dict[str, Any]]:
+        """``n`` new conditions (dicts in user units), distinct from ``pending`` ones still running.
+
+        ``cost``: each candidate's expected cost (:class:`models.optimizers.cost.CostAware`); a strategy
+        with ``supports_cost`` weighs its acquisition by it, the others ignore it. Its ``record`` is the
+        decision's ``cost``."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise OptimizerError(f"n must be a positive integer, got {n!r}")
         P = np.array([self.space.encode(p) for p in (pending or ())], dtype=float).reshape(-1, self.space.d)
         call_seed = derive_seed(self.seed, len(self._rows))
         t0 = time.perf_counter()
-        U, info = self._suggest(int(n), P, call_seed)
+        self._cost = cost
+        try:
+            U, info = self._suggest(int(n), P, call_seed)
+        finally:
+            self._cost = None
         decision: Decision = {
             "strategy": self.strategy,
             "acquisition": None,
@@ -270,6 +294,8 @@ class Optimizer:
             "call_seed": call_seed,
             "elapsed_s": round(time.perf_counter() - t0, 4),
         }
+        if cost is not None:
+            decision["cost"] = dict(cost.record)
         self._decision = decision
         return [self.space.decode(u) for u in U]
 

@@ -28,8 +28,9 @@ from botorch.sampling import SobolQMCNormalSampler
 from linear_operator.utils.warnings import NumericalWarning
 
 from models.optimizers.base import Optimizer, SuggestInfo
+from models.optimizers.cost import CostWeighted
 from models.optimizers.sobol import sobol_points
-from models.optimizers.surrogate import Surrogate, optimize_sequential, torch_utility
+from models.optimizers.surrogate import Surrogate, _decode_torch, optimize_sequential, torch_utility
 
 __all__ = ["BoTorchOptimizer"]
 
@@ -63,6 +64,9 @@ class BoTorchOptimizer(Optimizer):
 
     strategy = "botorch"
     supports_multi_objective = False
+    supports_cost = True
+    """With ``suggest(cost=...)`` the model's proposals maximise ``log EI - exponent * log(expected cost)``
+    (:class:`models.optimizers.cost.CostWeighted`); the initial Sobol points stay cost-blind."""
     acquisition_name = "qLogNoisyExpectedImprovement"
     OPTIONS = {
         "n_initial": None,
@@ -112,6 +116,8 @@ class BoTorchOptimizer(Optimizer):
             )
             sampler = SobolQMCNormalSampler(sample_shape=torch.Size([int(o["mc_samples"])]), seed=call_seed)
             acq = self._acquisition(sur, sampler)
+            if self._cost is not None:
+                acq = CostWeighted(acq, self._cost, _decode_torch(self.space), self.space.names)
             t1 = time.perf_counter()
             P = torch.tensor(pending, dtype=torch.float64) if len(pending) else None
             restarts, raw, maxiter = int(o["num_restarts"]), int(o["raw_samples"]), int(o["maxiter"])
@@ -136,7 +142,7 @@ class BoTorchOptimizer(Optimizer):
                 seed=call_seed,
                 maxfun=maxfun,
             )
-        return U, {
+        info: SuggestInfo = {
             "acquisition": self.acquisition_name,
             "acquisition_value": values[0],
             "acquisition_values": values,
@@ -145,6 +151,11 @@ class BoTorchOptimizer(Optimizer):
             "fit_s": round(t1 - t0, 4),
             "acquisition_s": round(time.perf_counter() - t1, 4),
         }
+        if isinstance(acq, CostWeighted):
+            with torch.no_grad():
+                first = torch.as_tensor(U[:1], dtype=torch.float64).unsqueeze(0)
+                info["expected_cost"] = float(acq.expected_cost(first)[0])
+        return U, info
 
     def _acquisition(self, sur: Surrogate, sampler: SobolQMCNormalSampler) -> Any:
         util = torch_utility(self._single_objective(), sur.cols)
