@@ -15,16 +15,9 @@ import pytest
 
 from lab.cli import main
 
+from tests.lab.conftest import finished_campaign, write_fast_campaign
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
-
-
-def _campaign_file(path: Path, old: str = "", new: str = "") -> Path:
-    """The CdSe example with the Sobol strategy (no model fitting), optionally with one edit."""
-    text = EXAMPLE.read_text().replace('strategy = "botorch"', 'strategy = "sobol"')
-    assert old in text
-    path.write_text(text.replace(old, new, 1) if old else text)
-    return path
 
 
 def _cli(capsys, *args):
@@ -37,22 +30,32 @@ def _one_line(err: str) -> None:
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
 
 
+def _refused_in_one_line(command: list) -> str:
+    """Run ``command`` (a qdlab command line, or one that execs it) with this checkout's code: it must exit
+    2 with one line on stderr, no traceback; returns that line."""
+    proc = subprocess.run(
+        [str(a) for a in command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = proc.stderr.strip()
+    _one_line(err)
+    return err
+
+
 def _tree(path: Path) -> dict:
     """Every file under ``path`` with its bytes (what must survive a refusal untouched)."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
-def campaign_file(tmp_path_factory) -> Path:
-    return _campaign_file(tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml")
-
-
-@pytest.fixture(scope="module")
 def finished(tmp_path_factory, campaign_file) -> Path:
     """A finished 2-experiment campaign (copy it, do not modify it)."""
-    out = tmp_path_factory.mktemp("finished") / "cdse"
-    assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "2"]) == 0
-    return out
+    return finished_campaign(tmp_path_factory, "finished", campaign_file, 2)
 
 
 @pytest.fixture
@@ -163,7 +166,7 @@ def test_force_moves_nothing_before_the_whole_command_is_checked(
 ):
     campaign, extra = campaign_file, []
     if case == "pre-flight":  # beyond the simulated heater's limits
-        campaign = _campaign_file(tmp_path / "hot.toml", 'high = "310 degC"', 'high = "400 degC"')
+        campaign = write_fast_campaign(tmp_path / "hot.toml", 'high = "310 degC"', 'high = "400 degC"')
     elif case == "tiled":  # nothing listens on port 9 (discard) of this machine
         extra = ["--tiled", "http://127.0.0.1:9"]
     else:  # a model that the simulated lab cannot use: a hardware lab
@@ -188,7 +191,7 @@ def test_a_campaign_name_must_be_one_directory_name(tmp_path, monkeypatch, capsy
     other.mkdir(parents=True)
     (other / "documents.jsonl").write_text("")
     (other / "campaign.toml").write_text("")
-    campaign = _campaign_file(tmp_path / "c.toml", 'name = "cdse-green"', f'name = "{name}"')
+    campaign = write_fast_campaign(tmp_path / "c.toml", 'name = "cdse-green"', f'name = "{name}"')
     monkeypatch.chdir(work)
     code, err = _cli(capsys, "run", campaign, "--sim", "--budget", "2", "--force")
     assert code == 2
@@ -252,17 +255,7 @@ def test_a_read_only_file_system_is_refused(tmp_path, campaign_file):
         f"mount -t tmpfs -o ro tmpfs {mount} && exec {sys.executable} -m lab.cli run {campaign_file} --sim "
         f"--budget 2 --out {mount / 'runs' / 'c'}"
     )
-    proc = subprocess.run(
-        ["unshare", "-m", "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-    )
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    err = proc.stderr.strip()
-    _one_line(err)
+    err = _refused_in_one_line(["unshare", "-m", "sh", "-c", command])
     assert f"cannot write {mount / 'runs' / 'c'}: {mount} is on a read-only file system" in err
 
 
@@ -290,29 +283,21 @@ def test_a_directory_that_is_not_writable_is_refused(tmp_path, campaign_file):
     parent.chmod(0o555)
     try:
         for out in (parent / "c", parent):
-            proc = subprocess.run(
+            err = _refused_in_one_line(
                 [
                     *prefix,
                     sys.executable,
                     "-m",
                     "lab.cli",
                     "run",
-                    str(campaign_file),
+                    campaign_file,
                     "--sim",
                     "--budget",
-                    "2",
+                    2,
                     "--out",
-                    str(out),
-                ],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-                timeout=300,
+                    out,
+                ]
             )
-            assert proc.returncode == 2, proc.stderr[-2000:]
-            err = proc.stderr.strip()
-            _one_line(err)
             where = "it" if out == parent else str(parent)
             assert f"cannot write {out}: {where} is not writable (permission denied)" in err
         assert list(parent.iterdir()) == []
