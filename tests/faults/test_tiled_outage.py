@@ -3,11 +3,6 @@ the user is told once, and `qdlab sync` / `qdlab resume --tiled` bring the serve
 half-written run included. The API key (a recognisable fake) shows nowhere."""
 
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,76 +11,16 @@ from lab.cli import main
 from lab.store.storage import LOG_NAME, read_documents
 from lab.store.tiled import TiledSink
 from tests.lab.conftest import free_port, main_json, read_campaign_id, run_sim
+from tests.lab.tiled_server import TiledServer
 
 KEY = "qdlabFAKEKEYdoNotPrint7f3a9c0b"  # what must never appear in a message, a file or a report
 WARNING = "stopped taking documents"
 
 
-class Server:
-    """`tiled serve catalog` on a persistent catalog, so that a stopped server restarts with its data."""
-
-    def __init__(self, root: Path, port: int):
-        self.root, self.port = root, port
-        self.uri = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        tiled = Path(sys.executable).parent / "tiled"
-        if not tiled.exists():
-            pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
-        self.log = open(self.root / "server.log", "a")
-        self.proc = subprocess.Popen(
-            [
-                str(tiled),
-                "serve",
-                "catalog",
-                str(self.root / "catalog.db"),
-                "-w",
-                str(self.root / "data"),
-                "-w",
-                f"duckdb:///{self.root / 'tables.duckdb'}",
-                "--init",
-                "--api-key",
-                KEY,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 120  # a hang guard only
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.uri}/healthz", timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(
-                        f"tiled server did not start: {(self.root / 'server.log').read_text()[-2000:]}"
-                    )
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("tiled"), free_port())
-    srv.start()
-    yield srv
-    srv.stop()
+    with TiledServer(tmp_path_factory.mktemp("tiled"), free_port(), KEY, persistent=True) as srv:
+        yield srv
 
 
 @pytest.fixture

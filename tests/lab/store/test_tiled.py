@@ -5,60 +5,21 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from lab.cli import main
 from tests.lab.conftest import free_port, main_json, read_campaign_id, run_sim
+from tests.lab.tiled_server import TiledServer
 
 API_KEY = secrets.token_hex(32)
 
 
 @pytest.fixture(scope="module")
 def tiled_server(tmp_path_factory):
-    tiled = Path(sys.executable).parent / "tiled"
-    if not tiled.exists():
-        pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("tiled") / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            str(tiled),
-            "serve",
-            "catalog",
-            "--temp",
-            "--api-key",
-            API_KEY,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{uri}/healthz", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"tiled server did not start: {open(log.name).read()[-2000:]}")
-            time.sleep(0.2)
-    yield uri
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with TiledServer(tmp_path_factory.mktemp("tiled"), free_port(), API_KEY) as server:
+        yield server.uri
 
 
 @pytest.fixture(scope="module")
