@@ -26,6 +26,11 @@ def _cli(capsys, *args):
     return code, captured.err.strip()
 
 
+def _sim_run(capsys, campaign: Path, out: Path, *extra):
+    """``qdlab run CAMPAIGN --sim --out OUT --budget 2 [EXTRA...]``: its exit status and stderr."""
+    return _cli(capsys, "run", campaign, "--sim", "--out", out, "--budget", "2", *extra)
+
+
 def _one_line(err: str) -> None:
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
 
@@ -77,17 +82,7 @@ def test_a_directory_that_is_not_a_campaign_is_never_replaced(tmp_path, capsys, 
     thesis = tmp_path / "thesis"
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("\\chapter{Introduction}\n")
-    code, err = _cli(
-        capsys,
-        "run",
-        campaign_file,
-        "--sim",
-        "--out",
-        thesis,
-        "--budget",
-        "2",
-        *(["--force"] if force else []),
-    )
+    code, err = _sim_run(capsys, campaign_file, thesis, *(["--force"] if force else []))
     assert code == 2
     _one_line(err)
     assert f"{thesis} holds 1 file that is not a qdlab campaign (chapter1.tex); choose another --out" in err
@@ -98,7 +93,7 @@ def test_a_directory_that_is_not_a_campaign_is_never_replaced(tmp_path, capsys, 
 
 def test_a_campaign_without_force_is_named_as_one(old_campaign, capsys, campaign_file):
     before = _tree(old_campaign)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2")
+    code, err = _sim_run(capsys, campaign_file, old_campaign)
     assert code == 2
     _one_line(err)
     assert f"{old_campaign} holds a campaign; continue it with qdlab resume {old_campaign}" in err
@@ -108,19 +103,7 @@ def test_a_campaign_without_force_is_named_as_one(old_campaign, capsys, campaign
 def test_force_moves_the_old_campaign_aside_whole(old_campaign, capsys, campaign_file):
     (old_campaign / "notes.txt").write_text("sample 3 looked cloudy\n")  # the user's, inside the campaign
     before = _tree(old_campaign)
-    code, err = _cli(
-        capsys,
-        "run",
-        campaign_file,
-        "--sim",
-        "--out",
-        old_campaign,
-        "--budget",
-        "2",
-        "--seed",
-        "5",
-        "--force",
-    )
+    code, err = _sim_run(capsys, campaign_file, old_campaign, "--seed", "5", "--force")
     assert code == 0, err
     (aside,) = _asides(old_campaign)
     assert f"moved the campaign that was in {old_campaign} aside to {aside}" in err.splitlines()
@@ -148,9 +131,7 @@ def test_force_never_replaces_a_running_campaign(old_campaign, capsys, campaign_
     try:
         assert holder.stdout.readline() == "locked\n"
         before = _tree(old_campaign)
-        code, err = _cli(
-            capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2", "--force"
-        )
+        code, err = _sim_run(capsys, campaign_file, old_campaign, "--force")
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
@@ -209,7 +190,7 @@ def test_out_naming_a_file_is_refused(tmp_path, capsys, campaign_file):
     paper.write_bytes(b"%PDF-1.7")
     for out in (paper, paper / "campaign"):
         for force in ([], ["--force"]):
-            code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", out, "--budget", "2", *force)
+            code, err = _sim_run(capsys, campaign_file, out, *force)
             assert code == 2
             _one_line(err)
             assert f"{paper} is a file, not a directory; choose another --out" in err
@@ -225,7 +206,7 @@ def test_a_symlinked_out_directory_is_refused_not_followed(
     before = _tree(real)
     link = tmp_path / "link"
     link.symlink_to(real)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", link, "--budget", "2", "--force")
+    code, err = _sim_run(capsys, campaign_file, link, "--force")
     assert code == 2
     _one_line(err)
     assert f"{link} is a symbolic link (to {real}); qdlab does not follow it" in err
@@ -234,7 +215,7 @@ def test_a_symlinked_out_directory_is_refused_not_followed(
 
 def test_a_name_too_long_for_the_file_system_is_refused(tmp_path, capsys, campaign_file):
     out = tmp_path / ("x" * 300)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", out, "--budget", "2")
+    code, err = _sim_run(capsys, campaign_file, out)
     assert code == 2
     _one_line(err)
     assert "is 300 bytes; this file system takes at most 255 in one name" in err
