@@ -53,21 +53,29 @@ def material_row(material: str) -> dict:
     return row
 
 
-def yang() -> dict:
+YANG_FRACTIONS = ((0.5, 0.5), (0.6, 0.4), (0.4, 0.6), (0.3, 0.3), (0.25, 0.5), (0.2, 0.2))
+
+
+def yang(
+    temps: tuple[float, ...] = (240.0, 260.0, 280.0, 300.0, 320.0),
+    taus: tuple[float, ...] = (8.0, 9.0, 10.0),
+    fractions: tuple[tuple[float, float], ...] = YANG_FRACTIONS,
+) -> dict:
+    """CdSe on lab/examples/sim-cdse-yang.toml at each residence time ``taus`` (s), temperature ``temps``
+    (degC) and Cd / Se share of the flow ``fractions`` (solvent the rest): the conditions and what the
+    simulator gives. A residence time the pumps cannot reach is refused (ValueError)."""
     from lab.config.files import load_lab
 
     lab = load_lab(ROOT / "lab" / "examples" / "sim-cdse-yang.toml")
-    reactor = simulators.ReactorGeometry(
-        reactor_volume_ul=lab.reactor.volume,
-        transfer_volume_ul=lab.reactor.transfer_volume,
-        path_length_cm=lab.reactor.path_length,
-    )
     stocks = {p.reagent: p.stock for p in lab.pumps.values()}
+    max_rate = min(p.max_rate for p in lab.pumps.values())
     rows = []
-    for tau in (8.0, 9.0, 10.0):
+    for tau in taus:
         q = lab.reactor.volume / (tau / 60.0)
-        for t in (240.0, 260.0, 280.0, 300.0, 320.0):
-            for f_cd, f_se in ((0.5, 0.5), (0.6, 0.4), (0.4, 0.6), (0.3, 0.3), (0.25, 0.5), (0.2, 0.2)):
+        if q > max_rate:
+            raise ValueError(f"a {tau} s residence time needs {q} uL/min, above the pumps' {max_rate}")
+        for t in temps:
+            for f_cd, f_se in fractions:
                 rows.append(
                     {
                         "temperature": t,
@@ -76,7 +84,7 @@ def yang() -> dict:
                         "flow_solvent": (1 - f_cd - f_se) * q,
                     }
                 )
-    out = simulators.evaluate_many("CdSe", rows, reactor=reactor, stocks_mM=stocks)
+    out = simulators.evaluate_many("CdSe", rows, reactor=lab.reactor.geometry(), stocks_mM=stocks)
     return {"rows": rows, "out": out}
 
 

@@ -36,7 +36,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -203,6 +203,15 @@ def _fmt(x: float | None, fmt: str = "{:.0f}") -> str:
     return "-" if x is None else fmt.format(x)
 
 
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _md_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table: ``head``, the rule under it, then a line a row of cells."""
+    return [_md_row(head), "|" + "---|" * len(head), *map(_md_row, rows)]
+
+
 RANGE_COLUMNS = (
     "material",
     "PL span (nm)",
@@ -221,7 +230,7 @@ RANGE_COLUMNS = (
 
 def ranges_table(rows: list[dict[str, Any]]) -> str:
     """Markdown table of ``figure_ranges`` rows beside Table 1."""
-    lines = ["| " + " | ".join(RANGE_COLUMNS) + " |", "|" + "---|" * len(RANGE_COLUMNS)]
+    body = []
     for r in rows:
         lit = LITERATURE[r["material"]]
         near = (
@@ -242,8 +251,8 @@ def ranges_table(rows: list[dict[str, Any]]) -> str:
             f"{100 * r['fail_no_particles']:.1f} %",
             f"{100 * r['fail_clog']:.1f} %",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(cells)
+    return "\n".join(_md_table(RANGE_COLUMNS, body))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -422,14 +431,9 @@ def load_lab_rig(path: pathlib.Path) -> dict[str, Any]:
     from lab.config.files import load_lab
 
     lab = load_lab(path)
-    reactor = simulators.ReactorGeometry(
-        reactor_volume_ul=lab.reactor.volume,
-        transfer_volume_ul=lab.reactor.transfer_volume,
-        path_length_cm=lab.reactor.path_length,
-    )
     return {
         "name": lab.name,
-        "reactor": reactor,
+        "reactor": lab.reactor.geometry(),
         "stocks_mM": {p.reagent: p.stock for p in lab.pumps.values()},
         "rates_ul_min": {p.reagent: (p.min_rate, p.max_rate) for p in lab.pumps.values()},
         "temperature_c": (lab.heater.min_temperature, lab.heater.max_temperature),
@@ -697,7 +701,7 @@ def public(res: Any) -> Any:
 
 
 def _g(x: float | None, fmt: str = "{:.3g}") -> str:
-    return "-" if x is None else fmt.format(x)
+    return _fmt(x, fmt)
 
 
 def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) -> str:
@@ -716,7 +720,7 @@ def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) 
         "max abs mass_error",
         "CLI: max ratio (n) / max diff vs API",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
         c = cli.get(r["material"])
         c_txt = (
@@ -724,30 +728,26 @@ def mass_table(rows: list[dict[str, Any]], cli_rows: list[dict[str, Any]] = ()) 
             if c is None
             else f"{_g(c['max_ratio_cli'])} ({c['n_with_dots']}/{c['n']}) / {_g(c['max_abs_diff_cli_vs_api'], '{:.1e}')}"
         )
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    r["material"],
-                    f"{r['n']} ({r['n_with_dots']})",
-                    f"{r['tau_max_s']:.0f}",
-                    _g(r["median_ratio"]),
-                    _g(None if r["frac_above"] is None else 100 * r["frac_above"], "{:.1f} %"),
-                    _g(r["max_ratio"]),
-                    f"{_g(None if r['frac_above_in_bounds'] is None else 100 * r['frac_above_in_bounds'], '{:.1f} %')} / "
-                    f"{_g(r['max_ratio_in_bounds'])} ({r['n_in_bounds']})",
-                    _g(r["max_ratio_exact_hist"]),
-                    "-"
-                    if r["d3_correction_max_rel_err"] is None
-                    else f"{100 * r['d3_correction_median_rel_err']:.2f} % / {100 * r['d3_correction_max_rel_err']:.1f} %",
-                    _g(r["max_yield_over_converted"]),
-                    _g(r["max_abs_mass_error"]),
-                    c_txt,
-                ]
-            )
-            + " |"
+        body.append(
+            [
+                r["material"],
+                f"{r['n']} ({r['n_with_dots']})",
+                f"{r['tau_max_s']:.0f}",
+                _g(r["median_ratio"]),
+                _g(None if r["frac_above"] is None else 100 * r["frac_above"], "{:.1f} %"),
+                _g(r["max_ratio"]),
+                f"{_g(None if r['frac_above_in_bounds'] is None else 100 * r['frac_above_in_bounds'], '{:.1f} %')} / "
+                f"{_g(r['max_ratio_in_bounds'])} ({r['n_in_bounds']})",
+                _g(r["max_ratio_exact_hist"]),
+                "-"
+                if r["d3_correction_max_rel_err"] is None
+                else f"{100 * r['d3_correction_median_rel_err']:.2f} % / {100 * r['d3_correction_max_rel_err']:.1f} %",
+                _g(r["max_yield_over_converted"]),
+                _g(r["max_abs_mass_error"]),
+                c_txt,
+            ]
         )
-    return "\n".join(lines)
+    return "\n".join(_md_table(head, body))
 
 
 def yang_table(y: dict[str, Any]) -> str:
@@ -762,13 +762,14 @@ def yang_table(y: dict[str, Any]) -> str:
     lines = [
         f"Rig `{y['lab']}` ({y['reactor_volume_ul']:g} uL coil), {y['n']} conditions at 8-10 s, {y['n_ok']} with dots.",
         "",
-        "| figure | model span | Yang 2009 |",
-        "|---|---|---|",
+        *_md_table(
+            ["figure", "model span", "Yang 2009"],
+            (
+                [label, _fmt_span(y["spans"][k], fmt, sc), _fmt_span(y["paper"][k], fmt, sc)]
+                for k, (label, fmt, sc) in units.items()
+            ),
+        ),
     ]
-    for k, (label, fmt, sc) in units.items():
-        lines.append(
-            f"| {label} | {_fmt_span(y['spans'][k], fmt, sc)} | {_fmt_span(y['paper'][k], fmt, sc)} |"
-        )
     pl = [p for p in y["scan_pl_peak_nm"] if p is not None]
     lines += [
         "",
@@ -789,24 +790,26 @@ def convergence_table(rows: list[dict[str, Any]]) -> str:
         "median / max abs dN/N",
         "method",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    r["material"],
-                    str(r["n_compared"]),
-                    str(r["failure_changed"]),
-                    f"{_g(r['d_pl_nm']['median'], '{:.2f}')} / {_g(r['d_pl_nm']['max'], '{:.1f}')}",
-                    f"{_g(r['d_fwhm_nm']['median'], '{:.2f}')} / {_g(r['d_fwhm_nm']['max'], '{:.1f}')}",
-                    f"{_g(r['rel_dots']['median'], '{:.3f}')} / {_g(r['rel_dots']['max'], '{:.2f}')}",
-                    r["method"],
-                ]
-            )
-            + " |"
+        body.append(
+            [
+                r["material"],
+                str(r["n_compared"]),
+                str(r["failure_changed"]),
+                f"{_g(r['d_pl_nm']['median'], '{:.2f}')} / {_g(r['d_pl_nm']['max'], '{:.1f}')}",
+                f"{_g(r['d_fwhm_nm']['median'], '{:.2f}')} / {_g(r['d_fwhm_nm']['max'], '{:.1f}')}",
+                f"{_g(r['rel_dots']['median'], '{:.3f}')} / {_g(r['rel_dots']['max'], '{:.2f}')}",
+                r["method"],
+            ]
         )
-    return "\n".join(lines)
+    return "\n".join(_md_table(head, body))
+
+
+def _scan_steps(scan: dict[str, Any]) -> str:
+    """A scan's largest PL step and its reversals (and how many points gave no PL, if any)."""
+    missing = f" ({scan['n_missing']} missing)" if scan["n_missing"] else ""
+    return f"{_g(scan['max_step_nm'], '{:.2f}')} / {scan['reversals']}{missing}"
 
 
 def smoothness_table(rows: list[dict[str, Any]]) -> str:
@@ -818,26 +821,20 @@ def smoothness_table(rows: list[dict[str, Any]]) -> str:
         "tau scan (s)",
         "tau scan: max abs dPL (nm) / reversals",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
         ts, qs = r["temperature_scan"], r["tau_scan"]
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    r["material"],
-                    f"{r['corner']['temperature_c']:.0f}, {r['corner']['q_total']:.1f}, {r['tau_s']:.0f}",
-                    f"{ts['t_c'][0]:.0f}-{ts['t_c'][1]:.0f} by {ts['t_c'][2]:g}",
-                    f"{_g(ts['max_step_nm'], '{:.2f}')} / {ts['reversals']}"
-                    + (f" ({ts['n_missing']} missing)" if ts["n_missing"] else ""),
-                    f"{qs['tau_s'][0]:.0f}-{qs['tau_s'][1]:.0f}",
-                    f"{_g(qs['max_step_nm'], '{:.2f}')} / {qs['reversals']}"
-                    + (f" ({qs['n_missing']} missing)" if qs["n_missing"] else ""),
-                ]
-            )
-            + " |"
+        body.append(
+            [
+                r["material"],
+                f"{r['corner']['temperature_c']:.0f}, {r['corner']['q_total']:.1f}, {r['tau_s']:.0f}",
+                f"{ts['t_c'][0]:.0f}-{ts['t_c'][1]:.0f} by {ts['t_c'][2]:g}",
+                _scan_steps(ts),
+                f"{qs['tau_s'][0]:.0f}-{qs['tau_s'][1]:.0f}",
+                _scan_steps(qs),
+            ]
         )
-    return "\n".join(lines)
+    return "\n".join(_md_table(head, body))
 
 
 def markdown(res: dict[str, Any]) -> str:

@@ -63,33 +63,36 @@ class EmulatorData:
 
 
 DATASETS: dict[str, EmulatorData] = {
-    "snar": EmulatorData(
-        "snar",
-        "snar.csv",
-        "minimize",
-        (0.5, 1.0, 0.1, 60.0),
-        (2.0, 5.0, 0.5, 140.0),
-        (10.3, (2.15, 1.97, 1.41, 1.5), 2.62e-4),
-        "Olympus dataset_snar (Schweidtmann et al., Chem. Eng. J. 352, 277 (2018))",
-    ),
-    "suzuki": EmulatorData(
-        "suzuki",
-        "suzuki.csv",
-        "maximize",
-        (75.0, 0.5, 1.0, 1.5),
-        (90.0, 5.0, 1.8, 3.0),
-        (2.19, (0.977, 1.07, 6.28, 0.78), 0.0228),
-        "Olympus dataset_suzuki (Reizman et al., React. Chem. Eng. 1, 658 (2016))",
-    ),
-    "agnp": EmulatorData(
-        "agnp",
-        "agnp.csv",
-        "maximize",
-        (4.53, 9.999518096, 0.5, 0.498851653, 200.0),
-        (42.80981595, 40.00101474, 30.5, 19.5, 983.0),
-        (2.56, (0.935, 100.0, 0.819, 0.358, 4.27), 0.0322),
-        "Olympus dataset_agnp (Mekki-Berrada et al., npj Comput. Mater. 7, 55 (2021))",
-    ),
+    d.name: d
+    for d in (
+        EmulatorData(
+            "snar",
+            "snar.csv",
+            "minimize",
+            (0.5, 1.0, 0.1, 60.0),
+            (2.0, 5.0, 0.5, 140.0),
+            (10.3, (2.15, 1.97, 1.41, 1.5), 2.62e-4),
+            "Olympus dataset_snar (Schweidtmann et al., Chem. Eng. J. 352, 277 (2018))",
+        ),
+        EmulatorData(
+            "suzuki",
+            "suzuki.csv",
+            "maximize",
+            (75.0, 0.5, 1.0, 1.5),
+            (90.0, 5.0, 1.8, 3.0),
+            (2.19, (0.977, 1.07, 6.28, 0.78), 0.0228),
+            "Olympus dataset_suzuki (Reizman et al., React. Chem. Eng. 1, 658 (2016))",
+        ),
+        EmulatorData(
+            "agnp",
+            "agnp.csv",
+            "maximize",
+            (4.53, 9.999518096, 0.5, 0.498851653, 200.0),
+            (42.80981595, 40.00101474, 30.5, 19.5, 983.0),
+            (2.56, (0.935, 100.0, 0.819, 0.358, 4.27), 0.0322),
+            "Olympus dataset_agnp (Mekki-Berrada et al., npj Comput. Mater. 7, 55 (2021))",
+        ),
+    )
 }
 
 

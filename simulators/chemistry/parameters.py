@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -52,6 +53,19 @@ class MaterialParams:
     @property
     def default_stocks_mM(self) -> dict[str, float]:
         return {s.name: s.stock_mM for s in self.streams}
+
+    def stocks_mM(self, given: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Each stream's stock (mM): ``given`` where it names one, the default elsewhere; a stream the
+        material does not have is refused."""
+        stocks = self.default_stocks_mM
+        if given:
+            unknown = set(given) - set(stocks)
+            if unknown:
+                raise ConfigurationError(
+                    f"unknown stream(s) {sorted(unknown)} for {self.name}; streams are {sorted(stocks)}"
+                )
+            stocks.update({k: float(v) for k, v in given.items()})
+        return stocks
 
 
 _FILES = {name: f"{name.lower()}.toml" for name in MATERIALS}  # data/cdse.toml, ...

@@ -123,18 +123,6 @@ def _mix(
     return q_tot, tau, p0, ratio, t_c, {"metal": c_m, "chalcogen": c_x}
 
 
-def _stocks(p: MaterialParams, stocks_mM: Mapping[str, float] | None) -> dict[str, float]:
-    stocks = dict(p.default_stocks_mM)
-    if stocks_mM:
-        unknown = set(stocks_mM) - set(stocks)
-        if unknown:
-            raise ConfigurationError(
-                f"unknown stream(s) {sorted(unknown)} for {p.name}; streams are {sorted(stocks)}"
-            )
-        stocks.update({k: float(v) for k, v in stocks_mM.items()})
-    return stocks
-
-
 def _risk(p: MaterialParams, p0: np.ndarray, t_c: np.ndarray, tau: np.ndarray) -> np.ndarray:
     cl = p.clog
     return (p0 / cl["conc_mM"]) ** 2 * np.exp((t_c - cl["temp_c"]) / 10.0) * np.sqrt(tau / cl["tau_s"])
@@ -150,7 +138,7 @@ def clog_risk(
     """Clog risk (> 1 clogs) of conditions: (c_lim / c0)^2 exp((T - T0) / 10 K) sqrt(tau / tau0). Cheap."""
     p = load_params(material)
     _, tau, p0, _, t_c, _ = _mix(
-        p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, _stocks(p, stocks_mM)
+        p, _as_arrays(p, conditions), reactor or _DEFAULT_REACTOR, p.stocks_mM(stocks_mM)
     )
     return _risk(p, p0, t_c, tau)
 
@@ -182,7 +170,7 @@ def steady_state_arrays(
     p = load_params(material)
     reactor = reactor or _DEFAULT_REACTOR
     cols = _as_arrays(p, conditions)
-    stocks = _stocks(p, stocks_mM)
+    stocks = p.stocks_mM(stocks_mM)
     q_tot, tau, p0, ratio, t_c, inlet = _mix(p, cols, reactor, stocks)
     t_c = t_c + temperature_offset_c
     t_k = t_c + 273.15

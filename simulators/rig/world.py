@@ -74,14 +74,7 @@ class SimWorld:
         self.reactor = reactor or ReactorGeometry()
         self.clock = clock if clock is not None else SimClock()
         self.seed = int(seed)
-        nominal = dict(self.params.default_stocks_mM)
-        if stocks_mM:
-            unknown = set(stocks_mM) - set(nominal)
-            if unknown:
-                raise ConfigurationError(
-                    f"unknown stream(s) {sorted(unknown)} for {self.material}; streams are {sorted(nominal)}"
-                )
-            nominal.update({k: float(v) for k, v in stocks_mM.items()})
+        nominal = self.params.stocks_mM(stocks_mM)
         self.streams = tuple(s.name for s in self.params.streams)
         lot_ss, drift_ss, noise_ss = np.random.SeedSequence(self.seed).spawn(3)
         self.lot = draw_lot(np.random.default_rng(lot_ss), nominal, variability=lot_variability)

@@ -15,7 +15,6 @@ import lab.store.storage
 from lab.cli import main
 from lab.store.records import completed, experiments_from_documents
 from lab.store.storage import DocumentLog, read_documents
-from tests.lab.conftest import write_fast_campaign
 
 BUDGET = 4
 ROOM = 150_000  # bytes: a campaign's experiment logs ~87 kB, so this fills in experiment 1's spectra
@@ -52,11 +51,6 @@ class FullDisk:
 
     def close(self) -> None:
         self._file.close()
-
-
-@pytest.fixture(scope="module")
-def campaign_file(tmp_path_factory) -> Path:
-    return write_fast_campaign(tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml")
 
 
 def _completed_indices(directory: Path) -> list[int]:

@@ -14,26 +14,16 @@ import pytest
 from lab.cli import main
 from lab.store.records import completed, experiments_from_documents
 from lab.store.storage import read_documents
-from tests.lab.conftest import write_fast_campaign
+from tests.lab.conftest import finished_campaign, run_sim
 
 BUDGET = 4
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @pytest.fixture(scope="module")
-def campaign_file(tmp_path_factory) -> Path:
-    return write_fast_campaign(tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml")
-
-
-@pytest.fixture(scope="module")
 def finished(tmp_path_factory, campaign_file) -> Path:
     """A finished 4-experiment campaign (copy it before changing it)."""
-    out = tmp_path_factory.mktemp("finished") / "cdse"
-    assert (
-        main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", str(BUDGET), "--seed", "2"])
-        == 0
-    )
-    return out
+    return finished_campaign(tmp_path_factory, "finished", campaign_file, BUDGET, "--seed", "2")
 
 
 def copy_of(finished: Path, tmp_path: Path) -> tuple[Path, list[str]]:
@@ -173,24 +163,7 @@ def test_resume_continues_with_the_reactor_model_the_campaign_ran_with(campaign_
     model.parent.mkdir()
     model.write_text(FLAT_MODEL.replace("PEAK", "512.25"))
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "run",
-                str(campaign_file),
-                "--sim",
-                "--out",
-                str(out),
-                "--budget",
-                "2",
-                "--seed",
-                "4",
-                "--reactor-model",
-                f"{model}:flat",
-            ]
-        )
-        == 0
-    )
+    assert run_sim(campaign_file, out, 2, "--seed", "4", "--reactor-model", f"{model}:flat") == 0
     starts = [d for n, d in read_documents(out / "documents.jsonl") if n == "start"]
     record = {"ref": f"{model.resolve()}:flat", "digest": file_digest(model)}
     assert (

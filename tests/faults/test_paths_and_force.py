@@ -15,16 +15,9 @@ import pytest
 
 from lab.cli import main
 
+from tests.lab.conftest import finished_campaign, write_fast_campaign
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
-
-
-def _campaign_file(path: Path, old: str = "", new: str = "") -> Path:
-    """The CdSe example with the Sobol strategy (no model fitting), optionally with one edit."""
-    text = EXAMPLE.read_text().replace('strategy = "botorch"', 'strategy = "sobol"')
-    assert old in text
-    path.write_text(text.replace(old, new, 1) if old else text)
-    return path
 
 
 def _cli(capsys, *args):
@@ -33,8 +26,30 @@ def _cli(capsys, *args):
     return code, captured.err.strip()
 
 
+def _sim_run(capsys, campaign: Path, out: Path, *extra):
+    """``qdlab run CAMPAIGN --sim --out OUT --budget 2 [EXTRA...]``: its exit status and stderr."""
+    return _cli(capsys, "run", campaign, "--sim", "--out", out, "--budget", "2", *extra)
+
+
 def _one_line(err: str) -> None:
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+
+
+def _refused_in_one_line(command: list) -> str:
+    """Run ``command`` (a qdlab command line, or one that execs it) with this checkout's code: it must exit
+    2 with one line on stderr, no traceback; returns that line."""
+    proc = subprocess.run(
+        [str(a) for a in command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = proc.stderr.strip()
+    _one_line(err)
+    return err
 
 
 def _tree(path: Path) -> dict:
@@ -43,16 +58,9 @@ def _tree(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def campaign_file(tmp_path_factory) -> Path:
-    return _campaign_file(tmp_path_factory.mktemp("campaign") / "cdse-sobol.toml")
-
-
-@pytest.fixture(scope="module")
 def finished(tmp_path_factory, campaign_file) -> Path:
     """A finished 2-experiment campaign (copy it, do not modify it)."""
-    out = tmp_path_factory.mktemp("finished") / "cdse"
-    assert main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "2"]) == 0
-    return out
+    return finished_campaign(tmp_path_factory, "finished", campaign_file, 2)
 
 
 @pytest.fixture
@@ -74,17 +82,7 @@ def test_a_directory_that_is_not_a_campaign_is_never_replaced(tmp_path, capsys, 
     thesis = tmp_path / "thesis"
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("\\chapter{Introduction}\n")
-    code, err = _cli(
-        capsys,
-        "run",
-        campaign_file,
-        "--sim",
-        "--out",
-        thesis,
-        "--budget",
-        "2",
-        *(["--force"] if force else []),
-    )
+    code, err = _sim_run(capsys, campaign_file, thesis, *(["--force"] if force else []))
     assert code == 2
     _one_line(err)
     assert f"{thesis} holds 1 file that is not a qdlab campaign (chapter1.tex); choose another --out" in err
@@ -95,7 +93,7 @@ def test_a_directory_that_is_not_a_campaign_is_never_replaced(tmp_path, capsys, 
 
 def test_a_campaign_without_force_is_named_as_one(old_campaign, capsys, campaign_file):
     before = _tree(old_campaign)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2")
+    code, err = _sim_run(capsys, campaign_file, old_campaign)
     assert code == 2
     _one_line(err)
     assert f"{old_campaign} holds a campaign; continue it with qdlab resume {old_campaign}" in err
@@ -105,19 +103,7 @@ def test_a_campaign_without_force_is_named_as_one(old_campaign, capsys, campaign
 def test_force_moves_the_old_campaign_aside_whole(old_campaign, capsys, campaign_file):
     (old_campaign / "notes.txt").write_text("sample 3 looked cloudy\n")  # the user's, inside the campaign
     before = _tree(old_campaign)
-    code, err = _cli(
-        capsys,
-        "run",
-        campaign_file,
-        "--sim",
-        "--out",
-        old_campaign,
-        "--budget",
-        "2",
-        "--seed",
-        "5",
-        "--force",
-    )
+    code, err = _sim_run(capsys, campaign_file, old_campaign, "--seed", "5", "--force")
     assert code == 0, err
     (aside,) = _asides(old_campaign)
     assert f"moved the campaign that was in {old_campaign} aside to {aside}" in err.splitlines()
@@ -145,9 +131,7 @@ def test_force_never_replaces_a_running_campaign(old_campaign, capsys, campaign_
     try:
         assert holder.stdout.readline() == "locked\n"
         before = _tree(old_campaign)
-        code, err = _cli(
-            capsys, "run", campaign_file, "--sim", "--out", old_campaign, "--budget", "2", "--force"
-        )
+        code, err = _sim_run(capsys, campaign_file, old_campaign, "--force")
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
@@ -163,7 +147,7 @@ def test_force_moves_nothing_before_the_whole_command_is_checked(
 ):
     campaign, extra = campaign_file, []
     if case == "pre-flight":  # beyond the simulated heater's limits
-        campaign = _campaign_file(tmp_path / "hot.toml", 'high = "310 degC"', 'high = "400 degC"')
+        campaign = write_fast_campaign(tmp_path / "hot.toml", 'high = "310 degC"', 'high = "400 degC"')
     elif case == "tiled":  # nothing listens on port 9 (discard) of this machine
         extra = ["--tiled", "http://127.0.0.1:9"]
     else:  # a model that the simulated lab cannot use: a hardware lab
@@ -188,7 +172,7 @@ def test_a_campaign_name_must_be_one_directory_name(tmp_path, monkeypatch, capsy
     other.mkdir(parents=True)
     (other / "documents.jsonl").write_text("")
     (other / "campaign.toml").write_text("")
-    campaign = _campaign_file(tmp_path / "c.toml", 'name = "cdse-green"', f'name = "{name}"')
+    campaign = write_fast_campaign(tmp_path / "c.toml", 'name = "cdse-green"', f'name = "{name}"')
     monkeypatch.chdir(work)
     code, err = _cli(capsys, "run", campaign, "--sim", "--budget", "2", "--force")
     assert code == 2
@@ -206,7 +190,7 @@ def test_out_naming_a_file_is_refused(tmp_path, capsys, campaign_file):
     paper.write_bytes(b"%PDF-1.7")
     for out in (paper, paper / "campaign"):
         for force in ([], ["--force"]):
-            code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", out, "--budget", "2", *force)
+            code, err = _sim_run(capsys, campaign_file, out, *force)
             assert code == 2
             _one_line(err)
             assert f"{paper} is a file, not a directory; choose another --out" in err
@@ -222,7 +206,7 @@ def test_a_symlinked_out_directory_is_refused_not_followed(
     before = _tree(real)
     link = tmp_path / "link"
     link.symlink_to(real)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", link, "--budget", "2", "--force")
+    code, err = _sim_run(capsys, campaign_file, link, "--force")
     assert code == 2
     _one_line(err)
     assert f"{link} is a symbolic link (to {real}); qdlab does not follow it" in err
@@ -231,7 +215,7 @@ def test_a_symlinked_out_directory_is_refused_not_followed(
 
 def test_a_name_too_long_for_the_file_system_is_refused(tmp_path, capsys, campaign_file):
     out = tmp_path / ("x" * 300)
-    code, err = _cli(capsys, "run", campaign_file, "--sim", "--out", out, "--budget", "2")
+    code, err = _sim_run(capsys, campaign_file, out)
     assert code == 2
     _one_line(err)
     assert "is 300 bytes; this file system takes at most 255 in one name" in err
@@ -252,17 +236,7 @@ def test_a_read_only_file_system_is_refused(tmp_path, campaign_file):
         f"mount -t tmpfs -o ro tmpfs {mount} && exec {sys.executable} -m lab.cli run {campaign_file} --sim "
         f"--budget 2 --out {mount / 'runs' / 'c'}"
     )
-    proc = subprocess.run(
-        ["unshare", "-m", "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-    )
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    err = proc.stderr.strip()
-    _one_line(err)
+    err = _refused_in_one_line(["unshare", "-m", "sh", "-c", command])
     assert f"cannot write {mount / 'runs' / 'c'}: {mount} is on a read-only file system" in err
 
 
@@ -290,29 +264,21 @@ def test_a_directory_that_is_not_writable_is_refused(tmp_path, campaign_file):
     parent.chmod(0o555)
     try:
         for out in (parent / "c", parent):
-            proc = subprocess.run(
+            err = _refused_in_one_line(
                 [
                     *prefix,
                     sys.executable,
                     "-m",
                     "lab.cli",
                     "run",
-                    str(campaign_file),
+                    campaign_file,
                     "--sim",
                     "--budget",
-                    "2",
+                    2,
                     "--out",
-                    str(out),
-                ],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-                timeout=300,
+                    out,
+                ]
             )
-            assert proc.returncode == 2, proc.stderr[-2000:]
-            err = proc.stderr.strip()
-            _one_line(err)
             where = "it" if out == parent else str(parent)
             assert f"cannot write {out}: {where} is not writable (permission denied)" in err
         assert list(parent.iterdir()) == []

@@ -2,16 +2,7 @@
 the user is told once, and `qdlab sync` / `qdlab resume --tiled` bring the server up to date, the
 half-written run included. The API key (a recognisable fake) shows nowhere."""
 
-import io
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -19,93 +10,22 @@ import pytest
 from lab.cli import main
 from lab.store.storage import LOG_NAME, read_documents
 from lab.store.tiled import TiledSink
-from tests.lab.conftest import write_fast_campaign
+from tests.lab.conftest import free_port, main_json, read_campaign_id, run_sim
+from tests.lab.tiled_server import TiledServer
 
 KEY = "qdlabFAKEKEYdoNotPrint7f3a9c0b"  # what must never appear in a message, a file or a report
 WARNING = "stopped taking documents"
 
 
-class Server:
-    """`tiled serve catalog` on a persistent catalog, so that a stopped server restarts with its data."""
-
-    def __init__(self, root: Path, port: int):
-        self.root, self.port = root, port
-        self.uri = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        tiled = Path(sys.executable).parent / "tiled"
-        if not tiled.exists():
-            pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
-        self.log = open(self.root / "server.log", "a")
-        self.proc = subprocess.Popen(
-            [
-                str(tiled),
-                "serve",
-                "catalog",
-                str(self.root / "catalog.db"),
-                "-w",
-                str(self.root / "data"),
-                "-w",
-                f"duckdb:///{self.root / 'tables.duckdb'}",
-                "--init",
-                "--api-key",
-                KEY,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 120  # a hang guard only
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.uri}/healthz", timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(
-                        f"tiled server did not start: {(self.root / 'server.log').read_text()[-2000:]}"
-                    )
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("tiled"), _free_port())
-    srv.start()
-    yield srv
-    srv.stop()
+    with TiledServer(tmp_path_factory.mktemp("tiled"), free_port(), KEY, persistent=True) as srv:
+        yield srv
 
 
 @pytest.fixture
 def key_in_env(monkeypatch):
     monkeypatch.setenv("TILED_API_KEY", KEY)
-
-
-@pytest.fixture
-def campaign_file(tmp_path):
-    return write_fast_campaign(tmp_path / "cdse-sobol.toml")
 
 
 def _stop_server_before_stop_document(monkeypatch, server, run_number):
@@ -141,12 +61,16 @@ def _stop_server_before_stop_document(monkeypatch, server, run_number):
     return undo
 
 
-def _campaign_id(out: Path) -> str:
-    return next(
-        line.split('"')[1]
-        for line in (out / "campaign.toml").read_text().splitlines()
-        if line.startswith("id =")
-    )
+def _run_with_the_server_stopped_before_the_first_stop(monkeypatch, server, campaign_file, out, budget):
+    """``qdlab run --tiled`` (exit 0) with the server stopped before the stop document of run 1, then
+    started again: the rest of the test and the module's other tests need it back."""
+    undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
+    try:
+        assert run_sim(campaign_file, out, budget, "--tiled", server.uri) == 0
+    finally:
+        undo()
+        if server.proc is None:
+            server.start()
 
 
 def _mismatched(uri: str, out: Path) -> list[str]:
@@ -155,7 +79,7 @@ def _mismatched(uri: str, out: Path) -> list[str]:
 
     from lab.store.tiled_sync import log_runs, server_shape
 
-    container = from_uri(uri, api_key=KEY)[_campaign_id(out)]
+    container = from_uri(uri, api_key=KEY)[read_campaign_id(out)]
     return [
         uid
         for uid, (shape, _) in log_runs(read_documents(out / LOG_NAME)).items()
@@ -163,18 +87,11 @@ def _mismatched(uri: str, out: Path) -> list[str]:
     ]
 
 
-def _replay(argv):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        code = main(argv)
-    return code, json.loads(buf.getvalue())
-
-
 def _assert_server_equals_log(uri: str, out: Path, experiments: int) -> None:
     assert _mismatched(uri, out) == []
-    code, from_dir = _replay(["replay", str(out), "--json"])
-    code_t, from_tiled = _replay(
-        ["replay", "--tiled", f"{uri}?api_key={KEY}", "--campaign-id", _campaign_id(out), "--json"]
+    code, from_dir = main_json(["replay", str(out), "--json"])
+    code_t, from_tiled = main_json(
+        ["replay", "--tiled", f"{uri}?api_key={KEY}", "--campaign-id", read_campaign_id(out), "--json"]
     )
     assert code == code_t == 0
     assert from_tiled == from_dir and len(from_dir["experiments"]) == experiments
@@ -192,28 +109,7 @@ def test_server_stopped_mid_run_then_sync_and_resume_complete_every_run(
     server, key_in_env, campaign_file, tmp_path, monkeypatch, capsys
 ):
     out = tmp_path / "c"
-    undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
-    try:
-        assert (
-            main(
-                [
-                    "run",
-                    str(campaign_file),
-                    "--sim",
-                    "--out",
-                    str(out),
-                    "--budget",
-                    "2",
-                    "--tiled",
-                    server.uri,
-                ]
-            )
-            == 0
-        )
-    finally:
-        undo()
-        if server.proc is None:
-            server.start()  # the rest of this test and the module's other test need it back
+    _run_with_the_server_stopped_before_the_first_stop(monkeypatch, server, campaign_file, out, budget=2)
     run_err = capsys.readouterr().err
     # the campaign went on: the log holds both experiments
     assert [d["experiment_index"] for n, d in read_documents(out / LOG_NAME) if n == "start"] == [0, 1]
@@ -245,28 +141,7 @@ def test_resume_with_tiled_sends_the_half_written_run_again(
 ):
     """The campaign itself stopped too (a crash, Ctrl-C) while the server was down: resume mends both."""
     out = tmp_path / "c"
-    undo = _stop_server_before_stop_document(monkeypatch, server, run_number=1)
-    try:
-        assert (
-            main(
-                [
-                    "run",
-                    str(campaign_file),
-                    "--sim",
-                    "--out",
-                    str(out),
-                    "--budget",
-                    "1",
-                    "--tiled",
-                    server.uri,
-                ]
-            )
-            == 0
-        )
-    finally:
-        undo()
-        if server.proc is None:
-            server.start()
+    _run_with_the_server_stopped_before_the_first_stop(monkeypatch, server, campaign_file, out, budget=1)
     capsys.readouterr()
     assert main(["resume", str(out), "--budget", "2", "--tiled", server.uri]) == 0
     err = capsys.readouterr().err
@@ -281,14 +156,12 @@ def test_sync_to_a_stopped_server_is_one_line_and_the_key_shows_nowhere(
     out = tmp_path / "c"
     keyed = f"{server.uri}?api_key={KEY}"  # the Tiled client also takes the key in the URI
     os.environ.pop("TILED_API_KEY")
-    assert (
-        main(["run", str(campaign_file), "--sim", "--out", str(out), "--budget", "1", "--tiled", keyed]) == 0
-    )
+    assert run_sim(campaign_file, out, 1, "--tiled", keyed) == 0
     texts = [capsys.readouterr().err]
     assert f"streaming to Tiled at {server.uri}," in " ".join(texts[0].split())
     _assert_server_equals_log(server.uri, out, 1)
-    code, _ = _replay(
-        ["report", str(tmp_path / "r"), "--tiled", keyed, "--campaign-id", _campaign_id(out), "--json"]
+    code, _ = main_json(
+        ["report", str(tmp_path / "r"), "--tiled", keyed, "--campaign-id", read_campaign_id(out), "--json"]
     )
     assert code == 0
     texts.append(capsys.readouterr().err)
@@ -297,7 +170,7 @@ def test_sync_to_a_stopped_server_is_one_line_and_the_key_shows_nowhere(
     assert main(["sync", str(out), "--tiled", f"{server.uri}?api_key={KEY}x"]) == 2
     texts.append(capsys.readouterr().err)
     os.environ["TILED_API_KEY"] = KEY
-    dead = f"http://127.0.0.1:{_free_port()}?api_key={KEY}"
+    dead = f"http://127.0.0.1:{free_port()}?api_key={KEY}"
     assert main(["sync", str(out), "--tiled", dead]) == 2
     texts.append(capsys.readouterr().err)
     assert "cannot reach the Tiled server" in texts[-1] and len(texts[-1].strip().splitlines()) == 1

@@ -13,9 +13,9 @@ import pytest
 from lab.cli import main
 from lab.store.records import experiments_from_documents
 from lab.store.storage import LOG_NAME, read_documents
+from tests.lab.conftest import write_fast_campaign
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
 
 # A model whose answer depends on how many times it was called: GOOD, then what BAD says on call BAD_AT.
 MODEL = """
@@ -61,12 +61,6 @@ BAD = {
 }
 
 
-def _campaign(tmp_path: Path) -> Path:
-    path = tmp_path / "c.toml"
-    path.write_text(EXAMPLE.read_text().replace('strategy = "botorch"', 'strategy = "sobol"'))
-    return path
-
-
 def _model(tmp_path: Path, bad: str, bad_at) -> Path:
     path = tmp_path / "model.py"
     path.write_text(MODEL.replace("{bad_at}", repr(set(bad_at))).replace("{bad}", bad))
@@ -77,8 +71,14 @@ def _records(out: Path):
     return experiments_from_documents(read_documents(out / LOG_NAME))
 
 
-def _cli(capsys, *args):
-    code = main([str(a) for a in args])
+def _run_args(tmp_path: Path, model: Path, out: Path, budget: int) -> list[str]:
+    """``qdlab run`` of the example campaign (sobol) on the simulator, with ``model`` as the reactor model."""
+    args = ["run", write_fast_campaign(tmp_path / "c.toml"), "--sim", "--out", out, "--budget", budget]
+    return [str(a) for a in args] + ["--reactor-model", f"{model}:predict"]
+
+
+def _cli(capsys, tmp_path: Path, model: Path, out: Path, budget: int):
+    code = main(_run_args(tmp_path, model, out, budget))
     return code, capsys.readouterr().err
 
 
@@ -90,18 +90,7 @@ def _no_traceback(err: str) -> None:
 def test_a_model_error_is_one_failed_experiment_and_the_campaign_goes_on(tmp_path, capsys, kind):
     bad, failure = BAD[kind]
     model, out = _model(tmp_path, bad, {2}), tmp_path / "out"
-    code, err = _cli(
-        capsys,
-        "run",
-        _campaign(tmp_path),
-        "--sim",
-        "--out",
-        out,
-        "--budget",
-        "3",
-        "--reactor-model",
-        f"{model}:predict",
-    )
+    code, err = _cli(capsys, tmp_path, model, out, 3)
     assert code == 0, err[-3000:]
     _no_traceback(err)
     records = _records(out)
@@ -118,20 +107,7 @@ def test_a_non_finite_outcome_is_a_failed_experiment_not_a_hang(tmp_path, kind):
     model, out = _model(tmp_path, bad, {2}), tmp_path / "out"
     try:  # before the fix, setting an outcome to NaN never completed: a hang, cut short here
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lab.cli",
-                "run",
-                str(_campaign(tmp_path)),
-                "--sim",
-                "--out",
-                str(out),
-                "--budget",
-                "3",
-                "--reactor-model",
-                f"{model}:predict",
-            ],
+            [sys.executable, "-m", "lab.cli", *_run_args(tmp_path, model, out, 3)],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -148,18 +124,7 @@ def test_a_non_finite_outcome_is_a_failed_experiment_not_a_hang(tmp_path, kind):
 
 def test_a_missing_outcome_is_none_not_the_previous_experiments(tmp_path, capsys):
     model, out = _model(tmp_path, "    return {'pl_peak_nm': 530.0}", {2}), tmp_path / "out"
-    code, err = _cli(
-        capsys,
-        "run",
-        _campaign(tmp_path),
-        "--sim",
-        "--out",
-        out,
-        "--budget",
-        "2",
-        "--reactor-model",
-        f"{model}:predict",
-    )
+    code, err = _cli(capsys, tmp_path, model, out, 2)
     assert code == 0, err[-3000:]
     second = _records(out)[1].outcomes
     assert (second["pl_peak_nm"], second["plqy"], second["failure"]) == (530.0, None, None)
@@ -172,18 +137,7 @@ def test_a_model_failing_on_each_of_the_first_experiments_stops_the_campaign(tmp
         _model(tmp_path, "    raise ZeroDivisionError('division by zero')", range(1, 100)),
         tmp_path / "out",
     )
-    code, err = _cli(
-        capsys,
-        "run",
-        _campaign(tmp_path),
-        "--sim",
-        "--out",
-        out,
-        "--budget",
-        "8",
-        "--reactor-model",
-        f"{model}:predict",
-    )
+    code, err = _cli(capsys, tmp_path, model, out, 8)
     assert code == 1
     _no_traceback(err)
     (line,) = [ln for ln in err.splitlines() if ln.startswith("qdlab:")]
@@ -208,18 +162,7 @@ def test_a_model_that_worked_once_fails_as_experiments_do(tmp_path, capsys):
         _model(tmp_path, "    raise ValueError('outside the fitted range')", range(2, 100)),
         tmp_path / "out",
     )
-    code, err = _cli(
-        capsys,
-        "run",
-        _campaign(tmp_path),
-        "--sim",
-        "--out",
-        out,
-        "--budget",
-        "5",
-        "--reactor-model",
-        f"{model}:predict",
-    )
+    code, err = _cli(capsys, tmp_path, model, out, 5)
     assert code == 0, err[-3000:]
     _no_traceback(err)
     failures = [r.outcomes["failure"] for r in _records(out)]

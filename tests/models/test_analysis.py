@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from models.analysis import FIGURES_OF_MERIT, analyze_absorbance, analyze_pl, figures_of_merit
+from tests.models.conftest import FOM_ARGS, WL
 
-WL = np.arange(300.0, 800.0, 0.5)
 SIGMA_PER_FWHM = 1 / (2 * math.sqrt(2 * math.log(2)))
 
 
@@ -82,15 +82,7 @@ def test_pl_cut_at_the_edge_has_no_width():
 
 
 def _fom(**kw):
-    args = dict(
-        material="CdSe",
-        integration_ms=100.0,
-        plqy_reference_counts_per_ms=100.0,
-        path_length_cm=1.0,
-        limiting_mM=1.0,
-    )
-    args.update(kw)
-    return args
+    return {**FOM_ARGS, **kw}
 
 
 def test_figures_of_merit_keys_values_and_no_nan():

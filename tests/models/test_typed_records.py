@@ -20,15 +20,7 @@ from models.analysis import (
     figures_of_merit,
 )
 from models.optimizers import Decision, SuggestInfo
-
-WL = np.arange(300.0, 800.0, 0.5)
-FOM_ARGS = dict(
-    material="CdSe",
-    integration_ms=100.0,
-    plqy_reference_counts_per_ms=100.0,
-    path_length_cm=1.0,
-    limiting_mM=1.0,
-)
+from tests.models.conftest import FOM_ARGS, WL
 
 
 def _gauss(center: float, fwhm: float, height: float) -> np.ndarray:

@@ -1,14 +1,9 @@
 """Each material lands in its REFERENCE.md section 3 ranges over 256 Sobol conditions of describe()'s
 bounds, and CdSe reproduces its flow anchor (Yang et al., Cryst. Growth Des. 9, 1569, 2009)."""
 
-from pathlib import Path
-
 import numpy as np
 
-import simulators
-from lab.config.files import load_lab
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.simulators.conftest import load_script
 
 
 def _finite(x):
@@ -52,29 +47,10 @@ def test_cdse_spans_its_range_with_lines_no_narrower_than_20_nm(sobol_results):
 
 
 def _yang(temps=(240.0, 260.0, 280.0, 300.0, 320.0), taus=(8.0, 9.0, 10.0)):
-    lab = load_lab(ROOT / "lab" / "examples" / "sim-cdse-yang.toml")
-    reactor = simulators.ReactorGeometry(
-        reactor_volume_ul=lab.reactor.volume,
-        transfer_volume_ul=lab.reactor.transfer_volume,
-        path_length_cm=lab.reactor.path_length,
-    )
-    stocks = {p.reagent: p.stock for p in lab.pumps.values()}
-    rows = []
-    for tau in taus:
-        q = lab.reactor.volume / (tau / 60.0)
-        assert q <= min(p.max_rate for p in lab.pumps.values())  # reachable within the pumps' limits
-        for t in temps:
-            for f_cd, f_se in ((0.5, 0.5), (0.6, 0.3), (0.3, 0.6), (0.25, 0.25), (0.1, 0.1)):
-                rows.append(
-                    {
-                        "temperature": t,
-                        "flow_cd": f_cd * q,
-                        "flow_se": f_se * q,
-                        "flow_solvent": (1.0 - f_cd - f_se) * q,
-                    }
-                )
-    out = simulators.evaluate_many("CdSe", rows, reactor=reactor, stocks_mM=stocks)
-    return rows, out
+    # each residence time reachable within the pumps' limits: materials_table.yang refuses one that is not
+    fractions = ((0.5, 0.5), (0.6, 0.3), (0.3, 0.6), (0.25, 0.25), (0.1, 0.1))
+    y = load_script("materials_table").yang(temps, taus, fractions)
+    return y["rows"], y["out"]
 
 
 def test_yang_microchannel_reproduces_the_flow_anchor_at_8_to_10_s():

@@ -4,10 +4,8 @@ blocks."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -15,24 +13,14 @@ import pytest
 import simulators
 import simulators.chemistry
 from simulators.chemistry import steady
+from tests.simulators.conftest import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    sys.path.insert(0, str(ROOT / "scripts"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def vs():
-    return _load("validate_simulator")
+    return load_script("validate_simulator")
 
 
 def _cells(line: str) -> list[str]:
@@ -146,7 +134,7 @@ def test_yang_comparison_skips_without_its_lab_and_runs_on_a_stand_in(vs, tmp_pa
 
 
 def test_doc_blocks_replace_generated_text_and_keep_hand_written_text():
-    doc = _load("simulator_doc")
+    doc = load_script("simulator_doc")
     text = (
         "# Title\n\nhand prose\n\n<!-- generated: validation -->\nold numbers\n<!-- end generated: validation -->\n\n"
         "## Quality (PLQY)\n<!-- hand-written: quality -->\nmaterials prose\n<!-- end hand-written -->\n"
@@ -160,7 +148,7 @@ def test_doc_blocks_replace_generated_text_and_keep_hand_written_text():
 
 
 def test_calibration_table_lists_every_toml_constant():
-    doc = _load("simulator_doc")
+    doc = load_script("simulator_doc")
     table = doc.calibration_table("PbS")
     assert "| kinetics.k_conv_ref_s |" in table and "| 1/s |" in table
     assert "| material.density_g_cm3 | 7.6 | g/cm3 | galena, CRC handbook | CRC handbook |" in table

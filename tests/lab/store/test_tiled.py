@@ -1,80 +1,25 @@
 """--tiled: a campaign streamed to a real local Tiled server reads back exactly as from its directory."""
 
-import io
-import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from lab.cli import main
+from tests.lab.conftest import free_port, main_json, read_campaign_id, run_sim
+from tests.lab.tiled_server import TiledServer
 
 API_KEY = secrets.token_hex(32)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def tiled_server(tmp_path_factory):
-    tiled = Path(sys.executable).parent / "tiled"
-    if not tiled.exists():
-        pytest.skip("tiled[server] is not installed (pip install -e '.[test]')")
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("tiled") / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            str(tiled),
-            "serve",
-            "catalog",
-            "--temp",
-            "--api-key",
-            API_KEY,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{uri}/healthz", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"tiled server did not start: {open(log.name).read()[-2000:]}")
-            time.sleep(0.2)
-    yield uri
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
-
-
-def _json(argv):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        code = main(argv)
-    return code, (json.loads(buf.getvalue()) if buf.getvalue().strip() else None)
+    with TiledServer(tmp_path_factory.mktemp("tiled"), free_port(), API_KEY) as server:
+        yield server.uri
 
 
 @pytest.fixture(scope="module")
@@ -82,37 +27,17 @@ def streamed(tiled_server, fast_campaign_file, tmp_path_factory):
     os.environ["TILED_API_KEY"] = API_KEY
     out = tmp_path_factory.mktemp("tiled-run") / "cdse"
     try:
-        assert (
-            main(
-                [
-                    "run",
-                    str(fast_campaign_file),
-                    "--sim",
-                    "--out",
-                    str(out),
-                    "--budget",
-                    "3",
-                    "--tiled",
-                    tiled_server,
-                ]
-            )
-            == 0
-        )
-        campaign_id = next(
-            line.split('"')[1]
-            for line in (out / "campaign.toml").read_text().splitlines()
-            if line.startswith("id =")
-        )
-        yield tiled_server, out, campaign_id
+        assert run_sim(fast_campaign_file, out, 3, "--tiled", tiled_server) == 0
+        yield tiled_server, out, read_campaign_id(out)
     finally:
         os.environ.pop("TILED_API_KEY", None)
 
 
 def test_replay_from_tiled_equals_replay_from_directory(streamed):
     uri, out, campaign_id = streamed
-    code, from_dir = _json(["replay", str(out), "--json"])
+    code, from_dir = main_json(["replay", str(out), "--json"])
     assert code == 0
-    code, from_tiled = _json(["replay", "--tiled", uri, "--campaign-id", campaign_id, "--json"])
+    code, from_tiled = main_json(["replay", "--tiled", uri, "--campaign-id", campaign_id, "--json"])
     assert code == 0
     assert from_tiled == from_dir
     assert len(from_tiled["experiments"]) == 3 and from_tiled["divergences"] == []
@@ -120,7 +45,7 @@ def test_replay_from_tiled_equals_replay_from_directory(streamed):
 
 def test_report_from_tiled(streamed, tmp_path):
     uri, out, campaign_id = streamed
-    code, summary = _json(
+    code, summary = main_json(
         ["report", str(tmp_path / "r"), "--tiled", uri, "--campaign-id", campaign_id, "--json"]
     )
     assert code == 0 and summary["experiments"] == 3
@@ -135,24 +60,9 @@ def test_without_campaign_id_the_campaigns_are_listed(streamed, capsys):
 
 
 def test_unreachable_server_is_refused_before_anything_moves(fast_campaign_file, tmp_path, capsys):
-    port = _free_port()
+    port = free_port()
     out = tmp_path / "c"
-    assert (
-        main(
-            [
-                "run",
-                str(fast_campaign_file),
-                "--sim",
-                "--out",
-                str(out),
-                "--budget",
-                "1",
-                "--tiled",
-                f"http://127.0.0.1:{port}",
-            ]
-        )
-        == 2
-    )
+    assert run_sim(fast_campaign_file, out, 1, "--tiled", f"http://127.0.0.1:{port}") == 2
     assert "cannot reach the Tiled server" in capsys.readouterr().err
     assert not (out / "documents.jsonl").exists()
 
@@ -180,14 +90,12 @@ def test_resume_with_tiled_sends_the_logged_runs_first(tiled_server, fast_campai
     os.environ["TILED_API_KEY"] = API_KEY
     try:
         assert main(["resume", str(out), "--tiled", tiled_server]) == 0
-        campaign_id = next(
-            line.split('"')[1]
-            for line in (out / "campaign.toml").read_text().splitlines()
-            if line.startswith("id =")
-        )
-        code, from_dir = _json(["replay", str(out), "--json"])
+        campaign_id = read_campaign_id(out)
+        code, from_dir = main_json(["replay", str(out), "--json"])
         assert code == 0
-        code, from_tiled = _json(["replay", "--tiled", tiled_server, "--campaign-id", campaign_id, "--json"])
+        code, from_tiled = main_json(
+            ["replay", "--tiled", tiled_server, "--campaign-id", campaign_id, "--json"]
+        )
         assert code == 0
         assert from_tiled == from_dir and len(from_tiled["experiments"]) == 3
     finally:
@@ -202,8 +110,8 @@ def test_a_budget_set_on_resume_reads_back_from_tiled(streamed, tmp_path):
     os.environ["TILED_API_KEY"] = API_KEY
     try:
         assert main(["resume", str(copy), "--budget", "4", "--tiled", uri]) == 0
-        code, from_dir = _json(["replay", str(copy), "--json"])
-        code_t, from_tiled = _json(["replay", "--tiled", uri, "--campaign-id", campaign_id, "--json"])
+        code, from_dir = main_json(["replay", str(copy), "--json"])
+        code_t, from_tiled = main_json(["replay", "--tiled", uri, "--campaign-id", campaign_id, "--json"])
     finally:
         os.environ.pop("TILED_API_KEY", None)
     assert code == code_t == 0
