@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from lab.config.lab_toml import LabConfig
 from lab.run.emulate import check_ports
 from lab.config.files import dump_campaign, dump_lab, file_digest
 from lab.store.log_check import read_log
+from lab.run.ahead import Background, Proposal, propose_now
 from lab.run.model_record import MODEL_KEY, MODEL_PLAN, model_record
 from lab.run.interlocks import install_interlocks
 from lab.run.refill import RefillDesk, refill_mode
@@ -267,6 +267,7 @@ class CampaignSession:
             records=list(done),
             indices=[i for i in range(self.spec.budget) if i not in done_indices],
             guard=guard,
+            overlap=self.spec.protocol.overlap,
         )
 
     def _announce_gap(self, done: list[ExperimentRecord]) -> None:
@@ -414,6 +415,7 @@ class CampaignSession:
                 material=self.spec.material,
                 objective=lambda o: scalar_value(self.objective, o),
                 annotate=loop.annotate if multi else None,
+                ahead=loop if loop.overlap else None,
             )
         )
         stop.check()
@@ -552,6 +554,7 @@ class _Loop:
         records: list[ExperimentRecord],
         indices: list[int],
         guard: GuardedModel | None,
+        overlap: bool = False,
     ):
         self.session = session
         self.optimizer = optimizer
@@ -561,16 +564,18 @@ class _Loop:
         self.guard = guard
         self.builder = RecordBuilder()
         self.proposed: dict[int, dict] = {}  # index -> its start document's metadata
+        self.overlap = overlap
+        self._ahead: Background | None = None  # the next proposal, being computed (lab.run.ahead)
 
     def propose(self, index: int) -> tuple[dict, Setpoints, dict]:
-        started = time.perf_counter()
-        (parameters,) = self.optimizer.suggest(1)
-        latency_s = time.perf_counter() - started
-        decision: Decision | dict[str, Any] = (
-            self.optimizer.last_decision() if hasattr(self.optimizer, "last_decision") else {}
-        )
+        proposal, waited_s = self._take(index)
+        parameters = proposal.parameters
         setpoints = self.session.setpoints(parameters)
-        md = self.session._experiment_md(index, parameters, setpoints, decision, latency_s)
+        decision: Decision | dict[str, Any] = proposal.decision
+        md = self.session._experiment_md(index, parameters, setpoints, decision, proposal.latency_s)
+        if self.overlap:  # how it was made (replay re-derives it so), and what it cost the rig
+            md["proposed_with"] = {"observed": proposal.observed, "pending": proposal.pending}
+            md["rig_waited_s"] = waited_s
         if index == self.indices[0]:  # what this session expects to spend, on its first start document
             md["preflight_estimate"] = self.session.estimate.as_dict()
         self.proposed[index] = md
@@ -578,7 +583,10 @@ class _Loop:
 
     def learn(self, index: int, parameters: dict, outcomes: dict) -> None:
         """Ingest experiment ``index`` (its run just closed) as the builder's record of it says it: the
-        plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does."""
+        plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does.
+        A proposal being computed ahead is joined first: it reads the rows this appends to."""
+        if self._ahead is not None:
+            self._ahead.join()
         record = self.builder.last_stopped
         if record is None or record.index != index or not record.completed:
             raise LogError(
@@ -591,6 +599,35 @@ class _Loop:
             self.session.progress(len(self.records), budget, record)
         if self.guard is not None:
             self.guard.check(done=len(self.records), budget=budget)
+
+    def _take(self, index: int) -> tuple[Proposal, float]:
+        """Experiment ``index``'s proposal and the wall seconds the rig waited for it: the one computed
+        ahead if there is one (its error raised here, where a serial proposal's would be), else made now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.index == index and ahead.join():
+            proposal = ahead.future.result()
+            return proposal, ahead.rig_waited_s(proposal)
+        proposal = propose_now(self.optimizer, observed=len(self.records))
+        return proposal, proposal.latency_s
+
+    def start(self, index: int, parameters: dict) -> None:
+        """Experiment ``index``'s flows are set (``[protocol] overlap``): compute the next experiment's
+        proposal in the background, with ``parameters`` pending; none after this session's last."""
+        position = self.indices.index(index) + 1
+        if position >= len(self.indices):
+            return
+        following = self.indices[position]
+        if self._ahead is not None and self._ahead.index == following:
+            return  # a suspension re-ran this experiment's set and wait: the proposal is the same
+        observed = len(self.records)
+        self._ahead = Background(
+            following,
+            lambda: propose_now(self.optimizer, observed=observed, pending=(index, dict(parameters))),
+        )
+
+    def waits(self) -> list:
+        """What the plan waits on before ``learn``: the proposal computed ahead, if it is not ready."""
+        return [] if self._ahead is None else self._ahead.waits()
 
     def annotate(self, outcomes: dict) -> dict:
         """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""

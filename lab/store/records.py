@@ -54,6 +54,11 @@ class ExperimentRecord:
     stop_reason: str = ""
     proposal_latency_s: float | None = None
     """Seconds the optimiser took to propose it (its start document's ``proposal_latency_s``)."""
+    proposed_with: dict[str, Any] | None = None
+    """How its proposal was made (``[protocol] overlap``; its start document's ``proposed_with``):
+    ``observed``, the rows the optimiser had ingested (the log's first ones, in log order), and
+    ``pending``, the indices of the experiments given as pending points. None: serially, after every
+    experiment completed before it (a log written without overlap)."""
 
     @property
     def completed(self) -> bool:
@@ -127,6 +132,7 @@ class RecordBuilder:
             decision=dict(doc.get("decision", {})),
             time=float(doc.get("time", 0.0)),
             proposal_latency_s=float(latency) if isinstance(latency, (int, float)) else None,
+            proposed_with=dict(doc["proposed_with"]) if isinstance(doc.get("proposed_with"), dict) else None,
         )
 
     def _event(self, doc: dict) -> None:
