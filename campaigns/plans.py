@@ -11,9 +11,10 @@ status that completes when the world's clock has advanced, never a wall-clock sl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Protocol
 
+import functools
 import math
 import numbers
 
@@ -33,6 +34,7 @@ __all__ = [
     "experiment",
     "calibrate",
     "closed_loop",
+    "ProposeAhead",
     "steady_state_wait_s",
     "model_conditions",
     "syringe_need_ul",
@@ -197,11 +199,13 @@ def experiment(
     objective: Callable[[dict], float | None] | None = None,
     annotate: Callable[[dict], dict] | None = None,
     md: dict | None = None,
+    on_settling: Callable[[], None] | None = None,
 ) -> Plan:
     """One experiment as one bluesky run; returns its outcomes (figures of merit and ``failure``).
 
     A chemistry failure (a clog stalls a pump, no particles, a saturated detector) is data: the run
-    closes with exit status ``success`` and ``failure`` names what happened.
+    closes with exit status ``success`` and ``failure`` names what happened. ``on_settling`` is called
+    once its flows are set, before the wait for steady state (again if a suspension re-runs them).
     """
 
     result: dict[str, Any] = {}
@@ -212,7 +216,7 @@ def experiment(
         # a suspension before the measurement re-runs this experiment's set, settle and wait (the pumps
         # were stopped meanwhile); see docs/adr/0007-stop-and-suspend.md.
         yield from bps.checkpoint()
-        yield from _reach_steady_state(rig, setpoints, protocol)
+        yield from _reach_steady_state(rig, setpoints, protocol, on_settling)
         reading, outcomes = yield from _measure(rig, setpoints, material)
         yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
         outcomes = yield from _judge(rig, reading, outcomes, protocol, objective, annotate)
@@ -224,14 +228,19 @@ def experiment(
     return result
 
 
-def _reach_steady_state(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> Plan:
-    """Settle the heater, refill a short syringe, set the flows and wait for the new steady state."""
+def _reach_steady_state(
+    rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, on_settling: Callable[[], None] | None = None
+) -> Plan:
+    """Settle the heater, refill a short syringe, set the flows (then call ``on_settling``) and wait for
+    the new steady state."""
     yield from settle_heater(rig, setpoints.temperature_c, protocol)
     yield from refill_if_short(rig, setpoints, protocol)
     moves: list[Any] = []
     for reagent, pump in rig.pumps.items():
         moves += [pump, setpoints.flows_ul_min.get(reagent, 0.0)]
     yield from bps.mv(*moves)
+    if on_settling is not None:
+        on_settling()
     yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
 
 
@@ -308,6 +317,19 @@ def _record(rig: Rig, outcomes: dict[str, Any]) -> Plan:
     yield from bps.trigger_and_read([rig.outcomes], name="outcomes")
 
 
+class ProposeAhead(Protocol):
+    """The next proposal computed while an experiment waits for steady state (``[protocol] overlap``)."""
+
+    def start(self, index: int, parameters: dict) -> None:
+        """Experiment ``index``, run at ``parameters``, has its flows set: begin the next proposal (with
+        ``parameters`` pending); nothing after the last experiment, nothing new if it already began."""
+
+    def waits(self) -> list[Callable[[], Awaitable[Any]]]:
+        """Before ``learn``: what the plan waits on (one ``wait_for`` message, so the RunEngine stays free
+        to pause or stop meanwhile); empty when no proposal is still being computed."""
+        ...
+
+
 def closed_loop(
     rig: Rig,
     *,
@@ -318,17 +340,31 @@ def closed_loop(
     material: str,
     objective: Callable[[dict], float | None] | None = None,
     annotate: Callable[[dict], dict] | None = None,
+    ahead: ProposeAhead | None = None,
 ) -> Plan:
     """Propose, run, learn, for each experiment index in ``indices``.
 
     ``propose(index)`` returns (parameters, set points, start-document metadata); ``learn(index,
     parameters, outcomes)`` feeds the optimiser. Both are plain callables so the loop stays short and
-    the decision logic lives in the optimiser.
+    the decision logic lives in the optimiser. With ``ahead``, each experiment's wait for steady state
+    starts the next proposal (``ahead.start``), and the loop waits for it (``ahead.waits``) before
+    ``learn``: ``propose`` then hands over the proposal already made.
     """
     for index in indices:
         parameters, setpoints, md = propose(index)
         _check_setpoints(index, setpoints)
+        settling = None if ahead is None else functools.partial(ahead.start, index, parameters)
         outcomes = yield from experiment(
-            rig, setpoints, protocol, material=material, objective=objective, annotate=annotate, md=md
+            rig,
+            setpoints,
+            protocol,
+            material=material,
+            objective=objective,
+            annotate=annotate,
+            md=md,
+            on_settling=settling,
         )
+        waits = [] if ahead is None else ahead.waits()
+        if waits:
+            yield from bps.wait_for(waits)
         learn(index, parameters, outcomes)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from lab.config.lab_toml import LabConfig
 from lab.run.emulate import check_ports
 from lab.config.files import dump_campaign, dump_lab, file_digest
 from lab.store.log_check import read_log
+from lab.run.ahead import Background, Proposal, propose_now
 from lab.run.model_record import MODEL_KEY, MODEL_PLAN, model_record
 from lab.run.interlocks import install_interlocks
 from lab.run.refill import RefillDesk, refill_mode
@@ -177,11 +177,12 @@ class CampaignSession:
             stocks_mM=self.lab.stocks_mM,
         )
 
-    def cost_model(self, records: list[ExperimentRecord]) -> CostModel:
-        """The next proposal's cost model (``[protocol] cost_aware``), from these experiments so far."""
+    def cost_model(self, history: list[tuple[dict, dict]], *, done: int) -> CostModel:
+        """The next proposal's cost model (``[protocol] cost_aware``), from the (set points, heater
+        settle) of the experiments so far, ``done`` of them completed (campaigns.cost.cost_model_for)."""
         return cost_model_for(
             self.spec,
-            [(r.setpoints, r.heater) for r in records],
+            history,
             reactor_volume_ul=self.lab.reactor.volume,
             transfer_volume_ul=self.lab.reactor.transfer_volume,
             stocks_mM=self.lab.stocks_mM,
@@ -191,7 +192,7 @@ class CampaignSession:
                 self.lab.sim.get("initial_temperature_c", self.lab.heater.safe_temperature)
             ),
             start_flows_ul_min={SOLVENT: self.flush_flow_ul_min()},
-            done=len(records),
+            done=done,
         )
 
     # -- the run ----------------------------------------------------------------------------------
@@ -285,6 +286,7 @@ class CampaignSession:
             records=list(done),
             indices=[i for i in range(self.spec.budget) if i not in done_indices],
             guard=guard,
+            overlap=self.spec.protocol.overlap,
         )
 
     def _announce_gap(self, done: list[ExperimentRecord]) -> None:
@@ -432,6 +434,7 @@ class CampaignSession:
                 material=self.spec.material,
                 objective=lambda o: scalar_value(self.objective, o),
                 annotate=loop.annotate if multi else None,
+                ahead=loop if loop.overlap else None,
             )
         )
         stop.check()
@@ -570,6 +573,7 @@ class _Loop:
         records: list[ExperimentRecord],
         indices: list[int],
         guard: GuardedModel | None,
+        overlap: bool = False,
     ):
         self.session = session
         self.optimizer = optimizer
@@ -579,17 +583,18 @@ class _Loop:
         self.guard = guard
         self.builder = RecordBuilder()
         self.proposed: dict[int, dict] = {}  # index -> its start document's metadata
+        self.overlap = overlap
+        self._ahead: Background | None = None  # the next proposal, being computed (lab.run.ahead)
 
     def propose(self, index: int) -> tuple[dict, Setpoints, dict]:
-        started = time.perf_counter()
-        cost = self.session.cost_model(self.records) if self.session.spec.protocol.cost_aware else None
-        (parameters,) = self.optimizer.suggest(1, cost=None if cost is None else cost.for_optimizer())
-        latency_s = time.perf_counter() - started
-        decision: Decision | dict[str, Any] = (
-            self.optimizer.last_decision() if hasattr(self.optimizer, "last_decision") else {}
-        )
+        proposal, waited_s = self._take(index)
+        parameters = proposal.parameters
         setpoints = self.session.setpoints(parameters)
-        md = self.session._experiment_md(index, parameters, setpoints, decision, latency_s)
+        decision: Decision | dict[str, Any] = proposal.decision
+        md = self.session._experiment_md(index, parameters, setpoints, decision, proposal.latency_s)
+        if self.overlap:  # how it was made (replay re-derives it so), and what it cost the rig
+            md["proposed_with"] = {"observed": proposal.observed, "pending": proposal.pending}
+            md["rig_waited_s"] = waited_s
         if index == self.indices[0]:  # what this session expects to spend, on its first start document
             md["preflight_estimate"] = self.session.estimate.as_dict()
         self.proposed[index] = md
@@ -597,7 +602,10 @@ class _Loop:
 
     def learn(self, index: int, parameters: dict, outcomes: dict) -> None:
         """Ingest experiment ``index`` (its run just closed) as the builder's record of it says it: the
-        plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does."""
+        plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does.
+        A proposal being computed ahead is joined first: it reads the rows this appends to."""
+        if self._ahead is not None:
+            self._ahead.join()
         record = self.builder.last_stopped
         if record is None or record.index != index or not record.completed:
             raise LogError(
@@ -610,6 +618,48 @@ class _Loop:
             self.session.progress(len(self.records), budget, record)
         if self.guard is not None:
             self.guard.check(done=len(self.records), budget=budget)
+
+    def _take(self, index: int) -> tuple[Proposal, float]:
+        """Experiment ``index``'s proposal and the wall seconds the rig waited for it: the one computed
+        ahead if there is one (its error raised here, where a serial proposal's would be), else made now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.index == index and ahead.join():
+            proposal = ahead.future.result()
+            return proposal, ahead.rig_waited_s(proposal)
+        proposal = propose_now(self.optimizer, observed=len(self.records), cost=self._cost())
+        return proposal, proposal.latency_s
+
+    def _cost(self, running: Setpoints | None = None) -> Any:
+        """The next proposal's cost (``[protocol] cost_aware``; None otherwise), from where the rig will
+        be: the last experiment's set points, or ``running``'s when it is proposed during that one."""
+        if not self.session.spec.protocol.cost_aware:
+            return None
+        history = [(r.setpoints, r.heater) for r in self.records]
+        if running is not None:
+            history.append((running.as_dict(), {}))
+        return self.session.cost_model(history, done=len(self.records)).for_optimizer()
+
+    def start(self, index: int, parameters: dict) -> None:
+        """Experiment ``index``'s flows are set (``[protocol] overlap``): compute the next experiment's
+        proposal in the background, with ``parameters`` pending; none after this session's last."""
+        position = self.indices.index(index) + 1
+        if position >= len(self.indices):
+            return
+        following = self.indices[position]
+        if self._ahead is not None and self._ahead.index == following:
+            return  # a suspension re-ran this experiment's set and wait: the proposal is the same
+        observed = len(self.records)
+        cost = self._cost(self.session.setpoints(parameters))
+        self._ahead = Background(
+            following,
+            lambda: propose_now(
+                self.optimizer, observed=observed, pending=(index, dict(parameters)), cost=cost
+            ),
+        )
+
+    def waits(self) -> list:
+        """What the plan waits on before ``learn``: the proposal computed ahead, if it is not ready."""
+        return [] if self._ahead is None else self._ahead.waits()
 
     def annotate(self, outcomes: dict) -> dict:
         """The Pareto front after this experiment (multi-objective), recorded in its outcomes."""

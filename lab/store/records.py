@@ -58,6 +58,11 @@ class ExperimentRecord:
     heater: dict[str, Any] = field(default_factory=dict)
     """Its heater settle (``from_c``, ``to_c``, ``s``: the ``heater_settle`` event of a cost-aware
     campaign, ``campaigns.plans.settle_heater``); empty when none was recorded."""
+    proposed_with: dict[str, Any] | None = None
+    """How its proposal was made (``[protocol] overlap``; its start document's ``proposed_with``):
+    ``observed``, the rows the optimiser had ingested (the log's first ones, in log order), and
+    ``pending``, the indices of the experiments given as pending points. None: serially, after every
+    experiment completed before it (a log written without overlap)."""
 
     @property
     def completed(self) -> bool:
@@ -131,6 +136,7 @@ class RecordBuilder:
             decision=dict(doc.get("decision", {})),
             time=float(doc.get("time", 0.0)),
             proposal_latency_s=float(latency) if isinstance(latency, (int, float)) else None,
+            proposed_with=dict(doc["proposed_with"]) if isinstance(doc.get("proposed_with"), dict) else None,
         )
 
     def _event(self, doc: dict) -> None:
