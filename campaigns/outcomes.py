@@ -11,7 +11,14 @@ from ophyd import Device
 from devices.signals import SoftValue
 from models.outcomes import dtype_of, figure_names, unit_of
 
-__all__ = ["Outcomes", "OUTCOME_KEYS", "outcomes_device", "HeaterSettle", "HEATER_STREAM"]
+__all__ = [
+    "Outcomes",
+    "OUTCOME_KEYS",
+    "outcomes_device",
+    "HeaterSettle",
+    "HEATER_STREAM",
+    "SteadyStateDecision",
+]
 
 #: The figures of merit (models.outcomes, with their units), then the bookkeeping keys.
 OUTCOME_KEYS = (*figure_names(), "failure", "objective")
@@ -70,4 +77,17 @@ class HeaterSettle(Device):
     s = Cpt(SoftValue, units="s")
 
     def __init__(self, *, name: str = HEATER_STREAM, **kwargs):
+        super().__init__(name=name, **kwargs)
+
+
+class SteadyStateDecision(Device):
+    """How ``[protocol] steady_state = "detect"`` ended one experiment's wait (campaigns.steady_state):
+    seconds waited after the flows were set, probes (pairs of spectra) taken, and why it stopped
+    ("agreed": the probes agreed within their noise; "bound": the fixed wait was reached)."""
+
+    waited_s = Cpt(SoftValue, units="s")
+    probes = Cpt(SoftValue)
+    reason = Cpt(SoftValue, dtype="string")
+
+    def __init__(self, *, name: str = "steady_state", **kwargs):
         super().__init__(name=name, **kwargs)

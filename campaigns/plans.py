@@ -25,6 +25,7 @@ from campaigns.conditions import SOLVENT, Setpoints
 from campaigns.outcomes import HEATER_STREAM
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
+from campaigns.steady_state import detect_steady_state, probe_interval_s
 from devices import SYRINGE_EMPTY_TOLERANCE_UL
 from models.analysis import FiguresOfMerit, figures_of_merit
 from models.errors import DeviceError, SafetyError
@@ -216,7 +217,7 @@ def experiment(
         # a suspension before the measurement re-runs this experiment's set, settle and wait (the pumps
         # were stopped meanwhile); see docs/adr/0007-stop-and-suspend.md.
         yield from bps.checkpoint()
-        yield from _reach_steady_state(rig, setpoints, protocol, on_settling)
+        yield from _reach_steady_state(rig, setpoints, protocol, material, on_settling)
         reading, outcomes = yield from _measure(rig, setpoints, material)
         yield from bps.checkpoint()  # measured: a later suspension must not measure (or record) it again
         outcomes = yield from _judge(rig, reading, outcomes, protocol, objective, annotate)
@@ -229,10 +230,15 @@ def experiment(
 
 
 def _reach_steady_state(
-    rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, on_settling: Callable[[], None] | None = None
+    rig: Rig,
+    setpoints: Setpoints,
+    protocol: ProtocolSpec,
+    material: str,
+    on_settling: Callable[[], None] | None = None,
 ) -> Plan:
     """Settle the heater, refill a short syringe, set the flows (then call ``on_settling``) and wait for
-    the new steady state."""
+    the new steady state: the fixed wait, or as long as the spectra say (``protocol.steady_state``,
+    campaigns.steady_state), never longer."""
     yield from settle_heater(rig, setpoints.temperature_c, protocol)
     yield from refill_if_short(rig, setpoints, protocol)
     moves: list[Any] = []
@@ -241,7 +247,17 @@ def _reach_steady_state(
     yield from bps.mv(*moves)
     if on_settling is not None:
         on_settling()
-    yield from bps.mv(rig.timer, steady_state_wait_s(rig, setpoints, protocol))
+    bound_s = steady_state_wait_s(rig, setpoints, protocol)
+    if protocol.steady_state == "detect" and rig.model is None:  # a reactor model has no spectra to watch
+        yield from detect_steady_state(
+            rig,
+            minimum_s=rig.dead_time_s(setpoints.total_flow_ul_min) + setpoints.residence_time_s,
+            bound_s=bound_s,
+            interval_s=probe_interval_s(setpoints.residence_time_s, protocol.poll_interval),
+            figures=lambda reading: _spectra_figures(rig, reading, setpoints, material),
+        )
+    else:
+        yield from bps.mv(rig.timer, bound_s)
 
 
 def _measure(rig: Rig, setpoints: Setpoints, material: str) -> Plan:
@@ -257,6 +273,12 @@ def _measure(rig: Rig, setpoints: Setpoints, material: str) -> Plan:
     reading = yield from bps.trigger_and_read(
         [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
     )
+    outcomes = yield from _spectra_figures(rig, reading, setpoints, material)
+    return reading, outcomes
+
+
+def _spectra_figures(rig: Rig, reading: dict, setpoints: Setpoints, material: str) -> Plan:
+    """The figures of merit of the spectra in ``reading`` (a ``trigger_and_read`` of the spectrometer)."""
     wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
     wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)
     spec = rig.spectrometer.name
@@ -273,7 +295,7 @@ def _measure(rig: Rig, setpoints: Setpoints, material: str) -> Plan:
         saturated=bool(reading[f"{spec}_saturated"]["value"]),
         abs_integration_ms=reading[f"{spec}_abs_integration_time"]["value"],
     )
-    return reading, outcomes
+    return outcomes
 
 
 def _judge(

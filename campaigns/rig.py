@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
-from campaigns.outcomes import HeaterSettle, Outcomes, outcomes_device
+from campaigns.outcomes import HeaterSettle, SteadyStateDecision, Outcomes, outcomes_device
 from devices import Heater, RefillStation, Spectrometer, SyringePump, Timer
 
 __all__ = ["Rig"]
@@ -33,6 +33,9 @@ class Rig:
     """Where an experiment waits for syringes to be refilled; None: a syringe that runs out ends the run."""
     heater_settle: HeaterSettle = field(default_factory=HeaterSettle)
     """Carries each settle into the ``heater_settle`` stream (``protocol.cost_aware`` only)."""
+    steady_state: SteadyStateDecision = field(default_factory=SteadyStateDecision)
+    """Carries a detected steady state's decision into the ``steady_state`` stream (``steady_state =
+    "detect"`` only)."""
 
     def devices(self) -> list:
         return [*self.pumps.values(), self.heater, self.spectrometer, self.timer, self.outcomes]

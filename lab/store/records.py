@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.outcomes import HEATER_STREAM
+from campaigns.steady_state import DECISION_STREAM
 from lab.store.storage import encode
 from models.errors import LogError
 
@@ -58,6 +59,9 @@ class ExperimentRecord:
     heater: dict[str, Any] = field(default_factory=dict)
     """Its heater settle (``from_c``, ``to_c``, ``s``: the ``heater_settle`` event of a cost-aware
     campaign, ``campaigns.plans.settle_heater``); empty when none was recorded."""
+    steady_state: dict[str, Any] = field(default_factory=dict)
+    """How its wait for steady state ended (``waited_s``, ``probes``, ``reason``: the ``steady_state``
+    event of ``[protocol] steady_state = "detect"``, campaigns.steady_state); empty with a fixed wait."""
     proposed_with: dict[str, Any] | None = None
     """How its proposal was made (``[protocol] overlap``; its start document's ``proposed_with``):
     ``observed``, the rows the optimiser had ingested (the log's first ones, in log order), and
@@ -151,6 +155,9 @@ class RecordBuilder:
         elif stream == HEATER_STREAM:
             prefix = f"{HEATER_STREAM}_"
             record.heater = {k.removeprefix(prefix): v for k, v in doc["data"].items()}
+        elif stream == DECISION_STREAM:
+            prefix = f"{DECISION_STREAM}_"
+            record.steady_state = {k.removeprefix(prefix): v for k, v in doc["data"].items()}
 
     def _stop(self, doc: dict) -> None:
         record = self._runs[doc["run_start"]]
