@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from campaigns.steady_state import INDIFFERENT, SETTLE_STREAM, WINDOW, Z, noise_sd, settled
+from campaigns.steady_state import INDIFFERENT, SETTLE_STREAM, WINDOW, noise_sd, settled
 
 
 def _pairs(values, sd, seed=0):
