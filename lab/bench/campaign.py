@@ -415,6 +415,9 @@ def run_bench(
             results.append(future.result())
             if on_done:
                 on_done(results[-1])
+    # in the order asked for (strategies, then loops, then repeats), however they finished
+    order = {(s, loop): k for k, (s, loop) in enumerate((s, loop) for s in strategies for loop in loops)}
+    results.sort(key=lambda r: (order[(r["strategy"], r["loop"])], r["repeat"]))
     return {
         "campaign": spec.name,
         "material": spec.material,
