@@ -65,15 +65,35 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 
 # The suite's reporting problems (docs/benchmarks.md): bench-out/suite.{json,md,png}, the plot also as
 # docs/img/bench-suite.png. Options: make bench REPEATS=3 BUDGET=20 SUITE=reporting STRATEGIES=botorch,sobol,random
-# (BUDGET empty: each problem's own budget). The single-campaign comparison is bench-campaign.
+# (BUDGET empty: each problem's own budget). The single-campaign comparison is bench-campaign; the
+# current loop against the time-aware one (issue 17: experiments, reactor hours and precursor to target)
+# is bench-time, which make bench runs after the suite (make bench-suite: the suite alone).
 SUITE ?= reporting
 REPEATS ?= 10
 BUDGET ?=
 STRATEGIES ?= botorch,ax,baybe,sobol,random
 
-bench: $(BENCH_STAMP)
+.PHONY: bench-suite bench-time
+bench: bench-suite bench-time
+
+bench-suite: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --suite $(SUITE) --strategies $(STRATEGIES) --repeats $(REPEATS) $(if $(BUDGET),--budget $(BUDGET)) --out bench-out/suite.json
 	mkdir -p docs/img && cp bench-out/suite.png docs/img/bench-suite.png
+
+# The current loop (fixed wait, serial, cost-blind) against the time-aware one (steady state detected,
+# proposals overlapping the wait, cost-aware choice) on cdse-green and inp-red, botorch, 10 repeats each:
+# bench-out/time-<campaign>.{json,md,png} (docs/benchmarks.md, Reactor hours and precursor), the plots
+# also as docs/img/bench-time-<campaign>.png. TIME_CAMPAIGNS, TIME_REPEATS narrow it.
+TIME_CAMPAIGNS ?= cdse-green inp-red
+TIME_REPEATS ?= 10
+
+bench-time: $(STAMP)
+	mkdir -p docs/img
+	for c in $(TIME_CAMPAIGNS); do \
+		$(BIN)/qdlab bench --campaign campaigns/examples/$$c.toml --strategies botorch --loops current,time-aware \
+			--repeats $(TIME_REPEATS) --latency-observations 0 --out bench-out/time-$$c.json || exit 1; \
+		cp bench-out/time-$$c.png docs/img/bench-time-$$c.png; \
+	done
 
 .PHONY: bench-campaign
 bench-campaign: $(BENCH_STAMP)

@@ -5,6 +5,16 @@ plans and log as ``qdlab run --sim`` (in a scratch directory). Targets and ``bes
 judged on the noise-free steady state (``evaluate_true``) of the conditions actually run, so a lucky
 noisy measurement does not count as success. A user's ``--reactor-model PATH.py:FUNC`` replaces the
 spectra: the same campaign runs, and its outcomes come from ``FUNC`` (which is then also the truth).
+
+What the rig spent (docs/benchmarks.md, Reactor hours and precursor): reactor time and reagent volumes
+are :func:`lab.store.records.resource_use` of the campaign's log (the rig clock's ``timer_time`` and the
+pumps' ``dispensed`` counters in each measurement), counted from the campaign's first set point: the
+calibration flush before it (solvent only, the same for every loop and strategy) is taken off. An
+experiment's figures end at its measurement. ``precursor`` is every reagent pump but the solvent's,
+whose volume is given apart (``solvent_ml``).
+
+``loops`` (:data:`LOOPS`): protocol overrides, each (strategy, loop, repeat) one campaign; the default,
+``campaign``, is the campaign's own protocol.
 """
 
 from __future__ import annotations
@@ -23,7 +33,32 @@ from lab.config.lab_toml import LabConfig
 from lab.config.files import campaign_to_data, lab_to_data
 from lab.run.user_model import load_reactor_model
 
-__all__ = ["bench_task", "run_bench", "summarise", "dask_client"]
+__all__ = ["bench_task", "run_bench", "summarise", "dask_client", "LOOPS", "loop_overrides", "run_key"]
+
+LOOPS: dict[str, dict[str, Any]] = {
+    "campaign": {},
+    "current": {"steady_state": "fixed", "overlap": False, "cost_aware": False},
+    "time-aware": {"steady_state": "detect", "overlap": True, "cost_aware": True},
+}
+"""``--loops`` names and their ``[protocol]`` overrides: ``campaign`` (the campaign's own protocol),
+``current`` (fixed wait, serial, cost-blind) and ``time-aware`` (issue 17: steady state detected,
+proposals overlapping the wait, cost-aware choice)."""
+DEFAULT_LOOP = "campaign"
+
+
+def loop_overrides(names: list[str]) -> list[str]:
+    """The loop names, checked against :data:`LOOPS` (a ``ValueError`` names the unknown ones)."""
+    unknown = [n for n in names if n not in LOOPS]
+    if unknown or not names:
+        raise ValueError(f"unknown loop {', '.join(unknown) or '(none)'}; known: {', '.join(LOOPS)}")
+    return names
+
+
+def run_key(run: dict[str, Any]) -> str:
+    """Where a run's figures are summarised: its strategy, or ``strategy/loop`` for a loop other than
+    the campaign's own protocol."""
+    loop = run.get("loop") or DEFAULT_LOOP
+    return run["strategy"] if loop == DEFAULT_LOOP else f"{run['strategy']}/{loop}"
 
 
 def _true_outcomes(
@@ -65,11 +100,15 @@ def bench_task(
     budget: int,
     reactor_model: str | None = None,
     hv_target: float | None = None,
+    loop: str = DEFAULT_LOOP,
 ) -> dict[str, Any]:
-    """One campaign; returns per-experiment true objective, reached flags and proposal latencies.
+    """One campaign; returns per-experiment true objective, reached flags and proposal latencies, and
+    what the rig spent (reactor hours, precursor and solvent, to target and in all) and how far the
+    measurements were from the truth (``measurement_error``).
 
     A multi-objective campaign's "best true" is the hypervolume of the true outcomes run so far
     (``models.benchmarks.hypervolume``), and its target is reached when that is at least ``hv_target``.
+    ``loop``: a name in :data:`LOOPS`, whose overrides replace the campaign's ``[protocol]`` keys.
     """
     from lab.run.runtime import configure_numerics
     from models.objectives import MultiObjective
@@ -77,7 +116,10 @@ def bench_task(
 
     configure_numerics()  # one campaign per core, one thread each
     seed = derive_seed(int(spec_data.get("seed", 0)), repeat)
-    spec = CampaignSpec.model_validate({**spec_data, "strategy": strategy, "seed": seed, "budget": budget})
+    protocol = {**spec_data.get("protocol", {}), **LOOPS[loop]}
+    spec = CampaignSpec.model_validate(
+        {**spec_data, "strategy": strategy, "seed": seed, "budget": budget, "protocol": protocol}
+    )
     lab = LabConfig.model_validate(lab_data)
     started = time.perf_counter()
     if reactor_model:  # the user's model is the truth; its noise is its own
@@ -92,6 +134,7 @@ def bench_task(
         first, trace, mean = _single_figures(spec, rows, true_outcomes)
     return {
         "strategy": strategy,
+        "loop": loop,
         "repeat": repeat,
         "seed": seed,
         "experiments_to_target": first,
@@ -102,7 +145,61 @@ def bench_task(
         "wall_s": time.perf_counter() - started,
         "n_experiments": len(rows),
         "mean_true_objective": mean,
+        **_spent_figures(rows, first),
+        "measurement_error": measurement_error(spec.parsed_objective.outcomes, rows, true_outcomes),
     }
+
+
+def _spent_figures(rows: list[dict[str, Any]], first: int | None) -> dict[str, Any]:
+    """Reactor hours, precursor and solvent (mL) from the first set point: to the end of experiment
+    ``first`` (1-based; None, unreached: None) and of the whole campaign, and the cumulative hours after
+    each experiment (``reactor_hours_trace``). Rows without ``spent`` (no rig clock): all None."""
+    spent = [r.get("spent") for r in rows]
+    if not spent or any(s is None for s in spent):
+        return dict.fromkeys(
+            (
+                "reactor_hours_to_target",
+                "precursor_ml_to_target",
+                "solvent_ml_to_target",
+                "reactor_hours",
+                "precursor_ml",
+                "solvent_ml",
+                "reactor_hours_trace",
+            )
+        )
+    hours = [s["reactor_s"] / 3600.0 for s in spent]
+    precursor = [s["precursor_ul"] / 1000.0 for s in spent]
+    solvent = [s["solvent_ul"] / 1000.0 for s in spent]
+    at = None if first is None else first - 1
+    return {
+        "reactor_hours_to_target": None if at is None else hours[at],
+        "precursor_ml_to_target": None if at is None else precursor[at],
+        "solvent_ml_to_target": None if at is None else solvent[at],
+        "reactor_hours": hours[-1],
+        "precursor_ml": precursor[-1],
+        "solvent_ml": solvent[-1],
+        "reactor_hours_trace": hours,
+    }
+
+
+def measurement_error(
+    outcomes: tuple[str, ...], rows: list[dict[str, Any]], true_outcomes: list[dict[str, Any]]
+) -> dict[str, dict[str, float | None]]:
+    """For each outcome: the median and p95 of |measured - true| over the experiments where both are
+    numbers (a failed measurement has none); None where no experiment has both."""
+    out: dict[str, dict[str, float | None]] = {}
+    for name in outcomes:
+        errors = []
+        for row, truth in zip(rows, true_outcomes):
+            measured, true = row["measured"].get(name), truth.get(name)
+            if _number(measured) and _number(true):
+                errors.append(abs(float(measured) - float(true)))
+        out[name] = {"median": _percentile(errors, 0.5), "p95": _percentile(errors, 0.95)}
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _hypervolume_figures(spec: CampaignSpec, true_outcomes: list[dict], hv_target: float | None):
@@ -146,16 +243,56 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
             reactor_model=reactor_model,
         )
         result = session.run()
+        calibration = calibration_spent(spec, lab, session.flush_flow_ul_min())
+    spent = _spent_since_first_setpoint(result.records, lab, calibration)
     rows = [
         {
             "parameters": r.conditions,
             "setpoints": r.setpoints,
             "measured": r.outcome_row(),
             "latency_s": r.proposal_latency_s,
+            "spent": used,
         }
-        for r in result.records
+        for r, used in zip(result.records, spent)
     ]
     return rows, result.world
+
+
+def calibration_spent(spec: CampaignSpec, lab: LabConfig, flush_flow_ul_min: float) -> dict[str, float]:
+    """What the calibration before the first set point costs (``campaigns.plans.calibrate``): its
+    solvent flush's seconds (``reactor_s``) and microlitres (``solvent_ul``)."""
+    flush_s = (
+        (lab.reactor.volume + lab.reactor.transfer_volume)
+        / flush_flow_ul_min
+        * 60.0
+        * max(1.0, spec.protocol.flush_residence_times)
+    )
+    return {"reactor_s": flush_s, "solvent_ul": flush_flow_ul_min * flush_s / 60.0}
+
+
+def _spent_since_first_setpoint(
+    records: list, lab: LabConfig, calibration: dict[str, float]
+) -> list[dict[str, float] | None]:
+    """Each record's cumulative reactor seconds, precursor and solvent microlitres since the first set
+    point (:func:`lab.store.records.resource_use`, less the calibration); None before any measurement."""
+    from campaigns.conditions import SOLVENT
+    from lab.store.records import resource_use
+
+    solvent_pump = lab.pump_for(SOLVENT)
+    out: list[dict[str, float] | None] = []
+    for use in resource_use(records):
+        if use.reactor_s is None and use.cumulative_reactor_s == 0.0:
+            out.append(None)
+            continue
+        reagents = use.cumulative_reagents_ul
+        out.append(
+            {
+                "reactor_s": max(0.0, use.cumulative_reactor_s - calibration["reactor_s"]),
+                "precursor_ul": sum(v for p, v in reagents.items() if p != solvent_pump),
+                "solvent_ul": max(0.0, reagents.get(solvent_pump, 0.0) - calibration["solvent_ul"]),
+            }
+        )
+    return out
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -168,16 +305,22 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def summarise(results: list[dict[str, Any]], *, budget: int) -> dict[str, Any]:
+    """Figures across repeats, per :func:`run_key` (strategy, or strategy/loop). Medians of what a run
+    spent to target count an unreached repeat as its whole campaign's figure (``reached``: how many did
+    reach it, ``reached_per_repeat`` which)."""
     out: dict[str, Any] = {}
-    for strategy in dict.fromkeys(r["strategy"] for r in results):
-        rs = sorted((r for r in results if r["strategy"] == strategy), key=lambda r: r["repeat"])
+    for key in dict.fromkeys(run_key(r) for r in results):
+        rs = sorted((r for r in results if run_key(r) == key), key=lambda r: r["repeat"])
         ett = [r["experiments_to_target"] for r in rs]
         latencies = [x for r in rs for x in r["proposal_latency_s"] if x is not None]
         best = [r["best_true"] for r in rs]
-        out[strategy] = {
+        out[key] = {
+            "strategy": rs[0]["strategy"],
+            "loop": rs[0].get("loop") or DEFAULT_LOOP,
             "experiments_to_target": ett,
             "median_experiments_to_target": statistics.median([budget + 1 if e is None else e for e in ett]),
             "reached": sum(e is not None for e in ett),
+            "reached_per_repeat": [e is not None for e in ett],
             "best_true": best,
             "median_best_true": statistics.median([b for b in best if b is not None])
             if any(b is not None for b in best)
@@ -189,8 +332,41 @@ def summarise(results: list[dict[str, Any]], *, budget: int) -> dict[str, Any]:
             },
             "failures": [r["failures"] for r in rs],
             "wall_s": sum(r["wall_s"] for r in rs),
+            **_spent_summary(rs),
         }
     return out
+
+
+_SPENT = (("reactor_hours", "reactor_hours"), ("precursor_ml", "precursor_ml"), ("solvent_ml", "solvent_ml"))
+
+
+def _spent_summary(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per repeat and median: reactor hours, precursor and solvent to target (an unreached repeat
+    counted as its whole campaign's) and in all; the median over repeats of each outcome's median and
+    p95 measurement error. Runs without these figures (a function problem): nothing."""
+    if not rs or "measurement_error" not in rs[0]:
+        return {}
+    out: dict[str, Any] = {}
+    for figure, whole in _SPENT:
+        to_target = [r.get(f"{figure}_to_target") for r in rs]
+        campaign = [r.get(whole) for r in rs]
+        counted = [t if t is not None else c for t, c in zip(to_target, campaign)]
+        out[f"{figure}_to_target"] = to_target
+        out[f"median_{figure}_to_target"] = _median(counted)
+        out[whole] = campaign
+        out[f"median_{whole}"] = _median(campaign)
+    errors: dict[str, dict[str, float | None]] = {}
+    for name in dict.fromkeys(k for r in rs for k in (r.get("measurement_error") or {})):
+        per = [r["measurement_error"].get(name, {}) for r in rs if r.get("measurement_error")]
+        errors[name] = {q: _median([e.get(q) for e in per]) for q in ("median", "p95")}
+    out["median_measurement_error"] = errors
+    return out
+
+
+def _median(values: list[Any]) -> float | None:
+    """The median of the values that are numbers; None when none is (a missing figure is not zero)."""
+    numbers = [v for v in values if v is not None]
+    return statistics.median(numbers) if numbers else None
 
 
 def run_bench(
@@ -205,20 +381,33 @@ def run_bench(
     workers: int = 2,
     on_done=None,
     first_repeat: int = 0,
+    loops: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run every (strategy, repeat) campaign on a Dask cluster and summarise. Repeats are numbered
-    from ``first_repeat``: a later block of repeats meets fresh simulated worlds (held-out checks)."""
+    """Run every (strategy, loop, repeat) campaign on a Dask cluster and summarise. Repeats are numbered
+    from ``first_repeat``: a later block of repeats meets fresh simulated worlds (held-out checks); each
+    loop of a repeat meets the same world (the seed is the strategy's and the repeat's)."""
     from dask.distributed import as_completed
 
     # TOML-like data with units: the worker validates exactly what the command line did
     spec_data = json.loads(json.dumps(campaign_to_data(spec)))
     lab_data = json.loads(json.dumps(lab_to_data(lab)))
+    loops = loop_overrides(loops or [DEFAULT_LOOP])
     with dask_client(scheduler, workers) as client:
         futures = [
             client.submit(
-                bench_task, spec_data, lab_data, s, r, budget, reactor_model, pure=False, key=f"bench-{s}-{r}"
+                bench_task,
+                spec_data,
+                lab_data,
+                s,
+                r,
+                budget,
+                reactor_model,
+                loop=loop,
+                pure=False,
+                key=f"bench-{s}-{loop}-{r}",
             )
             for s in strategies
+            for loop in loops
             for r in range(first_repeat, first_repeat + repeats)
         ]
         results = []
@@ -226,6 +415,9 @@ def run_bench(
             results.append(future.result())
             if on_done:
                 on_done(results[-1])
+    # in the order asked for (strategies, then loops, then repeats), however they finished
+    order = {(s, loop): k for k, (s, loop) in enumerate((s, loop) for s in strategies for loop in loops)}
+    results.sort(key=lambda r: (order[(r["strategy"], r["loop"])], r["repeat"]))
     return {
         "campaign": spec.name,
         "material": spec.material,
@@ -233,6 +425,7 @@ def run_bench(
         "repeats": repeats,
         "first_repeat": first_repeat,
         "reactor_model": reactor_model,
+        "loops": {name: LOOPS[name] for name in loops},
         "strategies": summarise(results, budget=budget),
         "runs": results,
     }

@@ -1,11 +1,41 @@
-"""The benchmark figure: best true objective so far against experiment, and experiments to target."""
+"""The benchmark figure: best true objective so far against experiment and against reactor hours, and
+experiments to target."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 __all__ = ["plot_bench"]
+
+
+def hours_grid(runs: list[dict[str, Any]], points: int = 200):
+    """The median and quartiles over ``runs`` of the incumbent's true value against reactor hours from
+    the first set point: ``(hours, median, q25, q75)`` on a grid from 0 to the longest campaign (a run's
+    value at h is its incumbent after the last experiment measured by then; NaN before its first, and
+    after its campaign ended the value it ended with). None when no run has the hours."""
+    import numpy as np
+
+    runs = [r for r in runs if r.get("reactor_hours_trace")]
+    if not runs:
+        return None
+    end = max(r["reactor_hours_trace"][-1] for r in runs)
+    grid = np.linspace(0.0, end, points)
+    arr = np.full((len(runs), points), np.nan)
+    for k, r in enumerate(runs):
+        hours = np.asarray(r["reactor_hours_trace"], dtype=float)
+        values = np.array([np.nan if v is None else v for v in r["best_true_trace"]], dtype=float)
+        done = np.searchsorted(hours, grid, side="right")  # experiments measured by each grid hour
+        arr[k] = np.where(done > 0, values[np.maximum(done - 1, 0)], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a grid hour where no run has a value yet
+        return (
+            grid,
+            np.nanmedian(arr, axis=0),
+            np.nanpercentile(arr, 25, axis=0),
+            np.nanpercentile(arr, 75, axis=0),
+        )
 
 
 def plot_bench(result: dict[str, Any], path: Path) -> None:
@@ -15,11 +45,13 @@ def plot_bench(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from lab.bench.campaign import run_key
+
     budget = result["budget"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(16, 4.2))
     strategies = list(result["strategies"])
     for strategy in strategies:
-        traces = [r["best_true_trace"] for r in result["runs"] if r["strategy"] == strategy]
+        traces = [r["best_true_trace"] for r in result["runs"] if run_key(r) == strategy]
         arr = np.array(
             [[np.nan if v is None else v for v in t] + [np.nan] * (budget - len(t)) for t in traces],
             dtype=float,
@@ -33,11 +65,23 @@ def plot_bench(result: dict[str, Any], path: Path) -> None:
     ax1.set_ylabel("true objective of the incumbent")
     ax1.set_title(f"{result['campaign']}: median and quartiles over {result['repeats']} repeats")
     ax1.legend()
+    for strategy in strategies:
+        by_hours = hours_grid([r for r in result["runs"] if run_key(r) == strategy])
+        if by_hours is not None:
+            hours, median, lo, hi = by_hours
+            ax3.plot(hours, median, label=strategy)
+            ax3.fill_between(hours, lo, hi, alpha=0.2)
+    ax3.set_xlabel("reactor hours from the first set point")
+    ax3.set_ylabel("true objective of the incumbent")
+    ax3.set_title("against reactor time")
+    if ax3.lines:
+        ax3.legend()
     data = [
         [budget + 1 if e is None else e for e in result["strategies"][s]["experiments_to_target"]]
         for s in strategies
     ]
     ax2.boxplot(data, tick_labels=strategies)
+    ax2.tick_params(axis="x", labelsize=8)
     ax2.axhline(budget + 1, color="grey", ls=":", lw=1)
     ax2.set_ylabel(f"experiments to target (budget + 1 = {budget + 1}: not reached)")
     ax2.set_title("experiments to target")

@@ -24,6 +24,14 @@ SuiteOpt = Annotated[
     ),
 ]
 StrategiesOpt = Annotated[str, typer.Option("--strategies", help="comma-separated")]
+LoopsOpt = Annotated[
+    str,
+    typer.Option(
+        "--loops",
+        help="comma-separated: campaign (its own [protocol]), current (fixed wait, serial, cost-blind), "
+        "time-aware (detect, overlap, cost_aware); --campaign only",
+    ),
+]
 RepeatsOpt = Annotated[int, typer.Option("--repeats", min=1)]
 FirstRepeatOpt = Annotated[
     int,
@@ -53,6 +61,7 @@ def bench(
     campaign: CampaignOpt = None,
     suite: SuiteOpt = None,
     strategies: StrategiesOpt = "botorch,sobol,random",
+    loops: LoopsOpt = "campaign",
     repeats: RepeatsOpt = 5,
     first_repeat: FirstRepeatOpt = 0,
     budget: BudgetOpt = None,
@@ -69,9 +78,10 @@ def bench(
         raise ConfigurationError("give one of --campaign FILE or --suite NAME", source="bench")
     runner = {"strategies": strategies, "repeats": repeats, "scheduler": scheduler, "workers": workers}
     if suite is not None:
-        if reactor_model or lab or first_repeat:
+        if reactor_model or lab or first_repeat or loops != "campaign":
             raise ConfigurationError(
-                "--reactor-model, --lab and --first-repeat apply to --campaign only", source="--suite"
+                "--reactor-model, --lab, --first-repeat and --loops apply to --campaign only",
+                source="--suite",
             )
         from lab.bench.suite import suite_command
 
@@ -86,8 +96,19 @@ def bench(
         latency_observations=latency_observations,
         out_path=out,
         json_out=json_out,
+        loops=_loop_names(loops),
         **runner,
     )
+
+
+def _loop_names(loops: str) -> list[str]:
+    """``--loops``, checked (:data:`lab.bench.campaign.LOOPS`)."""
+    from lab.bench.campaign import loop_overrides
+
+    try:
+        return loop_overrides([s.strip() for s in loops.split(",") if s.strip()])
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), source="--loops") from None
 
 
 def _bench_campaign(
@@ -114,9 +135,10 @@ def _bench_campaign(
         from lab.bench.campaign import latency_at
 
         for name in names:
-            result["strategies"][name]["proposal_latency_at_n_s"] = latency_at(
-                spec, lab_cfg, name, latency_observations
-            )
+            at_n = latency_at(spec, lab_cfg, name, latency_observations)
+            for figures in result["strategies"].values():
+                if figures["strategy"] == name:
+                    figures["proposal_latency_at_n_s"] = at_n
     _show_bench(
         result, spec.name, repeats, budget, latency_observations, out_path=out_path, json_out=json_out
     )
@@ -155,16 +177,21 @@ def _run_with_progress(spec, lab_cfg, names: list[str], *, repeats: int, **optio
         task = progress.add_task(f"bench {spec.name}", total=len(names) * repeats, status="")
 
         def on_done(r: dict) -> None:
-            label = f"{r['strategy']} #{r['repeat']}"
+            from lab.bench.campaign import run_key
+
+            label = f"{run_key(r)} #{r['repeat']}"
             progress.update(task, advance=1, status=target_status(label, r["experiments_to_target"]))
 
+        total = len(names) * repeats * len(options.get("loops") or [None])
+        progress.update(task, total=total)
         return run_bench(spec, lab_cfg, strategies=names, repeats=repeats, on_done=on_done, **options)
 
 
 def _show_bench(
     result: dict, name: str, repeats: int, budget: int, latency_observations: int, *, out_path, json_out
 ) -> None:
-    """The table (stdout, or stderr with --json), the --out file and its plot, and the --json object."""
+    """The table (stdout, or stderr with --json), the --out file with its table (.md) and plot (.png),
+    and the --json object."""
     console = err if json_out else out
     console.print(_bench_table(result, name, repeats, budget, latency_observations))
     if out_path:
@@ -174,36 +201,84 @@ def _show_bench(
 
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(result, indent=1))
+        out_path.with_suffix(".md").write_text(bench_markdown(result, name, repeats, budget))
         plot_bench(result, out_path.with_suffix(".png"))
-        console.print(f"wrote {out_path} and {out_path.with_suffix('.png')}")
+        console.print(f"wrote {out_path}, {out_path.with_suffix('.md')} and {out_path.with_suffix('.png')}")
     if json_out:
         emit_json({k: v for k, v in result.items() if k != "runs"})
 
 
+_COLUMNS = (
+    "strategy",
+    "exp. to target",
+    "reached",
+    "reactor h to target",
+    "precursor mL to target",
+    "reactor h",
+    "best true",
+    "latency p50 s",
+    "latency p95 s",
+)
+"""The table's columns: medians over repeats (an unreached repeat counted as its whole campaign)."""
+
+
+def _row(s: dict, repeats: int) -> list[str]:
+    """One key's figures as the table shows them: experiments, reactor hours and precursor to target
+    side by side (medians; an unreached repeat counted as its whole campaign)."""
+    return [
+        fmt(s["median_experiments_to_target"]),
+        f"{s['reached']}/{repeats}",
+        fmt(s.get("median_reactor_hours_to_target"), 3),
+        fmt(s.get("median_precursor_ml_to_target"), 3),
+        fmt(s.get("median_reactor_hours"), 3),
+        fmt(s["median_best_true"]),
+        fmt(s["proposal_latency_s"]["p50"], 3),
+        fmt(s["proposal_latency_s"]["p95"], 3),
+    ]
+
+
 def _bench_table(result: dict, name: str, repeats: int, budget: int, latency_observations: int):
-    """One row per strategy: experiments to target, best true value and proposal latency."""
+    """One row per strategy (or strategy/loop): experiments, reactor hours and precursor to target,
+    best true value and proposal latency."""
     from rich.table import Table
 
-    table = Table(title=f"{name}: {repeats} repeats, budget {budget}")
-    for col in (
-        "strategy",
-        "median exp. to target",
-        "reached",
-        "median best true",
-        "latency p50 s",
-        "latency p95 s",
-        f"p95 s at {latency_observations} obs.",
-    ):
+    table = Table(title=f"{name}: {repeats} repeats, budget {budget} (medians)")
+    table.add_column(_COLUMNS[0], justify="right", no_wrap=True)
+    for col in (*_COLUMNS[1:], f"p95 s at {latency_observations} obs."):
         table.add_column(col, justify="right")
-    for strategy, s in result["strategies"].items():
+    for key, s in result["strategies"].items():
         at_n = s.get("proposal_latency_at_n_s", {}).get("p95")
-        table.add_row(
-            strategy,
-            fmt(s["median_experiments_to_target"]),
-            f"{s['reached']}/{repeats}",
-            fmt(s["median_best_true"]),
-            fmt(s["proposal_latency_s"]["p50"], 3),
-            fmt(s["proposal_latency_s"]["p95"], 3),
-            fmt(at_n, 3),
-        )
+        table.add_row(key, *_row(s, repeats), fmt(at_n, 3))
     return table
+
+
+def bench_markdown(result: dict, name: str, repeats: int, budget: int) -> str:
+    """The table as markdown (the ``--out`` file's .md), then each key's median measurement error."""
+    lines = [
+        f"# {name}: {repeats} repeats, budget {budget}",
+        "",
+        "Medians over repeats; a repeat that did not reach the target counts as its whole campaign "
+        "(reactor hours and precursor from the first set point; docs/benchmarks.md).",
+        "",
+        "| " + " | ".join(_COLUMNS) + " |",
+        "|" + "---|" * len(_COLUMNS),
+    ]
+    for key, s in result["strategies"].items():
+        lines.append("| " + " | ".join([key, *_row(s, repeats)]) + " |")
+    errors = {k: s.get("median_measurement_error") for k, s in result["strategies"].items()}
+    outcomes = list(dict.fromkeys(o for e in errors.values() for o in (e or {})))
+    if outcomes:
+        lines += [
+            "",
+            "Measurement error |measured - true|, median over repeats of each repeat's median / p95:",
+            "",
+            "| strategy | " + " | ".join(outcomes) + " |",
+            "|" + "---|" * (len(outcomes) + 1),
+        ]
+        for key, e in errors.items():
+            cells = [
+                f"{fmt((e or {}).get(o, {}).get('median'), 3)} / {fmt((e or {}).get(o, {}).get('p95'), 3)}"
+                for o in outcomes
+            ]
+            lines.append("| " + " | ".join([key, *cells]) + " |")
+    return "\n".join(lines) + "\n"

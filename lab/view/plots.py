@@ -329,3 +329,21 @@ def resources(
     if reagents_ul:
         ax.legend(fontsize=8)
     return fig
+
+
+def best_vs_hours(hours: Sequence[float], best: Sequence[float | None], label: str) -> Figure | None:
+    """The incumbent's objective against cumulative reactor hours: ``hours[k]`` the rig's time when
+    the k-th completed experiment (in log order) was measured, ``best[k]`` the incumbent's value after
+    it (None before any feasible experiment). None when no experiment has both."""
+    points = [(h, b) for h, b in zip(hours, best) if b is not None]
+    if not points:
+        return None
+    fig = Figure(figsize=(7.5, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.step([h for h, _ in points], [b for _, b in points], where="post", color=BEST, lw=2)
+    ax.plot([h for h, _ in points], [b for _, b in points], "o", color=BEST, ms=3)
+    ax.set_xlabel("reactor time (h, cumulative)")
+    ax.set_ylabel(f"best {label}")
+    ax.set_title("Best so far against reactor time")
+    ax.grid(alpha=0.3)
+    return fig

@@ -30,9 +30,9 @@ from campaigns.spec import parameter_unit
 from lab.view import plots
 from lab.view.console import duration, figure_label, volume_ml
 from lab.view.plots import FigureTrack, ParameterAxis
-from lab.store.records import ExperimentRecord, Usage, resource_use
+from lab.store.records import ExperimentRecord, Usage, in_log_order, resource_use
 from lab.store.sources import CampaignData, open_campaign, spectrometer_wavelengths
-from models.objectives import MultiObjective, failure_reason, incumbent, pareto_positions
+from models.objectives import MultiObjective, failure_reason, incumbent, incumbent_trace, pareto_positions
 
 __all__ = ["write_report", "run_report", "Report", "REPORT_NAME", "PLOTS_DIR"]
 
@@ -404,6 +404,14 @@ def _run_figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:
             plots.resources([u.index for u in measured], [u.cumulative_reactor_s for u in measured], spent),
         )
     )
+    figures.append(
+        (
+            "hours",
+            f"Best {f.first.name} so far (the incumbent) against cumulative reactor time, "
+            "calibration included",
+            _best_vs_hours(data, f),
+        )
+    )
     curves = _fit_curves(records, f.axes, f.first, f.best)
     figures.append(
         (
@@ -414,6 +422,18 @@ def _run_figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:
         )
     )
     return figures
+
+
+def _best_vs_hours(data: CampaignData, f: _Facts) -> Any:
+    """The incumbent (:func:`models.objectives.incumbent_trace`, the first objective's value of it)
+    after each completed experiment in log order, against the rig's cumulative reactor time then
+    (:func:`lab.store.records.resource_use`)."""
+    ordered = [r for r in in_log_order(data.runs) if f.usage_of.get(r.uid) is not None]
+    rows = [r.outcome_row() for r in ordered]
+    trace = incumbent_trace(f.objective, rows, f.spec.outcome_constraints)
+    hours = [f.usage_of[r.uid].cumulative_reactor_s / 3600.0 for r in ordered]
+    best = [None if k is None else f.first.value(rows[k]) for k in trace]
+    return plots.best_vs_hours(hours, best, f.first.name)
 
 
 def _figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:

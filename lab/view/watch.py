@@ -162,13 +162,19 @@ def line_fields(
 
 
 def usage_text(usage: Usage | None, *, reagents: dict[str, str] | None = None) -> str:
-    """``reactor time 1h35m; dispensed cd 3.28 mL, se 2.32 mL, solvent 8.55 mL`` (cumulative)."""
+    """``reactor time 1h35m; dispensed cd 3.28 mL, se 2.32 mL, solvent 8.55 mL`` (cumulative), then what
+    the experiment ``usage`` belongs to spent itself, when it measured: ``; last experiment 12m10s, cd
+    0.21 mL, se 0.15 mL, solvent 0.6 mL``."""
     if usage is None:
         return "reactor time -"
     names = reagents or {}
     volumes = ", ".join(f"{names.get(p, p)} {volume_ml(v)}" for p, v in usage.cumulative_reagents_ul.items())
     text = f"reactor time {duration(usage.cumulative_reactor_s)}"
-    return text + (f"; dispensed {volumes}" if volumes else "")
+    text += f"; dispensed {volumes}" if volumes else ""
+    if usage.reactor_s is not None:
+        own = "".join(f", {names.get(p, p)} {volume_ml(v)}" for p, v in usage.reagents_ul.items())
+        text += f"; last experiment {duration(usage.reactor_s)}{own}"
+    return text
 
 
 def stale_after_s(spec: Any, runs: list[ExperimentRecord], usage: list[Usage]) -> float:

@@ -11,7 +11,7 @@ from lab.cli import main
 from lab.view.report import write_report
 from lab.store.sources import open_directory
 
-PLOTS = {"convergence", "figures", "parameters", "spectra", "resources", "model"}
+PLOTS = {"convergence", "figures", "parameters", "spectra", "resources", "hours", "model"}
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +187,28 @@ def test_report_and_replay_print_their_tables_on_stdout(report_dir, capsys):
     assert json.loads(capsys.readouterr().out)["campaign"]["name"] == "cdse-green"  # stdout: JSON only
     assert main(["report", str(report_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["experiments"] == 4
+
+
+def test_report_plots_the_best_objective_against_cumulative_reactor_hours(small_campaign, tmp_path):
+    from lab.store.records import resource_use
+    from models.objectives import incumbent_trace
+
+    data = open_directory(small_campaign)
+    report = write_report(data, tmp_path)
+    assert report.png_paths["hours"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (ax,) = report.figures["hours"].axes
+    (points,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    use = {u.uid: u for u in resource_use(data.runs)}
+    records = data.records
+    rows = [r.outcome_row() for r in records]
+    objective = data.spec.parsed_objective
+    expected = [
+        (use[r.uid].cumulative_reactor_s / 3600.0, objective.value(rows[k]))
+        for r, k in zip(records, incumbent_trace(objective, rows, data.spec.outcome_constraints))
+        if k is not None
+    ]
+    assert list(points.get_xdata()) == pytest.approx([h for h, _ in expected])
+    assert list(points.get_ydata()) == pytest.approx([v for _, v in expected])
+    hours = list(points.get_xdata())
+    assert hours == sorted(hours) and hours[-1] > 0
+    assert ax.get_xlabel().startswith("reactor time (h")
