@@ -127,3 +127,42 @@ def test_a_dead_pump_chain_fails_the_campaign_safely_with_a_clear_message(tmp_pa
     # bluesky's traceback of the aborted run goes to the campaign's log file, not to the terminal
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" in (tmp_path / "out" / "qdlab.log").read_text()
+
+
+def test_the_time_aware_loop_runs_through_the_real_drivers(tmp_path):
+    """Steady state detected from spectra read over the wire, proposals overlapping the wait and chosen
+    with their cost in mind (heater settles measured on the emulated controller): issue 17, item 6."""
+    extra = '\nsteady_state = "detect"\noverlap = true\ncost_aware = true'
+    text = (ROOT / "campaigns/examples/cdse-green.toml").read_text()
+    text = text.replace('poll_interval = "5 s"', 'poll_interval = "5 s"' + extra)
+    assert extra in text
+    campaign = tmp_path / "cdse-time-aware.toml"
+    campaign.write_text(text)
+    out = tmp_path / "out"
+    args = [
+        "run",
+        str(campaign),
+        "--lab",
+        str(_lab(tmp_path, still=False)),
+        "--budget",
+        "3",
+        "--out",
+        str(out),
+    ]
+    proc, _ = _run([*args, "--json"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from lab.store.records import experiments_from_documents
+    from lab.store.storage import LOG_NAME, read_documents
+
+    records = experiments_from_documents(list(read_documents(out / LOG_NAME)))
+    assert [r.index for r in records] == [0, 1, 2]
+    for previous, record in zip([None, *records], records):
+        assert record.steady_state["reason"] in {"agreed", "bound"} and record.steady_state["probes"] >= 1
+        assert record.heater["to_c"] == pytest.approx(record.setpoints["temperature_c"])
+        assert record.heater["s"] > 0
+        assert "exponent" in record.decision["cost"]
+        if previous is not None:  # proposed while the previous experiment ran
+            assert record.proposed_with == {"observed": previous.index, "pending": [previous.index]}
+    replayed, _ = _run(["replay", str(out), "--json"])
+    assert replayed.returncode == 0, replayed.stderr[-2000:]
+    assert json.loads(replayed.stdout)["divergences"] == []
