@@ -11,7 +11,7 @@ status that completes when the world's clock has advanced, never a wall-clock sl
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, Protocol
 
 import functools
@@ -277,7 +277,7 @@ def _measure(rig: Rig, setpoints: Setpoints, material: str) -> Plan:
     return reading, outcomes
 
 
-def _spectra_figures(rig: Rig, reading: dict, setpoints: Setpoints, material: str) -> Plan:
+def _spectra_figures(rig: Rig, reading: Mapping[str, Any], setpoints: Setpoints, material: str) -> Plan:
     """The figures of merit of the spectra in ``reading`` (a ``trigger_and_read`` of the spectrometer)."""
     wl_abs = yield from bps.rd(rig.spectrometer.abs_wavelengths)
     wl_pl = yield from bps.rd(rig.spectrometer.pl_wavelengths)

@@ -69,7 +69,9 @@ def _number(value: Any) -> bool:
 
 def _mean(pair: tuple[Mapping[str, Any], Mapping[str, Any]], key: str) -> float | None:
     a, b = pair[0].get(key), pair[1].get(key)
-    return 0.5 * (float(a) + float(b)) if _number(a) and _number(b) else None
+    if a is None or b is None or not (_number(a) and _number(b)):
+        return None
+    return 0.5 * (float(a) + float(b))
 
 
 def settled(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> bool:
@@ -104,7 +106,7 @@ def detect_steady_state(
     minimum_s: float,
     bound_s: float,
     interval_s: float,
-    figures: Callable[[dict], Plan],
+    figures: Callable[[Mapping[str, Any]], Plan],
 ) -> Plan:
     """Wait ``minimum_s`` after the flows were set, then probe every ``interval_s`` until the probes
     agree (:func:`settled`) or ``bound_s`` has passed; returns (seconds waited, probes, reason).

@@ -39,10 +39,14 @@ LOOPS: dict[str, dict[str, Any]] = {
     "campaign": {},
     "current": {"steady_state": "fixed", "overlap": False, "cost_aware": False},
     "time-aware": {"steady_state": "detect", "overlap": True, "cost_aware": True},
+    "detect": {"steady_state": "detect", "overlap": False, "cost_aware": False},
+    "overlap": {"steady_state": "fixed", "overlap": True, "cost_aware": False},
+    "cost-aware": {"steady_state": "fixed", "overlap": False, "cost_aware": True},
 }
 """``--loops`` names and their ``[protocol]`` overrides: ``campaign`` (the campaign's own protocol),
-``current`` (fixed wait, serial, cost-blind) and ``time-aware`` (issue 17: steady state detected,
-proposals overlapping the wait, cost-aware choice)."""
+``current`` (fixed wait, serial, cost-blind), ``time-aware`` (issue 17: steady state detected,
+proposals overlapping the wait, cost-aware choice), and each of its three changes alone (``detect``,
+``overlap``, ``cost-aware``: what each one costs or saves, docs/adr/0015)."""
 DEFAULT_LOOP = "campaign"
 
 

@@ -29,7 +29,8 @@ LoopsOpt = Annotated[
     typer.Option(
         "--loops",
         help="comma-separated: campaign (its own [protocol]), current (fixed wait, serial, cost-blind), "
-        "time-aware (detect, overlap, cost_aware); --campaign only",
+        "time-aware (detect, overlap, cost_aware), or one of those alone: detect, overlap, cost-aware; "
+        "--campaign only",
     ),
 ]
 RepeatsOpt = Annotated[int, typer.Option("--repeats", min=1)]

@@ -117,7 +117,7 @@ class BoTorchOptimizer(Optimizer):
             sampler = SobolQMCNormalSampler(sample_shape=torch.Size([int(o["mc_samples"])]), seed=call_seed)
             acq = self._acquisition(sur, sampler)
             if self._cost is not None:
-                acq = CostWeighted(acq, self._cost, _decode_torch(self.space), self.space.names)
+                acq = CostWeighted(acq, self._cost, _decode_torch(self.space), list(self.space.names))
             t1 = time.perf_counter()
             P = torch.tensor(pending, dtype=torch.float64) if len(pending) else None
             restarts, raw, maxiter = int(o["num_restarts"]), int(o["raw_samples"]), int(o["maxiter"])
