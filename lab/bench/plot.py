@@ -3,7 +3,6 @@ experiments to target."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,10 @@ __all__ = ["plot_bench"]
 def hours_grid(runs: list[dict[str, Any]], points: int = 200):
     """The median and quartiles over ``runs`` of the incumbent's true value against reactor hours from
     the first set point: ``(hours, median, q25, q75)`` on a grid from 0 to the longest campaign (a run's
-    value at h is its incumbent after the last experiment measured by then; NaN before its first, and
-    after its campaign ended the value it ended with). None when no run has the hours."""
+    value at h is its incumbent after the last experiment measured by then, after its campaign ended
+    the value it ended with). A run with no incumbent yet at h counts as worse than any value, so the
+    curves are medians over every run and never fall; a quantile that lands on such a run is NaN (not
+    drawn). None when no run has the hours."""
     import numpy as np
 
     runs = [r for r in runs if r.get("reactor_hours_trace")]
@@ -22,20 +23,33 @@ def hours_grid(runs: list[dict[str, Any]], points: int = 200):
         return None
     end = max(r["reactor_hours_trace"][-1] for r in runs)
     grid = np.linspace(0.0, end, points)
-    arr = np.full((len(runs), points), np.nan)
+    arr = np.full((len(runs), points), -np.inf)
     for k, r in enumerate(runs):
         hours = np.asarray(r["reactor_hours_trace"], dtype=float)
-        values = np.array([np.nan if v is None else v for v in r["best_true_trace"]], dtype=float)
+        values = np.array([-np.inf if v is None else v for v in r["best_true_trace"]], dtype=float)
         done = np.searchsorted(hours, grid, side="right")  # experiments measured by each grid hour
-        arr[k] = np.where(done > 0, values[np.maximum(done - 1, 0)], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a grid hour where no run has a value yet
-        return (
-            grid,
-            np.nanmedian(arr, axis=0),
-            np.nanpercentile(arr, 25, axis=0),
-            np.nanpercentile(arr, 75, axis=0),
-        )
+        arr[k] = np.where(done > 0, values[np.maximum(done - 1, 0)], -np.inf)
+    ordered = np.sort(arr, axis=0)
+    median, q25, q75 = (_order_quantile(ordered, q) for q in (0.5, 0.25, 0.75))
+    return grid, median, q25, q75
+
+
+def _order_quantile(ordered, q: float):
+    """The ``q`` quantile of each column of ``ordered`` (sorted along axis 0) by order statistics, the
+    two middle ones averaged where the rank falls between them (numpy's ``averaged_inverted_cdf``): an
+    unmeasured run (-inf) is a rank, not a number, so a quantile that depends on one is NaN."""
+    import math
+
+    import numpy as np
+
+    n = ordered.shape[0]
+    h = q * n
+    if math.isclose(h, round(h)) and 0 < round(h) < n:
+        with np.errstate(invalid="ignore"):
+            value = 0.5 * (ordered[round(h) - 1] + ordered[round(h)])
+    else:
+        value = ordered[min(n - 1, max(0, math.ceil(h) - 1))]
+    return np.where(np.isfinite(value), value, np.nan)
 
 
 def plot_bench(result: dict[str, Any], path: Path) -> None:

@@ -248,10 +248,16 @@ def test_hours_grid_takes_each_runs_incumbent_at_each_hour():
     hours, median, lo, hi = hours_grid(runs, points=9)  # 0, 0.5, ..., 4
     assert list(hours) == pytest.approx([0.5 * k for k in range(9)])
     assert math.isnan(median[0])  # nothing measured yet
-    assert median[1] == 2.0  # only the second run has measured
+    assert math.isnan(median[1])  # one of two runs has measured: the median lies between it and "none"
     assert (
         median[2] == pytest.approx(1.5)
         and median[4] == pytest.approx(2.5)
         and median[8] == pytest.approx(2.5)
     )
+    # an unmeasured run ranks below every value: three runs, two measured, the median is the lower value
+    runs.append({"reactor_hours_trace": [3.0], "best_true_trace": [9.0]})
+    _, median, lo, hi = hours_grid(runs, points=9)
+    assert median[2] == pytest.approx(1.0) and math.isnan(lo[2]) and hi[2] == pytest.approx(2.0)
+    assert median[6] == pytest.approx(3.0)  # 3, 2, 9 once all have measured
+    assert all(b >= a for a, b in zip(median[2:], median[3:]))  # never falls
     assert hours_grid([{"reactor_hours_trace": None, "best_true_trace": []}]) is None
