@@ -50,6 +50,8 @@ class SuggestInfo(TypedDict, total=False):
     ref_point: Sequence[float | None]
     sequence_index: int
     expected_cost: float
+    pool: int
+    pool_left: int
 
 
 class Decision(TypedDict):
@@ -68,6 +70,8 @@ class Decision(TypedDict):
     ref_point: NotRequired[Sequence[float | None]]
     sequence_index: NotRequired[int]
     expected_cost: NotRequired[float]
+    pool: NotRequired[int]
+    pool_left: NotRequired[int]
     n_observations: int
     n_failed: int
     n_pending: int

@@ -29,7 +29,7 @@ from linear_operator.utils.warnings import NumericalWarning
 
 from models.optimizers.base import Optimizer, SuggestInfo
 from models.optimizers.cost import CostWeighted
-from models.optimizers.sobol import sobol_points
+from models.optimizers.sobol import cheap_start_points, sobol_points
 from models.optimizers.surrogate import Surrogate, _decode_torch, optimize_sequential, torch_utility
 
 __all__ = ["BoTorchOptimizer"]
@@ -49,6 +49,8 @@ class BoTorchOptimizer(Optimizer):
     Options: ``n_initial`` (Sobol points before the first model; default max(4, d): on cdse-green,
     6 repeats, 4 initial points reached the target in a median 11 experiments, 5 in 16.5 - measured
     before the simulator fix of docs/adr/0006),
+    ``cheap_start`` (True: with a cost given to ``suggest``, the initial points are the cheapest of
+    twice as many Sobol points, :func:`models.optimizers.sobol.cheap_start_points`; docs/adr/0015),
     ``num_restarts`` (3), ``raw_samples`` (96), ``maxiter`` (L-BFGS iterations per restart, 25),
     ``mc_samples`` (64), ``fit_maxiter`` (GP hyperparameter fit iterations, 30),
     ``nei_max_observations`` (40: above this many observations qLogEI with a posterior-mean incumbent
@@ -66,10 +68,13 @@ class BoTorchOptimizer(Optimizer):
     supports_multi_objective = False
     supports_cost = True
     """With ``suggest(cost=...)`` the model's proposals maximise ``log EI - exponent * log(expected cost)``
-    (:class:`models.optimizers.cost.CostWeighted`); the initial Sobol points stay cost-blind."""
+    (:class:`models.optimizers.cost.CostWeighted`); before the first model, with ``cheap_start`` (default),
+    the initial points are the cheapest of twice as many Sobol points
+    (:func:`models.optimizers.sobol.cheap_start_points`)."""
     acquisition_name = "qLogNoisyExpectedImprovement"
     OPTIONS = {
         "n_initial": None,
+        "cheap_start": True,
         "num_restarts": 3,
         "raw_samples": 96,
         "maxiter": 25,
@@ -88,13 +93,32 @@ class BoTorchOptimizer(Optimizer):
         names += [c.outcome for c in self.outcome_constraints if c.outcome not in names]
         return names
 
+    def _n_initial(self) -> int:
+        return int(self.options["n_initial"] or max(4, self.space.d))
+
+    def _initial_cost(self):
+        """Expected cost of each of ``m x d`` encoded points (numpy), from the cost given to ``suggest``."""
+        cost = self._cost
+        assert cost is not None
+        decode = _decode_torch(self.space)
+        names = list(self.space.names)
+
+        def cost_of(E: np.ndarray) -> np.ndarray:
+            values = decode(torch.as_tensor(E, dtype=torch.float64))
+            c = cost.hours({name: values[..., i] for i, name in enumerate(names)})
+            return torch.as_tensor(c, dtype=torch.float64).expand(values.shape[:-1]).numpy()
+
+        return cost_of
+
     def _ready(self) -> bool:
-        n_init = self.options["n_initial"] or max(4, self.space.d)
+        n_init = self._n_initial()
         n_ok = sum(not self._failed(r) for r in self._rows)
         return len(self._rows) >= n_init and n_ok >= 2
 
     def _suggest(self, n: int, pending: np.ndarray, call_seed: int) -> tuple[np.ndarray, SuggestInfo]:
         if not self._ready():
+            if self._cost is not None and self.options["cheap_start"]:
+                return cheap_start_points(self, n, pending, self._n_initial(), self._initial_cost())
             return sobol_points(self, n, pending), {"acquisition": "sobol-initial"}
         # torch's thread count is the application's (lab.run.runtime.configure_numerics: one intra-op thread,
         # the same float reduction order on every machine, which replay relies on), never set here

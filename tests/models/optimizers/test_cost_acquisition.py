@@ -98,3 +98,46 @@ def test_cost_blind_decisions_carry_no_cost():
     opt = _two_peaks()
     opt.suggest(1)
     assert "cost" not in opt.last_decision() and "expected_cost" not in opt.last_decision()
+
+
+def _fresh(**options):
+    return make_optimizer(
+        "botorch",
+        parameters=[{"name": "x", "low": 0.0, "high": 1.0}, {"name": "z", "low": 0.0, "high": 1.0}],
+        objective={"name": "y", "goal": "maximize"},
+        seed=3,
+        options={**FAST, **options},
+    )
+
+
+def test_a_cost_aware_start_takes_the_cheapest_of_twice_as_many_sobol_points():
+    from models.optimizers.base import sample_encoded
+
+    cost = CostAware(hours=_rising)
+    opt = _fresh()
+    pool = [opt.space.decode(u) for u in sample_encoded(opt.space, 8, opt.seed, method="sobol")]
+    cheapest = sorted(pool, key=lambda p: p["x"])[:4]
+    chosen = []
+    for _ in range(4):  # one at a time, each ingested: the greedy start never repeats a pool point
+        (point,) = opt.suggest(1, cost=cost)
+        assert opt.last_decision()["acquisition"] == "sobol-initial-cheap"
+        chosen.append(point)
+        opt.ingest([{**point, "y": 0.0}])
+    assert [p["x"] for p in chosen] == pytest.approx([p["x"] for p in cheapest])
+    # the same seed and rows without a cost: the plain Sobol start, which takes the dear points too
+    assert _fresh().suggest(1)[0]["x"] == pytest.approx(pool[0]["x"])
+    assert max(p["x"] for p in pool[:4]) > max(p["x"] for p in chosen)
+    # and with cheap_start off the cost does not touch the start
+    off = _fresh(cheap_start=False)
+    assert off.suggest(1, cost=cost)[0]["x"] == pytest.approx(pool[0]["x"])
+
+
+def test_a_cheap_start_is_a_pure_function_of_rows_pending_and_cost():
+    cost = CostAware(hours=_rising)
+    a, b = _fresh(), _fresh()
+    (first,) = a.suggest(1, cost=cost)
+    (again,) = b.suggest(1, cost=cost)
+    assert first == again
+    # a pending point is taken: the next proposal is another pool point
+    (second,) = a.suggest(1, pending=[first], cost=cost)
+    assert second != first
