@@ -251,7 +251,7 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
     spent = _spent_since_first_setpoint(result.records, lab, calibration)
     rows = [
         {
-            "parameters": r.conditions,
+            "parameters": r.parameters,
             "setpoints": r.setpoints,
             "measured": r.outcome_row(),
             "latency_s": r.proposal_latency_s,

@@ -300,7 +300,7 @@ def _summarise(result, json_out: bool) -> None:
     if best is None:
         console.print("no successful experiment yet")
     else:
-        console.print(outcome_table(f"best: experiment {best.index}", {**best.conditions}))
+        console.print(outcome_table(f"best: experiment {best.index}", {**best.parameters}))
         console.print(outcome_table("its outcomes", {k: v for k, v in best.outcomes.items()}))
     if json_out:
         last = usage[-1] if usage else None
@@ -310,7 +310,7 @@ def _summarise(result, json_out: bool) -> None:
                 "experiments": len(result.records),
                 "best": None
                 if best is None
-                else {"index": best.index, "conditions": best.conditions, "outcomes": best.outcomes},
+                else {"index": best.index, "conditions": best.parameters, "outcomes": best.outcomes},
                 "reached_at": target,
                 "reactor_s": None if last is None else last.cumulative_reactor_s,
                 "reagents_ul": None if last is None else last.cumulative_reagents_ul,

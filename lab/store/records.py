@@ -44,7 +44,8 @@ class ExperimentRecord:
 
     index: int
     uid: str
-    conditions: dict[str, float]
+    parameters: dict[str, float]
+    """The optimiser's inputs, in user units (the start document's `conditions`: the log's key is unchanged)."""
     setpoints: dict[str, Any]
     decision: dict[str, Any]
     outcomes: dict[str, Any] = field(default_factory=dict)
@@ -75,7 +76,7 @@ class ExperimentRecord:
 
     def outcome_row(self) -> dict[str, Any]:
         """Conditions and outcomes as one flat row, what an optimiser ingests."""
-        row = dict(self.conditions)
+        row = dict(self.parameters)
         row.update({k: v for k, v in self.outcomes.items() if k not in ("objective", "pareto_front")})
         if not row.get("failure"):
             row["failure"] = None
@@ -135,7 +136,7 @@ class RecordBuilder:
         self._runs[doc["uid"]] = ExperimentRecord(
             index=int(doc["experiment_index"]),
             uid=doc["uid"],
-            conditions=dict(doc.get("conditions", {})),
+            parameters=dict(doc.get("conditions", {})),
             setpoints=dict(doc.get("setpoints", {})),
             decision=dict(doc.get("decision", {})),
             time=float(doc.get("time", 0.0)),

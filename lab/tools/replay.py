@@ -52,7 +52,7 @@ class _Proposals:
         with PROPOSALS:  # a discarded background proposal may still be running in this process
             if pending:
                 (proposal,) = self.optimizer.suggest(
-                    1, pending=[before[j].conditions for j in pending], **kwargs
+                    1, pending=[before[j].parameters for j in pending], **kwargs
                 )
             else:
                 (proposal,) = self.optimizer.suggest(1, **kwargs)
@@ -93,14 +93,14 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
         proposal = rederive(position)
         if isinstance(proposal, str):
             divergences.append({"index": record.index, "reason": proposal})
-        elif not _same(proposal, record.conditions):
-            divergences.append({"index": record.index, "logged": record.conditions, "rederived": proposal})
+        elif not _same(proposal, record.parameters):
+            divergences.append({"index": record.index, "logged": record.parameters, "rederived": proposal})
         row = record.outcome_row()
         value = objective.value(row)
         experiments.append(
             {
                 "index": record.index,
-                "conditions": record.conditions,
+                "conditions": record.parameters,
                 "outcomes": {**record.outcomes, "objective": value},
                 "reached": objective.reached(row),
             }

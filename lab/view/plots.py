@@ -129,11 +129,11 @@ def parameters_vs_experiment(
         ax = fig.add_subplot(rows, cols, k + 1)
         good = [r for r in records if not is_failed(r)]
         bad = [r for r in records if is_failed(r)]
-        ax.plot([r.index for r in good], [r.conditions.get(axis.name) for r in good], "o", color=POINT, ms=4)
+        ax.plot([r.index for r in good], [r.parameters.get(axis.name) for r in good], "o", color=POINT, ms=4)
         if bad:
             ax.plot(
                 [r.index for r in bad],
-                [r.conditions.get(axis.name) for r in bad],
+                [r.parameters.get(axis.name) for r in bad],
                 "x",
                 color=FAILED,
                 ms=6,
@@ -141,7 +141,7 @@ def parameters_vs_experiment(
             )
         best = [r for r in records if r.index == best_index]
         if best:
-            ax.plot([best[0].index], [best[0].conditions.get(axis.name)], "*", color=BEST, ms=12)
+            ax.plot([best[0].index], [best[0].parameters.get(axis.name)], "*", color=BEST, ms=12)
         if axis.log:
             ax.set_yscale("log")
             ax.set_ylim(axis.low / 1.1, axis.high * 1.1)

@@ -140,10 +140,10 @@ def _fit_curves(
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
     rows = [(r, objective.value(r.outcome_row())) for r in records]
-    rows = [(r, v) for r, v in rows if v is not None and all(a.name in r.conditions for a in axes)]
+    rows = [(r, v) for r, v in rows if v is not None and all(a.name in r.parameters for a in axes)]
     if incumbent is None or len(rows) < 3:
         return {}
-    X = np.array([[a.to_unit(r.conditions[a.name]) for a in axes] for r, _ in rows], dtype=float)
+    X = np.array([[a.to_unit(r.parameters[a.name]) for a in axes] for r, _ in rows], dtype=float)
     y = np.array([v for _, v in rows], dtype=float)
     kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
         length_scale=[0.3] * len(axes), length_scale_bounds=(1e-2, 1e2), nu=2.5
@@ -152,7 +152,7 @@ def _fit_curves(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(X, y)
-    centre = np.array([a.to_unit(incumbent.conditions[a.name]) for a in axes], dtype=float)
+    centre = np.array([a.to_unit(incumbent.parameters[a.name]) for a in axes], dtype=float)
     curves = {}
     for k, axis in enumerate(axes):
         grid = axis.grid()
@@ -163,9 +163,9 @@ def _fit_curves(
             "x": grid,
             "mean": mean,
             "sd": sd,
-            "obs_x": [r.conditions[axis.name] for r, _ in rows],
+            "obs_x": [r.parameters[axis.name] for r, _ in rows],
             "obs_y": y.tolist(),
-            "incumbent": incumbent.conditions[axis.name],
+            "incumbent": incumbent.parameters[axis.name],
         }
     return curves
 
@@ -271,7 +271,7 @@ def _experiment_rows(
         rows.append(
             [
                 str(r.index),
-                *[_fmt(r.conditions.get(a.name)) for a in axes],
+                *[_fmt(r.parameters.get(a.name)) for a in axes],
                 *[_fmt(r.outcomes.get(k)) for k in outcome_names],
                 _fmt(value),
                 *spent,
@@ -528,7 +528,7 @@ def _best_html(f: _Facts) -> str:
         return "<p>No successful experiment yet.</p>"
     return (
         f'<div class="grid"><div><h3>Conditions (experiment {best.index})</h3>'
-        f"{_kv_table({a.label: best.conditions.get(a.name) for a in f.axes})}</div>"
+        f"{_kv_table({a.label: best.parameters.get(a.name) for a in f.axes})}</div>"
         f"<div><h3>Set points and pumps</h3>{_kv_table(_setpoint_rows(best, f.reagents))}</div>"
         f"<div><h3>Outcomes</h3>{_kv_table({**best.outcomes, 'objective': f.first.value(best.outcome_row())})}"
         "</div></div>"
@@ -602,7 +602,7 @@ def _summary(data: CampaignData, f: _Facts, html_path: Path, png_paths: dict[str
         if best is None
         else {
             "index": best.index,
-            "conditions": best.conditions,
+            "conditions": best.parameters,
             "outcomes": best.outcomes,
             "objective": first.value(best.outcome_row()),
             "setpoints": best.setpoints,

@@ -133,7 +133,7 @@ def _summary(record: ExperimentRecord, objective: Any, scalar: Any) -> dict[str,
     row = record.outcome_row()
     return {
         "index": record.index,
-        "conditions": record.conditions,
+        "conditions": record.parameters,
         "objective": scalar.value(row),
         "failure": failure_reason(objective, row),
         "outcomes": {k: v for k, v in record.outcomes.items() if k not in ("failure", "objective")},
@@ -204,7 +204,7 @@ def _running(open_runs: list, now: float) -> dict | None:
     if not open_runs:
         return None
     r = open_runs[-1]
-    return {"index": r.index, "conditions": r.conditions, "since_s": max(0.0, now - r.time)}
+    return {"index": r.index, "conditions": r.parameters, "since_s": max(0.0, now - r.time)}
 
 
 def _elapsed_and_eta(

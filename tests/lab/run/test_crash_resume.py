@@ -49,7 +49,7 @@ def campaign(tmp_path_factory):
 
 def rows(directory):
     records = completed(experiments_from_documents(read_documents(directory / "documents.jsonl")))
-    return [(r.index, r.conditions, r.outcomes) for r in records]
+    return [(r.index, r.parameters, r.outcomes) for r in records]
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,7 @@ def test_everyone_names_the_same_feasible_incumbent(constrained, monkeypatch):
     import lab.bench.campaign as bench
 
     runs = [
-        {"parameters": r.conditions, "setpoints": r.setpoints, "measured": row, "latency_s": 0.0}
+        {"parameters": r.parameters, "setpoints": r.setpoints, "measured": row, "latency_s": 0.0}
         for r, row in zip(data.records, rows)
     ]
     monkeypatch.setattr(bench, "_sim_campaign", lambda *a, **k: (runs, None))

@@ -81,9 +81,9 @@ def test_overlapped_sobol_proposes_what_the_serial_loop_does_and_nothing_beyond_
     records = session(overlapped(4), out).run().records
     serial = completed(experiments_from_documents(read_documents(small_campaign / LOG_NAME)))
     # the running experiment is pending: Sobol continues its sequence past it, as the serial loop does
-    assert [r.conditions for r in records] == [r.conditions for r in serial]
+    assert [r.parameters for r in records] == [r.parameters for r in serial]
     assert [(n, None if p is None else len(p)) for n, p in calls] == [(0, None), (0, 1), (1, 1), (2, 1)]
-    assert [p[0] for _, p in calls[1:]] == [r.conditions for r in records[:3]]
+    assert [p[0] for _, p in calls[1:]] == [r.parameters for r in records[:3]]
     docs = starts(out)
     assert [d["proposed_with"] for d in docs] == [
         {"observed": 0, "pending": []},

@@ -11,7 +11,7 @@ def _run(index, clock=None, exit_status="success", **pumps):
     return ExperimentRecord(
         index=index,
         uid=f"u{index}",
-        conditions={},
+        parameters={},
         setpoints={},
         decision={},
         outcomes={"plqy": 0.5},
