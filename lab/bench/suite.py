@@ -366,11 +366,9 @@ def _figures(info: dict[str, Any], runs: list[dict[str, Any]], order: list[str])
 
 # ------------------------------------------------------------------------------------------ output
 def _f(x: Any, digits: int = 3) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{digits}g}"
-    return str(x)
+    from lab.view.console import fmt
+
+    return fmt(x, digits)
 
 
 def markdown_table(result: dict[str, Any]) -> str:
@@ -399,8 +397,8 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _strategy_names(strategies: str) -> list[str]:
-    """The comma-separated strategies, each one known (else one line)."""
+def strategy_names(strategies: str) -> list[str]:
+    """The comma-separated strategies of ``--strategies``, each one known (else one line)."""
     from models.optimizers import STRATEGIES
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
@@ -430,7 +428,7 @@ def suite_command(
     from lab.view.console import out as out_console
 
     entries = suite_entries(selection)  # a bad name is one line before any worker starts
-    names = _strategy_names(strategies)
+    names = strategy_names(strategies)
     result = _run_with_progress(
         selection, len(entries), names, repeats=repeats, budget=budget, scheduler=scheduler, workers=workers
     )

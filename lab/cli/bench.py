@@ -149,18 +149,12 @@ def _load_bench_files(campaign: Path, lab: Path | None, strategies: str, reactor
     """The campaign, the (simulated) lab and the strategies named: ``(spec, lab_cfg, names)``."""
     from lab.config.files import load_campaign, load_lab
     from lab.run.user_model import load_reactor_model
-    from models.optimizers import STRATEGIES
+    from lab.bench.suite import strategy_names
 
     # the model first, here rather than in a worker: the campaign may name only the outcomes it declares
     model = load_reactor_model(reactor_model) if reactor_model else None
     spec = load_campaign(campaign, outcomes=model.outcomes if model else None)
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
-    unknown = [s for s in names if s not in STRATEGIES]
-    if unknown or not names:
-        raise ConfigurationError(
-            f"unknown strategy {', '.join(unknown) or '(none)'}; known: {', '.join(STRATEGIES)}",
-            source="--strategies",
-        )
+    names = strategy_names(strategies)
     lab_path = lab or sim_lab_path(spec.material)
     lab_cfg = load_lab(lab_path)
     if any(p.type != "sim" for p in lab_cfg.pumps.values()):
