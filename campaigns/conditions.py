@@ -8,8 +8,9 @@ so Q_reagent = c / stock * Q_total; the solvent pump makes up the rest of Q_tota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Setpoints", "to_setpoints", "SOLVENT"]
+__all__ = ["Setpoints", "to_setpoints", "SOLVENT", "fixed_wait_s"]
 
 SOLVENT = "solvent"
 
@@ -33,6 +34,16 @@ class Setpoints:
             "flows_ul_min": dict(self.flows_ul_min),
             "concentrations_mM": dict(self.concentrations_mM),
         }
+
+
+def fixed_wait_s(
+    total_flow_ul_min: Any, residence_time_s: Any, *, transfer_volume_ul: float, residence_times: float
+) -> Any:
+    """The fixed steady-state wait (s): the dead time to the flow cell (transfer volume at the total flow)
+    plus ``residence_times`` residence times. The one home of this formula: the plan waits it, preflight,
+    resume's syringe check and the cost model estimate with it. Plain arithmetic, so floats and torch
+    tensors alike (the cost model differentiates through it)."""
+    return transfer_volume_ul / total_flow_ul_min * 60.0 + residence_times * residence_time_s
 
 
 def _concentrations(values: dict[str, float]) -> dict[str, float]:

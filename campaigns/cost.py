@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from campaigns.conditions import SOLVENT, Setpoints, _concentrations
+from campaigns.conditions import SOLVENT, Setpoints, _concentrations, fixed_wait_s
 from campaigns.spec import CampaignSpec
 from devices.limits import HeaterLimits
 
@@ -162,7 +162,9 @@ class CostModel:
             + self.cooling_s * efolds(_pos(-dT), self.tolerance_c)
         )
         flows, total, tau = self._flows(values)
-        wait_s = self.transfer_volume_ul / total * 60.0 + self.residence_times * tau
+        wait_s = fixed_wait_s(
+            total, tau, transfer_volume_ul=self.transfer_volume_ul, residence_times=self.residence_times
+        )
         before = sum(q for r, q in self.from_flows_ul_min.items() if r != SOLVENT)
         during = sum(q for r, q in flows.items() if r != SOLVENT)
         precursor_ul = before * heater_s / 60.0 + during * wait_s / 60.0

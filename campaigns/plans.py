@@ -21,7 +21,7 @@ import numbers
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 
-from campaigns.conditions import SOLVENT, Setpoints
+from campaigns.conditions import SOLVENT, Setpoints, fixed_wait_s
 from campaigns.outcomes import HEATER_STREAM
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
@@ -78,8 +78,13 @@ def _check_setpoints(index: int, setpoints: Setpoints) -> None:
 
 def steady_state_wait_s(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> float:
     """Dead time to the flow cell plus ``protocol.residence_times`` residence times (s)."""
-    return (
-        rig.dead_time_s(setpoints.total_flow_ul_min) + protocol.residence_times * setpoints.residence_time_s
+    if setpoints.total_flow_ul_min <= 0:
+        return float("inf")  # nothing flows: the outlet never settles (as rig.dead_time_s)
+    return fixed_wait_s(
+        setpoints.total_flow_ul_min,
+        setpoints.residence_time_s,
+        transfer_volume_ul=rig.transfer_volume_ul,
+        residence_times=protocol.residence_times,
     )
 
 

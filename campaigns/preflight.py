@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import qmc
 
-from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.conditions import SOLVENT, Setpoints, fixed_wait_s, to_setpoints
 from campaigns.plans import syringe_need_ul
 from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
@@ -272,7 +272,12 @@ def experiment_cost(
         timeout_s=protocol.heater_timeout,
     )
     total = setpoints.total_flow_ul_min
-    wait = transfer_volume_ul / total * 60.0 + protocol.residence_times * setpoints.residence_time_s
+    wait = fixed_wait_s(
+        total,
+        setpoints.residence_time_s,
+        transfer_volume_ul=transfer_volume_ul,
+        residence_times=protocol.residence_times,
+    )
     reagents = set(setpoints.flows_ul_min) | set(before_flows)
     volumes = {
         r: (before_flows.get(r, 0.0) * settle + setpoints.flows_ul_min.get(r, 0.0) * wait) / 60.0
@@ -468,6 +473,9 @@ def _reagent_estimate(
 
 def _wait_s(setpoints: Setpoints, transfer_volume_ul: float, residence_times: float) -> float:
     """``steady_state_wait_s`` without a rig (s)."""
-    return (
-        transfer_volume_ul / setpoints.total_flow_ul_min * 60.0 + residence_times * setpoints.residence_time_s
+    return fixed_wait_s(
+        setpoints.total_flow_ul_min,
+        setpoints.residence_time_s,
+        transfer_volume_ul=transfer_volume_ul,
+        residence_times=residence_times,
     )

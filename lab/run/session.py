@@ -18,7 +18,7 @@ from bluesky import RunEngine
 from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
-from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.conditions import SOLVENT, Setpoints, fixed_wait_s, to_setpoints
 from campaigns.cost import CostModel, cost_model_for
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
 from campaigns.outcomes import outcomes_device
@@ -496,7 +496,9 @@ class CampaignSession:
             if total <= 0:
                 return {}
             tau_s = float(setpoints.get("residence_time_s") or 0.0)
-            wait_s = transfer_ul / total * 60.0 + protocol.residence_times * tau_s
+            wait_s = fixed_wait_s(
+                total, tau_s, transfer_volume_ul=transfer_ul, residence_times=protocol.residence_times
+            )
             return {
                 self.lab.pump_for(r): syringe_need_ul(float(q), wait_s)
                 for r, q in (setpoints.get("flows_ul_min") or {}).items()
