@@ -26,6 +26,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import bluesky.plan_stubs as bps
+from models.numbers import is_finite_number
 
 __all__ = [
     "MONITORED",
@@ -58,18 +59,16 @@ def noise_sd(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], key: 
     """Standard deviation of one reading of figure ``key``, pooled over back-to-back pairs: the mean
     of (a - b)^2 / 2 (0.0 when no pair has the figure in both readings)."""
     diffs = [
-        (float(a[key]) - float(b[key])) ** 2 for a, b in pairs if _number(a.get(key)) and _number(b.get(key))
+        (float(a[key]) - float(b[key])) ** 2
+        for a, b in pairs
+        if is_finite_number(a.get(key)) and is_finite_number(b.get(key))
     ]
     return math.sqrt(sum(diffs) / (2 * len(diffs))) if diffs else 0.0
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _mean(pair: tuple[Mapping[str, Any], Mapping[str, Any]], key: str) -> float | None:
     a, b = pair[0].get(key), pair[1].get(key)
-    if a is None or b is None or not (_number(a) and _number(b)):
+    if a is None or b is None or not (is_finite_number(a) and is_finite_number(b)):
         return None
     return 0.5 * (float(a) + float(b))
 

@@ -3,6 +3,7 @@
 ``as_float``: a float for anything ``float()`` takes (infinities kept), NaN for None, a bool or what is not
 a number (the optimisers' training data, where NaN marks a missing value). ``finite_or_none``: the same
 read, but None for anything that is not a finite number (objectives, figures of merit).
+``is_finite_number``: whether a value already is a finite int or float (no coercion: text is not).
 ``json_ready``: a value as strict JSON takes it (the document log, decisions, ``qdlab simulate --json``).
 """
 
@@ -12,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["as_float", "finite_or_none", "json_ready"]
+__all__ = ["as_float", "finite_or_none", "is_finite_number", "json_ready"]
 
 
 def as_float(x: Any) -> float:
@@ -29,6 +30,11 @@ def finite_or_none(x: Any) -> float | None:
     """``float(x)`` when that is a finite number; None otherwise (None, a bool, NaN, an infinity, text)."""
     v = as_float(x)
     return v if math.isfinite(v) else None
+
+
+def is_finite_number(x: Any) -> bool:
+    """True for an int or float (not a bool, not text) that is finite: a measured value, not a stand-in."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def json_ready(x: Any) -> Any:

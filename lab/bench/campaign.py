@@ -32,6 +32,7 @@ from campaigns.spec import CampaignSpec
 from lab.config.lab_toml import LabConfig
 from lab.config.files import campaign_to_data, lab_to_data
 from lab.run.user_model import load_reactor_model
+from models.numbers import is_finite_number
 
 __all__ = ["bench_task", "run_bench", "summarise", "dask_client", "LOOPS", "loop_overrides", "run_key"]
 
@@ -196,14 +197,10 @@ def measurement_error(
         errors = []
         for row, truth in zip(rows, true_outcomes):
             measured, true = row["measured"].get(name), truth.get(name)
-            if _number(measured) and _number(true):
+            if is_finite_number(measured) and is_finite_number(true):
                 errors.append(abs(float(measured) - float(true)))
         out[name] = {"median": _percentile(errors, 0.5), "p95": _percentile(errors, 0.95)}
     return out
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _hypervolume_figures(spec: CampaignSpec, true_outcomes: list[dict], hv_target: float | None):
