@@ -8,9 +8,10 @@ so Q_reagent = c / stock * Q_total; the solvent pump makes up the rest of Q_tota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-__all__ = ["Setpoints", "to_setpoints", "SOLVENT", "fixed_wait_s"]
+from campaigns.flow import flow_for_transit_ul_min, transit_s
+
+__all__ = ["Setpoints", "to_setpoints", "SOLVENT"]
 
 SOLVENT = "solvent"
 
@@ -34,16 +35,6 @@ class Setpoints:
             "flows_ul_min": dict(self.flows_ul_min),
             "concentrations_mM": dict(self.concentrations_mM),
         }
-
-
-def fixed_wait_s(
-    total_flow_ul_min: Any, residence_time_s: Any, *, transfer_volume_ul: float, residence_times: float
-) -> Any:
-    """The fixed steady-state wait (s): the dead time to the flow cell (transfer volume at the total flow)
-    plus ``residence_times`` residence times. The one home of this formula: the plan waits it, preflight,
-    resume's syringe check and the cost model estimate with it. Plain arithmetic, so floats and torch
-    tensors alike (the cost model differentiates through it)."""
-    return transfer_volume_ul / total_flow_ul_min * 60.0 + residence_times * residence_time_s
 
 
 def _concentrations(values: dict[str, float]) -> dict[str, float]:
@@ -80,12 +71,12 @@ def to_setpoints(
         if total <= 0:
             raise ValueError("total flow is zero")
         conc = {r: stocks_mM[r] * q / total for r, q in flows.items() if r != SOLVENT}
-        return Setpoints(temperature_c, flows, reactor_volume_ul / total * 60.0, conc)
+        return Setpoints(temperature_c, flows, transit_s(reactor_volume_ul, total), conc)
 
     tau_s = float(values["residence_time"])
     if tau_s <= 0:
         raise ValueError("residence time must be positive")
-    total = reactor_volume_ul / (tau_s / 60.0)
+    total = flow_for_transit_ul_min(reactor_volume_ul, tau_s)
     conc = _concentrations(values)
     flows: dict[str, float] = {}
     for reagent, c in conc.items():

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from campaigns.conditions import SOLVENT, Setpoints, _concentrations, fixed_wait_s
+from campaigns.conditions import SOLVENT, Setpoints, _concentrations
+from campaigns.flow import dispensed_ul, fixed_wait_s, flow_for_transit_ul_min, transit_s
 from campaigns.spec import CampaignSpec
 from devices.limits import HeaterLimits
 
@@ -144,9 +145,9 @@ class CostModel:
         if self.kind == "flows":
             flows = {r: v.get(f"flow_{r}", 0.0) for r in self.stocks_mM}
             total = sum(flows.values())
-            return flows, total, self.reactor_volume_ul / total * 60.0
+            return flows, total, transit_s(self.reactor_volume_ul, total)
         tau = v["residence_time"]
-        total = self.reactor_volume_ul / (tau / 60.0)
+        total = flow_for_transit_ul_min(self.reactor_volume_ul, tau)
         conc = _concentrations(v)
         flows = {r: c / self.stocks_mM[r] * total for r, c in conc.items() if r != SOLVENT}
         return flows, total, tau
@@ -167,7 +168,7 @@ class CostModel:
         )
         before = sum(q for r, q in self.from_flows_ul_min.items() if r != SOLVENT)
         during = sum(q for r, q in flows.items() if r != SOLVENT)
-        precursor_ul = before * heater_s / 60.0 + during * wait_s / 60.0
+        precursor_ul = dispensed_ul(before, heater_s) + dispensed_ul(during, wait_s)
         return {
             "heater_s": heater_s,
             "wait_s": wait_s,

@@ -21,7 +21,8 @@ import numbers
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 
-from campaigns.conditions import SOLVENT, Setpoints, fixed_wait_s
+from campaigns.conditions import SOLVENT, Setpoints
+from campaigns.flow import calibration_flush_s, dispensed_ul, fixed_wait_s
 from campaigns.outcomes import HEATER_STREAM
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
@@ -99,7 +100,7 @@ def syringe_need_ul(flow_ul_min: float, wait_s: float) -> float:
     if flow_ul_min <= 0:
         return 0.0
     fraction, seconds = REFILL_MARGIN
-    return flow_ul_min * (wait_s * (1.0 + fraction) + seconds) / 60.0 + SYRINGE_EMPTY_TOLERANCE_UL
+    return dispensed_ul(flow_ul_min, wait_s * (1.0 + fraction) + seconds) + SYRINGE_EMPTY_TOLERANCE_UL
 
 
 def refill_if_short(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> Plan:
@@ -174,8 +175,10 @@ def calibrate(rig: Rig, protocol: ProtocolSpec, *, flush_flow_ul_min: float) -> 
     for reagent, pump in rig.pumps.items():
         moves += [pump, flush_flow_ul_min if reagent == SOLVENT else 0.0]
     yield from bps.mv(*moves)
-    flush_s = (rig.reactor_volume_ul + rig.transfer_volume_ul) / flush_flow_ul_min * 60.0
-    yield from bps.mv(rig.timer, max(1.0, protocol.flush_residence_times) * flush_s)
+    flush_s = calibration_flush_s(
+        rig.reactor_volume_ul, rig.transfer_volume_ul, flush_flow_ul_min, protocol.flush_residence_times
+    )
+    yield from bps.mv(rig.timer, flush_s)
     yield from bps.mv(rig.spectrometer, "dark")
     yield from bps.mv(rig.spectrometer, "reference")
 

@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import qmc
 
-from campaigns.conditions import SOLVENT, Setpoints, fixed_wait_s, to_setpoints
+from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.flow import calibration_flush_s, dispensed_ul, fixed_wait_s
 from campaigns.plans import syringe_need_ul
 from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
@@ -280,7 +281,8 @@ def experiment_cost(
     )
     reagents = set(setpoints.flows_ul_min) | set(before_flows)
     volumes = {
-        r: (before_flows.get(r, 0.0) * settle + setpoints.flows_ul_min.get(r, 0.0) * wait) / 60.0
+        r: dispensed_ul(before_flows.get(r, 0.0), settle)
+        + dispensed_ul(setpoints.flows_ul_min.get(r, 0.0), wait)
         for r in reagents
     }
     return ExperimentCost(settle + wait, volumes, settle, wait)
@@ -396,11 +398,8 @@ def _sample(
         )
         for p in points
     ]
-    flush_s = (
-        (reactor_volume_ul + transfer_volume_ul)
-        / flush_flow_ul_min
-        * 60.0
-        * max(1.0, protocol.flush_residence_times)
+    flush_s = calibration_flush_s(
+        reactor_volume_ul, transfer_volume_ul, flush_flow_ul_min, protocol.flush_residence_times
     )
     lows = [p.temperature_c for p in points]
     travel = heater_settle_s(
@@ -435,14 +434,14 @@ def _reagent_estimate(
     """One reagent's expected and worst volume over the campaign, and the refills each asks for."""
     points, steps, firsts = sample.points, sample.steps, sample.firsts
     flows = np.array([p.flows_ul_min.get(reagent, 0.0) for p in points])
-    wait_ul = flows * np.array(sample.point_waits_s) / 60.0
+    wait_ul = dispensed_ul(flows, np.array(sample.point_waits_s))
     settle_ul = float(np.mean([s.volumes_ul.get(reagent, 0.0) for s in steps])) - float(np.mean(wait_ul))
     first_ul = float(np.mean([f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul)]))
-    calib_ul = sample.flush_flow_ul_min * sample.flush_s / 60.0 if reagent == SOLVENT else 0.0
+    calib_ul = dispensed_ul(sample.flush_flow_ul_min, sample.flush_s) if reagent == SOLVENT else 0.0
     needs = [syringe_need_ul(q, w) for q, w in zip(flows, sample.point_waits_s)]
     mean_wait_ul = float(np.mean(wait_ul))
     worst_wait_ul = float(np.max(wait_ul))
-    worst_settle_ul = float(np.max(flows)) * sample.travel_s / 60.0
+    worst_settle_ul = dispensed_ul(float(np.max(flows)), sample.travel_s)
     worst_first_ul = max(f.volumes_ul.get(reagent, 0.0) - w for f, w in zip(firsts, wait_ul))
     later = max(0, experiments - 1)
     expected_ul = calib_ul + (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
+from campaigns.flow import transit_s
 from campaigns.outcomes import HeaterSettle, SteadyStateDecision, Outcomes, outcomes_device
 from devices import Heater, RefillStation, Spectrometer, SyringePump, Timer
 
@@ -47,4 +48,6 @@ class Rig:
 
     def dead_time_s(self, total_flow_ul_min: float) -> float:
         """Time for fluid to travel the transfer line from the reactor outlet to the flow cell (s)."""
-        return self.transfer_volume_ul / total_flow_ul_min * 60.0 if total_flow_ul_min > 0 else float("inf")
+        return (
+            transit_s(self.transfer_volume_ul, total_flow_ul_min) if total_flow_ul_min > 0 else float("inf")
+        )

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from campaigns.flow import calibration_flush_s, dispensed_ul
 from campaigns.spec import CampaignSpec
 from lab.config.lab_toml import LabConfig
 from lab.config.files import campaign_to_data, lab_to_data
@@ -262,13 +263,13 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
 def calibration_spent(spec: CampaignSpec, lab: LabConfig, flush_flow_ul_min: float) -> dict[str, float]:
     """What the calibration before the first set point costs (``campaigns.plans.calibrate``): its
     solvent flush's seconds (``reactor_s``) and microlitres (``solvent_ul``)."""
-    flush_s = (
-        (lab.reactor.volume + lab.reactor.transfer_volume)
-        / flush_flow_ul_min
-        * 60.0
-        * max(1.0, spec.protocol.flush_residence_times)
+    flush_s = calibration_flush_s(
+        lab.reactor.volume,
+        lab.reactor.transfer_volume,
+        flush_flow_ul_min,
+        spec.protocol.flush_residence_times,
     )
-    return {"reactor_s": flush_s, "solvent_ul": flush_flow_ul_min * flush_s / 60.0}
+    return {"reactor_s": flush_s, "solvent_ul": dispensed_ul(flush_flow_ul_min, flush_s)}
 
 
 def _spent_since_first_setpoint(

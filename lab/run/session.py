@@ -18,7 +18,8 @@ from bluesky import RunEngine
 from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
-from campaigns.conditions import SOLVENT, Setpoints, fixed_wait_s, to_setpoints
+from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.flow import fixed_wait_s
 from campaigns.cost import CostModel, cost_model_for
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
 from campaigns.outcomes import outcomes_device

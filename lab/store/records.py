@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.flow import dispensed_ul
 from campaigns.outcomes import HEATER_STREAM
 from campaigns.steady_state import DECISION_STREAM
 from lab.store.storage import encode
@@ -283,7 +284,7 @@ def resource_use(runs: Iterable[ExperimentRecord]) -> list[Usage]:
                     used[pump] = _increment(float(counter), last_counter.get(pump))
                     last_counter[pump] = float(counter)
                 elif isinstance(reading.get(pump + FLOW_SUFFIX), (int, float)):
-                    used[pump] = max(0.0, float(reading[pump + FLOW_SUFFIX])) * reactor_s / 60.0
+                    used[pump] = dispensed_ul(max(0.0, float(reading[pump + FLOW_SUFFIX])), reactor_s)
             total_s += reactor_s
             for pump, ul in used.items():
                 total_ul[pump] = total_ul.get(pump, 0.0) + ul
