@@ -103,13 +103,17 @@ def syringe_need_ul(flow_ul_min: float, wait_s: float) -> float:
     return dispensed_ul(flow_ul_min, wait_s * (1.0 + fraction) + seconds) + SYRINGE_EMPTY_TOLERANCE_UL
 
 
-def refill_if_short(rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec) -> Plan:
+def refill_if_short(
+    rig: Rig, setpoints: Setpoints, protocol: ProtocolSpec, *, wait_s: float | None = None
+) -> Plan:
     """Before an experiment's flows are set: while a syringe holds less than ``syringe_need_ul``, stop
     every pump and wait on ``rig.refills`` (the heater holds its set point) until it is refilled; each
-    refill is recorded as a ``refill`` event of the experiment's run. No station: nothing to check."""
+    refill is recorded as a ``refill`` event of the experiment's run. No station: nothing to check.
+    ``wait_s``: how long the flows run (default: the steady-state wait; a dynamic trajectory's length)."""
     if rig.refills is None:
         return
-    wait_s = steady_state_wait_s(rig, setpoints, protocol)
+    if wait_s is None:
+        wait_s = steady_state_wait_s(rig, setpoints, protocol)
     while True:
         short: dict[str, tuple[float, float]] = {}
         for reagent, pump in rig.pumps.items():

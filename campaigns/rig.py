@@ -27,6 +27,8 @@ class Rig:
     path_length_cm: float
     plqy_reference: float
     stocks_mM: dict[str, float]
+    rtd_tanks: float = 10.0
+    """The coil's residence-time distribution, tanks in series (``[reactor] rtd_tanks``)."""
     outcomes: Outcomes = field(default_factory=outcomes_device)
     model: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """A user's steady-state reactor model (``--reactor-model``): outcomes come from it, not from spectra."""

@@ -171,6 +171,13 @@ class ProtocolSpec(_Strict):
     cost_aware: bool = False
     """Weigh each candidate's expected reactor time and precursor (heater travel, flush, residence time)
     against its promise when choosing the next experiment."""
+    mode: Literal["steady", "dynamic"] = "steady"
+    """"steady": every experiment is measured at steady state. "dynamic": the loop runs trajectories,
+    ramping the pumps (and the heater) along a path the optimiser chose while spectra are taken every
+    ``sample_interval``; each spectrum is assigned the conditions its fluid saw (campaigns.transient), and
+    a candidate is confirmed by a steady-state experiment before it counts (docs/adr/0016-dynamic-flow.md)."""
+    sample_interval: Annotated[float, quantity("s"), Field(ge=MIN_POLL_INTERVAL_S, le=MAX_WAIT_S)] = 10.0
+    """Seconds between the spectra of a dynamic trajectory (``mode = "dynamic"``)."""
 
 
 NAME_MAX_BYTES = 255

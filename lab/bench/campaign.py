@@ -44,11 +44,13 @@ LOOPS: dict[str, dict[str, Any]] = {
     "detect": {"steady_state": "detect", "overlap": False, "cost_aware": False},
     "overlap": {"steady_state": "fixed", "overlap": True, "cost_aware": False},
     "cost-aware": {"steady_state": "fixed", "overlap": False, "cost_aware": True},
+    "dynamic": {"mode": "dynamic", "steady_state": "fixed", "overlap": False, "cost_aware": False},
 }
 """``--loops`` names and their ``[protocol]`` overrides: ``campaign`` (the campaign's own protocol),
 ``current`` (fixed wait, serial, cost-blind), ``time-aware`` (issue 17: steady state detected,
 proposals overlapping the wait, cost-aware choice), and each of its three changes alone (``detect``,
-``overlap``, ``cost-aware``: what each one costs or saves, docs/adr/0015)."""
+``overlap``, ``cost-aware``: what each one costs or saves, docs/adr/0015), and ``dynamic`` (issue 18:
+trajectories with steady-state confirmations, docs/adr/0016; only a confirmation reaches the target)."""
 DEFAULT_LOOP = "campaign"
 
 
@@ -134,6 +136,8 @@ def bench_task(
     else:
         rows, world = _sim_campaign(spec, lab)
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
+        # a trajectory measured no one condition: its samples are data, never the target reached
+        true_outcomes = [{} if r["trajectory"] else t for r, t in zip(rows, true_outcomes)]
     if isinstance(spec.parsed_objective, MultiObjective):
         first, trace, mean = _hypervolume_figures(spec, true_outcomes, hv_target)
     else:
@@ -254,6 +258,7 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
             "measured": r.outcome_row(),
             "latency_s": r.proposal_latency_s,
             "spent": used,
+            "trajectory": r.trajectory is not None,
         }
         for r, used in zip(result.records, spent)
     ]

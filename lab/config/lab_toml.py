@@ -53,6 +53,9 @@ class ReactorConfig(_Strict):
     volume: Microlitres
     transfer_volume: Microlitres
     path_length: Annotated[float, quantity("cm"), Field(gt=0)] = 0.1
+    rtd_tanks: Annotated[float, Field(ge=1, le=1000)] = 10.0
+    """The coil's residence-time distribution as a number of tanks in series (variance 1/N; measure it
+    with a tracer step). Dynamic-flow experiments undo the reactor with it (campaigns.transient)."""
 
     def geometry(self) -> Any:
         """This reactor as the simulator's ``ReactorGeometry`` (its one translation)."""
@@ -62,6 +65,7 @@ class ReactorConfig(_Strict):
             reactor_volume_ul=self.volume,
             transfer_volume_ul=self.transfer_volume,
             path_length_cm=self.path_length,
+            n_tanks=self.rtd_tanks,
         )
 
 

@@ -89,6 +89,7 @@ def build_rig(
         reactor_volume_ul=lab.reactor.volume,
         transfer_volume_ul=lab.reactor.transfer_volume,
         path_length_cm=lab.reactor.path_length,
+        rtd_tanks=lab.reactor.rtd_tanks,
         plqy_reference=lab.spectrometer.plqy_reference,
         stocks_mM=lab.stocks_mM,
     )

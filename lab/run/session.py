@@ -7,6 +7,7 @@ is in its directory: the resolved ``campaign.toml`` and ``lab.toml`` and the doc
 from __future__ import annotations
 
 import errno
+import time
 import logging
 import uuid
 from collections.abc import Callable
@@ -26,13 +27,15 @@ from campaigns.outcomes import outcomes_device
 from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import is_multi, scalar_value
 from campaigns.spec import CampaignSpec
-from campaigns.strategy import optimizer_for
+from campaigns.dynamic import dynamic_loop, inlet_tail, sample_device
+from campaigns.strategy import optimizer_for, parameters_of
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, RefillStation, SyringeBackend, WallClock
 from lab.config.lab_toml import LabConfig
 from lab.run.emulate import check_ports
 from lab.config.files import dump_campaign, dump_lab, file_digest
 from lab.store.log_check import read_log
-from lab.run.ahead import Background, Proposal, propose_now
+from lab.run.ahead import PROPOSALS, Background, Proposal, propose_now
+from lab.run.dynamic import INITIAL_WAYPOINTS, next_step
 from lab.run.model_record import MODEL_KEY, MODEL_PLAN, model_record
 from lab.run.interlocks import install_interlocks
 from lab.run.refill import RefillDesk, refill_mode
@@ -279,7 +282,7 @@ class CampaignSession:
             guard = rig.model = GuardedModel(self.reactor_model, rig.outcomes.keys)
         optimizer = optimizer_for(self.spec)
         if done:
-            optimizer.ingest([r.outcome_row() for r in done])
+            optimizer.ingest([row for r in done for row in r.observation_rows()])
         done_indices = {r.index for r in done}
         return _Loop(
             self,
@@ -288,6 +291,7 @@ class CampaignSession:
             indices=[i for i in range(self.spec.budget) if i not in done_indices],
             guard=guard,
             overlap=self.spec.protocol.overlap,
+            rig=rig,
         )
 
     def _announce_gap(self, done: list[ExperimentRecord]) -> None:
@@ -425,6 +429,23 @@ class CampaignSession:
         stop.check()
         run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=self.flush_flow_ul_min()))
         stop.check()
+        if self.spec.protocol.mode == "dynamic":
+            run_engine(
+                dynamic_loop(
+                    rig,
+                    propose=loop.propose,
+                    learn=loop.learn,
+                    indices=loop.indices,
+                    protocol=self.spec.protocol,
+                    material=self.spec.material,
+                    objective=lambda o: scalar_value(self.objective, o),
+                    setpoints_of=self.setpoints,
+                    kind=self.spec.search.kind,
+                    samples=sample_device([p.name for p in self.spec.search.parameters]),
+                )
+            )
+            stop.check()
+            return
         run_engine(
             closed_loop(
                 rig,
@@ -577,8 +598,10 @@ class _Loop:
         indices: list[int],
         guard: GuardedModel | None,
         overlap: bool = False,
+        rig: Any = None,
     ):
         self.session = session
+        self.rig = rig
         self.optimizer = optimizer
         self.records = records
         """Completed experiments: the log's before this session, then this session's, as learnt."""
@@ -590,6 +613,8 @@ class _Loop:
         self._ahead: Background | None = None  # the next proposal, being computed (lab.run.ahead)
 
     def propose(self, index: int) -> tuple[dict, Setpoints, dict]:
+        if self.session.spec.protocol.mode == "dynamic":
+            return self._dynamic(index)
         proposal, waited_s = self._take(index)
         parameters = proposal.parameters
         setpoints = self.session.setpoints(parameters)
@@ -603,6 +628,39 @@ class _Loop:
         self.proposed[index] = md
         return parameters, setpoints, md
 
+    def _dynamic(self, index: int) -> tuple[dict, Setpoints, dict]:
+        """The next run of a dynamic campaign (lab.run.dynamic): a trajectory or a confirmation."""
+        session = self.session
+        with PROPOSALS:
+            started = time.perf_counter()
+            step = next_step(
+                self.records,
+                self.optimizer,
+                objective=session.objective,
+                parameters=parameters_of(session.spec),
+                setpoints_of=session.setpoints,
+                rtd_tanks=session.lab.reactor.rtd_tanks,
+                transfer_volume_ul=session.lab.reactor.transfer_volume,
+                n_initial=INITIAL_WAYPOINTS,
+            )
+            latency_s = time.perf_counter() - started
+            decision = self.optimizer.last_decision() if step.trajectory is not None else {}
+        setpoints = session.setpoints(step.parameters)
+        md = session._experiment_md(index, step.parameters, setpoints, decision, latency_s)
+        if step.trajectory is not None:
+            md["plan_name"] = "trajectory"
+            last = self.records[-1] if self.records else None
+            before = (
+                inlet_tail(self.rig, last.inlet) if last is not None and last.trajectory is not None else []
+            )
+            md["trajectory"] = {**step.trajectory.as_dict(), "before": before}
+        else:
+            md["plan_name"] = "confirmation"
+        if index == self.indices[0]:
+            md["preflight_estimate"] = session.estimate.as_dict()
+        self.proposed[index] = md
+        return step.parameters, setpoints, md
+
     def learn(self, index: int, parameters: dict, outcomes: dict) -> None:
         """Ingest experiment ``index`` (its run just closed) as the builder's record of it says it: the
         plan's ``parameters`` and ``outcomes`` are not used, the record holds them as the log does.
@@ -614,7 +672,7 @@ class _Loop:
             raise LogError(
                 f"experiment {index}: its run closed without a completed record in the documents logged"
             )
-        self.optimizer.ingest([record.outcome_row()])
+        self.optimizer.ingest(record.observation_rows())
         self.records.append(record)
         budget = self.session.spec.budget
         if self.session.progress:

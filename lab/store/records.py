@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.dynamic import INLET_STREAM, SAMPLE_STREAM, sample_rows
 from campaigns.flow import dispensed_ul
 from campaigns.outcomes import HEATER_STREAM
 from campaigns.steady_state import DECISION_STREAM
+from campaigns.transient import thin
 from lab.store.storage import encode
 from models.errors import LogError
 
@@ -70,10 +72,29 @@ class ExperimentRecord:
     ``pending``, the indices of the experiments given as pending points. None: serially, after every
     experiment completed before it (a log written without overlap)."""
 
+    trajectory: dict[str, Any] | None = None
+    """A dynamic-flow trajectory's path (its start document's ``trajectory``, campaigns.transient); None
+    for a steady-state experiment."""
+    inlet: list[dict[str, Any]] = field(default_factory=list)
+    """A trajectory's ``inlet`` events' data, in order: what entered the reactor at each step."""
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    """A trajectory's ``sample`` events (``sample_`` taken off the keys): each spectrum's assigned
+    parameters (``at_<name>``), spread, weight and figures of merit."""
+
     @property
     def completed(self) -> bool:
         """Data only when the run closed with ``success`` and its outcomes were recorded."""
         return self.exit_status == "success" and bool(self.outcomes)
+
+    def observation_rows(self) -> list[dict[str, Any]]:
+        """What an optimiser learns from this run: its :meth:`outcome_row`, or for a trajectory its
+        samples' rows, thinned (:func:`campaigns.transient.thin`; none when a pump alarmed)."""
+        if self.trajectory is None:
+            return [self.outcome_row()]
+        if self.outcomes.get("failure"):
+            return []
+        names = [p["name"] for p in self.trajectory["parameters"]]
+        return thin(sample_rows(self.samples, names), self.trajectory["parameters"])
 
     def outcome_row(self) -> dict[str, Any]:
         """Conditions and outcomes as one flat row, what an optimiser ingests."""
@@ -143,6 +164,7 @@ class RecordBuilder:
             time=float(doc.get("time", 0.0)),
             proposal_latency_s=float(latency) if isinstance(latency, (int, float)) else None,
             proposed_with=dict(doc["proposed_with"]) if isinstance(doc.get("proposed_with"), dict) else None,
+            trajectory=dict(doc["trajectory"]) if isinstance(doc.get("trajectory"), dict) else None,
         )
 
     def _event(self, doc: dict) -> None:
@@ -157,6 +179,11 @@ class RecordBuilder:
         elif stream == HEATER_STREAM:
             prefix = f"{HEATER_STREAM}_"
             record.heater = {k.removeprefix(prefix): v for k, v in doc["data"].items()}
+        elif stream == INLET_STREAM:
+            record.inlet.append(dict(doc["data"]))
+        elif stream == SAMPLE_STREAM:
+            prefix = f"{SAMPLE_STREAM}_"
+            record.samples.append({k.removeprefix(prefix): v for k, v in doc["data"].items()})
         elif stream == DECISION_STREAM:
             prefix = f"{DECISION_STREAM}_"
             record.steady_state = {k.removeprefix(prefix): v for k, v in doc["data"].items()}
