@@ -8,10 +8,11 @@ so Q_reagent = c / stock * Q_total; the solvent pump makes up the rest of Q_tota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from campaigns.flow import flow_for_transit_ul_min, transit_s
 
-__all__ = ["Setpoints", "to_setpoints", "SOLVENT"]
+__all__ = ["Setpoints", "to_setpoints", "campaign_setpoints", "SOLVENT"]
 
 SOLVENT = "solvent"
 
@@ -99,3 +100,16 @@ def to_setpoints(
     for reagent in stocks_mM:
         flows.setdefault(reagent, 0.0)
     return Setpoints(temperature_c, flows, tau_s, conc)
+
+
+def campaign_setpoints(
+    search: Any, parameters: dict[str, float], *, reactor_volume_ul: float, stocks_mM: dict[str, float]
+) -> Setpoints:
+    """A campaign's set points for searched ``parameters``: with the search's fixed values
+    (``search``: a ``campaigns.spec.SearchSpec``), on a reactor of that volume with those stocks."""
+    return to_setpoints(
+        {**search.fixed, **parameters},
+        kind=search.kind,
+        reactor_volume_ul=reactor_volume_ul,
+        stocks_mM=stocks_mM,
+    )

@@ -13,6 +13,10 @@ A pump alarm (a clog) stops the path: the pumps stop, the line is flushed for ``
 spectra after the alarm are dropped (weight 0).
 """
 
+# ophyd 1.x devices meet bluesky's Readable / Movable / Stoppable protocols at run time (the RunEngine
+# checks them), but ophyd is not typed, so pyright cannot see it: argument types are not checked here.
+# pyright: reportArgumentType=false
+
 from __future__ import annotations
 
 import math
@@ -46,6 +50,7 @@ __all__ = [
     "sample_device",
     "sample_rows",
     "trajectory_run",
+    "Reactor",
     "inlet_history",
     "inlet_tail",
     "assignments",
@@ -102,30 +107,56 @@ def sample_device(parameter_names: Sequence[str], outcome_keys: Sequence[str] = 
     return outcomes_device(tuple(k for k in extra if k not in OUTCOME_KEYS), name=SAMPLE_STREAM)
 
 
-def inlet_history(rig: Rig, inlets: Sequence[Mapping[str, Any]]) -> InletHistory:
+@dataclass(frozen=True)
+class Reactor:
+    """What undoing the reactor needs to know about a rig: the keys its ``inlet`` events carry (each
+    reagent's pump flow, the heater's temperature, the rig clock) and its volumes, RTD and stocks."""
+
+    flow_keys: Mapping[str, str]
+    temperature_key: str
+    time_key: str
+    reactor_volume_ul: float
+    transfer_volume_ul: float
+    rtd_tanks: float
+    stocks_mM: Mapping[str, float]
+
+    @classmethod
+    def of(cls, rig: Rig) -> "Reactor":
+        return cls(
+            flow_keys={r: p.flow.name for r, p in rig.pumps.items()},
+            temperature_key=rig.heater.temperature.name,
+            time_key=rig.timer.time.name,
+            reactor_volume_ul=rig.reactor_volume_ul,
+            transfer_volume_ul=rig.transfer_volume_ul,
+            rtd_tanks=rig.rtd_tanks,
+            stocks_mM=dict(rig.stocks_mM),
+        )
+
+
+def inlet_history(reactor: Reactor, inlets: Sequence[Mapping[str, Any]]) -> InletHistory:
     """The inlet history of ``inlets``, ``inlet`` events' data in order (as the log holds them: key ->
     value): from each one's rig time on, its pumps' flows and its heater's temperature."""
     history = InletHistory()
     for data in inlets:
         history.record(
-            float(data[rig.timer.time.name]),
-            {r: float(data[p.flow.name]) for r, p in rig.pumps.items()},
-            float(data[rig.heater.temperature.name]),
+            float(data[reactor.time_key]),
+            {r: float(data[k]) for r, k in reactor.flow_keys.items()},
+            float(data[reactor.temperature_key]),
         )
     return history
 
 
-def inlet_tail(rig: Rig, inlets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def inlet_tail(reactor: Reactor, inlets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The last of ``inlets`` that a later run's first spectra may need: back from the last one until
     the transfer line and :data:`TAIL_REACTOR_VOLUMES` reactor volumes had been delivered."""
-    need = rig.transfer_volume_ul + TAIL_REACTOR_VOLUMES * rig.reactor_volume_ul
+    need = reactor.transfer_volume_ul + TAIL_REACTOR_VOLUMES * reactor.reactor_volume_ul
     total = 0.0
     kept: list[dict[str, Any]] = []
     end: float | None = None
     for data in reversed(inlets):
-        t = float(data[rig.timer.time.name])
+        t = float(data[reactor.time_key])
         if end is not None:
-            total += dispensed_ul(sum(float(data[p.flow.name]) for p in rig.pumps.values()), end - t)
+            total += dispensed_ul(sum(float(data[k]) for k in reactor.flow_keys.values()), end - t)
         kept.append(dict(data))
         end = t
         if total >= need:
@@ -143,24 +174,24 @@ def _flat(reading: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def assignments(
-    rig: Rig,
+    reactor: Reactor,
     history: InletHistory,
     times_s: Sequence[float],
     *,
     parameters: Sequence[Mapping[str, Any]],
     kind: str,
 ) -> list[Assignment]:
-    """The assignment of a spectrum at each of ``times_s`` (the one place the rig's facts meet
-    :func:`campaigns.transient.assign`: live, in resume and in replay)."""
+    """The assignment of a spectrum at each of ``times_s`` (the one place a rig's facts meet
+    :func:`campaigns.transient.assign`: live, and in replay)."""
     return [
         assign(
             history,
             t,
             parameters=parameters,
-            reactor_volume_ul=rig.reactor_volume_ul,
-            transfer_volume_ul=rig.transfer_volume_ul,
-            rtd_tanks=rig.rtd_tanks,
-            stocks_mM=rig.stocks_mM,
+            reactor_volume_ul=reactor.reactor_volume_ul,
+            transfer_volume_ul=reactor.transfer_volume_ul,
+            rtd_tanks=reactor.rtd_tanks,
+            stocks_mM=reactor.stocks_mM,
             kind=kind,
         )
         for t in times_s
@@ -238,9 +269,11 @@ def trajectory_run(
             if end > now:
                 yield from bps.mv(rig.timer, end - now)
         yield from bps.checkpoint()  # measured: a suspension after this point must not re-run the path
-        history = inlet_history(rig, [*before, *inlets])
+        reactor = Reactor.of(rig)
+        history = inlet_history(reactor, [*before, *inlets])
         at = [float(r[rig.timer.time.name]["value"]) for r in spectra]
-        for t, a, reading in zip(at, assignments(rig, history, at, parameters=search, kind=kind), spectra):
+        found = assignments(reactor, history, at, parameters=search, kind=kind)
+        for t, a, reading in zip(at, found, spectra):
             sp = setpoints_of(a.parameters) if a.parameters is not None else path[0]
             figures = yield from _spectra_figures(rig, reading, sp, material)
             outcomes = dict(figures)

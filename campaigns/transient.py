@@ -238,8 +238,11 @@ def assign(
     v_in = v_out - theta * reactor_volume_ul
     if v_in.min() < 0:  # some of this fluid was in the reactor before the history began
         return Assignment(None, math.inf, None)
-    t_in = np.interp(v_in, volume, times)
-    t_out = float(np.interp(v_out, volume, times))
+    # the knots up to now, and now: the last record's flows run on until t
+    knots_t = np.append(times[: k_now + 1], t)
+    knots_v = np.append(volume[: k_now + 1], v_cell)
+    t_in = np.interp(v_in, knots_v, knots_t)
+    t_out = float(np.interp(v_out, knots_v, knots_t))
     k_in = np.searchsorted(times, t_in, side="right") - 1
     flows = {r: np.asarray(q, dtype=float)[k_in] for r, q in history.flows_ul_min.items()}
     q_in = total[k_in]
@@ -247,7 +250,7 @@ def assign(
     tau = stay / theta  # nominal residence time: V_r / Q in steady flow
     temps = np.asarray(history.temperatures_c, dtype=float)
     grid = np.linspace(0.0, 1.0, 9)
-    coil = np.array([np.interp(a + grid * (t_out - a), times, temps).mean() for a in t_in])
+    coil = np.array([np.interp(a + grid * (t_out - a), times, temps).mean() for a in t_in])  # held after the last
     values: dict[str, np.ndarray] = {}
     for p in parameters:
         name = p["name"]

@@ -23,12 +23,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.conditions import Setpoints
+from campaigns.conditions import Setpoints, campaign_setpoints
+from campaigns.dynamic import Reactor, assignments, inlet_history
+from campaigns.preflight import HEATER_NAME
+from campaigns.strategy import parameters_of
+from campaigns.transient import Assignment
 from campaigns.flow import transit_s
 from campaigns.transient import SPREAD_TOLERANCE, Trajectory, from_unit, to_unit
 from lab.store.records import ExperimentRecord
 
 __all__ = [
+    "Planner",
     "Step",
     "next_step",
     "leg_s",
@@ -146,9 +151,8 @@ def _legs(
         leg_s(p, q, parameters=parameters, setpoints_of=setpoints_of, rtd_tanks=rtd_tanks)
         for p, q in zip(points[:-1], points[1:])
     ]
-    total = sum(times)
-    if total < MIN_LEG_S:  # a short hop: at least MIN_LEG_S, shared in proportion
-        times = [MIN_LEG_S / SUBLEGS] * SUBLEGS if total <= 0 else [t * MIN_LEG_S / total for t in times]
+    if sum(times) < MIN_LEG_S:  # a short hop (or none: the proposal is where the rig is): MIN_LEG_S
+        times = [MIN_LEG_S / SUBLEGS] * SUBLEGS
     return points[1:], times
 
 
@@ -222,3 +226,55 @@ def next_step(
         waypoints += more
         legs += times
     return Step(dict(waypoints[-1]), Trajectory(params, tuple(waypoints), tuple(legs)))
+
+
+@dataclass(frozen=True)
+class Planner:
+    """:func:`next_step` for one campaign on one lab: what the live loop and replay both ask."""
+
+    spec: Any
+    lab: Any
+
+    def setpoints(self, parameters: dict[str, float]) -> Setpoints:
+        return campaign_setpoints(
+            self.spec.search,
+            parameters,
+            reactor_volume_ul=self.lab.reactor.volume,
+            stocks_mM=self.lab.stocks_mM,
+        )
+
+    @property
+    def parameters(self) -> list[dict[str, Any]]:
+        return parameters_of(self.spec)
+
+    def step(self, records: Sequence[ExperimentRecord], optimizer: Any) -> Step:
+        return next_step(
+            records,
+            optimizer,
+            objective=self.spec.parsed_objective,
+            parameters=self.parameters,
+            setpoints_of=self.setpoints,
+            rtd_tanks=self.lab.reactor.rtd_tanks,
+            transfer_volume_ul=self.lab.reactor.transfer_volume,
+            n_initial=INITIAL_WAYPOINTS,
+        )
+
+    def reactor(self) -> Reactor:
+        """The rig's facts as the log names them (pump ``<name>_flow``, heater and clock readbacks)."""
+        return Reactor(
+            flow_keys={p.reagent: f"{name}_flow" for name, p in self.lab.pumps.items()},
+            temperature_key=f"{HEATER_NAME}_temperature",
+            time_key="timer_time",
+            reactor_volume_ul=self.lab.reactor.volume,
+            transfer_volume_ul=self.lab.reactor.transfer_volume,
+            rtd_tanks=self.lab.reactor.rtd_tanks,
+            stocks_mM=self.lab.stocks_mM,
+        )
+
+    def rederived_samples(self, record: ExperimentRecord) -> list[Assignment]:
+        """A trajectory record's assignments, re-derived from its logged inlet history and sample times."""
+        assert record.trajectory is not None
+        reactor = self.reactor()
+        history = inlet_history(reactor, [*record.trajectory.get("before", []), *record.inlet])
+        times = [float(s["t_s"]) for s in record.samples]
+        return assignments(reactor, history, times, parameters=self.parameters, kind=self.spec.search.kind)

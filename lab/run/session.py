@@ -19,7 +19,7 @@ from bluesky import RunEngine
 from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
-from campaigns.conditions import SOLVENT, Setpoints, to_setpoints
+from campaigns.conditions import SOLVENT, Setpoints, campaign_setpoints
 from campaigns.flow import fixed_wait_s
 from campaigns.cost import CostModel, cost_model_for
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
@@ -27,15 +27,15 @@ from campaigns.outcomes import outcomes_device
 from campaigns.preflight import CampaignEstimate, estimate, preflight
 from campaigns.scoring import is_multi, scalar_value
 from campaigns.spec import CampaignSpec
-from campaigns.dynamic import dynamic_loop, inlet_tail, sample_device
-from campaigns.strategy import optimizer_for, parameters_of
+from campaigns.dynamic import Reactor, dynamic_loop, inlet_tail, sample_device
+from campaigns.strategy import optimizer_for
 from devices import SYRINGE_EMPTY_TOLERANCE_UL, RefillStation, SyringeBackend, WallClock
 from lab.config.lab_toml import LabConfig
 from lab.run.emulate import check_ports
 from lab.config.files import dump_campaign, dump_lab, file_digest
 from lab.store.log_check import read_log
 from lab.run.ahead import PROPOSALS, Background, Proposal, propose_now
-from lab.run.dynamic import INITIAL_WAYPOINTS, next_step
+from lab.run.dynamic import Planner
 from lab.run.model_record import MODEL_KEY, MODEL_PLAN, model_record
 from lab.run.interlocks import install_interlocks
 from lab.run.refill import RefillDesk, refill_mode
@@ -174,9 +174,9 @@ class CampaignSession:
         return flush_flow
 
     def setpoints(self, parameters: dict[str, float]) -> Setpoints:
-        return to_setpoints(
-            {**self.spec.search.fixed, **parameters},
-            kind=self.spec.search.kind,
+        return campaign_setpoints(
+            self.spec.search,
+            parameters,
             reactor_volume_ul=self.lab.reactor.volume,
             stocks_mM=self.lab.stocks_mM,
         )
@@ -602,6 +602,8 @@ class _Loop:
     ):
         self.session = session
         self.rig = rig
+        self.resumed_with = len(records)
+        """Records read from the log before this session (their rig was another one)."""
         self.optimizer = optimizer
         self.records = records
         """Completed experiments: the log's before this session, then this session's, as learnt."""
@@ -633,26 +635,17 @@ class _Loop:
         session = self.session
         with PROPOSALS:
             started = time.perf_counter()
-            step = next_step(
-                self.records,
-                self.optimizer,
-                objective=session.objective,
-                parameters=parameters_of(session.spec),
-                setpoints_of=session.setpoints,
-                rtd_tanks=session.lab.reactor.rtd_tanks,
-                transfer_volume_ul=session.lab.reactor.transfer_volume,
-                n_initial=INITIAL_WAYPOINTS,
-            )
+            step = Planner(session.spec, session.lab).step(self.records, self.optimizer)
             latency_s = time.perf_counter() - started
             decision = self.optimizer.last_decision() if step.trajectory is not None else {}
         setpoints = session.setpoints(step.parameters)
         md = session._experiment_md(index, step.parameters, setpoints, decision, latency_s)
         if step.trajectory is not None:
             md["plan_name"] = "trajectory"
-            last = self.records[-1] if self.records else None
-            before = (
-                inlet_tail(self.rig, last.inlet) if last is not None and last.trajectory is not None else []
-            )
+            # the previous trajectory's last steps, when the rig ran them in this session (a resumed
+            # session's rig clock starts again, and its coil was flushed)
+            last = self.records[-1] if len(self.records) > self.resumed_with else None
+            before = inlet_tail(Reactor.of(self.rig), last.inlet) if last and last.trajectory else []
             md["trajectory"] = {**step.trajectory.as_dict(), "before": before}
         else:
             md["plan_name"] = "confirmation"

@@ -9,6 +9,9 @@ from typing import Any
 from campaigns.cost import CostModel
 from campaigns.scoring import is_multi, reached_at
 from campaigns.strategy import optimizer_for
+from campaigns.dynamic import PARAMETER_PREFIX
+from lab.config.lab_toml import LabConfig
+from lab.run.dynamic import Planner
 from lab.store.records import ExperimentRecord, in_log_order, missing_indices
 from lab.run.ahead import PROPOSALS
 from lab.run.runtime import configure_numerics
@@ -70,10 +73,73 @@ def replay(directory: Path) -> dict[str, Any]:
 
 def replay_data(data: Any) -> dict[str, Any]:
     """:func:`replay` of a campaign already read (a :class:`lab.store.sources.CampaignData`, e.g. from Tiled)."""
-    return _replay(data.spec, data.runs)
+    return _replay(data.spec, data.runs, data.lab)
 
 
-def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
+def _same_values(a: Any, b: Any) -> bool:
+    """Equal as logged: numbers within 1e-9, lists and tables element by element."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(_same_values(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_values(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+class _DynamicSteps:
+    """Each run of a dynamic campaign re-derived (lab.run.dynamic): the step the planner takes after the
+    runs before it (an optimiser fed their observation rows), and each trajectory's assignments from its
+    logged inlet history."""
+
+    def __init__(self, spec: Any, records: list[ExperimentRecord], lab: dict[str, Any]):
+        self.planner = Planner(spec, LabConfig.model_validate(lab))
+        self.spec = spec
+        self.records = records
+        self.optimizer = optimizer_for(spec)
+        self.fed = 0
+
+    def __call__(self, position: int) -> dict[str, Any] | None:
+        """A divergence of ``records[position]``, or None."""
+        record = self.records[position]
+        if self.fed > position:
+            self.optimizer, self.fed = optimizer_for(self.spec), 0
+        for r in self.records[self.fed : position]:
+            self.optimizer.ingest(r.observation_rows())
+        self.fed = position
+        with PROPOSALS:
+            step = self.planner.step(self.records[:position], self.optimizer)
+        if (step.trajectory is None) != (record.trajectory is None):
+            kind = "trajectory" if step.trajectory is not None else "confirmation"
+            return {"index": record.index, "reason": f"re-derived a {kind}, the log holds the other"}
+        if not _same(step.parameters, record.parameters):
+            return {"index": record.index, "logged": record.parameters, "rederived": step.parameters}
+        if step.trajectory is not None and record.trajectory is not None:
+            logged = {k: v for k, v in record.trajectory.items() if k != "before"}
+            if not _same_values(step.trajectory.as_dict(), logged):
+                return {
+                    "index": record.index,
+                    "reason": "the trajectory re-derived differs from the logged one",
+                }
+            for sample, a in zip(record.samples, self.planner.rederived_samples(record)):
+                at = {
+                    k.removeprefix(PARAMETER_PREFIX): v
+                    for k, v in sample.items()
+                    if k.startswith(PARAMETER_PREFIX)
+                }
+                if a.parameters is None:
+                    same = all(v is None for v in at.values())
+                else:
+                    same = _same_values(at, a.parameters) and _same_values(sample.get("weight"), a.weight)
+                if not same:
+                    return {
+                        "index": record.index,
+                        "reason": f"the sample at {sample.get('t_s')} s re-derives to other conditions",
+                    }
+        return None
+
+
+def _replay(spec: Any, runs: list[ExperimentRecord], lab: dict[str, Any] | None = None) -> dict[str, Any]:
     """Re-derive in the order the log completed the experiments (the order the optimiser learnt them:
     an experiment re-run to fill a gap comes after those proposed before it)."""
     objective = spec.parsed_objective
@@ -84,12 +150,31 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
         {"index": i, "reason": f"experiment {i} is missing from the log"} for i in missing_indices(runs)
     ]
     experiments = []
+    dynamic = spec.protocol.mode == "dynamic"
+    if dynamic and not lab:
+        divergences.append({"index": None, "reason": "a dynamic campaign is replayed with its lab.toml"})
     rederive = _Proposals(spec, records)
+    steps = _DynamicSteps(spec, records, lab) if dynamic and lab else None
     for position, record in enumerate(records):
         if record.index >= spec.budget:
             divergences.append(
                 {"index": record.index, "reason": f"beyond the budget in force ({spec.budget})"}
             )
+        if dynamic:
+            found = steps(position) if steps is not None else None
+            if found is not None:
+                divergences.append(found)
+            row = record.outcome_row()
+            experiments.append(
+                {
+                    "index": record.index,
+                    "conditions": record.parameters,
+                    "outcomes": {**record.outcomes, "objective": objective.value(row)},
+                    "reached": objective.reached(row) if record.trajectory is None else False,
+                    "run": "trajectory" if record.trajectory is not None else "confirmation",
+                }
+            )
+            continue
         proposal = rederive(position)
         if isinstance(proposal, str):
             divergences.append({"index": record.index, "reason": proposal})
@@ -105,16 +190,17 @@ def _replay(spec: Any, runs: list[ExperimentRecord]) -> dict[str, Any]:
                 "reached": objective.reached(row),
             }
         )
-    rows = [(r.index, r.outcome_row()) for r in records]
+    rows = [(r.index, r.outcome_row()) for r in records if r.trajectory is None]
     outcome_rows = [row for _, row in rows]
     k = incumbent(objective, outcome_rows, spec.outcome_constraints)
+    best = None if k is None else next(e for e in experiments if e["index"] == rows[k][0])
     return {
         "campaign": spec.identity(),
         "experiments": experiments,
         "divergences": divergences,
         "incomplete_runs": sum(1 for r in runs if not r.completed),
-        "best": None if k is None else experiments[k],
-        "best_index": None if k is None else experiments[k]["index"],
+        "best": best,
+        "best_index": None if best is None else best["index"],
         "pareto_front": sorted(
             rows[j][0] for j in pareto_positions(objective, outcome_rows, spec.outcome_constraints)
         )
