@@ -250,7 +250,9 @@ def assign(
     tau = stay / theta  # nominal residence time: V_r / Q in steady flow
     temps = np.asarray(history.temperatures_c, dtype=float)
     grid = np.linspace(0.0, 1.0, 9)
-    coil = np.array([np.interp(a + grid * (t_out - a), times, temps).mean() for a in t_in])  # held after the last
+    coil = np.array(
+        [np.interp(a + grid * (t_out - a), times, temps).mean() for a in t_in]
+    )  # held after the last
     values: dict[str, np.ndarray] = {}
     for p in parameters:
         name = p["name"]
