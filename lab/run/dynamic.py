@@ -156,6 +156,23 @@ def _legs(
     return points[1:], times
 
 
+MAX_STEP = 0.3
+"""A trajectory moves at most this far (largest unit-box coordinate) towards the optimiser's proposal:
+the next one is proposed with what the path saw (a trust region on the rig's travel)."""
+
+
+def _towards(
+    start: Mapping[str, float], goal: dict[str, float], parameters: Sequence[Mapping[str, Any]]
+) -> dict[str, float]:
+    """``goal``, or the point :data:`MAX_STEP` along the straight line to it when it is farther."""
+    ua, ub = _coords(parameters, start), _coords(parameters, goal)
+    distance = max(abs(x - y) for x, y in zip(ua, ub))
+    if distance <= MAX_STEP:
+        return goal
+    f = MAX_STEP / distance
+    return {p["name"]: from_unit(p, x + f * (y - x)) for p, x, y in zip(parameters, ua, ub)}
+
+
 def _fill_s(point: Mapping[str, float], setpoints_of: Callable, transfer_volume_ul: float) -> float:
     sp = setpoints_of(dict(point))
     return transit_s(transfer_volume_ul, sp.total_flow_ul_min) + FILL_RESIDENCE_TIMES * sp.residence_time_s
@@ -207,11 +224,11 @@ def next_step(
         return head + sum(sum(_legs(a, b, **pace)[1]) for a, b in zip(stops[:-1], stops[1:]))
 
     if len(optimizer) == 0:  # the initial design: the quickest path through INITIAL_WAYPOINTS of it
-        pool = [dict(p) for p in optimizer.suggest(max(2, n_initial + 1))]
+        pool = [dict(p) for p in optimizer.suggest(2 * max(2, n_initial))]
         destinations = _cheapest_path(pool, max(2, n_initial), time_of)
     else:
         (proposal,) = optimizer.suggest(1)
-        destinations = [dict(proposal)]
+        destinations = [_towards(start, dict(proposal), params) if start is not None else dict(proposal)]
     if start is None:  # the coil holds solvent: fill it at the first point before moving on
         waypoints, legs = (
             [destinations[0], destinations[0]],

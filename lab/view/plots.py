@@ -24,6 +24,7 @@ __all__ = [
     "model_view",
     "figure_history",
     "resources",
+    "trajectories",
     "ParameterAxis",
     "FigureTrack",
 ]
@@ -346,4 +347,64 @@ def best_vs_hours(hours: Sequence[float], best: Sequence[float | None], label: s
     ax.set_ylabel(f"best {label}")
     ax.set_title("Best so far against reactor time")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def trajectories(
+    records: Sequence[ExperimentRecord], axes: Sequence[ParameterAxis], outcome: str
+) -> Figure | None:
+    """A dynamic campaign's runs on each pair of neighbouring parameters (unit-box coordinates as the
+    optimiser sees them): each trajectory's path as a line, its assigned samples (those learnt from)
+    coloured by ``outcome``, the confirmations as stars. None when the campaign ran no trajectory."""
+    paths = [r for r in records if r.trajectory is not None]
+    if not paths or len(axes) < 2:
+        return None
+    pairs = [(axes[i], axes[i + 1]) for i in range(len(axes) - 1)]
+    fig = Figure(figsize=(4.2 * len(pairs), 4.0), layout="constrained")
+    samples = [row for r in paths for row in r.observation_rows()]
+    values = [row.get(outcome) for row in samples]
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    scatter = None
+    for k, (ax_x, ax_y) in enumerate(pairs):
+        ax = fig.add_subplot(1, len(pairs), k + 1)
+        for r in paths:
+            way = r.trajectory["waypoints"] if r.trajectory else []
+            ax.plot(
+                ax_x.to_unit(np.array([w[ax_x.name] for w in way])),
+                ax_y.to_unit(np.array([w[ax_y.name] for w in way])),
+                "-",
+                color=FAILED,
+                lw=1,
+                alpha=0.6,
+            )
+        if finite:
+            keep = [i for i, v in enumerate(values) if isinstance(v, (int, float)) and math.isfinite(v)]
+            scatter = ax.scatter(
+                ax_x.to_unit(np.array([samples[i][ax_x.name] for i in keep])),
+                ax_y.to_unit(np.array([samples[i][ax_y.name] for i in keep])),
+                c=[values[i] for i in keep],
+                s=14,
+                cmap="viridis",
+                vmin=min(finite),
+                vmax=max(finite),
+            )
+        steady = [r for r in records if r.trajectory is None and r.completed]
+        if steady:
+            ax.plot(
+                ax_x.to_unit(np.array([r.parameters[ax_x.name] for r in steady])),
+                ax_y.to_unit(np.array([r.parameters[ax_y.name] for r in steady])),
+                "*",
+                color=BEST,
+                ms=12,
+                label="confirmation",
+            )
+            ax.legend(loc="best", fontsize=8)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(f"{ax_x.label}, share of range" + (" (log)" if ax_x.log else ""))
+        ax.set_ylabel(f"{ax_y.label}, share of range" + (" (log)" if ax_y.log else ""))
+        ax.grid(alpha=0.3)
+    if scatter is not None:
+        fig.colorbar(scatter, ax=fig.axes, label=outcome, shrink=0.8)
+    fig.suptitle("Trajectories (lines), the samples learnt from (dots) and the confirmations (stars)")
     return fig

@@ -412,6 +412,15 @@ def _run_figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:
             _best_vs_hours(data, f),
         )
     )
+    outcome = next(iter(f.objective.outcomes), "pl_peak_nm")
+    figures.append(
+        (
+            "trajectories",
+            "Dynamic flow: each trajectory through the search space, the assigned samples the optimiser "
+            f"learnt from (colour: measured {outcome}) and the steady-state confirmations",
+            plots.trajectories(records, f.axes, outcome),
+        )
+    )
     curves = _fit_curves(records, f.axes, f.first, f.best)
     figures.append(
         (
