@@ -138,6 +138,8 @@ def bench_task(
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
         # a trajectory measured no one condition: its samples are data, never the target reached
         true_outcomes = [{} if r["trajectory"] else t for r, t in zip(rows, true_outcomes)]
+        samples = [{"measured": s, "setpoints": sp} for r in rows for s, sp in r.get("samples", [])]
+        sample_truth = _true_outcomes(spec.material, lab, [s["setpoints"] for s in samples], world)
     if isinstance(spec.parsed_objective, MultiObjective):
         first, trace, mean = _hypervolume_figures(spec, true_outcomes, hv_target)
     else:
@@ -157,6 +159,11 @@ def bench_task(
         "mean_true_objective": mean,
         **_spent_figures(rows, first),
         "measurement_error": measurement_error(spec.parsed_objective.outcomes, rows, true_outcomes),
+        **(
+            {"sample_error": measurement_error(spec.parsed_objective.outcomes, samples, sample_truth)}
+            if not reactor_model and samples
+            else {}
+        ),
     }
 
 
@@ -259,10 +266,20 @@ def _sim_campaign(spec: CampaignSpec, lab: LabConfig, reactor_model=None) -> tup
             "latency_s": r.proposal_latency_s,
             "spent": used,
             "trajectory": r.trajectory is not None,
+            # a trajectory's learnt samples with the set points of their assigned conditions
+            "samples": [
+                (row, session.setpoints(_searched(spec, row)).as_dict()) for row in r.observation_rows()
+            ]
+            if r.trajectory is not None
+            else [],
         }
         for r, used in zip(result.records, spent)
     ]
     return rows, result.world
+
+
+def _searched(spec: CampaignSpec, row: dict[str, Any]) -> dict[str, float]:
+    return {p.name: float(row[p.name]) for p in spec.search.parameters}
 
 
 def calibration_spent(spec: CampaignSpec, lab: LabConfig, flush_flow_ul_min: float) -> dict[str, float]:
@@ -362,11 +379,13 @@ def _spent_summary(rs: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"median_{figure}_to_target"] = _median(counted)
         out[whole] = campaign
         out[f"median_{whole}"] = _median(campaign)
-    errors: dict[str, dict[str, float | None]] = {}
-    for name in dict.fromkeys(k for r in rs for k in (r.get("measurement_error") or {})):
-        per = [r["measurement_error"].get(name, {}) for r in rs if r.get("measurement_error")]
-        errors[name] = {q: _median([e.get(q) for e in per]) for q in ("median", "p95")}
-    out["median_measurement_error"] = errors
+    for key in ("measurement_error", "sample_error"):
+        errors: dict[str, dict[str, float | None]] = {}
+        for name in dict.fromkeys(k for r in rs for k in (r.get(key) or {})):
+            per = [r[key].get(name, {}) for r in rs if r.get(key)]
+            errors[name] = {q: _median([e.get(q) for e in per]) for q in ("median", "p95")}
+        if errors or key == "measurement_error":
+            out[f"median_{key}"] = errors
     return out
 
 

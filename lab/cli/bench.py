@@ -261,6 +261,11 @@ def bench_markdown(result: dict, name: str, repeats: int, budget: int) -> str:
     for key, s in result["strategies"].items():
         lines.append("| " + " | ".join([key, *_row(s, repeats)]) + " |")
     errors = {k: s.get("median_measurement_error") for k, s in result["strategies"].items()}
+    errors |= {  # a dynamic loop's learnt samples, at their assigned conditions (docs/adr/0016)
+        f"{k} (samples)": s["median_sample_error"]
+        for k, s in result["strategies"].items()
+        if s.get("median_sample_error")
+    }
     outcomes = list(dict.fromkeys(o for e in errors.values() for o in (e or {})))
     if outcomes:
         lines += [

@@ -159,3 +159,22 @@ def test_a_run_cut_by_sigkill_is_rerun_on_resume_not_half_counted(campaign, tmp_
     cut = [r for r in runs if not r.completed]
     assert [r.index for r in cut] == [1]  # the run cut short stays in the log, unfinished, not learnt from
     assert all(r.samples for r in done if r.trajectory is not None)
+
+
+def test_the_bench_counts_only_a_confirmation_as_on_target_and_scores_the_samples(campaign):
+    import json
+
+    import lab.bench.campaign as bench
+    from lab.cli.app import sim_lab_path
+    from lab.config.files import campaign_to_data, lab_to_data, load_campaign, load_lab
+
+    spec = load_campaign(campaign)
+    spec_data = json.loads(json.dumps(campaign_to_data(spec)))
+    lab_data = json.loads(json.dumps(lab_to_data(load_lab(sim_lab_path(spec.material)))))
+    result = bench.bench_task(spec_data, lab_data, "sobol", 0, BUDGET, loop="dynamic")
+    assert result["loop"] == "dynamic" and result["n_experiments"] == BUDGET
+    first = result["experiments_to_target"]
+    if first is not None:  # a confirmation reached it: the best-true trace has a value there
+        assert result["best_true_trace"][first - 1] is not None
+    errors = result["sample_error"]
+    assert errors["pl_peak_nm"]["median"] < 1.5 and errors["pl_peak_nm"]["p95"] < 3.0
