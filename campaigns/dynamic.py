@@ -240,34 +240,7 @@ def trajectory_run(
         if abs(temperature - path[0].temperature_c) > rig.heater.limits.tolerance_c:
             yield from settle_heater(rig, path[0].temperature_c, protocol)
         yield from refill_if_short(rig, _mean_flows(path), protocol, wait_s=trajectory.duration_s)
-        inlets: list[dict] = []
-        spectra: list[dict] = []
-        alarm: str | None = None
-        t0 = yield from bps.rd(rig.timer.time)
-        for k, sp in enumerate(path):
-            moves: list[Any] = []
-            for reagent, pump in rig.pumps.items():
-                moves += [pump, sp.flows_ul_min.get(reagent, 0.0)]
-            yield from bps.mv(*moves, rig.heater, sp.temperature_c)
-            inlet = yield from bps.trigger_and_read(
-                [*rig.pumps.values(), rig.heater, rig.timer], name=INLET_STREAM
-            )
-            inlets.append(_flat(inlet))
-            reading = yield from bps.trigger_and_read(
-                [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
-            )
-            alarms = [reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()]
-            if any(alarms):
-                alarm = "clog" if "stall" in alarms else "pump_alarm"
-                for pump in rig.pumps.values():
-                    yield from bps.stop(pump)
-                yield from bps.mv(rig.timer, protocol.clog_recovery)
-                break
-            spectra.append(reading)
-            now = yield from bps.rd(rig.timer.time)
-            end = t0 + (times[k + 1] if k + 1 < len(times) else trajectory.duration_s)
-            if end > now:
-                yield from bps.mv(rig.timer, end - now)
+        inlets, spectra, alarm = yield from _walk(rig, path, times, trajectory.duration_s, protocol)
         yield from bps.checkpoint()  # measured: a suspension after this point must not re-run the path
         reactor = Reactor.of(rig)
         history = inlet_history(reactor, [*before, *inlets])
@@ -286,6 +259,41 @@ def trajectory_run(
 
     yield from _run()
     return result
+
+
+def _walk(
+    rig: Rig, path: Sequence[Setpoints], times: Sequence[float], duration_s: float, protocol: ProtocolSpec
+) -> Plan:
+    """Step along ``path`` (set points at ``times`` s after the start): set pumps and heater, an
+    ``inlet`` event, a ``primary`` spectrum, wait for the next step. Returns (inlet event data,
+    spectra readings, alarm): a pump alarm stops the pumps, waits ``clog_recovery`` and ends the walk."""
+    inlets: list[dict] = []
+    spectra: list[dict] = []
+    t0 = yield from bps.rd(rig.timer.time)
+    for k, sp in enumerate(path):
+        moves: list[Any] = []
+        for reagent, pump in rig.pumps.items():
+            moves += [pump, sp.flows_ul_min.get(reagent, 0.0)]
+        yield from bps.mv(*moves, rig.heater, sp.temperature_c)
+        inlet = yield from bps.trigger_and_read(
+            [*rig.pumps.values(), rig.heater, rig.timer], name=INLET_STREAM
+        )
+        inlets.append(_flat(inlet))
+        reading = yield from bps.trigger_and_read(
+            [rig.spectrometer, rig.heater, *rig.pumps.values(), rig.timer], name="primary"
+        )
+        alarms = [reading[f"{p.name}_alarm"]["value"] for p in rig.pumps.values()]
+        if any(alarms):
+            for pump in rig.pumps.values():  # a stalled line must not keep pressurising
+                yield from bps.stop(pump)
+            yield from bps.mv(rig.timer, protocol.clog_recovery)
+            return inlets, spectra, "clog" if "stall" in alarms else "pump_alarm"
+        spectra.append(reading)
+        now = yield from bps.rd(rig.timer.time)
+        end = t0 + (times[k + 1] if k + 1 < len(times) else duration_s)
+        if end > now:
+            yield from bps.mv(rig.timer, end - now)
+    return inlets, spectra, None
 
 
 def _sample_event(samples: Outcomes, t: float, a: Assignment, outcomes: Mapping[str, Any]) -> Plan:

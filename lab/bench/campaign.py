@@ -138,8 +138,6 @@ def bench_task(
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
         # a trajectory measured no one condition: its samples are data, never the target reached
         true_outcomes = [{} if r["trajectory"] else t for r, t in zip(rows, true_outcomes)]
-        samples = [{"measured": s, "setpoints": sp} for r in rows for s, sp in r.get("samples", [])]
-        sample_truth = _true_outcomes(spec.material, lab, [s["setpoints"] for s in samples], world)
     if isinstance(spec.parsed_objective, MultiObjective):
         first, trace, mean = _hypervolume_figures(spec, true_outcomes, hv_target)
     else:
@@ -159,12 +157,20 @@ def bench_task(
         "mean_true_objective": mean,
         **_spent_figures(rows, first),
         "measurement_error": measurement_error(spec.parsed_objective.outcomes, rows, true_outcomes),
-        **(
-            {"sample_error": measurement_error(spec.parsed_objective.outcomes, samples, sample_truth)}
-            if not reactor_model and samples
-            else {}
-        ),
+        **({} if reactor_model else _sample_error(spec, lab, rows, world)),
     }
+
+
+def _sample_error(
+    spec: CampaignSpec, lab: LabConfig, rows: list[dict[str, Any]], world: Any
+) -> dict[str, Any]:
+    """``{"sample_error": ...}``: :func:`measurement_error` of a dynamic campaign's learnt samples at their
+    assigned conditions (docs/adr/0016); nothing when the campaign ran no trajectory."""
+    samples = [{"measured": s, "setpoints": sp} for r in rows for s, sp in r.get("samples", [])]
+    if not samples:
+        return {}
+    truth = _true_outcomes(spec.material, lab, [s["setpoints"] for s in samples], world)
+    return {"sample_error": measurement_error(spec.parsed_objective.outcomes, samples, truth)}
 
 
 def _spent_figures(rows: list[dict[str, Any]], first: int | None) -> dict[str, Any]:

@@ -139,6 +139,20 @@ class _DynamicSteps:
         return None
 
 
+def _rederived(
+    position: int, record: ExperimentRecord, rederive: _Proposals, steps: "_DynamicSteps | None"
+) -> dict[str, Any] | None:
+    """How ``record`` diverges from its re-derived decision, or None (a dynamic campaign's by ``steps``)."""
+    if steps is not None:
+        return steps(position)
+    proposal = rederive(position)
+    if isinstance(proposal, str):
+        return {"index": record.index, "reason": proposal}
+    if not _same(proposal, record.parameters):
+        return {"index": record.index, "logged": record.parameters, "rederived": proposal}
+    return None
+
+
 def _replay(spec: Any, runs: list[ExperimentRecord], lab: dict[str, Any] | None = None) -> dict[str, Any]:
     """Re-derive in the order the log completed the experiments (the order the optimiser learnt them:
     an experiment re-run to fill a gap comes after those proposed before it)."""
@@ -160,36 +174,19 @@ def _replay(spec: Any, runs: list[ExperimentRecord], lab: dict[str, Any] | None 
             divergences.append(
                 {"index": record.index, "reason": f"beyond the budget in force ({spec.budget})"}
             )
-        if dynamic:
-            found = steps(position) if steps is not None else None
-            if found is not None:
-                divergences.append(found)
-            row = record.outcome_row()
-            experiments.append(
-                {
-                    "index": record.index,
-                    "conditions": record.parameters,
-                    "outcomes": {**record.outcomes, "objective": objective.value(row)},
-                    "reached": objective.reached(row) if record.trajectory is None else False,
-                    "run": "trajectory" if record.trajectory is not None else "confirmation",
-                }
-            )
-            continue
-        proposal = rederive(position)
-        if isinstance(proposal, str):
-            divergences.append({"index": record.index, "reason": proposal})
-        elif not _same(proposal, record.parameters):
-            divergences.append({"index": record.index, "logged": record.parameters, "rederived": proposal})
+        found = None if dynamic and steps is None else _rederived(position, record, rederive, steps)
+        if found is not None:
+            divergences.append(found)
         row = record.outcome_row()
-        value = objective.value(row)
-        experiments.append(
-            {
-                "index": record.index,
-                "conditions": record.parameters,
-                "outcomes": {**record.outcomes, "objective": value},
-                "reached": objective.reached(row),
-            }
-        )
+        entry = {
+            "index": record.index,
+            "conditions": record.parameters,
+            "outcomes": {**record.outcomes, "objective": objective.value(row)},
+            "reached": objective.reached(row) and record.trajectory is None,
+        }
+        if dynamic:
+            entry["run"] = "trajectory" if record.trajectory is not None else "confirmation"
+        experiments.append(entry)
     rows = [(r.index, r.outcome_row()) for r in records if r.trajectory is None]
     outcome_rows = [row for _, row in rows]
     k = incumbent(objective, outcome_rows, spec.outcome_constraints)
