@@ -429,36 +429,30 @@ class CampaignSession:
         stop.check()
         run_engine(calibrate(rig, self.spec.protocol, flush_flow_ul_min=self.flush_flow_ul_min()))
         stop.check()
-        if self.spec.protocol.mode == "dynamic":
-            run_engine(
-                dynamic_loop(
-                    rig,
-                    propose=loop.propose,
-                    learn=loop.learn,
-                    indices=loop.indices,
-                    protocol=self.spec.protocol,
-                    material=self.spec.material,
-                    objective=lambda o: scalar_value(self.objective, o),
-                    setpoints_of=self.setpoints,
-                    kind=self.spec.search.kind,
-                    samples=sample_device([p.name for p in self.spec.search.parameters]),
-                )
-            )
-            stop.check()
-            return
-        run_engine(
-            closed_loop(
+        common: dict[str, Any] = dict(
+            propose=loop.propose,
+            learn=loop.learn,
+            indices=loop.indices,
+            protocol=self.spec.protocol,
+            material=self.spec.material,
+            objective=lambda o: scalar_value(self.objective, o),
+        )
+        if self.spec.protocol.mode == "dynamic":  # trajectories and confirmations (docs/adr/0016)
+            plan = dynamic_loop(
                 rig,
-                propose=loop.propose,
-                learn=loop.learn,
-                indices=loop.indices,
-                protocol=self.spec.protocol,
-                material=self.spec.material,
-                objective=lambda o: scalar_value(self.objective, o),
+                **common,
+                setpoints_of=self.setpoints,
+                kind=self.spec.search.kind,
+                samples=sample_device([p.name for p in self.spec.search.parameters]),
+            )
+        else:
+            plan = closed_loop(
+                rig,
+                **common,
                 annotate=loop.annotate if multi else None,
                 ahead=loop if loop.overlap else None,
             )
-        )
+        run_engine(plan)
         stop.check()
 
     def _halt(self, run_engine: RunEngine, rig, watch, *, abort: str | None = None) -> "SafeReport":
