@@ -10,7 +10,7 @@ import typer
 from lab.cli.app import app
 from lab.view.console import emit_json, err, fmt, out
 
-__all__ = ["replay", "report", "watch"]
+__all__ = ["replay", "report", "watch", "export"]
 
 TiledOpt = Annotated[Optional[str], typer.Option("--tiled", help="read the campaign from this Tiled server")]
 CampaignIdOpt = Annotated[Optional[str], typer.Option("--campaign-id", help="campaign to read from Tiled")]
@@ -112,3 +112,32 @@ def watch(
     )
     if json_out:
         emit_json(state.as_dict())
+
+
+@app.command()
+def export(
+    directory: Annotated[Optional[Path], typer.Argument(help="campaign directory (or use --tiled)")] = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="write CSV")] = False,
+    parquet: Annotated[bool, typer.Option("--parquet", help="write Parquet (needs pyarrow)")] = False,
+    out_path: Annotated[
+        Optional[Path], typer.Option("--out", help="file to write (default DIR/experiments.csv or .parquet)")
+    ] = None,
+    tiled: TiledOpt = None,
+    campaign_id: CampaignIdOpt = None,
+) -> None:
+    """One row per experiment run (parameters, set points, figures of merit, failure, reactor time,
+    reagents used, decision), units in the column names, for a spreadsheet."""
+    from lab.store.sources import open_campaign
+    from lab.store.export import export_rows, write_csv, write_parquet
+    from models.errors import ConfigurationError
+
+    if csv_out == parquet:
+        raise ConfigurationError("give one of --csv or --parquet", key="export")
+    suffix = "csv" if csv_out else "parquet"
+    if out_path is None:
+        if directory is None:
+            raise ConfigurationError("with --tiled, say where to write with --out", key="--out")
+        out_path = directory / f"experiments.{suffix}"
+    rows = export_rows(open_campaign(directory, tiled=tiled, campaign_id=campaign_id))
+    written = (write_csv if csv_out else write_parquet)(rows, out_path)
+    out.print(f"{len(rows)} runs -> {written}")

@@ -30,6 +30,7 @@ from campaigns.spec import parameter_unit
 from lab.view import plots
 from lab.view.console import duration, figure_label, volume_ml
 from lab.view.plots import FigureTrack, ParameterAxis
+from lab.store.export import EXPORT_NAME, export_rows, write_csv
 from lab.store.records import ExperimentRecord, Usage, in_log_order, resource_use
 from lab.store.sources import CampaignData, open_campaign, spectrometer_wavelengths
 from models.objectives import MultiObjective, failure_reason, incumbent, incumbent_trace, pareto_positions
@@ -586,6 +587,8 @@ def _page(data: CampaignData, f: _Facts, blocks: list[str]) -> str:
 <div class="grid"><div><h3>Campaign</h3>{_kv_table(settings)}</div>
 <div><h3>Lab{(" " + html.escape(str(data.lab.get("name")))) if data.lab.get("name") else ""}</h3>{_kv_table(_flatten(data.lab))}</div></div>
 <h2>All experiments</h2>
+<p id="export">One row per run, units in the column names: <a href="{EXPORT_NAME}">{EXPORT_NAME}</a>
+(<code>qdlab export DIR --csv</code> or <code>--parquet</code> writes it again).</p>
 <div class="scroll">{table}</div>
 </body></html>
 """
@@ -628,6 +631,7 @@ def write_report(data: CampaignData, out_dir: Path) -> Report:
     plot_dir.mkdir(parents=True, exist_ok=True)
     facts = _facts(data)
     png_paths, drawn, blocks = _draw(_figures(data, facts), plot_dir)
+    write_csv(export_rows(data), out_dir / EXPORT_NAME)  # the table for a spreadsheet, linked from the page
     html_path = out_dir / REPORT_NAME
     html_path.write_text(_page(data, facts, blocks), encoding="utf-8")
     return Report(html_path, png_paths, _summary(data, facts, html_path, png_paths), drawn)
