@@ -1,7 +1,7 @@
 """``qdlab``: the command line (DESIGN.md, Command line).
 
 One module per command group, each registering its commands on the one app (:mod:`lab.cli.app`):
-:mod:`lab.cli.run` (run, resume, sync, refill), :mod:`lab.cli.review` (replay, report, watch),
+:mod:`lab.cli.run` (run, resume, sync, refill), :mod:`lab.cli.review` (replay, report, watch, export),
 :mod:`lab.cli.tools` (simulate, emulate), :mod:`lab.cli.bench` (bench). They are imported here in the order
 ``qdlab --help`` lists the commands. Heavy libraries (torch, BoTorch, bluesky) are imported inside the
 commands only, so ``qdlab --help`` and bad input stay quick.

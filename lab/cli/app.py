@@ -17,6 +17,26 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"qdlab {version('qdlab')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            print("qdlab (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print qdlab's version and exit"
+    ),
+) -> None:
+    """Self-driving flow synthesis of colloidal quantum dots."""
+
+
 def sim_lab_path(material: str) -> Path:
     """The example simulated lab of a material (qdlab run --sim, qdlab bench)."""
     from lab.config.files import EXAMPLES
