@@ -17,7 +17,9 @@ its conditions are the concentrations of the inlet flows at t_j, the nominal res
 
 :func:`assign` gives the sample the mean of those conditions over the mixture and the mixture's
 ``spread``: the largest standard deviation of any searched parameter over the nodes, as a share of
-its range (log parameters in log). In steady flow the spread is 0: every element saw the same
+its range (log parameters in log). A mean within :data:`SPREAD_LIMIT` of the range's share outside a
+bound is put on the bound (a coil settling from below its lowest set point); farther out the sample is
+unassigned: the optimiser learns only inside its box. In steady flow the spread is 0: every element saw the same
 conditions. A sample whose fluid entered before the history began is unassigned (weight 0);
 :func:`weight` keeps a sample fully up to :data:`SPREAD_TOLERANCE` and down-weights it beyond, to 0 at
 :data:`SPREAD_LIMIT`.
@@ -269,7 +271,11 @@ def assign(
             return Assignment(None, math.inf, None)
         u = np.asarray(to_unit(p, v), dtype=float)
         spread = max(spread, float(u.std()))
-        mean[p["name"]] = from_unit(p, float(u.mean()))
+        centre = float(u.mean())
+        if not -SPREAD_LIMIT <= centre <= 1.0 + SPREAD_LIMIT:
+            return Assignment(None, math.inf, None)  # fluid made outside the search space
+        # a coil a little below its lowest set point (a heater settling from below): on the bound
+        mean[p["name"]] = from_unit(p, min(1.0, max(0.0, centre)))
     return Assignment(mean, spread, float(t_in.mean()))
 
 

@@ -137,3 +137,13 @@ def test_thinning_keeps_heavy_distinct_samples_evenly_along_the_path():
     steps = [b["temperature"] - a["temperature"] for a, b in zip(kept, kept[1:])]
     assert max(steps) < 1.5 * min(steps)  # evenly spaced
     assert thin([dict(rows[0], weight=0.1)], PARAMS) == []
+
+
+def test_a_coil_just_below_the_box_is_put_on_its_bound_and_one_far_outside_is_not_learnt():
+    history = InletHistory()
+    history.record(0.0, flows_for(60.0, 3.0), 229.5)  # a heater settled from below, within tolerance
+    a = assign(history, 1000.0, parameters=PARAMS, **GEOMETRY)
+    assert a.parameters is not None and a.parameters["temperature"] == 230.0
+    cold = InletHistory()
+    cold.record(0.0, flows_for(60.0, 3.0), 200.0)  # far below the 230 degC bound
+    assert assign(cold, 1000.0, parameters=PARAMS, **GEOMETRY).parameters is None
