@@ -3,7 +3,8 @@
 Each experiment index is one of two runs:
 
 - a **confirmation**: a steady-state experiment at a sample that met the target (``objective.reached``
-  on its measured figures), the best such sample by objective value not within
+  on its figures averaged with its neighbours', :func:`smoothed_rows`), the best such sample by
+  objective value that promises more than every confirmation so far and is not within
   :data:`CONFIRMED_NEAR` of one already confirmed. Only a confirmation counts as reaching the target.
   Without ``reached`` ranges, every :data:`CONFIRM_EVERY`-th run confirms the best sample instead.
 - otherwise a **trajectory**: from where the rig is (the last run's end) to the optimiser's next
@@ -24,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from campaigns.conditions import Setpoints, campaign_setpoints
-from campaigns.dynamic import Reactor, assignments, inlet_history
+from campaigns.dynamic import PARAMETER_PREFIX, Reactor, assignments, inlet_history
 from campaigns.preflight import HEATER_NAME
 from campaigns.strategy import parameters_of
-from campaigns.transient import Assignment
+from campaigns.transient import MIN_WEIGHT, Assignment
 from campaigns.flow import transit_s
 from campaigns.transient import SPREAD_TOLERANCE, Trajectory, from_unit, to_unit
 from lab.store.records import ExperimentRecord
@@ -73,13 +74,43 @@ def _near(a: list[float], b: list[float], distance: float) -> bool:
     return max(abs(x - y) for x, y in zip(a, b)) < distance
 
 
+SMOOTHING = 5
+"""A candidate for confirmation is judged on the mean of this many consecutive spectra centred on it:
+picking the best of many single noisy spectra favours the lucky ones (the winner's curse), and their
+confirmations missed the target by a noise's width."""
+
+
+def smoothed_rows(record: ExperimentRecord, outcomes: Sequence[str]) -> list[dict[str, Any]]:
+    """A trajectory's samples, each with ``outcomes`` averaged over the :data:`SMOOTHING` consecutive
+    spectra centred on it; only samples whose whole window was learnt-weight (at least
+    ``campaigns.transient.MIN_WEIGHT``) and measured every outcome."""
+    names = [p["name"] for p in (record.trajectory or {}).get("parameters", [])]
+    samples = record.samples
+    half = SMOOTHING // 2
+    out = []
+    for k in range(half, len(samples) - half):
+        window = samples[k - half : k + half + 1]
+        if any(float(s.get("weight") or 0.0) < MIN_WEIGHT or s.get("failure") for s in window):
+            continue
+        values = {o: [s.get(o) for s in window] for o in outcomes}
+        if any(not all(isinstance(v, (int, float)) for v in vs) for vs in values.values()):
+            continue
+        at = {n: samples[k].get(PARAMETER_PREFIX + n) for n in names}
+        if any(not isinstance(v, (int, float)) for v in at.values()):
+            continue
+        out.append({**at, **{o: sum(vs) / len(vs) for o, vs in values.items()}, "failure": None})
+    return out
+
+
 def confirmation_candidate(
     records: Sequence[ExperimentRecord], objective: Any, parameters: Sequence[Mapping[str, Any]]
 ) -> dict[str, float] | None:
-    """The sample to confirm next (its assigned parameters), or None."""
+    """The sample to confirm next (its assigned parameters), or None: judged on its
+    :func:`smoothed_rows` figures."""
     names = [p["name"] for p in parameters]
     confirmed = [_coords(parameters, r.parameters) for r in records if r.trajectory is None]
-    rows = [row for r in records if r.trajectory is not None for row in r.observation_rows()]
+    judged = list(dict.fromkeys([*objective.outcomes, *getattr(objective, "reached_ranges", {})]))
+    rows = [row for r in records if r.trajectory is not None for row in smoothed_rows(r, judged)]
     has_target = bool(objective.reached_ranges)
     if not has_target:
         runs_since = 0
