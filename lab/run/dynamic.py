@@ -284,6 +284,7 @@ class Planner:
     lab: Any
 
     def setpoints(self, parameters: dict[str, float]) -> Setpoints:
+        """The campaign's set points for searched ``parameters`` on this lab (every run's, dynamic or not)."""
         return campaign_setpoints(
             self.spec.search,
             parameters,

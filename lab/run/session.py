@@ -19,7 +19,7 @@ from bluesky import RunEngine
 from bluesky import plan_stubs as bps
 from bluesky.utils import RunEngineInterrupted
 
-from campaigns.conditions import SOLVENT, Setpoints, campaign_setpoints
+from campaigns.conditions import SOLVENT, Setpoints
 from campaigns.flow import fixed_wait_s
 from campaigns.cost import CostModel, cost_model_for
 from campaigns.plans import calibrate, closed_loop, syringe_need_ul
@@ -174,12 +174,7 @@ class CampaignSession:
         return flush_flow
 
     def setpoints(self, parameters: dict[str, float]) -> Setpoints:
-        return campaign_setpoints(
-            self.spec.search,
-            parameters,
-            reactor_volume_ul=self.lab.reactor.volume,
-            stocks_mM=self.lab.stocks_mM,
-        )
+        return Planner(self.spec, self.lab).setpoints(parameters)
 
     def cost_model(self, history: list[tuple[dict, dict]], *, done: int) -> CostModel:
         """The next proposal's cost model (``[protocol] cost_aware``), from the (set points, heater
