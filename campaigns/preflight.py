@@ -35,6 +35,7 @@ from campaigns.plans import syringe_need_ul
 from campaigns.spec import CampaignSpec
 from devices import HeaterLimits, PumpLimits
 from models.errors import ConfigurationError, SafetyError
+from models.objectives import MultiObjective
 
 __all__ = [
     "preflight",
@@ -99,6 +100,26 @@ def sample_points(spec: CampaignSpec, n_sobol: int = 256, *, corners: bool = Tru
     return list(iter_points(spec, n_sobol, corners=corners))
 
 
+def _check_mode(spec: CampaignSpec, source: str) -> None:
+    """A dynamic campaign (docs/adr/0016) has one objective, and its own way of spending the rig's time."""
+    protocol = spec.protocol
+    if protocol.mode != "dynamic":
+        return
+    if protocol.overlap or protocol.cost_aware:
+        raise ConfigurationError(
+            'overlap and cost_aware apply to steady-state campaigns; with mode = "dynamic" leave them unset',
+            source=source,
+            key="protocol.mode",
+        )
+    if isinstance(spec.parsed_objective, MultiObjective):
+        raise ConfigurationError(
+            'mode = "dynamic" optimises one objective; a list of objectives (a Pareto front) runs in '
+            'mode = "steady"',
+            source=source,
+            key="protocol.mode",
+        )
+
+
 def preflight(
     spec: CampaignSpec,
     *,
@@ -116,6 +137,7 @@ def preflight(
     A point is makeable when the device layer would take it: ``HeaterLimits.check_setpoint`` and
     ``PumpLimits.check_rate`` decide, and the error carries their refusal as the rig's heater
     (``"heater"``) and pumps (``pump_names``: each reagent's pump name; default the reagent) would say it."""
+    _check_mode(spec, source)
     names = dict(pump_names or {})
     for values in iter_points(spec):
         where = ", ".join(f"{k}={v:.4g}" for k, v in values.items())

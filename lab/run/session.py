@@ -134,6 +134,12 @@ class CampaignSession:
         """Refuse a campaign the lab cannot make; estimate (and keep as ``self.estimate``) the reagent
         and reactor time its remaining experiments need. ``fresh``: a new campaign (``qdlab run``), whatever
         the directory holds now is not its own (``--force`` moves it aside once every check has passed)."""
+        if self.reactor_model is not None and self.spec.protocol.mode == "dynamic":
+            raise ConfigurationError(
+                'a reactor model gives steady-state outcomes, a mode = "dynamic" campaign needs spectra; '
+                "run it without --reactor-model",
+                source="--reactor-model",
+            )
         stocks = self.lab.stocks_mM
         preflight(
             self.spec,

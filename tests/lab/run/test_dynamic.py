@@ -178,3 +178,24 @@ def test_the_bench_counts_only_a_confirmation_as_on_target_and_scores_the_sample
         assert result["best_true_trace"][first - 1] is not None
     errors = result["sample_error"]
     assert errors["pl_peak_nm"]["median"] < 1.5 and errors["pl_peak_nm"]["p95"] < 3.0
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ('mode = "dynamic"', 'mode = "dynamic"\noverlap = true'),
+        ('mode = "dynamic"', 'mode = "dynamic"\ncost_aware = true'),
+    ],
+)
+def test_a_dynamic_campaign_refuses_the_steady_state_options_in_one_line(
+    campaign, tmp_path, capsys, edit, message
+):
+    from tests.lab.conftest import run_sim
+
+    path = tmp_path / "c.toml"
+    path.write_text(campaign.read_text().replace(edit, message))
+    assert run_sim(path, tmp_path / "out", 2) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "overlap and cost_aware apply to steady-state campaigns" in err[0], err
+    assert "protocol.mode" in err[0]
+    assert not (tmp_path / "out").exists()
