@@ -131,12 +131,14 @@ class CampaignState:
 
 def _summary(record: ExperimentRecord, objective: Any, scalar: Any) -> dict[str, Any]:
     row = record.outcome_row()
+    trajectory = record.trajectory is not None  # a dynamic campaign's path: its samples are its data
     return {
         "index": record.index,
         "conditions": record.parameters,
         "objective": scalar.value(row),
-        "failure": failure_reason(objective, row),
+        "failure": (record.outcomes.get("failure") or None) if trajectory else failure_reason(objective, row),
         "outcomes": {k: v for k, v in record.outcomes.items() if k not in ("failure", "objective")},
+        **({"samples": len(record.observation_rows())} if trajectory else {}),
     }
 
 
@@ -400,7 +402,9 @@ def _experiments_table(state: CampaignState) -> Table:
                 str(item["index"]),
                 *[fmt(item["conditions"].get(n)) for n in names],
                 fmt(item["objective"]),
-                f"failed: {item['failure']}" if item["failure"] else "",
+                f"failed: {item['failure']}"
+                if item["failure"]
+                else (f"path, {item['samples']} samples" if "samples" in item else ""),
             )
     return table
 
