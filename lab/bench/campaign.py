@@ -137,7 +137,7 @@ def bench_task(
         rows, world = _sim_campaign(spec, lab)
         true_outcomes = _true_outcomes(spec.material, lab, [r["setpoints"] for r in rows], world)
         # a trajectory measured no one condition: its samples are data, never the target reached
-        true_outcomes = [{} if r["trajectory"] else t for r, t in zip(rows, true_outcomes)]
+        true_outcomes = [{} if r.get("trajectory") else t for r, t in zip(rows, true_outcomes)]
     if isinstance(spec.parsed_objective, MultiObjective):
         first, trace, mean = _hypervolume_figures(spec, true_outcomes, hv_target)
     else:
