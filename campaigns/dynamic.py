@@ -76,12 +76,6 @@ class Sample:
     assignment: Assignment
     outcomes: dict[str, Any]
 
-    def row(self) -> dict[str, Any] | None:
-        """What an optimiser ingests (assigned parameters and outcomes), None for an unassigned sample."""
-        if self.assignment.parameters is None:
-            return None
-        return {**self.assignment.parameters, **self.outcomes}
-
 
 def sample_rows(samples: Sequence[Mapping[str, Any]], names: Sequence[str]) -> list[dict[str, Any]]:
     """Rows (assigned parameters, figures of merit, ``failure``, ``weight``) of the assigned samples among
