@@ -199,3 +199,21 @@ def test_a_dynamic_campaign_refuses_the_steady_state_options_in_one_line(
     assert len(err) == 1 and "overlap and cost_aware apply to steady-state campaigns" in err[0], err
     assert "protocol.mode" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_report_draws_the_trajectories_and_exports_every_run(finished, tmp_path):
+    import csv
+    import shutil
+
+    from lab.cli import main
+
+    out, _, records = finished
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "plots" / "trajectories.png").stat().st_size > 0
+    with (copy / "experiments.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["run"] for r in rows] == [
+        "trajectory" if r.trajectory is not None else "confirmation" for r in records
+    ]
