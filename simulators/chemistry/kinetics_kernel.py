@@ -23,9 +23,9 @@ N_ACC = 12
 
 # Control constants, passed as one float array ``ctl`` (tolerances already divided by resolution).
 C_TOL_R, C_TOL_S, C_TOL_J, C_TOL_MERGE, C_EPS_MERGE, C_R_MIN, C_KV = range(7)
-C_REJECT, C_SHRINK_SHARE, C_GROW_SHARE, C_NEWTON_MAX, C_RTOL, C_RTOL_PREDICT, C_EVERY = range(7, 14)
-C_LN_LO, C_LN_HI, C_INV_DLN = range(14, 17)
-N_CTL = 17
+C_REJECT, C_SHRINK_SHARE, C_GROW_SHARE, C_NEWTON_MAX, C_RTOL, C_EVERY = range(7, 13)
+C_LN_LO, C_LN_HI, C_INV_DLN = range(13, 16)
+N_CTL = 16
 
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -202,7 +202,7 @@ def integrate_all(
     tol_r, tol_s, tol_j = ctl[C_TOL_R], ctl[C_TOL_S], ctl[C_TOL_J]
     tol_merge, eps, r_min, kv = ctl[C_TOL_MERGE], ctl[C_EPS_MERGE], ctl[C_R_MIN], ctl[C_KV]
     reject, shrink_share, grow_share = ctl[C_REJECT], ctl[C_SHRINK_SHARE], ctl[C_GROW_SHARE]
-    newton_max, rtol, rtol_predict = int(ctl[C_NEWTON_MAX]), ctl[C_RTOL], ctl[C_RTOL_PREDICT]
+    newton_max, rtol = int(ctl[C_NEWTON_MAX]), ctl[C_RTOL]
     every = int(ctl[C_EVERY])
     ln_lo, ln_hi, inv_dln = ctl[C_LN_LO], ctl[C_LN_HI], ctl[C_INV_DLN]
     n_bins = hist.shape[1]
@@ -264,47 +264,75 @@ def integrate_all(
             conv_new = p0_i * -math.expm1(-kc_i * t_new)
             supply = conv_new - conv
 
-            # coefficients at the step start; the linearised balance (right of the root) starts Newton
+            # pass 1: coefficients at the step start, and the balance f(S) = S cinf - rhs + sum nk r'^3
+            # with its slope at the last supersaturation: one Newton step from there is the predictor
+            c_old = c
+            s_old = c_old / cinf
+            base = c_old + supply
             v0sum = 0.0
-            num_w = c + supply
-            den_w = cinf
+            v0rsum = 0.0
+            n0sum = 0.0
+            f = s_old * cinf - base
+            fp = cinf
             for i in range(cnt):
                 ri = r[i]
                 nki = num[i] * kv
                 dti = dt * g0 / (ri + delta)
-                bi = _exp(min(rcap / ri, 50.0))
-                nk[i] = nki
-                nk3dta[i] = 3.0 * nki * dti
+                ui = ri - dti * _exp(min(rcap / ri, 50.0))
                 dta[i] = dti
-                u[i] = ri - dti * bi
+                u[i] = ui
                 v0i = nki * ri * ri * ri
                 v0[i] = v0i
                 v0sum += v0i
-                w = nk3dta[i] * ri * ri
-                num_w += w * bi
-                den_w += w
-            c_old = c
-            s_old = c_old / cinf
-            base = c_old + supply
-            s = _solve(
-                nk, nk3dta, dta, u, cnt, cinf, v0sum + base, max(num_w / den_w, 0.0), newton_max, rtol_predict
-            )
-            # second order: the coefficients at the mid radius of the first solve
+                v0rsum += v0i * ri
+                n0sum += num[i]
+                rpi = max(ui + dti * s_old, 0.0)
+                rp2 = rpi * rpi
+                f += nki * (rp2 * rpi - ri * ri * ri)
+                fp += 3.0 * nki * dti * rp2
+            s = max(s_old - f / fp, 0.0)
+            # pass 2 (second order): coefficients at the mid radius of the predictor, and one Newton
+            # step of the corrected balance from the predictor
             half_rmin = 0.5 * r_min
+            f = s * cinf - base - v0sum
+            fp = cinf
+            fpp = 0.0
             for i in range(cnt):
                 ri = r[i]
+                nki = num[i] * kv
                 rm = max(0.5 * (ri + max(u[i] + dta[i] * s, 0.0)), half_rmin) if num[i] > 0.0 else 1.0
                 dti = dt * g0 / (rm + delta)
+                ui = ri - dti * _exp(min(rcap / rm, 50.0))
                 dta[i] = dti
-                nk3dta[i] = 3.0 * nk[i] * dti
-                u[i] = ri - dti * _exp(min(rcap / rm, 50.0))
-            s = _solve(nk, nk3dta, dta, u, cnt, cinf, v0sum + base, s, newton_max, rtol)
+                nk[i] = nki
+                nk3dta[i] = 3.0 * nki * dti
+                u[i] = ui
+                rpi = max(ui + dti * s, 0.0)
+                rp2 = rpi * rpi
+                f += nki * rp2 * rpi
+                fp += 3.0 * nki * dti * rp2
+                fpp += 6.0 * nki * dti * dti * rpi
+            s_new = max(s - f / fp, 0.0)
+            # Newton converges quadratically: the next correction is about f'' / (2 f') times the square
+            # of this one; below rtol this step's result stands, else iterate to rtol
+            ds = s_new - s
+            if 0.5 * fpp / fp * ds * ds > rtol * max(s_new, 1e-300):
+                s = _solve(nk, nk3dta, dta, u, cnt, cinf, v0sum + base, s_new, newton_max, rtol)
+            else:
+                s = s_new
+            # pass 3: the new radii, the balance, and the step-size control (each section counts in
+            # proportion to its share of the number or material at the step start; see kinetics)
             vpsum = 0.0
-            vprsum = 0.0
             numsum = 0.0
             vgone = 0.0
             n_dis = 0.0
+            ratio_r = 0.0
+            half_mean = 0.5 * (v0rsum / v0sum if v0sum > 0.0 else 1.0)
+            inv_v0s = 1.0 / (max(v0sum, 1e-300) * shrink_share)
+            inv_ng = 1.0 / (max(n0sum, 1e-300) * grow_share)
+            inv_vg = 1.0 / (max(v0sum, 1e-300) * grow_share)
             for i in range(cnt):
+                ri = r[i]
                 rpi = max(u[i] + dta[i] * s, 0.0)
                 vp = nk[i] * rpi * rpi * rpi
                 gone = rpi < r_min
@@ -312,33 +340,17 @@ def integrate_all(
                 vpsum += vp  # every section's new volume (a dead one holds nk = 0)
                 vgone += vp if gone else 0.0  # a dissolved section returns exactly what it holds
                 n_dis += num[i] if gone else 0.0
-                vprsum += vp * rpi if lv else 0.0
                 numsum += num[i] if lv else 0.0
                 nump[i] = num[i] if lv else 0.0
                 rp[i] = rpi if lv else 1.0
+                share = (
+                    min(v0[i] * inv_v0s, 1.0) if rpi < ri else min(max(v0[i] * inv_vg, num[i] * inv_ng), 1.0)
+                )
+                x = abs(rpi - ri) * share / max(ri, half_mean)
+                ratio_r = max(ratio_r, x if lv else 0.0)
             any_live = numsum > 0.0
             c = max(base + v0sum - vpsum + vgone, 0.0)
             dis_new = dissolved + n_dis
-            vpsum -= vgone
-
-            # step-size control from this step's changes: each section counts in proportion to its
-            # share of the number or material (see kinetics)
-            r_mean = vprsum / vpsum if vpsum > 0.0 else 1.0
-            half_mean = 0.5 * r_mean
-            inv_v0s = 1.0 / (max(v0sum, 1e-300) * shrink_share)
-            inv_ng = 1.0 / (max(numsum, 1e-300) * grow_share)
-            inv_vg = 1.0 / (max(v0sum, 1e-300) * grow_share)
-            for i in range(cnt):
-                ri = r[i]
-                rpi = rp[i]
-                share = (
-                    min(v0[i] * inv_v0s, 1.0) if rpi < ri else min(max(v0[i] * inv_vg, nump[i] * inv_ng), 1.0)
-                )
-                x = abs(rpi - ri) * share / max(ri, half_mean)
-                v0[i] = x if nump[i] > 0.0 else 0.0  # v0 is not needed any more: reused for the ratios
-            ratio_r = 0.0
-            for i in range(cnt):
-                ratio_r = max(ratio_r, v0[i])
 
             # nucleation at the new supersaturation, from the same balance
             ln_s = math.log(max(s, 1.0 + 1e-12))

@@ -183,31 +183,14 @@ def pl_basis(material: str) -> tuple[np.ndarray, np.ndarray]:
 def spectral_peak_fwhm(wl: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Peak wavelength (parabola through the maximum pixel and its neighbours) and FWHM (linear
     interpolation of the half-maximum crossings on either side) of noise-free spectra (N, n_pixels).
-    NaN where a spectrum is zero or a crossing lies outside the pixels."""
-    S = np.atleast_2d(np.asarray(spectra, dtype=float))
-    n, m = S.shape
-    rows = np.arange(n)
-    i = np.argmax(S, axis=1)
-    top = S[rows, i]
-    j = np.clip(i, 1, m - 2)
-    y0, y1, y2 = S[rows, j - 1], S[rows, j], S[rows, j + 1]
-    den = y0 - 2.0 * y1 + y2
-    step = wl[j + 1] - wl[j]
-    shift = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
-    peak = wl[j] + np.clip(shift, -1.0, 1.0) * step
-    half = 0.5 * top
-    above = S > half[:, None]
-    idx = np.arange(m)[None, :]
-    # last pixel at or below half before the maximum, first after it
-    left = np.where(~above & (idx < i[:, None]), idx, -1).max(axis=1)
-    right = np.where(~above & (idx > i[:, None]), idx, m).min(axis=1)
-    ok = (top > 0) & (left >= 0) & (right < m)
-    lc, rc = np.clip(left, 0, m - 2), np.clip(right, 1, m - 1)
-    yl0, yl1 = S[rows, lc], S[rows, lc + 1]
-    yr0, yr1 = S[rows, rc - 1], S[rows, rc]
-    xl = wl[lc] + (half - yl0) * (wl[lc + 1] - wl[lc]) / np.where(yl1 != yl0, yl1 - yl0, 1.0)
-    xr = wl[rc - 1] + (half - yr0) * (wl[rc] - wl[rc - 1]) / np.where(yr1 != yr0, yr1 - yr0, 1.0)
-    return np.where(top > 0, peak, np.nan), np.where(ok, xr - xl, np.nan)
+    NaN where a spectrum is zero or a crossing lies outside the pixels (compiled:
+    ``optics_kernel.peak_fwhm``)."""
+    from simulators.chemistry import optics_kernel  # numba: loaded on first use only
+
+    S = np.ascontiguousarray(np.atleast_2d(np.asarray(spectra, dtype=float)))
+    peak, fwhm = np.empty(S.shape[0]), np.empty(S.shape[0])
+    optics_kernel.peak_fwhm(np.ascontiguousarray(wl, dtype=float), S, peak, fwhm)
+    return peak, fwhm
 
 
 @functools.lru_cache(maxsize=None)
