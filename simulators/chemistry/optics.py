@@ -129,7 +129,7 @@ def figures_of_merit(material: str, hist: np.ndarray) -> dict[str, np.ndarray]:
     # what the instrument sees: maximum and half-maximum width of the emission spectrum; where a
     # half-maximum lies beyond the pixels (very broad lines), the Gaussian-equivalent moments
     wl, basis = pl_basis(p.name)
-    pl_nm, fwhm_nm = spectral_peak_fwhm(wl, wp @ basis)
+    pl_nm, fwhm_nm = spectral_peak_fwhm(wl, pl_spectra(p.name, wp))
     g_hom = p.optics["gamma_hom_mev"] * 1e-3
     fwhm_e = np.sqrt((2.3548 * np.sqrt(e_var)) ** 2 + g_hom**2)
     seen = np.isfinite(fwhm_nm)
@@ -178,6 +178,29 @@ def pl_basis(material: str) -> tuple[np.ndarray, np.ndarray]:
     basis.setflags(write=False)
     wl.setflags(write=False)
     return wl, basis
+
+
+@functools.lru_cache(maxsize=None)
+def _pl_bands(material: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``pl_basis``, the pixels lo:hi outside which it is below 1e-15 of its maximum."""
+    _, basis = pl_basis(material)
+    on = basis > 1e-15 * basis.max(axis=1, keepdims=True)
+    lo = np.argmax(on, axis=1)
+    hi = basis.shape[1] - np.argmax(on[:, ::-1], axis=1)
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
+def pl_spectra(material: str, weights: np.ndarray) -> np.ndarray:
+    """Band-edge emission spectra (N, n_pixels) of per-section weights (N, n_bins): ``weights @
+    pl_basis`` over each section's band only (compiled: ``optics_kernel.banded_spectra``)."""
+    from simulators.chemistry import optics_kernel  # numba: loaded on first use only
+
+    _, basis = pl_basis(material)
+    lo, hi = _pl_bands(material)
+    w = np.ascontiguousarray(np.atleast_2d(weights), dtype=float)
+    out = np.empty((w.shape[0], basis.shape[1]))
+    optics_kernel.banded_spectra(w, np.ascontiguousarray(basis), lo, hi, out)
+    return out
 
 
 def spectral_peak_fwhm(wl: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
