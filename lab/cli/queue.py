@@ -46,6 +46,7 @@ def serve(
         Optional[str],
         typer.Option("--tiled", help="also stream every campaign's documents to this Tiled server"),
     ] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="simulate at wall-clock speed")] = False,
 ) -> None:
     """Run one reactor behind a bluesky-queueserver RE manager (its plans: calibrate, experiment, settle,
     make_safe); runs until stopped."""

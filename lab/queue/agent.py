@@ -117,6 +117,11 @@ class Agent:
 
         session = self.session
         check_agent_campaign(session)
+        for queue in self.queues:  # before anything is written: an unreachable server is bad input
+            try:
+                queue.status()
+            except QueueError as exc:
+                raise ConfigurationError(f"{exc}; start it with qdlab serve", source="--queue") from None
         session.preflight(fresh=not self.resume)
         if not self.resume:
             session.write_files()

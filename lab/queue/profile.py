@@ -2,7 +2,8 @@
 
 ``qdlab serve`` sets the environment it reads: ``QDLAB_LAB`` (the lab.toml of this reactor),
 ``QDLAB_MATERIAL`` (the simulated world's material, for a simulated lab), ``QDLAB_SEED`` (the simulated
-world's seed) and, optionally, ``QDLAB_TILED`` (a Tiled server every campaign's documents also go to).
+world's seed), and optionally ``QDLAB_TILED`` (a Tiled server every campaign's documents also go to)
+and ``QDLAB_REALTIME=1`` (a simulated world at wall-clock speed).
 
 The queue server takes every generator function in this namespace for a plan and the permissions file
 (``qdlab serve`` writes it, :mod:`lab.queue.server`) allows exactly these four: ``calibrate``,
@@ -26,6 +27,7 @@ _reactor = QueueReactor(
     seed=int(os.environ.get("QDLAB_SEED", "0")),
     lab_source=os.environ["QDLAB_LAB"],
     tiled=os.environ.get("QDLAB_TILED") or None,
+    realtime=os.environ.get("QDLAB_REALTIME") == "1",
 )
 
 

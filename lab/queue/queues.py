@@ -62,6 +62,11 @@ class Queue:
         if not status.get("worker_environment_exists"):
             self._request(self.api.environment_open)
         self.api.wait_for_idle(timeout=WAIT_S)
+        if not self.status().get("worker_environment_exists"):
+            raise QueueError(
+                f"queue {self.name}: its environment did not open (the rig could not be built); "
+                "its server's log says why"
+            )
 
     def idle(self) -> bool:
         """Nothing queued, nothing running."""

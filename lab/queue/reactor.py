@@ -21,7 +21,7 @@ from campaigns.conditions import SOLVENT, Setpoints
 from campaigns.outcomes import outcomes_device
 from campaigns.plans import calibrate, experiment, settle_heater
 from campaigns.scoring import scalar_value
-from devices import RefillStation
+from devices import RefillStation, WallClock
 from lab.config.lab_toml import LabConfig
 from lab.run.dynamic import Planner
 from lab.run.refill import RefillDesk, refill_mode
@@ -47,15 +47,24 @@ class Campaign:
 class QueueReactor:
     """The rig built from ``lab`` (``lab_source`` names it in messages), connected, and the campaigns it
     has run plans for. ``seed``: the simulated world's (give the campaign's for a run equal to ``qdlab
-    run``'s); ``tiled``: a Tiled server every campaign's documents also go to."""
+    run``'s); ``tiled``: a Tiled server every campaign's documents also go to; ``realtime``: a simulated
+    world at wall-clock speed (as ``qdlab run --realtime``)."""
 
     def __init__(
-        self, lab: LabConfig, *, material: str, seed: int, lab_source: str, tiled: str | None = None
+        self,
+        lab: LabConfig,
+        *,
+        material: str,
+        seed: int,
+        lab_source: str,
+        tiled: str | None = None,
+        realtime: bool = False,
     ):
         self.lab = lab
         self.lab_source = lab_source
         self.tiled = tiled
-        self.built: BuiltRig = build_rig(lab, material=material, seed=seed, source=lab_source)
+        clock = WallClock() if realtime else None
+        self.built: BuiltRig = build_rig(lab, material=material, seed=seed, source=lab_source, clock=clock)
         self.built.claim_ports()
         self.rig = self.built.rig
         self.rig.connect()

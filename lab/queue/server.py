@@ -59,6 +59,7 @@ class ServeOptions:
     zmq_info_addr: str
     redis_prefix: str = "qdlab"
     tiled: str | None = None
+    realtime: bool = False
 
 
 def manager_command(options: ServeOptions) -> tuple[list[str], dict[str, str]]:
@@ -93,6 +94,7 @@ def manager_command(options: ServeOptions) -> tuple[list[str], dict[str, str]]:
         "QDLAB_MATERIAL": options.material,
         "QDLAB_SEED": str(options.seed),
         "QDLAB_TILED": options.tiled or "",
+        "QDLAB_REALTIME": "1" if options.realtime else "0",
     }
     return argv, env
 

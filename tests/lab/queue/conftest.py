@@ -15,11 +15,13 @@ def redis(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def start_queue(redis, tmp_path_factory):
-    """``start_queue(name, seed)``: a started ``qdlab serve --sim CdSe`` reactor, stopped at the module's end."""
+    """``start_queue(name, seed, realtime=False)``: a started ``qdlab serve --sim CdSe`` reactor, stopped at the module's end."""
     started: list[QueueServer] = []
 
-    def start(name: str, seed: int) -> QueueServer:
-        server = QueueServer(tmp_path_factory.mktemp(f"queue-{name}"), redis, name=name, seed=seed)
+    def start(name: str, seed: int, *, realtime: bool = False) -> QueueServer:
+        server = QueueServer(
+            tmp_path_factory.mktemp(f"queue-{name}"), redis, name=name, seed=seed, realtime=realtime
+        )
         started.append(server.start())
         return server
 

@@ -101,8 +101,18 @@ class QueueServer:
     """``qdlab serve`` for one simulated reactor (``--sim MATERIAL``, world ``seed``), its files and log in
     ``root``, on Redis ``redis`` under its own key prefix; ``api`` is an REManagerAPI on its 0MQ sockets."""
 
-    def __init__(self, root: Path, redis: Redis, *, name: str, seed: int, material: str = "CdSe"):
+    def __init__(
+        self,
+        root: Path,
+        redis: Redis,
+        *,
+        name: str,
+        seed: int,
+        material: str = "CdSe",
+        realtime: bool = False,
+    ):
         self.root, self.redis, self.name, self.seed, self.material = root, redis, name, seed, material
+        self.realtime = realtime
         self.control = f"tcp://127.0.0.1:{free_port()}"
         self.info = f"tcp://127.0.0.1:{free_port()}"
         self.proc: subprocess.Popen | None = None
@@ -120,7 +130,8 @@ class QueueServer:
         self.proc = subprocess.Popen(
             [str(qdlab), "serve", "--sim", self.material, "--seed", str(self.seed), "--folder", str(self.root),
              "--redis-addr", self.redis.addr, "--redis-prefix", f"qdlab_{self.name}",
-             "--zmq-control-addr", self.control, "--zmq-info-addr", self.info],
+             "--zmq-control-addr", self.control, "--zmq-info-addr", self.info,
+             *(["--realtime"] if self.realtime else [])],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         from bluesky_queueserver_api.zmq import REManagerAPI
