@@ -102,6 +102,15 @@ bench-time: $(STAMP)
 		cp bench-out/time-$$c.png docs/img/bench-time-$$c.png; \
 	done
 
+# One reactor against two, one optimiser (docs/scaling-out.md): Redis and the queue servers on loopback,
+# BoTorch on cdse-green; bench-out/reactors.{json,md}. REACTOR_REPEATS, REACTOR_BUDGET narrow it.
+REACTOR_REPEATS ?= 3
+REACTOR_BUDGET ?= 12
+
+.PHONY: bench-reactors
+bench-reactors: $(STAMP) redis
+	$(BIN)/python -m tests.lab.queue.bench_reactors --repeats $(REACTOR_REPEATS) --budget $(REACTOR_BUDGET) --out bench-out/reactors.json
+
 .PHONY: bench-campaign
 bench-campaign: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --campaign campaigns/examples/cdse-green.toml --strategies botorch,ax,baybe,sobol,random --repeats 10 --budget 30 --json --out bench-out/bench.json
