@@ -52,24 +52,29 @@ def _one(root: Path, redis: Redis, campaign: Path, *, reactors: int, seed: int, 
             server.stop()
 
 
-def _median(values: list) -> float | None:
-    known = [v for v in values if v is not None]
-    return None if not known else statistics.median(known)
+def _counted(run: dict, budget: int) -> tuple[int, float]:
+    """(experiments, reactor hours) to target, an unreached run counted as its whole campaign (budget + 1
+    experiments, its longest reactor clock), as ``qdlab bench`` counts one."""
+    if run["experiments_to_target"] is None:
+        return budget + 1, run["reactor_h_total"]
+    return run["experiments_to_target"], run["reactor_h_to_target"]
 
 
 def _table(runs: list[dict], budget: int) -> str:
     lines = [
-        "| reactors | exp. to target (median) | reached | reactor h to target (median) | reactor h, "
-        f"{budget} exp. (median) | agent wall s (median) |",
+        f"| reactors | exp. to target (median; unreached = {budget + 1}) | reached | reactor h to target "
+        f"(median; unreached = its campaign) | reactor h, {budget} exp. (median) | agent wall s (median) |",
         "|---|---|---|---|---|---|",
     ]
     for n in sorted({r["reactors"] for r in runs}):
         mine = [r for r in runs if r["reactors"] == n]
+        counted = [_counted(r, budget) for r in mine]
         reached = sum(r["experiments_to_target"] is not None for r in mine)
         lines.append(
-            f"| {n} | {_median([r['experiments_to_target'] for r in mine])} | {reached}/{len(mine)} | "
-            f"{_median([r['reactor_h_to_target'] for r in mine])} | {_median([r['reactor_h_total'] for r in mine])} | "
-            f"{_median([r['wall_s'] for r in mine])} |"
+            f"| {n} | {statistics.median(c[0] for c in counted)} | {reached}/{len(mine)} | "
+            f"{statistics.median(c[1] for c in counted):.2f} | "
+            f"{statistics.median(r['reactor_h_total'] for r in mine):.2f} | "
+            f"{statistics.median(r['wall_s'] for r in mine):.0f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -110,9 +110,10 @@ class QueueServer:
         seed: int,
         material: str = "CdSe",
         realtime: bool = False,
+        tiled: str | None = None,
     ):
         self.root, self.redis, self.name, self.seed, self.material = root, redis, name, seed, material
-        self.realtime = realtime
+        self.realtime, self.tiled = realtime, tiled
         self.control = f"tcp://127.0.0.1:{free_port()}"
         self.info = f"tcp://127.0.0.1:{free_port()}"
         self.proc: subprocess.Popen | None = None
@@ -131,7 +132,7 @@ class QueueServer:
             [str(qdlab), "serve", "--sim", self.material, "--seed", str(self.seed), "--folder", str(self.root),
              "--redis-addr", self.redis.addr, "--redis-prefix", f"qdlab_{self.name}",
              "--zmq-control-addr", self.control, "--zmq-info-addr", self.info,
-             *(["--realtime"] if self.realtime else [])],
+             *(["--realtime"] if self.realtime else []), *(["--tiled", self.tiled] if self.tiled else [])],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         from bluesky_queueserver_api.zmq import REManagerAPI

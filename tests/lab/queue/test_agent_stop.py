@@ -99,11 +99,14 @@ def test_sigint_aborts_what_a_reactor_runs_and_makes_it_safe(start_queue, fast_c
             "give a campaign file or --resume DIR",
         ),
         (["serve"], "give exactly one of --sim MATERIAL or --lab"),
+        (["serve", "--sim", "Unobtainium"], "no simulated lab for material 'Unobtainium'"),
+        (["serve", "--lab", "CAMPAIGN"], "CAMPAIGN"),
     ],
-    ids=["no-queue", "bad-queue", "no-campaign", "serve-no-lab"],
+    ids=["no-queue", "bad-queue", "no-campaign", "serve-no-lab", "serve-unknown-material", "serve-bad-lab"],
 )
 def test_bad_input_is_one_line_and_exit_2(args, says, fast_campaign_file, capsys):
     args = [str(fast_campaign_file) if a == "CAMPAIGN" else a for a in args]
+    says = says.replace("CAMPAIGN", str(fast_campaign_file))  # a campaign file is no lab file: named
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and says in lines[0]
