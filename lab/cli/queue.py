@@ -67,6 +67,7 @@ def serve(
         zmq_info_addr=zmq_info_addr,
         redis_prefix=redis_prefix,
         tiled=tiled,
+        realtime=realtime,
     )
     err.print(
         f"qdlab serve: {lab_path} on {zmq_control_addr} (Redis {redis_addr})", markup=False, soft_wrap=True

@@ -32,13 +32,12 @@ from campaigns.scoring import is_multi
 from lab.queue.queues import WAIT_S, Queue, QueueError, wait_until
 from lab.run.ahead import PROPOSALS
 from lab.run.session import CampaignSession, SessionResult
+from lab.run.stop_signals import STOP_SIGNALS
 from lab.store.records import ExperimentRecord, RecordBuilder, in_log_order
-from lab.store.storage import LOG_NAME, DocumentLog, encode, read_documents
-from models.errors import ConfigurationError, Interrupted, QdlabError
+from lab.store.storage import LOG_NAME, DocumentLog, encode
+from models.errors import ConfigurationError, Interrupted, LogError, QdlabError
 
 __all__ = ["Agent", "InFlight", "split_log", "check_agent_campaign"]
-
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 @dataclass
@@ -101,12 +100,11 @@ class Agent:
         self.poll_s = poll_s
         self.progress = progress
         self.in_flight: dict[str, InFlight] = {}
-        self.reactor_of: dict[str, str] = {}  # run uid -> the reactor that ran it (its start document)
+        self.tail = LogTail(session.directory / LOG_NAME)
         self.optimizer: Any = None
         self.ingested = 0
         self.reported: set[str] = set()
         self.first_of_session = True
-        self._stop = threading.Event()
         self.received: str | None = None
 
     # -- the whole campaign -------------------------------------------------------------------------
@@ -157,7 +155,7 @@ class Agent:
                 self._check_stop()
                 self._step(directory)
                 time.sleep(self.poll_s)
-        except (Interrupted, QdlabError):
+        except BaseException:  # a stop, a failed plan, a lost server: no reactor is left running
             self._make_safe(abort=True)
             raise
         self._make_safe(abort=False)
@@ -267,21 +265,14 @@ class Agent:
     # -- the log ------------------------------------------------------------------------------------
     def runs(self) -> list[ExperimentRecord]:
         """The log's experiment runs in start order (what every decision is made from)."""
-        path = self.session.directory / LOG_NAME
-        if not path.exists():
-            return []
-        docs = list(read_documents(path))
-        for name, doc in docs:
-            if name == "start" and "reactor" in doc:
-                self.reactor_of[doc["uid"]] = doc["reactor"]
-        return RecordBuilder(as_logged=False).feed(docs).records
+        return self.tail.runs()
 
     def _report(self, runs: list[ExperimentRecord]) -> None:
         for record in runs:
             if record.completed and record.uid not in self.reported:
                 self.reported.add(record.uid)
                 if self.progress is not None:
-                    self.progress(record, self.reactor_of.get(record.uid, "?"))
+                    self.progress(record, self.tail.reactor_of.get(record.uid, "?"))
 
     def _wait_idle(self, queue: Queue) -> None:
         if not wait_until(
@@ -315,26 +306,68 @@ class Agent:
                 signal_name=self.received,
             )
 
-    def _signals(self):
-        agent = self
+    def _signals(self) -> "_StopSignals":
+        return _StopSignals(self)
 
-        class _Handlers:
-            def __enter__(self):
-                self.previous = {}
-                if threading.current_thread() is threading.main_thread():
-                    for name in STOP_SIGNALS:
-                        number = getattr(signal, name)
-                        self.previous[number] = signal.signal(number, self.handle)
-                return self
 
-            def handle(self, signum, frame):  # noqa: ARG002 - signal handler signature
-                agent.received = agent.received or signal.Signals(signum).name
+class _StopSignals:
+    """While entered (in the main thread): SIGINT, SIGTERM and SIGHUP only record the first signal's name on
+    ``agent.received``; the agent stops at its next look (``Agent._check_stop``)."""
 
-            def __exit__(self, *exc):
-                for number, previous in self.previous.items():
-                    signal.signal(number, previous)
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.previous: dict[int, Any] = {}
 
-        return _Handlers()
+    def __enter__(self) -> "_StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for name in STOP_SIGNALS:
+                number = getattr(signal, name)
+                self.previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
+        self.agent.received = self.agent.received or signal.Signals(signum).name
+
+    def __exit__(self, *exc: object) -> None:
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
+        self.previous.clear()
+
+
+class LogTail:
+    """The log at ``path`` read as it grows: each whole new line fed once to one :class:`RecordBuilder`
+    (a line still being written waits for its newline)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.builder = RecordBuilder(as_logged=False)
+        self.reactor_of: dict[str, str] = {}
+        """Run uid -> the reactor that ran it (its start document's ``reactor``)."""
+        self._offset = 0
+
+    def runs(self) -> list[ExperimentRecord]:
+        if self.path.exists():
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+            whole = chunk[: chunk.rfind(b"\n") + 1]
+            self._offset += len(whole)
+            for raw in whole.splitlines():
+                if raw.strip():
+                    try:
+                        entry = json.loads(raw)
+                    except ValueError:
+                        raise LogError(
+                            f"{self.path}: a line that is not a document; the log is corrupted"
+                        ) from None
+                    self._feed(entry)
+        return self.builder.records
+
+    def _feed(self, entry: dict) -> None:
+        name, doc = entry["name"], entry["doc"]
+        if name == "start" and "reactor" in doc:
+            self.reactor_of[doc["uid"]] = str(doc["reactor"])
+        self.builder(name, doc)
 
 
 def _completed_indices(runs: list[ExperimentRecord]) -> set[int]:

@@ -85,8 +85,13 @@ class Queue:
         """Run plan ``name`` now (not through the queue) and wait until it is done."""
         from bluesky_queueserver_api import BPlan
 
-        self._request(self.api.item_execute, BPlan(name, **kwargs))
+        uid = self._request(self.api.item_execute, BPlan(name, **kwargs))["item"]["item_uid"]
+        if not wait_until(lambda: uid in self._history_uids(), timeout_s=WAIT_S):  # in history: it has ended
+            raise QueueError(f"queue {self.name}: {name} did not end within {WAIT_S:.0f} s")
         self.api.wait_for_idle(timeout=WAIT_S)
+
+    def _history_uids(self) -> set[str]:
+        return {item.get("item_uid") for item in self._request(self.api.history_get).get("items") or []}
 
     def last_failure(self) -> str | None:
         """Why the last item the server ran did not complete (its history's message), or None."""
@@ -99,16 +104,26 @@ class Queue:
         return " ".join((lines[-1] if lines else message).split())
 
     def abort(self) -> None:
-        """Stop the queue, pause what runs at once and abort it (its run's stop document: ``abort``)."""
+        """Nothing more started, what runs paused at once and aborted (its run's stop document: ``abort``);
+        returns once the manager is idle. The manager may be between two items, or the plan may be
+        pausing, when this looks: it looks again until the manager is idle."""
         status = self.status()
         if status.get("items_in_queue"):
             self._request(self.api.queue_clear)
-        if status.get("manager_state") in ("executing_queue", "executing_task"):
-            self._request(self.api.re_pause, "immediate")
-            self.api.wait_for_idle_or_paused(timeout=WAIT_S)
-        if self.status().get("manager_state") == "paused":
-            self._request(self.api.re_abort)
-        self.api.wait_for_idle(timeout=WAIT_S)
+        deadline = time.monotonic() + WAIT_S
+        while (status := self.status()).get("manager_state") != "idle":
+            if time.monotonic() > deadline:
+                raise QueueError(
+                    f"queue {self.name}: still {status.get('manager_state')} after {WAIT_S:.0f} s"
+                )
+            try:
+                if status.get("re_state") == "running":
+                    self.api.re_pause("immediate")
+                elif status.get("re_state") == "paused":
+                    self.api.re_abort()
+            except Exception:  # noqa: BLE001 - it moved on meanwhile (refused in that state): look again
+                pass
+            time.sleep(0.1)
 
     def _request(self, call, *args: Any) -> Any:
         try:

@@ -81,9 +81,10 @@ def test_sigint_aborts_what_a_reactor_runs_and_makes_it_safe(start_queue, fast_c
         if agent.poll() is None:
             agent.kill()
             agent.wait()
-    assert code == 130 and time.monotonic() - started < 60
+    stderr = agent.stderr.read() if agent.stderr else ""
+    assert code == 130 and time.monotonic() - started < 60, stderr
     history = queue.api.history_get()["items"]
-    assert [item["name"] for item in history[-2:]] == ["calibrate", "make_safe"]
+    assert [item["name"] for item in history[-2:]] == ["calibrate", "make_safe"], stderr
     assert history[-2]["result"]["exit_status"] != "completed"
     assert history[-1]["result"]["exit_status"] == "completed"
     assert queue.api.status()["manager_state"] == "idle"
