@@ -52,7 +52,7 @@ class Queue:
 
     def status(self) -> dict[str, Any]:
         try:
-            return self.api.status()
+            return self.api.status(reload=True)  # never a cached answer: every decision looks now
         except Exception as exc:  # noqa: BLE001 - a timeout or a refusal: one line naming the server
             raise QueueError(f"queue {self.name} ({self.address.control}): no answer ({exc})") from exc
 
