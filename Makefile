@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint test-under-load bench clean browser screenshot
+.PHONY: demo test lint test-under-load bench clean browser redis screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or make PY=python3)"; exit 2; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,queue]"
 	touch $(STAMP)
 
 # A previous demo is moved aside to runs/demo.replaced-<time> by --force, never deleted (make clean removes runs/).
@@ -24,7 +24,7 @@ WORKERS ?= 2
 TESTS ?=
 PYTEST = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile $(TESTS)
 
-test: lint browser
+test: lint browser redis
 	$(PYTEST)
 
 # Format, lint and types (ruff, basedpyright: configured in pyproject.toml); make test runs it first. The same hooks run
@@ -38,7 +38,7 @@ lint: $(STAMP)
 # no test depends on how fast the wall clock runs (docs/reliability.md, A busy machine). The loops end
 # with the target, however it ends; CI runs it after make test.
 HOGS ?= 2
-test-under-load: $(STAMP) browser
+test-under-load: $(STAMP) browser redis
 	@hogs=""; for i in $$(seq $(HOGS)); do $(BIN)/python -c 'while True: pass' & hogs="$$hogs $$!"; done; \
 	trap 'kill $$hogs 2>/dev/null' EXIT INT TERM; \
 	echo "under load: $(HOGS) busy loops ($$hogs)"; \
@@ -50,6 +50,13 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium not installed: the browser test will be skipped (apt-get install chromium)"; }
 
+# redis-server, which bluesky-queueserver needs: tests/lab/queue start their own on a free loopback port
+# (skipped, with the reason, without it).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+		|| echo "redis-server not installed: the queue-server tests will be skipped (apt-get install redis-server)"; }
+
 # The picture of the demo report in the README (docs/img/report.png).
 screenshot: $(STAMP) browser
 	test -f runs/demo/documents.jsonl || $(BIN)/qdlab run campaigns/examples/cdse-green.toml --sim --out runs/demo --force
@@ -60,7 +67,7 @@ screenshot: $(STAMP) browser
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,queue,bench]"
 	touch $(BENCH_STAMP)
 
 # The suite's reporting problems (docs/benchmarks.md): bench-out/suite.{json,md,png}, the plot also as
@@ -94,6 +101,15 @@ bench-time: $(STAMP)
 			--repeats $(TIME_REPEATS) --latency-observations 0 --out bench-out/time-$$c.json || exit 1; \
 		cp bench-out/time-$$c.png docs/img/bench-time-$$c.png; \
 	done
+
+# One reactor against two, one optimiser (docs/scaling-out.md): Redis and the queue servers on loopback,
+# BoTorch on cdse-green; bench-out/reactors.{json,md}. REACTOR_REPEATS, REACTOR_BUDGET narrow it.
+REACTOR_REPEATS ?= 3
+REACTOR_BUDGET ?= 12
+
+.PHONY: bench-reactors
+bench-reactors: $(STAMP) redis
+	$(BIN)/python -m tests.lab.queue.bench_reactors --repeats $(REACTOR_REPEATS) --budget $(REACTOR_BUDGET) --out bench-out/reactors.json
 
 .PHONY: bench-campaign
 bench-campaign: $(BENCH_STAMP)

@@ -2,7 +2,7 @@
 
 One module per command group, each registering its commands on the one app (:mod:`lab.cli.app`):
 :mod:`lab.cli.run` (run, resume, sync, refill), :mod:`lab.cli.review` (replay, report, watch, export),
-:mod:`lab.cli.tools` (simulate, emulate), :mod:`lab.cli.bench` (bench). They are imported here in the order
+:mod:`lab.cli.tools` (simulate, emulate), :mod:`lab.cli.bench` (bench), :mod:`lab.cli.queue` (serve, agent). They are imported here in the order
 ``qdlab --help`` lists the commands. Heavy libraries (torch, BoTorch, bluesky) are imported inside the
 commands only, so ``qdlab --help`` and bad input stay quick.
 
@@ -19,7 +19,7 @@ import click
 import typer
 from typer._click import exceptions as typer_click  # typer 0.29 vendors its own click
 
-from lab.cli import run, review, tools, bench  # noqa: F401  registers the commands, in this order
+from lab.cli import run, review, tools, bench, queue  # noqa: F401  registers the commands, in this order
 from lab.cli.app import app
 from models.errors import ConfigurationError, LogError, LogWriteError, QdlabError
 

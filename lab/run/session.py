@@ -349,7 +349,7 @@ class CampaignSession:
         desk.attach(rig.refills)
         return desk
 
-    def _experiment_md(
+    def experiment_md(
         self,
         index: int,
         parameters: dict,
@@ -616,7 +616,7 @@ class _Loop:
         parameters = proposal.parameters
         setpoints = self.session.setpoints(parameters)
         decision: Decision | dict[str, Any] = proposal.decision
-        md = self.session._experiment_md(index, parameters, setpoints, decision, proposal.latency_s)
+        md = self.session.experiment_md(index, parameters, setpoints, decision, proposal.latency_s)
         if self.overlap:  # how it was made (replay re-derives it so), and what it cost the rig
             md["proposed_with"] = {"observed": proposal.observed, "pending": proposal.pending}
             md["rig_waited_s"] = waited_s
@@ -634,7 +634,7 @@ class _Loop:
             latency_s = time.perf_counter() - started
             decision = self.optimizer.last_decision() if step.trajectory is not None else {}
         setpoints = session.setpoints(step.parameters)
-        md = session._experiment_md(index, step.parameters, setpoints, decision, latency_s)
+        md = session.experiment_md(index, step.parameters, setpoints, decision, latency_s)
         if step.trajectory is not None:
             md["plan_name"] = "trajectory"
             # the previous trajectory's last steps, when the rig ran them in this session (a resumed

@@ -21,6 +21,8 @@ COMMANDS = [
     "simulate",
     "emulate",
     "bench",
+    "serve",
+    "agent",
 ]
 
 
@@ -28,7 +30,14 @@ def test_every_group_registers_on_the_one_app_in_help_order():
     assert app is the_app
     assert [c.callback.__name__ for c in app.registered_commands] == COMMANDS
     modules = [c.callback.__module__ for c in app.registered_commands]
-    assert modules == ["lab.cli.run"] * 4 + ["lab.cli.review"] * 4 + ["lab.cli.tools"] * 2 + ["lab.cli.bench"]
+    assert (
+        modules
+        == ["lab.cli.run"] * 4
+        + ["lab.cli.review"] * 4
+        + ["lab.cli.tools"] * 2
+        + ["lab.cli.bench"]
+        + ["lab.cli.queue"] * 2
+    )
 
 
 def test_help_lists_the_commands_in_that_order(capsys):

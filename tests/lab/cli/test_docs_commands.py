@@ -23,6 +23,8 @@ SKIP = {
     "emulate": "serves until Ctrl-C: tests/lab/run/test_emulated_lab.py",
     "reactor-2.toml": "an example file name for a real rig",
     "make": "make demo / make test are what CI runs",
+    "serve": "runs a queue server until stopped: tests/lab/queue/ starts them (with Redis) on loopback",
+    "agent": "needs running queue servers: tests/lab/queue/test_agent.py runs it against real ones",
 }
 
 
