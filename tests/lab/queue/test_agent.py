@@ -53,3 +53,20 @@ def test_one_agent_keeps_two_reactors_busy(start_queue, fast_campaign_file, tmp_
         assert doc["decision"]["n_pending"] == len(doc["proposed_with"]["pending"])
     replayed = _replayed(out)
     assert replayed["divergences"] == [] and len(replayed["experiments"]) == 6
+    _reads_as_a_run_directory(out, 6)
+
+
+def _reads_as_a_run_directory(directory, n: int) -> None:
+    """watch, export and report read an agent's directory as they read qdlab run's."""
+    import csv
+
+    from lab.cli import main
+
+    code, state = main_json(["watch", str(directory), "--once", "--json"])
+    assert code == 0 and state["done"] == n and state["complete"] is True, state
+    assert main(["export", str(directory), "--csv"]) == 0
+    with open(directory / "experiments.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len([r for r in rows if r.get("kind", "experiment") == "experiment"]) == n
+    assert main(["report", str(directory)]) == 0
+    assert (directory / "report.html").stat().st_size > 0
