@@ -41,14 +41,12 @@ from campaigns.plans import (
 )
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
+from campaigns.streams import INLET_STREAM, PARAMETER_PREFIX, SAMPLE_FIELDS, SAMPLE_STREAM
 from campaigns.transient import Assignment, InletHistory, Trajectory, assign
 
 __all__ = [
-    "INLET_STREAM",
-    "SAMPLE_STREAM",
     "Sample",
     "sample_device",
-    "sample_rows",
     "trajectory_run",
     "Reactor",
     "inlet_history",
@@ -59,14 +57,6 @@ __all__ = [
 
 Plan = Generator[Any, Any, Any]
 
-INLET_STREAM = "inlet"
-"""The event stream of what entered the reactor at each step of a trajectory: pump flows, heater
-temperature and the rig clock (the history :func:`campaigns.transient.assign` reads)."""
-SAMPLE_STREAM = "sample"
-"""The event stream of a trajectory's assigned spectra, one event per spectrum, after the path."""
-SAMPLE_FIELDS = ("t_s", "entered_s", "spread", "weight")
-PARAMETER_PREFIX = "at_"
-
 
 @dataclass(frozen=True)
 class Sample:
@@ -75,24 +65,6 @@ class Sample:
     t_s: float
     assignment: Assignment
     outcomes: dict[str, Any]
-
-
-def sample_rows(samples: Sequence[Mapping[str, Any]], names: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows (assigned parameters, figures of merit, ``failure``, ``weight``) of the assigned samples among
-    a trajectory's ``sample`` events' data (``sample_`` taken off the keys), in order."""
-    rows = []
-    for s in samples:
-        at = {n: s.get(PARAMETER_PREFIX + n) for n in names}
-        if not s.get("weight") or any(not isinstance(v, (int, float)) for v in at.values()):
-            continue
-        outcomes = {
-            k: v
-            for k, v in s.items()
-            if k not in SAMPLE_FIELDS and not k.startswith(PARAMETER_PREFIX) and k != "objective"
-        }
-        outcomes["failure"] = outcomes.get("failure") or None
-        rows.append({**at, **outcomes, "weight": float(s["weight"])})
-    return rows
 
 
 def sample_device(parameter_names: Sequence[str], outcome_keys: Sequence[str] = ()) -> Outcomes:

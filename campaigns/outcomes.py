@@ -8,6 +8,7 @@ import re
 from ophyd import Component as Cpt
 from ophyd import Device
 
+from campaigns.streams import HEATER_STREAM
 from devices.signals import SoftValue
 from models.outcomes import dtype_of, figure_names, unit_of
 
@@ -16,7 +17,6 @@ __all__ = [
     "OUTCOME_KEYS",
     "outcomes_device",
     "HeaterSettle",
-    "HEATER_STREAM",
     "SteadyStateDecision",
 ]
 
@@ -61,11 +61,6 @@ def outcomes_device(extra_keys: tuple[str, ...] = (), *, name: str = "outcomes")
         attrs[Outcomes._attr(key)] = Cpt(SoftValue, dtype=dtype, units=unit_of(key) or None, kind=kind)
     cls = type("Outcomes", (Outcomes,), {**attrs, "keys": keys})
     return cls(name=name)
-
-
-HEATER_STREAM = "heater_settle"
-"""The event stream in which an experiment of a cost-aware campaign records its heater's settling: the
-``HeaterSettle`` readings (``heater_settle_from_c``, ``heater_settle_to_c``, ``heater_settle_s``)."""
 
 
 class HeaterSettle(Device):

@@ -23,7 +23,7 @@ import bluesky.preprocessors as bpp
 
 from campaigns.conditions import SOLVENT, Setpoints
 from campaigns.flow import calibration_flush_s, dispensed_ul, fixed_wait_s
-from campaigns.outcomes import HEATER_STREAM
+from campaigns.streams import HEATER_STREAM
 from campaigns.rig import Rig
 from campaigns.spec import ProtocolSpec
 from campaigns.steady_state import detect_steady_state, probe_interval_s

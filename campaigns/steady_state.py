@@ -26,6 +26,8 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import bluesky.plan_stubs as bps
+
+from campaigns.streams import DECISION_STREAM, SETTLE_STREAM
 from models.numbers import is_finite_number
 
 __all__ = [
@@ -33,8 +35,6 @@ __all__ = [
     "WINDOW",
     "Z",
     "INDIFFERENT",
-    "SETTLE_STREAM",
-    "DECISION_STREAM",
     "noise_sd",
     "settled",
     "probe_interval_s",
@@ -51,8 +51,6 @@ Z = 3.0
 """Agreement within this many noise standard deviations of a difference of two probe means."""
 INDIFFERENT = {"pl_peak_nm": 0.25, "pl_fwhm_nm": 0.25, "plqy": 0.002}
 """Differences no objective or target band resolves (nm, nm, absolute PLQY): agreement regardless."""
-SETTLE_STREAM = "settle"
-DECISION_STREAM = "steady_state"
 
 
 def noise_sd(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], key: str) -> float:

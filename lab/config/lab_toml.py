@@ -25,7 +25,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 import devices.drivers  # noqa: F401  (real drivers register their types on import)
 import lab.config.sim_drivers  # noqa: F401  (so do the simulator's)
-from devices import HeaterLimits, PumpLimits
+from devices.limits import HeaterLimits, PumpLimits
 from devices.registry import DriverSettings, Kind, settings_model, unknown_type_message
 from models.validation import MAX_LIST_ITEMS, MAX_TEXT_CHARS, quantity
 

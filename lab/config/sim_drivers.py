@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devices import register_backend
+from devices.registry import register_backend
 from devices.drivers import EurothermSettings, NE1000Settings, SeabreezeSettings
 from models.errors import ConfigurationError
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from campaigns.conditions import Setpoints, campaign_setpoints
-from campaigns.dynamic import PARAMETER_PREFIX, Reactor, assignments, inlet_history
+from campaigns.dynamic import Reactor, assignments, inlet_history
+from campaigns.streams import PARAMETER_PREFIX
 from campaigns.preflight import HEATER_NAME
 from campaigns.strategy import parameters_of
 from campaigns.transient import MIN_WEIGHT, Assignment

@@ -7,10 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaigns.dynamic import INLET_STREAM, SAMPLE_STREAM, sample_rows
 from campaigns.flow import dispensed_ul
-from campaigns.outcomes import HEATER_STREAM
-from campaigns.steady_state import DECISION_STREAM
+from campaigns.streams import DECISION_STREAM, HEATER_STREAM, INLET_STREAM, SAMPLE_STREAM, sample_rows
 from campaigns.transient import thin
 from lab.store.storage import encode
 from models.errors import LogError

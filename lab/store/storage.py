@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from event_model import sanitize_doc
-
 from models.errors import LogError, LogWriteError
 from models.numbers import json_ready
 
@@ -55,6 +53,8 @@ _log = logging.getLogger("qdlab.storage")
 
 def encode(name: str, doc: dict) -> str:
     """One log line (without the newline) for a document."""
+    from event_model import sanitize_doc  # jsonschema with it, 0.1 s: not for reading a log back
+
     return json.dumps(
         {"name": name, "doc": json_ready(sanitize_doc(doc))}, allow_nan=False, separators=(",", ":")
     )

@@ -9,7 +9,7 @@ from typing import Any
 from campaigns.cost import CostModel
 from campaigns.scoring import is_multi, reached_at
 from campaigns.strategy import optimizer_for
-from campaigns.dynamic import PARAMETER_PREFIX
+from campaigns.streams import PARAMETER_PREFIX
 from lab.config.lab_toml import LabConfig
 from lab.run.dynamic import Planner
 from lab.store.records import ExperimentRecord, in_log_order, missing_indices

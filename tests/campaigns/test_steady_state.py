@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from campaigns.steady_state import INDIFFERENT, SETTLE_STREAM, WINDOW, noise_sd, settled
+from campaigns.steady_state import INDIFFERENT, WINDOW, noise_sd, settled
+from campaigns.streams import SETTLE_STREAM
 
 
 def _pairs(values, sd, seed=0):

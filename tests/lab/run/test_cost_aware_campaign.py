@@ -10,7 +10,7 @@ import pytest
 
 from campaigns.conditions import Setpoints
 from campaigns.cost import CostModel
-from campaigns.outcomes import HEATER_STREAM
+from campaigns.streams import HEATER_STREAM
 from lab.cli import main
 from lab.store.records import experiments_from_documents, resource_use
 from lab.store.storage import LOG_NAME, read_documents
