@@ -40,16 +40,18 @@ __all__ = ["bench_task", "run_bench", "summarise", "dask_client", "LOOPS", "loop
 LOOPS: dict[str, dict[str, Any]] = {
     "campaign": {},
     "current": {"steady_state": "fixed", "overlap": False, "cost_aware": False},
-    "time-aware": {"steady_state": "detect", "overlap": True, "cost_aware": True},
+    "time-aware": {"steady_state": "detect", "overlap": False, "cost_aware": True},
+    "time-aware+overlap": {"steady_state": "detect", "overlap": True, "cost_aware": True},
     "detect": {"steady_state": "detect", "overlap": False, "cost_aware": False},
     "overlap": {"steady_state": "fixed", "overlap": True, "cost_aware": False},
     "cost-aware": {"steady_state": "fixed", "overlap": False, "cost_aware": True},
     "dynamic": {"mode": "dynamic", "steady_state": "fixed", "overlap": False, "cost_aware": False},
 }
 """``--loops`` names and their ``[protocol]`` overrides: ``campaign`` (the campaign's own protocol),
-``current`` (fixed wait, serial, cost-blind), ``time-aware`` (issue 17: steady state detected,
-proposals overlapping the wait, cost-aware choice), and each of its three changes alone (``detect``,
-``overlap``, ``cost-aware``: what each one costs or saves, docs/adr/0015), and ``dynamic`` (issue 18:
+``current`` (fixed wait, serial, cost-blind), ``time-aware`` (issue 17: steady state detected and
+cost-aware choice), ``time-aware+overlap`` (with proposals overlapping the wait as well: on the simulated
+rig that saves no time and costs the running experiment's information, docs/adr/0015), and each
+change alone (``detect``, ``overlap``, ``cost-aware``: what each one costs or saves), and ``dynamic`` (issue 18:
 trajectories with steady-state confirmations, docs/adr/0016; only a confirmation reaches the target)."""
 DEFAULT_LOOP = "campaign"
 

@@ -173,15 +173,16 @@ def test_each_loop_overrides_the_campaigns_protocol(setup, simulated, monkeypatc
     monkeypatch.setattr(bench, "_sim_campaign", lambda spec, lab, *a: seen.append(spec.protocol) or simulated)
     monkeypatch.setattr(bench, "_true_outcomes", lambda *a, **k: [r["measured"] for r in simulated[0]])
     _, _, spec_data, lab_data = setup
-    for loop in ("campaign", "current", "time-aware"):
+    for loop in ("campaign", "current", "time-aware", "time-aware+overlap"):
         result = bench.bench_task(spec_data, lab_data, "sobol", 0, BUDGET, loop=loop)
         assert result["loop"] == loop and bench.run_key(result) == (
             "sobol" if loop == "campaign" else f"sobol/{loop}"
         )
-    own, current, aware = seen
+    own, current, aware, overlapping = seen
     assert (own.steady_state, own.overlap, own.cost_aware) == ("fixed", False, False)  # cdse-green's own
     assert (current.steady_state, current.overlap, current.cost_aware) == ("fixed", False, False)
-    assert (aware.steady_state, aware.overlap, aware.cost_aware) == ("detect", True, True)
+    assert (aware.steady_state, aware.overlap, aware.cost_aware) == ("detect", False, True)
+    assert (overlapping.steady_state, overlapping.overlap, overlapping.cost_aware) == ("detect", True, True)
     assert own.residence_times == aware.residence_times == setup[0].protocol.residence_times
     with pytest.raises(ValueError, match="unknown loop fast"):
         bench.loop_overrides(["current", "fast"])
@@ -215,7 +216,7 @@ def test_bench_loops_side_by_side_in_json_markdown_and_plot(tmp_path, capsys):
     shown = capsys.readouterr()
     result = json.loads(shown.out)
     assert list(result["strategies"]) == ["sobol/current", "sobol/time-aware"]
-    assert result["loops"]["time-aware"] == {"steady_state": "detect", "overlap": True, "cost_aware": True}
+    assert result["loops"]["time-aware"] == {"steady_state": "detect", "overlap": False, "cost_aware": True}
     for s in result["strategies"].values():
         assert s["median_reactor_hours"] > 0 and math.isfinite(s["median_reactor_hours_to_target"])
         assert s["median_precursor_ml_to_target"] <= s["median_precursor_ml"]
