@@ -87,8 +87,8 @@ bench-suite: $(BENCH_STAMP)
 	$(BIN)/qdlab bench --suite $(SUITE) --strategies $(STRATEGIES) --repeats $(REPEATS) $(if $(BUDGET),--budget $(BUDGET)) --out bench-out/suite.json
 	mkdir -p docs/img && cp bench-out/suite.png docs/img/bench-suite.png
 
-# The current loop (fixed wait, serial, cost-blind) against the time-aware one (steady state detected,
-# proposals overlapping the wait, cost-aware choice) on cdse-green and inp-red, botorch, 10 repeats each:
+# The current loop (fixed wait, serial, cost-blind) against the time-aware one (steady state detected and
+# cost-aware choice; docs/adr/0015) on cdse-green and inp-red, botorch, 10 repeats each:
 # bench-out/time-<campaign>.{json,md,png} (docs/benchmarks.md, Reactor hours and precursor), the plots
 # also as docs/img/bench-time-<campaign>.png. TIME_CAMPAIGNS, TIME_REPEATS narrow it.
 TIME_CAMPAIGNS ?= cdse-green inp-red
