@@ -17,7 +17,7 @@ from typing import Any
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 
-from campaigns.conditions import SOLVENT, Setpoints
+from campaigns.conditions import Setpoints
 from campaigns.outcomes import outcomes_device
 from campaigns.plans import calibrate, experiment, settle_heater
 from campaigns.scoring import scalar_value
@@ -25,7 +25,7 @@ from devices import RefillStation, WallClock
 from lab.config.lab_toml import LabConfig
 from lab.run.dynamic import Planner
 from lab.run.refill import RefillDesk, refill_mode
-from lab.run.rig_builder import BuiltRig, build_rig
+from lab.run.rig_builder import BuiltRig, build_rig, flush_flow_ul_min
 from lab.store.shared_log import SharedDocumentLog
 from models.errors import ConfigurationError
 
@@ -74,7 +74,7 @@ class QueueReactor:
     def calibrate(self, directory: str):
         """Flush with solvent and take the dark and reference spectra (as ``qdlab run`` does first)."""
         campaign = self._for(directory)
-        yield from calibrate(self.rig, campaign.spec.protocol, flush_flow_ul_min=self.flush_flow_ul_min())
+        yield from calibrate(self.rig, campaign.spec.protocol, flush_flow_ul_min=flush_flow_ul_min(self.lab))
 
     def experiment(self, directory: str, parameters: dict[str, float], md: dict[str, Any]):
         """One experiment at ``parameters`` as one run whose start document is ``md`` (the agent's decision)."""
@@ -104,14 +104,6 @@ class QueueReactor:
         yield from bps.abs_set(self.rig.heater, self.rig.heater.limits.safe_temperature_c, wait=False)
 
     # -- the campaign -------------------------------------------------------------------------------
-    def flush_flow_ul_min(self) -> float:
-        """The calibration flush's solvent flow (uL/min), as ``CampaignSession.flush_flow_ul_min``."""
-        flush_flow = max(p.min_rate for p in self.lab.pumps.values())
-        solvent = self.lab.pumps.get(self.lab.pump_for(SOLVENT) or "")
-        if solvent is not None:
-            flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
-        return flush_flow
-
     def _for(self, directory: str) -> Campaign:
         """The campaign in ``directory``, read once (a new directory closes the previous campaign)."""
         path = Path(directory).resolve()

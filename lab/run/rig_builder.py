@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.conditions import SOLVENT
 from campaigns.preflight import HEATER_NAME
 from campaigns.rig import Rig
 from devices import (
@@ -22,7 +23,7 @@ from lab.config.lab_toml import LabConfig
 from lab.run.world import sim_world
 from models.errors import ConfigurationError
 
-__all__ = ["build_rig", "BuiltRig"]
+__all__ = ["build_rig", "BuiltRig", "flush_flow_ul_min"]
 
 
 @dataclass
@@ -158,3 +159,13 @@ def _spectrometer(lab: LabConfig, source: str, common: dict[str, Any]) -> Spectr
         target_fraction=sc.exposure_target,
     )
     return Spectrometer(spec_backend, exposure=exposure, name="spectrometer")
+
+
+def flush_flow_ul_min(lab: LabConfig) -> float:
+    """The solvent flow of a lab's calibration flush (uL/min): half the coil's volume per minute, within the
+    solvent pump's range (without a solvent pump, the slowest any pump may run)."""
+    flush_flow = max(p.min_rate for p in lab.pumps.values())
+    solvent = lab.pumps.get(lab.pump_for(SOLVENT) or "")
+    if solvent is not None:
+        flush_flow = min(solvent.max_rate, max(solvent.min_rate, lab.reactor.volume / 2.0))
+    return flush_flow

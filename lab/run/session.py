@@ -51,7 +51,7 @@ from lab.store.records import (
     in_log_order,
     syringe_holdings,
 )
-from lab.run.rig_builder import BuiltRig, build_rig
+from lab.run.rig_builder import BuiltRig, build_rig, flush_flow_ul_min
 from lab.run.stop_signals import PollingDuringTask, StopRequested, StopSignals
 from lab.store.storage import (
     CAMPAIGN_NAME,
@@ -172,12 +172,8 @@ class CampaignSession:
         return self.estimate
 
     def flush_flow_ul_min(self) -> float:
-        """The solvent flow of the calibration flush (uL/min)."""
-        flush_flow = max(p.min_rate for p in self.lab.pumps.values())
-        solvent = self.lab.pumps.get(self.lab.pump_for(SOLVENT) or "")
-        if solvent is not None:
-            flush_flow = min(solvent.max_rate, max(solvent.min_rate, self.lab.reactor.volume / 2.0))
-        return flush_flow
+        """The solvent flow of the calibration flush (uL/min): ``rig_builder.flush_flow_ul_min``."""
+        return flush_flow_ul_min(self.lab)
 
     def setpoints(self, parameters: dict[str, float]) -> Setpoints:
         return Planner(self.spec, self.lab).setpoints(parameters)
