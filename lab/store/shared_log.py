@@ -9,12 +9,10 @@ interleave but never tear each other. Every line is fsync'd before the next docu
 
 from __future__ import annotations
 
-import errno
 import fcntl
-import os
 from pathlib import Path
 
-from lab.store.storage import LOG_NAME, describe_os_error, encode, open_append
+from lab.store.storage import LOG_NAME, describe_os_error, encode, open_append, write_durably
 from models.errors import LogError, LogWriteError
 
 __all__ = ["SharedDocumentLog", "LINE_LOCK_NAME"]
@@ -46,13 +44,7 @@ class SharedDocumentLog:
         line = (encode(name, doc) + "\n").encode()
         fcntl.flock(self._line_lock, fcntl.LOCK_EX)
         try:
-            view = memoryview(line)
-            while view:
-                n = self._file.write(view)
-                if not n:
-                    raise OSError(errno.EIO, "the file system accepted no bytes")
-                view = view[n:]
-            os.fsync(self._file.fileno())
+            write_durably(self._file, line)
         except OSError as exc:
             self.failure = describe_os_error(exc)
             raise LogWriteError(

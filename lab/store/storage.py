@@ -28,6 +28,7 @@ from models.errors import LogError, LogWriteError
 from models.numbers import json_ready
 
 __all__ = [
+    "write_durably",
     "DocumentLog",
     "read_documents",
     "read_lines",
@@ -64,6 +65,17 @@ def open_append(path: Path) -> BinaryIO:
     """The log's file: unbuffered appends (each ``write`` goes straight to the OS, so a failed one is
     seen at once and nothing is left in a buffer for ``close`` to fail on)."""
     return open(path, "ab", buffering=0)
+
+
+def write_durably(file: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` to ``file`` (a short write is retried; a write of nothing is EIO), then fsync."""
+    view = memoryview(data)
+    while view:
+        n = file.write(view)
+        if not n:
+            raise OSError(errno.EIO, "the file system accepted no bytes")
+        view = view[n:]
+    os.fsync(file.fileno())
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -161,13 +173,7 @@ class DocumentLog:
             raise LogError(f"{self.path}: log is not open")
         line = (encode(name, doc) + "\n").encode()
         try:
-            view = memoryview(line)
-            while view:
-                n = self._file.write(view)
-                if not n:
-                    raise OSError(errno.EIO, "the file system accepted no bytes")
-                view = view[n:]
-            os.fsync(self._file.fileno())
+            write_durably(self._file, line)
         except OSError as exc:
             self._fail(exc)
         self._size += len(line)
