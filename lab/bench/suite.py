@@ -47,8 +47,19 @@ def _problem_seed(name: str, repeat: int, stream: int) -> int:
     return derive_seed(zlib.crc32(name.encode()), repeat, stream)
 
 
-def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[str, Any]:
-    """One ask/tell run of function problem ``name`` (module docstring); the shape of ``lab.bench.campaign.bench_task``."""
+def function_task(
+    name: str,
+    strategy: str,
+    repeat: int,
+    budget: int,
+    options: dict[str, Any] | None = None,
+    stop_at_target: bool = False,
+) -> dict[str, Any]:
+    """One ask/tell run of function problem ``name`` (module docstring); the shape of ``lab.bench.campaign.bench_task``.
+
+    ``options`` are the strategy's (``make_optimizer(..., options=)``; None: the defaults a campaign gets);
+    ``stop_at_target`` ends the run at the first experiment on target (``lab.bench.tune``: a candidate
+    default is judged by experiments to target, and the rest of the budget would tell nothing more)."""
     import numpy as np
 
     from lab.run.runtime import configure_numerics
@@ -58,8 +69,8 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
     problem = function_problem(name)
     seed = _problem_seed(name, repeat, 0)
     normals = np.random.default_rng(_problem_seed(name, repeat, 1)).standard_normal(budget)
-    optimizer = _optimizer(problem, strategy, seed)
-    _warm_up(problem, strategy, seed)
+    optimizer = _optimizer(problem, strategy, seed, options)
+    _warm_up(problem, strategy, seed, options)
     started = time.perf_counter()
     latencies, rows, true_values = [], [], []
     first = None
@@ -75,6 +86,8 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
         true_values.append(truth)
         if feasible and first is None and problem.reached(truth):
             first = k + 1
+            if stop_at_target:
+                break
     # the incumbent (models.objectives.incumbent) of the observed rows (constraints observed noise-free),
     # scored on its true value
     positions = incumbent_trace(optimizer.objective, rows, optimizer.outcome_constraints)
@@ -89,13 +102,13 @@ def function_task(name: str, strategy: str, repeat: int, budget: int) -> dict[st
         "proposal_latency_s": latencies,
         "failures": 0,
         "wall_s": time.perf_counter() - started,
-        "n_experiments": budget,
+        "n_experiments": len(rows),
         "mean_true_objective": float(np.mean(true_values)),
     }
 
 
-def _optimizer(problem, strategy: str, seed: int):
-    """A fresh optimiser for function ``problem``, with the defaults a campaign gets."""
+def _optimizer(problem, strategy: str, seed: int, options: dict[str, Any] | None = None):
+    """A fresh optimiser for function ``problem``, with the defaults a campaign gets (or ``options``)."""
     from models.optimizers import make_optimizer
 
     return make_optimizer(
@@ -105,10 +118,11 @@ def _optimizer(problem, strategy: str, seed: int):
         seed=seed,
         outcome_constraints=problem.outcome_constraints() or None,
         outcomes=problem.outcomes(),
+        options=options,
     )
 
 
-def _warm_up(problem, strategy: str, seed: int) -> None:
+def _warm_up(problem, strategy: str, seed: int, options: dict[str, Any] | None = None) -> None:
     """One untimed proposal from a throwaway optimiser that holds 2d + 2 observations, so that the timed
     proposals do not pay a fresh worker's one-off costs (lazy imports, first model fit), as a lab's
     long-running controller would not."""
@@ -118,7 +132,7 @@ def _warm_up(problem, strategy: str, seed: int) -> None:
 
     n = 2 * problem.dimension + 2
     X = space_sample(problem.low, problem.high, 64)[-n:]
-    warm = _optimizer(problem, strategy, seed)
+    warm = _optimizer(problem, strategy, seed, options)
     warm.ingest(problem.observe(X, np.zeros(n)))
     warm.suggest(1)
 
