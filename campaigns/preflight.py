@@ -105,9 +105,9 @@ def _check_mode(spec: CampaignSpec, source: str) -> None:
     protocol = spec.protocol
     if protocol.mode != "dynamic":
         return
-    if protocol.overlap or protocol.cost_aware:
+    if protocol.overlap:
         raise ConfigurationError(
-            'overlap and cost_aware apply to steady-state campaigns; with mode = "dynamic" leave them unset',
+            'overlap applies to steady-state campaigns; with mode = "dynamic" leave it unset',
             source=source,
             key="protocol.mode",
         )

@@ -46,13 +46,16 @@ LOOPS: dict[str, dict[str, Any]] = {
     "overlap": {"steady_state": "fixed", "overlap": True, "cost_aware": False},
     "cost-aware": {"steady_state": "fixed", "overlap": False, "cost_aware": True},
     "dynamic": {"mode": "dynamic", "steady_state": "fixed", "overlap": False, "cost_aware": False},
+    "dynamic+time-aware": {"mode": "dynamic", "steady_state": "detect", "overlap": False, "cost_aware": True},
 }
 """``--loops`` names and their ``[protocol]`` overrides: ``campaign`` (the campaign's own protocol),
 ``current`` (fixed wait, serial, cost-blind), ``time-aware`` (issue 17: steady state detected and
 cost-aware choice), ``time-aware+overlap`` (with proposals overlapping the wait as well: on the simulated
 rig that saves no time and costs the running experiment's information, docs/adr/0015), and each
 change alone (``detect``, ``overlap``, ``cost-aware``: what each one costs or saves), and ``dynamic`` (issue 18:
-trajectories with steady-state confirmations, docs/adr/0016; only a confirmation reaches the target)."""
+trajectories with steady-state confirmations, docs/adr/0016; only a confirmation reaches the target),
+``dynamic+time-aware`` (the same, each trajectory's destination chosen cost-aware and each confirmation
+waiting for detected steady state, as the time-aware loop does)."""
 DEFAULT_LOOP = "campaign"
 
 

@@ -29,8 +29,9 @@ LoopsOpt = Annotated[
     typer.Option(
         "--loops",
         help="comma-separated: campaign (its own [protocol]), current (fixed wait, serial, cost-blind), "
-        "time-aware (detect, overlap, cost_aware), or one of those alone: detect, overlap, cost-aware; "
-        "--campaign only",
+        "time-aware (detect, cost_aware), time-aware+overlap, or one of those alone: detect, overlap, "
+        "cost-aware; dynamic (trajectories and confirmations), dynamic+time-aware (cost-aware "
+        "trajectories, detected confirmations); --campaign only",
     ),
 ]
 RepeatsOpt = Annotated[int, typer.Option("--repeats", min=1)]

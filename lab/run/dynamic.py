@@ -234,9 +234,12 @@ def next_step(
     rtd_tanks: float,
     transfer_volume_ul: float,
     n_initial: int,
+    cost: Any = None,
 ) -> Step:
     """The next run after ``records`` (completed, in log order), ``optimizer`` having ingested their
-    observation rows (see the module's docstring)."""
+    observation rows (see the module's docstring). ``cost`` (``[protocol] cost_aware``): each
+    candidate's expected hours, given to every ``suggest`` (the steady-state experiment's cost model:
+    a trajectory's time to a point and its confirmation there both grow with its residence time)."""
     confirm = confirmation_candidate(records, objective, parameters)
     if confirm is not None:
         return Step(confirm)
@@ -256,10 +259,10 @@ def next_step(
         return head + sum(sum(_legs(a, b, **pace)[1]) for a, b in zip(stops[:-1], stops[1:]))
 
     if len(optimizer) == 0:  # the initial design: the quickest path through INITIAL_WAYPOINTS of it
-        pool = [dict(p) for p in optimizer.suggest(2 * max(2, n_initial))]
+        pool = [dict(p) for p in optimizer.suggest(2 * max(2, n_initial), cost=cost)]
         destinations = _cheapest_path(pool, max(2, n_initial), time_of)
     else:
-        (proposal,) = optimizer.suggest(1)
+        (proposal,) = optimizer.suggest(1, cost=cost)
         destinations = [_towards(start, dict(proposal), params) if start is not None else dict(proposal)]
     if start is None:  # the coil holds solvent: fill it at the first point before moving on
         waypoints, legs = (
@@ -297,7 +300,7 @@ class Planner:
     def parameters(self) -> list[dict[str, Any]]:
         return parameters_of(self.spec)
 
-    def step(self, records: Sequence[ExperimentRecord], optimizer: Any) -> Step:
+    def step(self, records: Sequence[ExperimentRecord], optimizer: Any, cost: Any = None) -> Step:
         return next_step(
             records,
             optimizer,
@@ -307,6 +310,7 @@ class Planner:
             rtd_tanks=self.lab.reactor.rtd_tanks,
             transfer_volume_ul=self.lab.reactor.transfer_volume,
             n_initial=INITIAL_WAYPOINTS,
+            cost=cost,
         )
 
     def reactor(self) -> Reactor:

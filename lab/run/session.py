@@ -626,7 +626,7 @@ class _Loop:
         session = self.session
         with PROPOSALS:
             started = time.perf_counter()
-            step = Planner(session.spec, session.lab).step(self.records, self.optimizer)
+            step = Planner(session.spec, session.lab).step(self.records, self.optimizer, self._cost())
             latency_s = time.perf_counter() - started
             decision = self.optimizer.last_decision() if step.trajectory is not None else {}
         setpoints = session.setpoints(step.parameters)

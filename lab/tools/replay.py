@@ -107,8 +107,10 @@ class _DynamicSteps:
         for r in self.records[self.fed : position]:
             self.optimizer.ingest(r.observation_rows())
         self.fed = position
+        logged_cost = record.decision.get("cost")  # a cost-aware trajectory's inputs, as logged
+        cost = None if logged_cost is None else CostModel.from_record(logged_cost).for_optimizer()
         with PROPOSALS:
-            step = self.planner.step(self.records[:position], self.optimizer)
+            step = self.planner.step(self.records[:position], self.optimizer, cost)
         if (step.trajectory is None) != (record.trajectory is None):
             kind = "trajectory" if step.trajectory is not None else "confirmation"
             return {"index": record.index, "reason": f"re-derived a {kind}, the log holds the other"}

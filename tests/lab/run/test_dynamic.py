@@ -180,23 +180,14 @@ def test_the_bench_counts_only_a_confirmation_as_on_target_and_scores_the_sample
     assert errors["pl_peak_nm"]["median"] < 1.5 and errors["pl_peak_nm"]["p95"] < 3.0
 
 
-@pytest.mark.parametrize(
-    "edit, message",
-    [
-        ('mode = "dynamic"', 'mode = "dynamic"\noverlap = true'),
-        ('mode = "dynamic"', 'mode = "dynamic"\ncost_aware = true'),
-    ],
-)
-def test_a_dynamic_campaign_refuses_the_steady_state_options_in_one_line(
-    campaign, tmp_path, capsys, edit, message
-):
+def test_a_dynamic_campaign_refuses_overlap_in_one_line(campaign, tmp_path, capsys):
     from tests.lab.conftest import run_sim
 
     path = tmp_path / "c.toml"
-    path.write_text(campaign.read_text().replace(edit, message))
+    path.write_text(campaign.read_text().replace('mode = "dynamic"', 'mode = "dynamic"\noverlap = true'))
     assert run_sim(path, tmp_path / "out", 2) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "overlap and cost_aware apply to steady-state campaigns" in err[0], err
+    assert len(err) == 1 and "overlap applies to steady-state campaigns" in err[0], err
     assert "protocol.mode" in err[0]
     assert not (tmp_path / "out").exists()
 
@@ -217,3 +208,38 @@ def test_the_report_draws_the_trajectories_and_exports_every_run(finished, tmp_p
     assert [r["run"] for r in rows] == [
         "trajectory" if r.trajectory is not None else "confirmation" for r in records
     ]
+
+
+def test_a_cost_aware_dynamic_campaign_logs_each_trajectorys_cost_and_replays_by_it(campaign, tmp_path):
+    """``cost_aware = true`` with ``mode = "dynamic"``: every trajectory's proposal is given the
+    steady-state cost model (its decision logs the cost's inputs), and replay re-derives each trajectory
+    from the logged cost: a tampered one is a divergence."""
+    import json
+
+    from lab.tools.replay import replay
+    from tests.lab.conftest import run_sim
+
+    path = tmp_path / "c.toml"
+    text = campaign.read_text().replace('strategy = "sobol"', 'strategy = "botorch"')
+    path.write_text(text.replace('mode = "dynamic"', 'mode = "dynamic"\ncost_aware = true'))
+    out = tmp_path / "run"
+    assert run_sim(path, out, 2) == 0
+    records = experiments_from_documents(read_documents(out / LOG_NAME))
+    trajectories = [r for r in records if r.trajectory is not None]
+    assert trajectories and all("cost" in r.decision for r in trajectories)
+    assert replay(out)["divergences"] == []
+
+    copy = tmp_path / "tampered"
+    copy.mkdir()
+    for name in ("campaign.toml", "lab.toml"):
+        (copy / name).write_bytes((out / name).read_bytes())
+    lines = (out / LOG_NAME).read_text().splitlines()
+    for i, line in enumerate(lines):
+        entry = json.loads(line)
+        cost = entry["doc"].get("decision", {}).get("cost") if entry["name"] == "start" else None
+        if cost is not None:
+            cost["precursor_hours_per_ml"] = 1e6  # ranked by precursor alone, not by the rig's time
+            lines[i] = json.dumps(entry)
+            break
+    (copy / LOG_NAME).write_text("\n".join(lines) + "\n")
+    assert replay(copy)["divergences"]
