@@ -1,7 +1,8 @@
 """Candidate defaults of a strategy, judged on the suite's tuning problems only (docs/adr/0004).
 
 ``python -m lab.bench.tune --candidate NAME='{"num_restarts": 8}' [--candidate ...] [--problems
-branin,snar,hartmann6] [--repeats 8] [--workers 2] [--strategy botorch]`` runs each candidate's
+branin,snar,hartmann6] [--repeats 8] [--workers 2] [--strategy botorch] [--budget N] [--out
+PATH.json]`` runs each candidate's
 options through the ask/tell loop of ``qdlab bench --suite`` (:func:`lab.bench.suite.function_task`:
 the same problem seeds and noise streams, so candidates meet the same noise), each run stopped at
 its first experiment on target, and prints per problem the experiments to target of every repeat
