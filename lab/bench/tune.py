@@ -146,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="write the JSON result here")
     a = ap.parse_args(argv)
     try:
+        for flag, value in (
+            ("--repeats", a.repeats),
+            ("--workers", a.workers),
+            ("--budget", 1 if a.budget is None else a.budget),
+        ):
+            if value < 1:
+                raise ConfigurationError(f"{value}: must be at least 1", source=flag)
         candidates = {"default": {}, **dict(_candidate(c) for c in a.candidate)}
         _check_candidates(candidates, _tuning_entries(a.problems)[0].name, a.strategy)
     except ConfigurationError as exc:

@@ -40,6 +40,7 @@ def test_candidates_meet_the_same_seeds_and_the_unreached_count_budget_plus_one(
         (["--candidate", "x={not json"], ["x", "not JSON"]),
         (["--candidate", "x"], ["expected NAME="]),
         (["--candidate", 'x={"no_such_option": 1}'], ["--candidate x", "no_such_option"]),
+        (["--repeats", "0"], ["--repeats", "at least 1"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
