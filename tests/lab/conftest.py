@@ -13,6 +13,24 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "campaigns" / "examples" / "cdse-green.toml"
 
 
+def tampered_copy(out: Path, copy: Path, edit) -> Path:
+    """``out``'s campaign files and log copied to ``copy``, the first log entry that ``edit`` changes
+    (it edits the parsed entry in place and returns True) written back edited."""
+    from lab.store.storage import LOG_NAME
+
+    copy.mkdir()
+    for name in ("campaign.toml", "lab.toml"):
+        (copy / name).write_bytes((out / name).read_bytes())
+    lines = (out / LOG_NAME).read_text().splitlines()
+    for i, line in enumerate(lines):
+        entry = json.loads(line)
+        if edit(entry):
+            lines[i] = json.dumps(entry)
+            break
+    (copy / LOG_NAME).write_text("\n".join(lines) + "\n")
+    return copy
+
+
 def write_fast_campaign(path: Path, old: str = "", new: str = "") -> Path:
     """The CdSe example with the Sobol strategy (no model fitting: a few seconds per campaign), optionally
     with one edit (the first ``old`` replaced by ``new``)."""

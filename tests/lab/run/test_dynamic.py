@@ -112,25 +112,19 @@ def test_replay_rederives_every_step_and_assignment(finished):
 
 
 def test_a_changed_sample_assignment_is_a_divergence(finished, tmp_path):
-    import json
-
     from lab.tools.replay import replay
+    from tests.lab.conftest import tampered_copy
 
     out, _, _ = finished
-    copy = tmp_path / "run"
-    copy.mkdir()
-    for name in ("campaign.toml", "lab.toml"):
-        (copy / name).write_bytes((out / name).read_bytes())
-    lines = (out / LOG_NAME).read_text().splitlines()
-    for i, line in enumerate(lines):
-        entry = json.loads(line)
+
+    def warmer_sample(entry):
         data = entry["doc"].get("data", {})
-        if entry["name"] == "event" and isinstance(data.get("sample_at_temperature"), float):
-            data["sample_at_temperature"] += 1.0
-            lines[i] = json.dumps(entry)
-            break
-    (copy / LOG_NAME).write_text("\n".join(lines) + "\n")
-    divergences = replay(copy)["divergences"]
+        if entry["name"] != "event" or not isinstance(data.get("sample_at_temperature"), float):
+            return False
+        data["sample_at_temperature"] += 1.0
+        return True
+
+    divergences = replay(tampered_copy(out, tmp_path / "run", warmer_sample))["divergences"]
     assert any("re-derives to other conditions" in d.get("reason", "") for d in divergences), divergences
 
 
@@ -214,10 +208,9 @@ def test_a_cost_aware_dynamic_campaign_logs_each_trajectorys_cost_and_replays_by
     """``cost_aware = true`` with ``mode = "dynamic"``: every trajectory's proposal is given the
     steady-state cost model (its decision logs the cost's inputs), and replay re-derives each trajectory
     from the logged cost: a tampered one is a divergence."""
-    import json
 
     from lab.tools.replay import replay
-    from tests.lab.conftest import run_sim
+    from tests.lab.conftest import run_sim, tampered_copy
 
     path = tmp_path / "c.toml"
     text = campaign.read_text().replace('strategy = "sobol"', 'strategy = "botorch"')
@@ -229,17 +222,11 @@ def test_a_cost_aware_dynamic_campaign_logs_each_trajectorys_cost_and_replays_by
     assert trajectories and all("cost" in r.decision for r in trajectories)
     assert replay(out)["divergences"] == []
 
-    copy = tmp_path / "tampered"
-    copy.mkdir()
-    for name in ("campaign.toml", "lab.toml"):
-        (copy / name).write_bytes((out / name).read_bytes())
-    lines = (out / LOG_NAME).read_text().splitlines()
-    for i, line in enumerate(lines):
-        entry = json.loads(line)
+    def precursor_priced_cost(entry):
         cost = entry["doc"].get("decision", {}).get("cost") if entry["name"] == "start" else None
-        if cost is not None:
-            cost["precursor_hours_per_ml"] = 1e6  # ranked by precursor alone, not by the rig's time
-            lines[i] = json.dumps(entry)
-            break
-    (copy / LOG_NAME).write_text("\n".join(lines) + "\n")
-    assert replay(copy)["divergences"]
+        if cost is None:
+            return False
+        cost["precursor_hours_per_ml"] = 1e6  # ranked by precursor alone, not by the rig's time
+        return True
+
+    assert replay(tampered_copy(out, tmp_path / "tampered", precursor_priced_cost))["divergences"]

@@ -55,18 +55,15 @@ def test_replay_json_reproduces_every_decision(campaign_dir, capsys):
 
 
 def test_replay_flags_a_tampered_decision(campaign_dir, tmp_path, capsys):
-    copy = tmp_path / "tampered"
-    copy.mkdir()
-    for name in ("campaign.toml", "lab.toml"):
-        (copy / name).write_text((campaign_dir / name).read_text())
-    lines = (campaign_dir / "documents.jsonl").read_text().splitlines()
-    out = []
-    for line in lines:
-        entry = json.loads(line)
-        if entry["name"] == "start" and entry["doc"]["experiment_index"] == 4:
-            entry["doc"]["conditions"]["temperature"] += 1.0
-        out.append(json.dumps(entry))
-    (copy / "documents.jsonl").write_text("\n".join(out) + "\n")
+    from tests.lab.conftest import tampered_copy
+
+    def warmer_fifth_proposal(entry):
+        if entry["name"] != "start" or entry["doc"]["experiment_index"] != 4:
+            return False
+        entry["doc"]["conditions"]["temperature"] += 1.0
+        return True
+
+    copy = tampered_copy(campaign_dir, tmp_path / "tampered", warmer_fifth_proposal)
     assert main(["replay", str(copy), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     # the tampered proposal diverges; later proposals may too, since they learnt from the tampered row
