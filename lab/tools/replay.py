@@ -27,6 +27,13 @@ def _same(a: dict, b: dict) -> bool:
     return all(math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-9) for k in a)
 
 
+
+def _logged_cost(record: ExperimentRecord) -> Any:
+    """What ``suggest(cost=...)`` was given for ``record``'s proposal: its decision's logged cost inputs
+    as the optimiser takes them, or None (a cost-blind campaign, or a confirmation)."""
+    record_cost = record.decision.get("cost")
+    return None if record_cost is None else CostModel.from_record(record_cost).for_optimizer()
+
 class _Proposals:
     """Each experiment's proposal re-derived as its start document says it was made (``proposed_with``,
     lab.run.ahead): by an optimiser that has ingested the log's first ``observed`` completed experiments,
@@ -50,15 +57,14 @@ class _Proposals:
         if observed < len(self.optimizer):
             self.optimizer = optimizer_for(self.spec)
         self.optimizer.ingest([r.outcome_row() for r in self.records[len(self.optimizer) : observed]])
-        logged_cost = self.records[position].decision.get("cost")  # a cost-aware decision's inputs
-        kwargs = {} if logged_cost is None else {"cost": CostModel.from_record(logged_cost).for_optimizer()}
+        cost = _logged_cost(self.records[position])
         with PROPOSALS:  # a discarded background proposal may still be running in this process
             if pending:
                 (proposal,) = self.optimizer.suggest(
-                    1, pending=[before[j].parameters for j in pending], **kwargs
+                    1, pending=[before[j].parameters for j in pending], cost=cost
                 )
             else:
-                (proposal,) = self.optimizer.suggest(1, **kwargs)
+                (proposal,) = self.optimizer.suggest(1, cost=cost)
         return proposal
 
 
@@ -107,10 +113,8 @@ class _DynamicSteps:
         for r in self.records[self.fed : position]:
             self.optimizer.ingest(r.observation_rows())
         self.fed = position
-        logged_cost = record.decision.get("cost")  # a cost-aware trajectory's inputs, as logged
-        cost = None if logged_cost is None else CostModel.from_record(logged_cost).for_optimizer()
         with PROPOSALS:
-            step = self.planner.step(self.records[:position], self.optimizer, cost)
+            step = self.planner.step(self.records[:position], self.optimizer, _logged_cost(record))
         if (step.trajectory is None) != (record.trajectory is None):
             kind = "trajectory" if step.trajectory is not None else "confirmation"
             return {"index": record.index, "reason": f"re-derived a {kind}, the log holds the other"}
