@@ -27,12 +27,12 @@ def _same(a: dict, b: dict) -> bool:
     return all(math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-9) for k in a)
 
 
-
 def _logged_cost(record: ExperimentRecord) -> Any:
     """What ``suggest(cost=...)`` was given for ``record``'s proposal: its decision's logged cost inputs
     as the optimiser takes them, or None (a cost-blind campaign, or a confirmation)."""
     record_cost = record.decision.get("cost")
     return None if record_cost is None else CostModel.from_record(record_cost).for_optimizer()
+
 
 class _Proposals:
     """Each experiment's proposal re-derived as its start document says it was made (``proposed_with``,
