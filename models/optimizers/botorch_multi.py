@@ -21,7 +21,7 @@ from models.errors import OptimizerError
 from models.objectives import MultiObjective, non_dominated
 from models.optimizers.base import SuggestInfo
 from models.optimizers.botorch_single import BoTorchOptimizer
-from models.optimizers.surrogate import Surrogate, torch_utility
+from models.optimizers.surrogate import Surrogate
 
 __all__ = ["BoTorchMultiOptimizer"]
 
@@ -69,7 +69,7 @@ class BoTorchMultiOptimizer(BoTorchOptimizer):
         return [g if g is not None else v for g, v in zip(given, inferred)]
 
     def _acquisition(self, sur: Surrogate, sampler: SobolQMCNormalSampler) -> Any:
-        utils = [torch_utility(o, sur.cols) for o in self._multi().objectives]
+        utils = [sur.utility(o) for o in self._multi().objectives]
         ref = self._ref_point()
         self._last_ref = ref
         return qLogNoisyExpectedHypervolumeImprovement(

@@ -35,6 +35,7 @@ from linear_operator.utils.warnings import NumericalWarning
 from models.numbers import as_float
 from models.objectives import Objective
 from models.optimizers.space import Space
+from models.optimizers.warping import YeoJohnson
 
 __all__ = ["Surrogate", "fit_gp", "torch_utility", "optimize_sequential", "FEASIBLE"]
 
@@ -43,24 +44,24 @@ DTYPE = torch.float64
 
 
 def fit_gp(
-    X: torch.Tensor, Y: torch.Tensor, space: Space, maxiter: int, min_lengthscale: float | None = None
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    space: Space,
+    maxiter: int,
+    min_lengthscale: float | None = None,
 ) -> SingleTaskGP:
     """Fit one GP to ``n x d`` encoded inputs and ``n x m`` outcomes (maximum marginal likelihood).
 
-    With m > 1 the outputs are independent GPs batched into one model (one optimiser run).
-    """
+    With m > 1 the outputs are independent GPs batched into one model (one optimiser run)."""
     m = Y.shape[-1]
+    otf = Standardize(m)
     bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
     if space.cat_dims:
         idx = space.cont_dims
         tf = Normalize(space.d, indices=idx, bounds=bounds[:, idx]) if idx else None
-        model = MixedSingleTaskGP(
-            X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(m)
-        )
+        model = MixedSingleTaskGP(X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=otf)
     else:
-        model = SingleTaskGP(
-            X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(m)
-        )
+        model = SingleTaskGP(X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=otf)
     if min_lengthscale:
         _floor_lengthscale(model, min_lengthscale)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
@@ -143,6 +144,21 @@ class Surrogate:
     outputs: list[str]
     X: torch.Tensor  # n x d, all ingested rows
     summary: dict[str, Any] = field(default_factory=dict)
+    warps: dict[int, YeoJohnson] = field(default_factory=dict)  # output column -> its warp
+
+    def utility(self, objective: Objective) -> Callable[[torch.Tensor], torch.Tensor]:
+        """:func:`torch_utility` of ``objective`` applied to this model's posterior samples (unwarped)."""
+        util = torch_utility(objective, self.cols)
+        return util if not self.warps else (lambda Z: util(self.unwarp(Z)))
+
+    def unwarp(self, Z: torch.Tensor) -> torch.Tensor:
+        """Posterior samples ``... x m`` in the outcomes' own units (the warped columns mapped back)."""
+        if not self.warps:
+            return Z
+        cols = [
+            self.warps[j].inverse(Z[..., j]) if j in self.warps else Z[..., j] for j in range(Z.shape[-1])
+        ]
+        return torch.stack(cols, dim=-1)
 
     @property
     def cols(self) -> dict[str, int]:
@@ -158,7 +174,12 @@ class Surrogate:
         failed: Sequence[bool],
         maxiter: int,
         feasibility_min_lengthscale: float | None = 0.2,
+        warp: dict[str, tuple[float, bool]] | None = None,
     ) -> Surrogate:
+        """``warp``: outcome name -> (sign, oriented) of a :class:`models.optimizers.warping.YeoJohnson`
+        for that outcome's GP (the others are standardised)."""
+        warp = warp or {}
+        warps: dict[int, YeoJohnson] = {}
         Xt = torch.tensor(np.asarray(X), dtype=DTYPE)
         models, names, summary = [], [], {}
         ok = ~np.asarray(failed, dtype=bool)
@@ -167,17 +188,24 @@ class Surrogate:
             y = np.array([as_float(r.get(name)) for r in rows], dtype=float)
             mask = ok & np.isfinite(y)
             Yt = torch.tensor(y[mask], dtype=DTYPE).unsqueeze(-1)
+            if name in warp:
+                warps[len(models)] = YeoJohnson(y[mask], *warp[name])
+                Yt = warps[len(models)].forward(Yt)
             gp = fit_gp(Xt[torch.from_numpy(mask)], Yt, space, maxiter)
+            summary[name] = _summary(gp)
+            if len(models) in warps:
+                # the GP's noise is in warped units, which have no sd in the outcome's own
+                summary[name].pop("noise_sd_outcome_units", None)
+                summary[name]["warp"] = warps[len(models)].summary()
             models.append(gp)
             names.append(name)
-            summary[name] = _summary(gp)
         if not ok.all():
             Yt = torch.tensor(ok.astype(float), dtype=DTYPE).unsqueeze(-1)
             gp = fit_gp(Xt, Yt, space, maxiter, feasibility_min_lengthscale)
             models.append(gp)
             names.append(FEASIBLE)
             summary["feasibility"] = _summary(gp)
-        return cls(ModelListGP(*models), names, Xt, summary)
+        return cls(ModelListGP(*models), names, Xt, summary, warps)
 
     def constraints(
         self, outcome_constraints: Sequence[Any], feasibility_threshold: float = 0.5
@@ -186,7 +214,8 @@ class Surrogate:
         "success indicator >= feasibility_threshold"."""
         cols = self.cols
         out: list[Callable[[torch.Tensor], torch.Tensor]] = [
-            (lambda Z, c=cols[oc.outcome], oc=oc: oc.slack(Z[..., c])) for oc in outcome_constraints
+            (lambda Z, c=cols[oc.outcome], oc=oc: oc.slack(self.unwarp(Z)[..., c]))
+            for oc in outcome_constraints
         ]
         if FEASIBLE in cols:
             out.append(lambda Z, c=cols[FEASIBLE], t=feasibility_threshold: t - Z[..., c])

@@ -40,7 +40,9 @@ def best_after(strategy, seed, budget, options=None):
 
 
 def test_botorch_beats_random_on_branin():
-    seeds = range(3)
+    # six seeds: with the outcome warp (docs/adr/0004) the regret at 14 noise-free experiments is
+    # 0.13-1.9 per seed (median 0.36 over ten), random's 1.9-6.4; three seeds made the median one draw
+    seeds = range(6)
     bo = [best_after("botorch", s, 14, FAST) for s in seeds]
     rnd = [best_after("random", s, 14) for s in seeds]
     assert np.median(bo) < np.median(rnd)
