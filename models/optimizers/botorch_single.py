@@ -114,7 +114,7 @@ class BoTorchOptimizer(Optimizer):
     def _warp(self) -> dict[str, tuple[float, bool]]:
         """Outcome -> (sign, oriented) for :class:`models.optimizers.warping.YeoJohnson` (option ``outcome_warp``):
         the outcomes every objective term of which maximises or minimises them (``"all"``: every
-        objective outcome); outcome constraints are never warped."""
+        objective outcome); an outcome named only by an outcome constraint is never warped."""
         mode = str(self.options["outcome_warp"])
         if mode == "none":
             return {}

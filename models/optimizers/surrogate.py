@@ -44,24 +44,24 @@ DTYPE = torch.float64
 
 
 def fit_gp(
-    X: torch.Tensor,
-    Y: torch.Tensor,
-    space: Space,
-    maxiter: int,
-    min_lengthscale: float | None = None,
+    X: torch.Tensor, Y: torch.Tensor, space: Space, maxiter: int, min_lengthscale: float | None = None
 ) -> SingleTaskGP:
     """Fit one GP to ``n x d`` encoded inputs and ``n x m`` outcomes (maximum marginal likelihood).
 
-    With m > 1 the outputs are independent GPs batched into one model (one optimiser run)."""
+    With m > 1 the outputs are independent GPs batched into one model (one optimiser run).
+    """
     m = Y.shape[-1]
-    otf = Standardize(m)
     bounds = torch.tensor(np.stack([np.zeros(space.d), space.upper]), dtype=DTYPE)
     if space.cat_dims:
         idx = space.cont_dims
         tf = Normalize(space.d, indices=idx, bounds=bounds[:, idx]) if idx else None
-        model = MixedSingleTaskGP(X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=otf)
+        model = MixedSingleTaskGP(
+            X, Y, cat_dims=space.cat_dims, input_transform=tf, outcome_transform=Standardize(m)
+        )
     else:
-        model = SingleTaskGP(X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=otf)
+        model = SingleTaskGP(
+            X, Y, input_transform=Normalize(space.d, bounds=bounds), outcome_transform=Standardize(m)
+        )
     if min_lengthscale:
         _floor_lengthscale(model, min_lengthscale)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)

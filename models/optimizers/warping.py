@@ -63,7 +63,7 @@ class YeoJohnson:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 try:
-                    lam = float(yeojohnson_normmax(z))
+                    lam = float(np.asarray(yeojohnson_normmax(z), dtype=float).reshape(-1)[0])
                 except (ValueError, FloatingPointError):
                     lam = 1.0
         self.lam = min(max(lam if math.isfinite(lam) else 1.0, lo), hi)
