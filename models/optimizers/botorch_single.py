@@ -120,10 +120,8 @@ class BoTorchOptimizer(Optimizer):
             return {}
         signs: dict[str, set[float]] = {}
         for objective in getattr(self.objective, "objectives", [self.objective]):
-            for t in objective.terms:
-                if objective.simple:
-                    signs.setdefault(t.outcome, set()).add(objective.sign)
-                elif t.goal in ("maximize", "minimize"):
+            for t in objective.terms:  # a simple objective's one term carries its goal
+                if t.goal in ("maximize", "minimize"):
                     signs.setdefault(t.outcome, set()).add(1.0 if t.goal == "maximize" else -1.0)
                 else:
                     signs.setdefault(t.outcome, set()).add(0.0)

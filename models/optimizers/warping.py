@@ -1,4 +1,4 @@
-"""Outcome warping: a Yeo-Johnson power transform between standardisations, as a BoTorch outcome transform.
+"""Outcome warping: a Yeo-Johnson power transform between standardisations, fitted per outcome.
 
 A GP with a stationary kernel fits a skewed outcome badly: a few very bad values (Branin's corners,
 a reaction that gives nothing) stretch the standardised scale, and the region that matters, near the
