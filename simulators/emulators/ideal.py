@@ -41,12 +41,21 @@ class IdealPump:
         return self._rate
 
     def dispensed_ul(self) -> float:
-        with self._lock:
-            self._settle()
-            return self._volume
+        with self._lock:  # (not settled here: ``stop_at`` may still place the stop since the last change)
+            return self._volume + self._rate * (self.clock.now() - self._since) / 60.0
 
     def stop(self) -> None:
         self.set_flow_ul_min(0.0)
+
+    def stop_at(self, t: float) -> None:
+        """Stop as if at clock time ``t`` (at most now, at least the last change of rate): nothing is
+        delivered after ``t``. The NE-1000 emulator stops on a volume target this way,
+        so the target holds however late its tick runs."""
+        with self._lock:
+            now = self.clock.now()
+            t = min(max(float(t), self._since), now)
+            self._volume += self._rate * (t - self._since) / 60.0
+            self._since, self._rate = now, 0.0
 
     def alarm(self) -> str | None:
         return "stall" if self._stalled else None

@@ -97,12 +97,18 @@ class NE1000Model:
         area_mm2 = math.pi * (self.diameter_mm / 2.0) ** 2  # 1 mm3 = 1 uL
         return area_mm2 * _MIN_SPEED_MM_MIN, area_mm2 * _MAX_SPEED_MM_MIN
 
-    def _halt(self, status: str = "S") -> None:
+    def _halt(self, status: str = "S", *, at: float | None = None) -> None:
+        """Stop the motor (now, or at clock time ``at`` where the backend can place a stop in the past:
+        ``stop_at``, which :class:`simulators.emulators.ideal.IdealPump` has)."""
         if self._withdraw_since is not None:
             self._withdrawn = self.withdrawn_ul()
             self._withdraw_since = None
         if self.status in ("I", "X"):
-            self.backend.stop()
+            stop_at = getattr(self.backend, "stop_at", None)
+            if at is not None and stop_at is not None:
+                stop_at(at)
+            else:
+                self.backend.stop()
         self.status = status
 
     # -- faults and time --------------------------------------------------------------------------
@@ -121,12 +127,13 @@ class NE1000Model:
     def tick(self) -> None:
         if self.status in ("I", "X") and self.backend.alarm() == "stall":
             self.alarm("S")
-        if (
-            self.status == "I"
-            and self.target_ul > 0
-            and self.infused_ul() - self._run_start_infused >= self.target_ul
-        ):
-            self._halt()
+        if self.status == "I" and self.target_ul > 0:
+            over = self.infused_ul() - self._run_start_infused - self.target_ul
+            if over >= 0:
+                # the real pump stops on the target itself; this tick may come late (a busy machine
+                # runs the server thread late), so the stop is placed when the target was reached
+                rate = self.backend.flow_ul_min()
+                self._halt(at=self.clock.now() - 60.0 * over / rate if rate > 0 else None)
         if (
             self.safe
             and self.safe_timeout_s

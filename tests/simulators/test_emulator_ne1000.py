@@ -61,6 +61,18 @@ def test_run_pause_stop_and_dispensed_volume_on_the_emulated_clock():
     assert bus.receive(b"0CLDINF\r0DIS\r") == [b"\x0200S\x03", b"\x0200SI0.000W0.000UL\x03"]
 
 
+def test_a_volume_target_stops_the_pump_on_the_target_however_late_the_next_request_comes():
+    # on a busy machine the server thread ticks late; the real pump has stopped on its target all the same
+    bus, clock = _bus()
+    assert bus.receive(b"0RAT6MM\r0VOLUL\r0VOL500\r0RUN\r")[-1] == b"\x0200I\x03"
+    clock.advance(4.0)  # 400 uL of the 500
+    assert bus.receive(b"0DIS\r") == [b"\x0200II400.0W0.000UL\x03"]
+    clock.advance(60.0)  # the target was reached 1 s later; nobody asked for 59 s
+    assert bus.receive(b"0DIS\r") == [b"\x0200SI500.0W0.000UL\x03"]
+    clock.advance(10.0)
+    assert bus.receive(b"0DIS\r") == [b"\x0200SI500.0W0.000UL\x03"]  # stopped, and stays stopped
+
+
 def test_safe_packets_are_accepted_in_basic_mode_and_switch_the_reply_framing():
     bus, _ = _bus()
     assert bus.receive(proto.encode_safe(0, "SAF0")) == [b"\x0200S\x03"]
