@@ -7,7 +7,7 @@ and returns a :class:`matplotlib.figure.Figure`, or None when the campaign has n
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -351,11 +351,16 @@ def best_vs_hours(hours: Sequence[float], best: Sequence[float | None], label: s
 
 
 def trajectories(
-    records: Sequence[ExperimentRecord], axes: Sequence[ParameterAxis], outcome: str
+    records: Sequence[ExperimentRecord],
+    axes: Sequence[ParameterAxis],
+    outcome: str,
+    maps: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> Figure | None:
     """A dynamic campaign's runs on each pair of neighbouring parameters (unit-box coordinates as the
     optimiser sees them): each trajectory's path as a line, its assigned samples (those learnt from)
-    coloured by ``outcome``, the confirmations as stars. None when the campaign ran no trajectory."""
+    coloured by ``outcome``, the confirmations as stars, over ``maps[(x, y)]`` (``{"u", "v", "mean"}``:
+    a steady-state map of ``outcome`` on unit-box grids, in the samples' colours) where given. None when
+    the campaign ran no trajectory."""
     paths = [r for r in records if r.trajectory is not None]
     if not paths or len(axes) < 2:
         return None
@@ -367,6 +372,20 @@ def trajectories(
     scatter = None
     for k, (ax_x, ax_y) in enumerate(pairs):
         ax = fig.add_subplot(1, len(pairs), k + 1)
+        m = (maps or {}).get((ax_x.name, ax_y.name))
+        if m is not None:
+            lo, hi = (
+                (min(finite), max(finite)) if finite else (float(np.min(m["mean"])), float(np.max(m["mean"])))
+            )
+            ax.contourf(
+                m["u"],
+                m["v"],
+                np.clip(m["mean"], lo, hi),
+                levels=np.linspace(lo, hi, 13) if hi > lo else 12,
+                cmap="viridis",
+                alpha=0.45,
+                zorder=0,
+            )
         for r in paths:
             way = r.trajectory["waypoints"] if r.trajectory else []
             ax.plot(
@@ -406,5 +425,8 @@ def trajectories(
         ax.grid(alpha=0.3)
     if scatter is not None:
         fig.colorbar(scatter, ax=fig.axes, label=outcome, shrink=0.8)
-    fig.suptitle("Trajectories (lines), the samples learnt from (dots) and the confirmations (stars)")
+    fig.suptitle(
+        "Trajectories (lines), the samples learnt from (dots) and the confirmations (stars)"
+        + (" over the model's steady-state map" if maps else "")
+    )
     return fig

@@ -129,30 +129,37 @@ def _usage_by_uid(usage: list[Usage]) -> dict[str, Usage]:
     return {u.uid: u for u in usage}
 
 
+def _report_gp(X: np.ndarray, y: np.ndarray) -> Any:
+    """The report's own GP (Matern 5/2 + noise, on the unit cube; the optimisers expose no posterior),
+    fitted to ``X`` (n x d unit-box coordinates) and ``y``."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+        length_scale=[0.3] * X.shape[1], length_scale_bounds=(1e-2, 1e2), nu=2.5
+    ) + WhiteKernel(1e-2, (1e-6, 1.0))
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gp.fit(X, y)
+    return gp
+
+
 def _fit_curves(
     records: list[ExperimentRecord],
     axes: list[ParameterAxis],
     objective: Any,
     incumbent: ExperimentRecord | None,
 ) -> dict[str, Any]:
-    """GP (Matern 5/2 + noise, on the unit cube) of the objective, sliced through the incumbent."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
+    """GP (:func:`_report_gp`) of the objective, sliced through the incumbent."""
     rows = [(r, objective.value(r.outcome_row())) for r in records]
     rows = [(r, v) for r, v in rows if v is not None and all(a.name in r.parameters for a in axes)]
     if incumbent is None or len(rows) < 3:
         return {}
     X = np.array([[a.to_unit(r.parameters[a.name]) for a in axes] for r, _ in rows], dtype=float)
     y = np.array([v for _, v in rows], dtype=float)
-    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
-        length_scale=[0.3] * len(axes), length_scale_bounds=(1e-2, 1e2), nu=2.5
-    ) + WhiteKernel(1e-2, (1e-6, 1.0))
-    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(X, y)
+    gp = _report_gp(X, y)
     centre = np.array([a.to_unit(incumbent.parameters[a.name]) for a in axes], dtype=float)
     curves = {}
     for k, axis in enumerate(axes):
@@ -169,6 +176,52 @@ def _fit_curves(
             "incumbent": incumbent.parameters[axis.name],
         }
     return curves
+
+
+MAP_POINTS = 41
+"""Grid points along each axis of a steady-state map."""
+
+
+def _steady_state_maps(
+    records: list[ExperimentRecord], axes: list[ParameterAxis], outcome: str, best: ExperimentRecord | None
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """A dynamic campaign's steady-state map of ``outcome`` on each pair of neighbouring parameters:
+    the mean of a GP (:func:`_report_gp`) fitted to everything the optimiser learnt from (each
+    trajectory's thinned samples, each confirmation), on the unit box, sliced through ``best`` (the
+    incumbent: a confirmation; the middle of the box before there is one). ``{(x, y): {"u", "v", "mean"}}``: unit-box
+    grids and the mean on them (rows along ``y``); empty for a campaign without trajectories or with
+    fewer than 3 rows."""
+    if len(axes) < 2 or not any(r.trajectory is not None for r in records):
+        return {}
+    rows = [
+        row
+        for r in records
+        if r.completed
+        for row in r.observation_rows()
+        if not row.get("failure")
+        and isinstance(row.get(outcome), (int, float))
+        and math.isfinite(row[outcome])
+        and all(isinstance(row.get(a.name), (int, float)) for a in axes)
+    ]
+    if len(rows) < 3:
+        return {}
+    X = np.array([[float(a.to_unit(np.array(row[a.name]))) for a in axes] for row in rows], dtype=float)
+    gp = _report_gp(X, np.array([row[outcome] for row in rows], dtype=float))
+    centre = np.full(len(axes), 0.5)
+    if best is not None and all(a.name in best.parameters for a in axes):
+        centre = np.array([float(a.to_unit(np.array(best.parameters[a.name]))) for a in axes])
+    grid = np.linspace(0.0, 1.0, MAP_POINTS)
+    maps = {}
+    for k in range(len(axes) - 1):
+        uu, vv = np.meshgrid(grid, grid)
+        Xq = np.tile(centre, (uu.size, 1))
+        Xq[:, k], Xq[:, k + 1] = uu.ravel(), vv.ravel()
+        maps[axes[k].name, axes[k + 1].name] = {
+            "u": grid,
+            "v": grid,
+            "mean": gp.predict(Xq).reshape(uu.shape),
+        }
+    return maps
 
 
 def _png(fig: Any, path: Path) -> str:
@@ -418,8 +471,12 @@ def _run_figures(data: CampaignData, f: _Facts) -> list[tuple[str, str, Any]]:
         (
             "trajectories",
             "Dynamic flow: each trajectory through the search space, the assigned samples the optimiser "
-            f"learnt from (colour: measured {outcome}) and the steady-state confirmations",
-            plots.trajectories(records, f.axes, outcome),
+            f"learnt from (colour: measured {outcome}) and the steady-state confirmations, over the "
+            f"steady-state map of {outcome} that a GP fitted here to those samples and confirmations "
+            "predicts (sliced through the best confirmation)",
+            plots.trajectories(
+                records, f.axes, outcome, _steady_state_maps(records, f.axes, outcome, f.best)
+            ),
         )
     )
     curves = _fit_curves(records, f.axes, f.first, f.best)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lab.store.records import completed, experiments_from_documents
@@ -184,6 +185,28 @@ def test_a_dynamic_campaign_refuses_overlap_in_one_line(campaign, tmp_path, caps
     assert len(err) == 1 and "overlap applies to steady-state campaigns" in err[0], err
     assert "protocol.mode" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_reports_steady_state_map_is_fitted_to_the_learnt_rows_and_hotter_is_redder(finished):
+    from lab.store.sources import open_campaign
+    from lab.view.report import MAP_POINTS, _axes, _steady_state_maps
+
+    out, _, records = finished
+    axes = _axes(open_campaign(out))
+    assert [a.name for a in axes][:2] == ["temperature", "residence_time"]
+    maps = _steady_state_maps(records, axes, "pl_peak_nm", None)
+    assert list(maps) == [(axes[k].name, axes[k + 1].name) for k in range(len(axes) - 1)]
+    for m in maps.values():
+        assert m["mean"].shape == (MAP_POINTS, MAP_POINTS) and np.isfinite(m["mean"]).all()
+    # the map is a model of the learnt rows: on the temperature x residence-time slice through the middle
+    # of the box, hotter dots emit redder at every residence time the campaign explored (REFERENCE.md 1)
+    mean = maps["temperature", "residence_time"]["mean"]  # rows along residence time
+    assert (mean[: MAP_POINTS // 2, -1] > mean[: MAP_POINTS // 2, 0] + 10.0).all()
+    rows = [row for r in records for row in r.observation_rows() if isinstance(row.get("pl_peak_nm"), float)]
+    assert mean.min() >= min(row["pl_peak_nm"] for row in rows) - 30.0
+    assert mean.max() <= max(row["pl_peak_nm"] for row in rows) + 30.0
+    steady_only = [r for r in records if r.trajectory is None]
+    assert _steady_state_maps(steady_only, axes, "pl_peak_nm", None) == {}  # no trajectory, no map
 
 
 def test_the_report_draws_the_trajectories_and_exports_every_run(finished, tmp_path):
