@@ -20,11 +20,15 @@ demo: $(STAMP)
 # Three workers (-n 3, pytest-xdist) on CI's 2 cores: a third of the suite's time is spent waiting on
 # subprocesses and servers (signals, kill -9, Tiled, queue servers, emulated rigs on the wall clock), so
 # one more worker than cores keeps both busy: 7:52 against 8:50-9:30 with -n 2 on the same machine
-# (2026-12-07). --dist loadfile keeps each file's module fixtures in one worker.
-# TESTS narrows the run (e.g. make test TESTS=tests/lab/store/test_tiled.py).
+# (2026-12-07). --dist loadfile keeps each file's module fixtures in one worker. Handing out the slowest
+# files first (--no-loadscope-reorder and a slow-first collection order) was tried and was slower, 9:40
+# against 8:21 on the same idle machine: the subprocess-heavy end-to-end files then all run at once and
+# contend for the two cores. TESTS narrows the run (e.g. make test TESTS=tests/lab/store/test_tiled.py);
+# PYTEST_ARGS adds options (e.g. PYTEST_ARGS=--durations=25).
 WORKERS ?= 3
 TESTS ?=
-PYTEST = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile $(TESTS)
+PYTEST_ARGS ?=
+PYTEST = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile $(PYTEST_ARGS) $(TESTS)
 
 test: lint browser redis
 	$(PYTEST)
