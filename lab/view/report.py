@@ -188,9 +188,9 @@ def _steady_state_maps(
     """A dynamic campaign's steady-state map of ``outcome`` on each pair of neighbouring parameters:
     the mean of a GP (:func:`_report_gp`) fitted to everything the optimiser learnt from (each
     trajectory's thinned samples, each confirmation), on the unit box, sliced through ``best`` (the
-    incumbent: a confirmation; the middle of the box before there is one). ``{(x, y): {"u", "v", "mean"}}``: unit-box
-    grids and the mean on them (rows along ``y``); empty for a campaign without trajectories or with
-    fewer than 3 rows."""
+    incumbent: a confirmation; the middle of the box before there is one). Returns
+    ``{(x, y): {"u", "v", "mean"}}``: unit-box grids and the mean on them (rows along ``y``); empty for
+    a campaign without trajectories or with fewer than 3 rows."""
     if len(axes) < 2 or not any(r.trajectory is not None for r in records):
         return {}
     rows = [

@@ -199,7 +199,8 @@ def test_the_reports_steady_state_map_is_fitted_to_the_learnt_rows_and_hotter_is
     for m in maps.values():
         assert m["mean"].shape == (MAP_POINTS, MAP_POINTS) and np.isfinite(m["mean"]).all()
     # the map is a model of the learnt rows: on the temperature x residence-time slice through the middle
-    # of the box, hotter dots emit redder at every residence time the campaign explored (REFERENCE.md 1)
+    # of the box, the hot edge emits redder than the cold one across the shorter half of the residence
+    # times, where this campaign's trajectories ran (REFERENCE.md section 1: hotter gives larger dots)
     mean = maps["temperature", "residence_time"]["mean"]  # rows along residence time
     assert (mean[: MAP_POINTS // 2, -1] > mean[: MAP_POINTS // 2, 0] + 10.0).all()
     rows = [row for r in records for row in r.observation_rows() if isinstance(row.get("pl_peak_nm"), float)]
