@@ -205,11 +205,11 @@ def _steady_state_maps(
     ]
     if len(rows) < 3:
         return {}
-    X = np.array([[float(a.to_unit(np.array(row[a.name]))) for a in axes] for row in rows], dtype=float)
+    X = np.column_stack([a.to_unit(np.array([row[a.name] for row in rows], dtype=float)) for a in axes])
     gp = _report_gp(X, np.array([row[outcome] for row in rows], dtype=float))
     centre = np.full(len(axes), 0.5)
     if best is not None and all(a.name in best.parameters for a in axes):
-        centre = np.array([float(a.to_unit(np.array(best.parameters[a.name]))) for a in axes])
+        centre = np.array([a.to_unit(np.array(best.parameters[a.name], dtype=float)) for a in axes])
     grid = np.linspace(0.0, 1.0, MAP_POINTS)
     maps = {}
     for k in range(len(axes) - 1):

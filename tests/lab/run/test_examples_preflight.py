@@ -4,27 +4,21 @@ a shipped example that the corner check refuses is a dry run a user cannot start
 
 import pytest
 
-from campaigns.preflight import preflight
 from lab.cli.app import sim_lab_path
 from lab.config.files import EXAMPLES, load_campaign, load_lab
+from lab.run.session import CampaignSession
 
 CAMPAIGNS = sorted(EXAMPLES["campaigns"].glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.stem)
-def test_a_shipped_campaign_passes_preflight_on_its_simulated_lab(path):
+def test_a_shipped_campaign_passes_preflight_on_its_simulated_lab(path, tmp_path):
     spec = load_campaign(path)
-    lab = load_lab(sim_lab_path(spec.material))
-    preflight(  # raises ConfigurationError naming the first point the lab cannot make
-        spec,
-        reactor_volume_ul=lab.reactor.volume,
-        stocks_mM=lab.stocks_mM,
-        pump_limits=lab.pump_limits,
-        heater_limits=lab.heater_limits,
-        source=str(path),
-        transfer_volume_ul=lab.reactor.transfer_volume,
-        pump_names={p.reagent: name for name, p in lab.pumps.items()},
+    lab_path = sim_lab_path(spec.material)
+    session = CampaignSession(
+        spec, load_lab(lab_path), tmp_path / "run", campaign_source=str(path), lab_source=str(lab_path)
     )
+    session.preflight(fresh=True)  # what qdlab run --sim checks first: raises ConfigurationError if refused
 
 
 def test_every_shipped_campaign_is_checked():
